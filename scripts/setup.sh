@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Installs whatever is missing for Parley on a Debian 12 machine, then builds it:
+#   Debian packages (apt-get), Meson >= 1.1 (pip), npm packages, the mediasoup worker (offline build, cached),
+#   the spoken prompts, and the TypeScript build. Every step is skipped when already done.
+#   --test   also install the real peers the test suite drives (SIPp, baresip, ffmpeg, sox, Chromium ...)
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+log() { echo "[setup] $*"; }
+
+with_test=0
+for a in "$@"; do
+  case "$a" in
+    --test) with_test=1 ;;
+    *) echo "setup.sh: unknown option $a" >&2; exit 2 ;;
+  esac
+done
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+# Build dependencies of the mediasoup worker, and what Parley runs at start.
+pkgs=(build-essential pkg-config python3 python3-pip ninja-build libssl-dev libuv1-dev libsrtp2-dev libusrsctp-dev
+      libabsl-dev flatbuffers-compiler libflatbuffers-dev openssl espeak-ng sox)
+if [ "$with_test" = 1 ]; then
+  pkgs+=(sip-tester baresip ffmpeg tshark janus chromium)
+fi
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  log "apt-get install ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Meson >= 1.1 (Debian 12 ships 1.0.1).
+if ! python3 -c 'import mesonbuild.coredata as c, sys; v=tuple(int(x) for x in c.version.split(".")[:2]); sys.exit(0 if v>=(1,1) else 1)' 2>/dev/null; then
+  log "pip install meson"
+  python3 -m pip install --quiet meson 2>/dev/null || python3 -m pip install --quiet --break-system-packages meson
+fi
+
+# npm packages, when package-lock.json changed since the last install.
+stamp="node_modules/.parley-lock-hash"
+lock_hash="$(sha256sum package-lock.json | cut -c1-32)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_hash" ]; then
+  log "npm ci"
+  # --ignore-scripts: mediasoup's own postinstall would try the network; the worker is built below instead.
+  npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+  if [ -d node_modules/@discordjs/opus ]; then
+    log "building @discordjs/opus from its bundled sources"
+    (cd node_modules/@discordjs/opus && npx --no-install node-pre-gyp install --build-from-source >/dev/null 2>&1) ||
+      (cd node_modules/@discordjs/opus && npx --no-install node-gyp rebuild >/dev/null)
+  fi
+  echo "$lock_hash" > "$stamp"
+fi
+
+bash scripts/build-mediasoup-worker.sh
+
+if [ -f scripts/render-prompts.sh ]; then bash scripts/render-prompts.sh; fi
+
+log "tsc"
+npx tsc -p tsconfig.build.json
+log "ready"

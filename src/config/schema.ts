@@ -1,0 +1,89 @@
+import { z } from 'zod';
+
+/**
+ * The configuration schema: every key, its type and its default. `config/default.yaml` documents the same keys
+ * with comments; a test keeps the two in step. Unknown keys are errors (a typo must not be silently ignored).
+ */
+const port = z.number().int().min(0).max(65535);
+const ip = z.string().ip({ message: 'must be an IPv4 or IPv6 address' });
+
+export const roomSchema = z
+  .object({
+    name: z.string().min(1).max(64).regex(/^[A-Za-z0-9._~-]+$/, 'room names are URI user parts: A-Z a-z 0-9 . _ ~ -'),
+    displayName: z.string().optional(),
+    pin: z.string().regex(/^[0-9]{1,16}$/, 'PINs are 1-16 digits').optional(),
+    moderatorPin: z.string().regex(/^[0-9]{1,16}$/, 'PINs are 1-16 digits').optional(),
+    maxParticipants: z.number().int().min(1).max(10000).optional(),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    log: z
+      .object({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      })
+      .strict()
+      .default({}),
+    sip: z
+      .object({
+        listen: z
+          .object({
+            ip: ip.default('127.0.0.1'),
+            udp: port.nullable().default(5060),
+            tcp: port.nullable().default(5060),
+            tls: port.nullable().default(5061),
+            ws: port.nullable().default(8088),
+          })
+          .strict()
+          .default({}),
+        publicHost: z.string().nullable().default(null),
+        tls: z
+          .object({
+            cert: z.string().nullable().default(null),
+            key: z.string().nullable().default(null),
+          })
+          .strict()
+          .default({}),
+        userAgent: z.string().default('Parley'),
+        realm: z.string().default('parley'),
+      })
+      .strict()
+      .default({}),
+    http: z
+      .object({
+        ip: ip.default('127.0.0.1'),
+        port: port.default(8080),
+      })
+      .strict()
+      .default({}),
+    rtc: z
+      .object({
+        listenIp: ip.default('127.0.0.1'),
+        announcedIp: z.string().nullable().default(null),
+        minPort: z.number().int().min(1024).max(65535).default(40000),
+        maxPort: z.number().int().min(1024).max(65535).default(49999),
+        numWorkers: z.number().int().min(0).max(64).default(0),
+        workerLogLevel: z.enum(['debug', 'warn', 'error', 'none']).default('warn'),
+      })
+      .strict()
+      .default({})
+      .refine((r) => r.minPort <= r.maxPort, { message: 'minPort must not exceed maxPort', path: ['minPort'] }),
+    conference: z
+      .object({
+        unknownRooms: z.enum(['create', 'reject']).default('create'),
+        maxParticipants: z.number().int().min(1).max(10000).default(100),
+        fullRoomStatus: z.union([z.literal(486), z.literal(503)]).default(486),
+        emptyRoomGraceSeconds: z.number().min(0).default(30),
+        rtpTimeoutSeconds: z.number().min(0).default(60),
+        sessionExpiresSeconds: z.number().int().min(90).default(1800),
+        rooms: z.array(roomSchema).default([]),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict();
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type Config = z.output<typeof configSchema>;
+export type RoomConfig = z.output<typeof roomSchema>;

@@ -1,0 +1,81 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import type { Logger } from 'pino';
+import { AppError } from '../errors/app-error';
+
+export interface HealthSource {
+  health(): { workers: { pid: number; alive: boolean; routers: number }[]; ok: boolean };
+}
+
+export interface HttpServerOptions {
+  ip: string;
+  port: number;
+  version: string;
+  logger: Logger;
+  health: HealthSource;
+  /** Extra routers mounted under /api (rooms, participants...). */
+  api?: Router[];
+}
+
+/** Express app: GET /healthz, the /api routers, JSON errors carrying AppError.httpStatus. */
+export class HttpServer {
+  private readonly server: http.Server;
+  private closed = false;
+  private readonly started = Date.now();
+
+  private constructor(opts: HttpServerOptions) {
+    const app = express();
+    app.disable('x-powered-by');
+    app.use(express.json({ limit: '64kb' }));
+    app.get('/healthz', (_req, res) => {
+      const h = opts.health.health();
+      res.status(h.ok ? 200 : 503).json({
+        status: h.ok ? 'ok' : 'degraded',
+        version: opts.version,
+        uptimeSeconds: Math.round((Date.now() - this.started) / 1000),
+        workers: { alive: h.workers.filter((w) => w.alive).length, total: h.workers.length, list: h.workers },
+      });
+    });
+    for (const r of opts.api ?? []) app.use('/api', r);
+    app.use((_req, res) => res.status(404).json({ error: 'NOT_FOUND', message: 'no such route' }));
+    app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+      if (err instanceof AppError) {
+        res.status(err.httpStatus).json({ error: err.code, message: err.message });
+        return;
+      }
+      const status = (err as { status?: number }).status;
+      if (typeof status === 'number' && status >= 400 && status < 500) {
+        res.status(status).json({ error: 'BAD_REQUEST', message: (err as Error).message });
+        return;
+      }
+      opts.logger.error({ err, url: req.url }, 'http handler failed');
+      res.status(500).json({ error: 'INTERNAL', message: 'internal error' });
+    });
+    this.server = http.createServer(app);
+    this.server.keepAliveTimeout = 5000;
+  }
+
+  static async create(opts: HttpServerOptions): Promise<HttpServer> {
+    const s = new HttpServer(opts);
+    await new Promise<void>((resolve, reject) => {
+      s.server.once('error', reject);
+      s.server.listen(opts.port, opts.ip, () => {
+        s.server.off('error', reject);
+        resolve();
+      });
+    });
+    return s;
+  }
+
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * Common codec interface for the mixer. Frames are always 20 ms of mono 16-bit PCM at the codec's own
+ * `sampleRate`; `rtpClockRate` is what RTP timestamps count in (G.722: 8000 although audio is 16 kHz,
+ * RFC 3551 §4.5.2; Opus: always 48000, RFC 7587 §4.1).
+ */
+export type CodecName = 'PCMU' | 'PCMA' | 'G722' | 'opus';
+
+export interface AudioCodecInfo {
+  readonly name: CodecName;
+  /** PCM sample rate of `encode` input / `decode` output. */
+  readonly sampleRate: number;
+  /** Samples per 20 ms frame at `sampleRate`. */
+  readonly frameSamples: number;
+  /** RTP timestamp units per second. */
+  readonly rtpClockRate: number;
+}
+
+export interface AudioEncoder extends AudioCodecInfo {
+  encode(pcm: Int16Array): Buffer;
+  close(): void;
+}
+
+export interface AudioDecoder extends AudioCodecInfo {
+  decode(payload: Buffer): Int16Array;
+  /** One concealment frame for a lost packet (codec PLC, or fade/repeat of the last frame). */
+  plc(): Int16Array;
+  /** Recover a lost frame from the in-band FEC of the *next* packet; absent if the codec has no FEC. */
+  decodeFec?(nextPayload: Buffer): Int16Array;
+  close(): void;
+}
+
+export const FRAME_MS = 20;
+
+/**
+ * Fade/repeat concealment for codecs without their own PLC (G.711, G.722): each lost frame repeats the
+ * last good frame attenuated further; after `FADE_GAINS.length` frames (60 ms) it is silence.
+ */
+export class FadeRepeatPlc {
+  private static readonly FADE_GAINS = [0.7, 0.4, 0.15];
+  private last: Int16Array;
+  private lostRun = 0;
+
+  constructor(frameSamples: number) {
+    this.last = new Int16Array(frameSamples);
+  }
+
+  /** Remember a good frame (resets the fade). */
+  good(frame: Int16Array): void {
+    this.last.set(frame.subarray(0, this.last.length));
+    this.lostRun = 0;
+  }
+
+  conceal(): Int16Array {
+    const gains = FadeRepeatPlc.FADE_GAINS;
+    const out = new Int16Array(this.last.length);
+    if (this.lostRun < gains.length) {
+      const g = gains[this.lostRun];
+      for (let i = 0; i < out.length; i++) out[i] = Math.round(this.last[i] * g);
+    }
+    this.lostRun++;
+    return out;
+  }
+}
