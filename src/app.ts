@@ -1,14 +1,29 @@
-import type { Logger } from 'pino';
-import type { Config } from './config/schema';
-import { HttpServer } from './http/http-server';
-import { WorkerPool, routeMediasoupLogs } from './media/mediasoup/worker-pool';
-import { projectRoot } from './util/project-root';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Logger } from 'pino';
+import type { Config } from './config/schema';
+import { Focus } from './conference/focus/focus';
+import { RoomManager } from './conference/room/room-manager';
+import { HttpServer } from './http/http-server';
+import { roomsRouter } from './http/routes/rooms';
+import { WorkerPool, routeMediasoupLogs } from './media/mediasoup/worker-pool';
+import { MediaThreadPool } from './media/mixer/media-thread-pool';
+import { PortAllocator } from './media/rtp/port-allocator';
+import { SipStack } from './sip/ua/sip-stack';
+import { projectRoot } from './util/project-root';
 
 export const VERSION: string = (
   JSON.parse(fs.readFileSync(path.join(projectRoot(), 'package.json'), 'utf8')) as { version: string }
 ).version;
+
+/**
+ * The RTP port range is split in two: mediasoup picks its own transports' ports from the lower half, and the
+ * phone-facing relay sockets (the ports in our SDP) come from the upper half, so the two never race for a port.
+ */
+export function splitRtpRange(min: number, max: number): { mediasoup: [number, number]; phones: [number, number] } {
+  const mid = min + Math.floor((max - min + 1) / 2);
+  return { mediasoup: [min, mid - 1], phones: [mid, max] };
+}
 
 /**
  * The composition root: builds the layers bottom-up and injects them into each other; `close()` tears them down
@@ -21,21 +36,51 @@ export class App {
     readonly config: Readonly<Config>,
     readonly log: Logger,
     readonly workers: WorkerPool,
+    readonly threads: MediaThreadPool,
+    readonly sip: SipStack,
+    readonly rooms: RoomManager,
+    readonly focus: Focus,
     readonly http: HttpServer,
   ) {}
 
   static async create(config: Readonly<Config>, log: Logger): Promise<App> {
     routeMediasoupLogs(log);
-    const workers = await WorkerPool.create({
-      numWorkers: config.rtc.numWorkers,
-      rtcMinPort: config.rtc.minPort,
-      rtcMaxPort: config.rtc.maxPort,
-      logLevel: config.rtc.workerLogLevel,
-      logger: log,
-    });
-    let http: HttpServer;
+    const range = splitRtpRange(config.rtc.minPort, config.rtc.maxPort);
+    const opened: Array<{ close(): unknown }> = [];
     try {
-      http = await HttpServer.create({
+      const workers = await WorkerPool.create({
+        numWorkers: config.rtc.numWorkers,
+        rtcMinPort: range.mediasoup[0],
+        rtcMaxPort: range.mediasoup[1],
+        logLevel: config.rtc.workerLogLevel,
+        logger: log,
+      });
+      opened.push(workers);
+      const threads = await MediaThreadPool.create({ threads: config.rtc.numWorkers, logger: log.child({ component: 'media-threads' }) });
+      opened.push(threads);
+      const sip = await SipStack.create({
+        listen: config.sip.listen,
+        publicHost: config.sip.publicHost,
+        tls: { cert: config.sip.tls.cert, key: config.sip.tls.key },
+        userAgent: config.sip.userAgent,
+        logger: log.child({ component: 'sip' }),
+        sessionTimers: { sessionExpires: config.conference.sessionExpiresSeconds, minSE: 90 },
+        contactUser: 'parley',
+      });
+      opened.push(sip);
+      const rooms = new RoomManager(config.conference, workers, log.child({ component: 'rooms' }));
+      opened.push(rooms);
+      const focus = new Focus({
+        sip,
+        rooms,
+        threads,
+        ports: new PortAllocator(range.phones[0], range.phones[1]),
+        listenIp: config.rtc.listenIp,
+        announcedIp: config.rtc.announcedIp ?? config.rtc.listenIp,
+        rtpTimeoutMs: config.conference.rtpTimeoutSeconds * 1000,
+        log: log.child({ component: 'focus' }),
+      });
+      const http = await HttpServer.create({
         ip: config.http.ip,
         port: config.http.port,
         version: VERSION,
@@ -46,18 +91,28 @@ export class App {
             return { ok: list.length > 0 && list.every((w) => w.alive), workers: list };
           },
         },
+        api: [roomsRouter(rooms)],
       });
+      log.info(
+        { http: `${config.http.ip}:${http.port}`, sip: sip.ports, workers: workers.size, rtp: range },
+        'parley started',
+      );
+      return new App(config, log, workers, threads, sip, rooms, focus, http);
     } catch (err) {
-      workers.close();
+      for (const o of opened.reverse()) await o.close();
       throw err;
     }
-    log.info({ http: `${config.http.ip}:${http.port}`, workers: workers.size }, 'parley started');
-    return new App(config, log, workers, http);
   }
 
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.http.close();
+      this.focus.close();
+      // Give the BYEs a moment to leave before the transports close.
+      await new Promise((r) => setTimeout(r, 200));
+      this.rooms.close();
+      await this.sip.close();
+      await this.threads.close();
       this.workers.close();
       this.log.info('parley stopped');
     })();

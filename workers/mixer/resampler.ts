@@ -34,8 +34,8 @@ export class Resampler {
   /** phases[p][k] = h[p + k·L] · L (gain L restores level after zero stuffing). */
   private readonly phases: Float32Array[];
   private readonly tapsPerPhase: number;
-  /** Input history: tapsPerPhase−1 old samples followed by the current frame. */
-  private hist: Float32Array;
+  /** Work buffer: tapsPerPhase−1 samples of history followed by the current block. */
+  private work: Float32Array;
   /** Position of the next output in the upsampled time grid, relative to the current frame start. */
   private phaseAcc = 0;
 
@@ -76,7 +76,7 @@ export class Resampler {
       }
       this.phases.push(ph);
     }
-    this.hist = new Float32Array(this.tapsPerPhase - 1);
+    this.work = new Float32Array(this.tapsPerPhase - 1 + 960);
   }
 
   /** Group delay in output samples (for tests aligning input and output). */
@@ -91,16 +91,21 @@ export class Resampler {
     const M = this.down;
     const K = this.tapsPerPhase;
     const keep = K - 1;
-    const buf = new Float32Array(keep + input.length);
-    buf.set(this.hist);
+    if (this.work.length < keep + input.length) {
+      const w = new Float32Array(keep + input.length);
+      w.set(this.work.subarray(0, keep));
+      this.work = w;
+    }
+    const buf = this.work; // [keep samples of history | this block]
     for (let i = 0; i < input.length; i++) buf[keep + i] = input[i];
     const total = input.length * L; // upsampled positions in this block
     const outLen = Math.floor((total - this.phaseAcc + M - 1) / M);
     const out = new Int16Array(outLen);
     let pos = this.phaseAcc;
+    const phases = this.phases;
     for (let o = 0; o < outLen; o++, pos += M) {
-      const n = Math.floor(pos / L); // newest input sample index (within this block)
-      const ph = this.phases[pos - n * L];
+      const n = (pos / L) | 0; // newest input sample index (within this block)
+      const ph = phases[pos - n * L];
       let acc = 0;
       // y[pos] = Σ_k h[p + kL] · x[n − k]
       for (let k = 0, xi = keep + n; k < K; k++, xi--) acc += ph[k] * buf[xi];
@@ -108,12 +113,12 @@ export class Resampler {
       out[o] = v > 32767 ? 32767 : v < -32768 ? -32768 : v;
     }
     this.phaseAcc = pos - total;
-    this.hist = buf.slice(buf.length - keep);
+    buf.copyWithin(0, input.length, input.length + keep);
     return out;
   }
 
   reset(): void {
-    this.hist.fill(0);
+    this.work.fill(0);
     this.phaseAcc = 0;
   }
 }

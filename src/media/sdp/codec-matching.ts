@@ -38,7 +38,9 @@ function matchesBits(pattern: string, value: number): boolean {
   return true;
 }
 
-export function parseH264ProfileLevelId(value: string | undefined): { profile: H264Profile; level: number } | undefined {
+export function parseH264ProfileLevelId(
+  value: string | undefined,
+): { profile: H264Profile; level: number } | undefined {
   const v = value ?? '420010';
   if (!/^[0-9a-fA-F]{6}$/.test(v)) return undefined;
   const idc = parseInt(v.slice(0, 2), 16);
@@ -46,6 +48,18 @@ export function parseH264ProfileLevelId(value: string | undefined): { profile: H
   const level = parseInt(v.slice(4, 6), 16);
   const hit = H264_PROFILE_PATTERNS.find(([i, bits]) => i === idc && matchesBits(bits, iop));
   return { profile: hit ? hit[2] : H264Profile.Other, level };
+}
+
+const BASELINES = new Set([H264Profile.Baseline, H264Profile.ConstrainedBaseline]);
+
+/**
+ * Same profile, as mediasoup requires, except that Baseline and Constrained Baseline are taken as one: desk phones
+ * (Cisco, Yealink, linphone: 42801f) announce Baseline yet send streams a Constrained Baseline decoder reads, and
+ * a Baseline decoder reads Constrained Baseline. mediasoup is then given the router's profile (see negotiate).
+ */
+export function h264ProfilesCompatible(offered: H264Profile, local: H264Profile): boolean {
+  if (offered === H264Profile.Other || local === H264Profile.Other) return false;
+  return offered === local || (BASELINES.has(offered) && BASELINES.has(local));
 }
 
 /** mediasoup mimeType for an SDP encoding name: `audio/PCMU`, `audio/opus`, `video/H264`, `audio/telephone-event`. */
@@ -91,7 +105,7 @@ export function findLocalCodec(
       if (offeredMode !== localMode) return false;
       const offered = parseH264ProfileLevelId(fmt.fmtp['profile-level-id']);
       const local = parseH264ProfileLevelId(c.parameters?.['profile-level-id'] as string | undefined);
-      if (!offered || !local || offered.profile !== local.profile || offered.profile === H264Profile.Other) return false;
+      if (!offered || !local || !h264ProfilesCompatible(offered.profile, local.profile)) return false;
     }
     return true;
   });

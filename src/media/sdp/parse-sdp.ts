@@ -108,13 +108,25 @@ export function parseSdesKeyParams(config: string): SdesKeyParam[] {
   return out;
 }
 
-function parseCrypto(lines: NonNullable<sdpTransform.MediaAttributes['crypto']>): SdesCrypto[] {
-  return lines.map((c) => ({
-    tag: Number(c.id),
-    suite: c.suite,
-    keyParams: parseSdesKeyParams(c.config),
-    sessionParams: c.sessionConfig ? c.sessionConfig.split(/\s+/).filter(Boolean) : [],
-  }));
+/**
+ * a=crypto lines of each m-section, read from the raw text: sdp-transform keeps only the first session
+ * parameter of a line, and RFC 4568 §9.1 allows several.
+ */
+function rawCryptoBySection(sdp: string): SdesCrypto[][] {
+  const sections: SdesCrypto[][] = [];
+  for (const line of sdp.split(/\r?\n/)) {
+    if (line.startsWith('m=')) sections.push([]);
+    const m = /^a=crypto:(\d+)\s+(\S+)\s+(\S+)(?:\s+(.*\S))?\s*$/.exec(line);
+    if (m && sections.length > 0) {
+      sections[sections.length - 1].push({
+        tag: Number(m[1]),
+        suite: m[2],
+        keyParams: parseSdesKeyParams(m[3]),
+        sessionParams: m[4] ? m[4].split(/\s+/) : [],
+      });
+    }
+  }
+  return sections;
 }
 
 /** Checks the handful of lines sdp-transform silently skips, so that garbage gives a 400, not an empty model. */
@@ -150,6 +162,7 @@ export function parseSdp(sdp: string): SdpSessionDescription {
   } catch (err) {
     bad(`unparseable SDP: ${(err as Error).message}`);
   }
+  const cryptoBySection = rawCryptoBySection(sdp);
   const sessionConnection = parseAddress(parsed.connection);
   const sessionDirection =
     parsed.direction && DIRECTIONS.has(parsed.direction) ? (parsed.direction as SdpDirection) : undefined;
@@ -157,7 +170,8 @@ export function parseSdp(sdp: string): SdpSessionDescription {
   const media = (parsed.media ?? []).map((m, index): SdpMediaDescription => {
     const kind = String(m.type).toLowerCase();
     const proto = String(m.protocol);
-    const formats = m.payloads !== undefined && m.payloads !== null ? String(m.payloads).split(/\s+/).filter(Boolean) : [];
+    const formats =
+      m.payloads !== undefined && m.payloads !== null ? String(m.payloads).split(/\s+/).filter(Boolean) : [];
     const connection = parseAddress(m.connection) ?? sessionConnection;
     const rtp = isRtpProto(proto);
     if (rtp && m.port !== 0 && !connection) bad(`m-line ${index} (${kind}) has no connection address`);
@@ -165,7 +179,8 @@ export function parseSdp(sdp: string): SdpSessionDescription {
     const payloads: SdpPayloadFormat[] = [];
     if (rtp) {
       for (const f of formats) {
-        if (!/^\d+$/.test(f) || Number(f) > 127) bad(`invalid RTP payload type ${JSON.stringify(f)} in m-line ${index}`);
+        if (!/^\d+$/.test(f) || Number(f) > 127)
+          bad(`invalid RTP payload type ${JSON.stringify(f)} in m-line ${index}`);
         const pt = Number(f);
         const rtpmap = (m.rtp ?? []).find((r) => r.payload === pt);
         const fmtpLine = (m.fmtp ?? []).find((x) => x.payload === pt);
@@ -196,7 +211,14 @@ export function parseSdp(sdp: string): SdpSessionDescription {
           };
         } else {
           // A dynamic PT without rtpmap cannot be interpreted; keep it as unknown so it is never selected.
-          fmt = { payloadType: pt, encodingName: '', clockRate: 0, fmtp: {}, rtcpFeedback: fb, hasRtpmap: false };
+          fmt = {
+            payloadType: pt,
+            encodingName: '',
+            clockRate: 0,
+            fmtp: {},
+            rtcpFeedback: fb,
+            hasRtpmap: false,
+          };
         }
         if (fmtpLine) {
           fmt.fmtp = parseFmtp(fmtpLine.config);
@@ -207,7 +229,9 @@ export function parseSdp(sdp: string): SdpSessionDescription {
     }
 
     let direction =
-      m.direction && DIRECTIONS.has(m.direction) ? (m.direction as SdpDirection) : (sessionDirection ?? SdpDirection.SendRecv);
+      m.direction && DIRECTIONS.has(m.direction)
+        ? (m.direction as SdpDirection)
+        : (sessionDirection ?? SdpDirection.SendRecv);
     // RFC 3264 §8.4: c=0.0.0.0 is the RFC 2543 way of "do not send to me"; fold it into the direction.
     const oldStyleHold = connection?.address === '0.0.0.0';
     if (oldStyleHold) {
@@ -245,7 +269,7 @@ export function parseSdp(sdp: string): SdpSessionDescription {
       oldStyleHold,
       ptime: m.ptime !== undefined ? Number(m.ptime) : undefined,
       maxptime: m.maxptime !== undefined ? Number(m.maxptime) : undefined,
-      crypto: parseCrypto(m.crypto ?? []),
+      crypto: cryptoBySection[index] ?? [],
       mid: m.mid !== undefined ? String(m.mid) : undefined,
       ssrcs,
       cname,

@@ -5,7 +5,7 @@
 import { SipParseError } from '../errors';
 
 const TOKEN_CHARS = new Uint8Array(128);
-for (const c of 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.!%*_+`\'~') {
+for (const c of "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.!%*_+`'~") {
   TOKEN_CHARS[c.charCodeAt(0)] = 1;
 }
 
@@ -116,41 +116,48 @@ export function unquote(s: string): string {
 
 /**
  * Parses ";name=value;flag" generic-params (RFC 3261 §25.1 generic-param) into a Map with lower-cased keys.
- * Values are kept verbatim (quoted strings keep their quotes, so serialization is faithful).
- * `text` starts at (or before) the first ';'.
+ * Values are kept verbatim (quoted strings keep their quotes, so serialization is faithful). LWS is allowed around
+ * ";" and "=" (SEMI / EQUAL). `text` starts at (or before) the first ';'. Single pass, no backtracking.
  */
 export function parseParams(text: string, into: Map<string, string | null>, what: string): void {
-  const parts = splitTopLevel(text, 59 /* ; */);
-  for (const part of parts) {
-    const eq = part.indexOf('=');
-    let name: string;
-    let value: string | null;
-    if (eq < 0) {
-      name = part;
-      value = null;
-    } else {
-      name = part.slice(0, eq).trimEnd();
-      value = part.slice(eq + 1).trimStart();
-      if (value.length === 0) throw new SipParseError(400, `Bad ${what} parameter`);
-      if (value.charCodeAt(0) === 34) {
-        const q = readQuoted(value, 0);
-        if (q.end !== value.length) throw new SipParseError(400, `Bad ${what} parameter`);
-      } else if (!isParamValue(value)) throw new SipParseError(400, `Bad ${what} parameter`);
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    let c = text.charCodeAt(i);
+    if (c === 59 || c === 32 || c === 9) {
+      i++;
+      continue;
     }
-    if (!isToken(name)) throw new SipParseError(400, `Bad ${what} parameter`);
+    const ns = i;
+    while (i < n && (c = text.charCodeAt(i)) < 128 && TOKEN_CHARS[c] === 1) i++;
+    if (i === ns) throw new SipParseError(400, `Bad ${what} parameter`);
+    const name = text.slice(ns, i);
+    while (i < n && ((c = text.charCodeAt(i)) === 32 || c === 9)) i++;
+    let value: string | null = null;
+    if (i < n && text.charCodeAt(i) === 61 /* = */) {
+      i++;
+      while (i < n && ((c = text.charCodeAt(i)) === 32 || c === 9)) i++;
+      if (i < n && text.charCodeAt(i) === 34) {
+        const q = readQuoted(text, i);
+        value = text.slice(i, q.end);
+        i = q.end;
+      } else {
+        const vs = i;
+        // gen-value = token / host / quoted-string: token chars plus host chars ([ ] :)
+        while (
+          i < n &&
+          (c = text.charCodeAt(i)) < 128 &&
+          (TOKEN_CHARS[c] === 1 || c === 58 || c === 91 || c === 93)
+        )
+          i++;
+        if (i === vs) throw new SipParseError(400, `Bad ${what} parameter`);
+        value = text.slice(vs, i);
+      }
+      while (i < n && ((c = text.charCodeAt(i)) === 32 || c === 9)) i++;
+    }
+    if (i < n && text.charCodeAt(i) !== 59) throw new SipParseError(400, `Bad ${what} parameter`);
     into.set(name.toLowerCase(), value);
   }
-}
-
-/** gen-value = token / host / quoted-string; we accept token chars plus host chars ([ ] :). */
-function isParamValue(v: string): boolean {
-  for (let i = 0; i < v.length; i++) {
-    const c = v.charCodeAt(i);
-    if (c >= 128) return false;
-    if (TOKEN_CHARS[c] === 1 || c === 58 || c === 91 || c === 93) continue;
-    return false;
-  }
-  return true;
 }
 
 export function serializeParams(params: Map<string, string | null>): string {
@@ -159,14 +166,28 @@ export function serializeParams(params: Map<string, string | null>): string {
   return out;
 }
 
-/** Parses a decimal integer made only of digits (no sign, no spaces); -1 when not. */
+/**
+ * Parses a decimal integer made only of digits (no sign, no spaces); -1 when not, or when it has more than
+ * `maxLen` significant digits (leading zeros are allowed: "Max-Forwards: 0068" is valid 1*DIGIT).
+ */
 export function parseDigits(s: string, maxLen = 10): number {
-  if (s.length === 0 || s.length > maxLen) return -1;
+  if (s.length === 0 || s.length > 64) return -1;
   let n = 0;
+  let sig = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i) - 48;
     if (c < 0 || c > 9) return -1;
+    if (sig > 0 || c !== 0) sig++;
     n = n * 10 + c;
   }
-  return n;
+  return sig > maxLen ? -1 : n;
+}
+
+/** Trims SP / HTAB / CR / LF only (String.prototype.trim also strips Unicode spaces such as U+FEFF and U+00A0). */
+export function trimLws(s: string): string {
+  let a = 0;
+  let b = s.length;
+  while (a < b && isWs(s.charCodeAt(a))) a++;
+  while (b > a && isWs(s.charCodeAt(b - 1))) b--;
+  return a === 0 && b === s.length ? s : s.slice(a, b);
 }

@@ -6,26 +6,108 @@
 import { splitTopLevel } from './grammar';
 
 const CANONICAL = [
-  'Accept', 'Accept-Contact', 'Accept-Encoding', 'Accept-Language', 'Accept-Resource-Priority', 'Alert-Info', 'Allow',
-  'Allow-Events', 'Authentication-Info', 'Authorization', 'Call-ID', 'Call-Info', 'Contact', 'Content-Disposition',
-  'Content-Encoding', 'Content-ID', 'Content-Language', 'Content-Length', 'Content-Type', 'CSeq', 'Date', 'Diversion',
-  'Error-Info', 'Event', 'Expires', 'From', 'History-Info', 'Identity', 'In-Reply-To', 'Join', 'Max-Forwards',
-  'MIME-Version', 'Min-Expires', 'Min-SE', 'Organization', 'P-Asserted-Identity', 'P-Preferred-Identity', 'Path',
-  'Priority', 'Privacy', 'Proxy-Authenticate', 'Proxy-Authorization', 'Proxy-Require', 'RAck', 'Reason',
-  'Record-Route', 'Refer-Sub', 'Refer-To', 'Referred-By', 'Reject-Contact', 'Replaces', 'Reply-To',
-  'Request-Disposition', 'Require', 'Resource-Priority', 'Retry-After', 'Route', 'RSeq', 'Security-Client',
-  'Security-Server', 'Security-Verify', 'Server', 'Service-Route', 'Session-Expires', 'SIP-ETag', 'SIP-If-Match',
-  'Subject', 'Subscription-State', 'Supported', 'Target-Dialog', 'Timestamp', 'To', 'Unsupported', 'User-Agent',
-  'Via', 'Warning', 'WWW-Authenticate',
+  'Accept',
+  'Accept-Contact',
+  'Accept-Encoding',
+  'Accept-Language',
+  'Accept-Resource-Priority',
+  'Alert-Info',
+  'Allow',
+  'Allow-Events',
+  'Authentication-Info',
+  'Authorization',
+  'Call-ID',
+  'Call-Info',
+  'Contact',
+  'Content-Disposition',
+  'Content-Encoding',
+  'Content-ID',
+  'Content-Language',
+  'Content-Length',
+  'Content-Type',
+  'CSeq',
+  'Date',
+  'Diversion',
+  'Error-Info',
+  'Event',
+  'Expires',
+  'From',
+  'History-Info',
+  'Identity',
+  'In-Reply-To',
+  'Join',
+  'Max-Forwards',
+  'MIME-Version',
+  'Min-Expires',
+  'Min-SE',
+  'Organization',
+  'P-Asserted-Identity',
+  'P-Preferred-Identity',
+  'Path',
+  'Priority',
+  'Privacy',
+  'Proxy-Authenticate',
+  'Proxy-Authorization',
+  'Proxy-Require',
+  'RAck',
+  'Reason',
+  'Record-Route',
+  'Refer-Sub',
+  'Refer-To',
+  'Referred-By',
+  'Reject-Contact',
+  'Replaces',
+  'Reply-To',
+  'Request-Disposition',
+  'Require',
+  'Resource-Priority',
+  'Retry-After',
+  'Route',
+  'RSeq',
+  'Security-Client',
+  'Security-Server',
+  'Security-Verify',
+  'Server',
+  'Service-Route',
+  'Session-Expires',
+  'SIP-ETag',
+  'SIP-If-Match',
+  'Subject',
+  'Subscription-State',
+  'Supported',
+  'Target-Dialog',
+  'Timestamp',
+  'To',
+  'Unsupported',
+  'User-Agent',
+  'Via',
+  'Warning',
+  'WWW-Authenticate',
 ];
 
 const COMPACT: Record<string, string> = {
-  i: 'Call-ID', m: 'Contact', e: 'Content-Encoding', l: 'Content-Length', c: 'Content-Type', f: 'From', s: 'Subject',
-  k: 'Supported', t: 'To', v: 'Via', o: 'Event', r: 'Refer-To', b: 'Referred-By', u: 'Allow-Events',
-  x: 'Session-Expires', a: 'Accept-Contact', j: 'Reject-Contact', d: 'Request-Disposition', y: 'Identity',
+  i: 'Call-ID',
+  m: 'Contact',
+  e: 'Content-Encoding',
+  l: 'Content-Length',
+  c: 'Content-Type',
+  f: 'From',
+  s: 'Subject',
+  k: 'Supported',
+  t: 'To',
+  v: 'Via',
+  o: 'Event',
+  r: 'Refer-To',
+  b: 'Referred-By',
+  u: 'Allow-Events',
+  x: 'Session-Expires',
+  a: 'Accept-Contact',
+  j: 'Reject-Contact',
+  d: 'Request-Disposition',
+  y: 'Identity',
 };
 
-interface Canon {
+export interface Canon {
   key: string; // lower-cased canonical name
   name: string; // canonical spelling
 }
@@ -44,6 +126,35 @@ export function canonicalize(name: string): Canon {
   const c = BY_LOWER.get(lower) ?? { key: lower, name };
   if (BY_RAW.size < BY_RAW_MAX) BY_RAW.set(name, c);
   return c;
+}
+
+// exact-spelling fast path for the parser: canonical names (and compact letters, either case) bucketed by length
+const BY_LENGTH: Canon[][] = [];
+for (const n of CANONICAL) (BY_LENGTH[n.length] ??= []).push(BY_LOWER.get(n.toLowerCase())!);
+const COMPACT_BY_CODE: Array<Canon | undefined> = new Array(128);
+for (const k of Object.keys(COMPACT)) {
+  COMPACT_BY_CODE[k.charCodeAt(0)] = BY_LOWER.get(k);
+  COMPACT_BY_CODE[k.toUpperCase().charCodeAt(0)] = BY_LOWER.get(k);
+}
+
+/**
+ * @internal Matches src[start, end) against the canonical spellings without allocating; undefined when it is not
+ * spelled exactly like a known header (the caller then falls back to canonicalize()).
+ */
+export function lookupKnown(src: string, start: number, end: number): Canon | undefined {
+  const len = end - start;
+  if (len === 1) {
+    const c = src.charCodeAt(start);
+    return c < 128 ? COMPACT_BY_CODE[c] : undefined;
+  }
+  const bucket = BY_LENGTH[len];
+  if (bucket === undefined) return undefined;
+  const first = src.charCodeAt(start);
+  for (let i = 0; i < bucket.length; i++) {
+    const cand = bucket[i]!;
+    if (cand.name.charCodeAt(0) === first && src.startsWith(cand.name, start)) return cand;
+  }
+  return undefined;
 }
 
 /** Canonical spelling of a header name ('v' → 'Via', 'call-id' → 'Call-ID'); unknown names are returned as given. */
@@ -68,6 +179,13 @@ export class Headers {
   /** @internal fast path for the parser: no change notification */
   _push(name: string, value: string): void {
     const c = canonicalize(name);
+    this.keys.push(c.key);
+    this.names.push(c.name);
+    this.values.push(value);
+  }
+
+  /** @internal parser fast path with an already canonicalized name */
+  _pushCanon(c: Canon, value: string): void {
     this.keys.push(c.key);
     this.names.push(c.name);
     this.values.push(value);

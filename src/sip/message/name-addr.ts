@@ -32,7 +32,8 @@ export class NameAddr {
       displayName = q.value;
       pos = q.end;
       while (pos < s.length && (s.charCodeAt(pos) === 32 || s.charCodeAt(pos) === 9)) pos++;
-      if (s.charCodeAt(pos) !== 60) throw new SipParseError(400, 'Bad address: expected < after display name');
+      if (s.charCodeAt(pos) !== 60)
+        throw new SipParseError(400, 'Bad address: expected < after display name');
       lt = pos;
     } else {
       lt = s.indexOf('<');
@@ -41,7 +42,7 @@ export class NameAddr {
         if (dn.length > 0) {
           // display-name = *(token LWS) / quoted-string; tolerate UTF-8 octets in unquoted names
           for (const word of dn.split(/[ \t]+/)) {
-            if (!isToken(word) && !/^[^\x00-\x20"<>,;\\\x7f]+$/.test(word)) {
+            if (!isToken(word) && !isUtf8Word(word)) {
               throw new SipParseError(400, 'Bad display name');
             }
           }
@@ -64,6 +65,9 @@ export class NameAddr {
       const semi = s.indexOf(';');
       const uriText = semi >= 0 ? s.slice(0, semi).trim() : s;
       na.uri = SipUri.parse(uriText);
+      // §20: a URI with a comma, question mark or semicolon MUST be enclosed in angle brackets
+      if (na.uri.headers.size > 0)
+        throw new SipParseError(400, 'Bad address: URI with headers must be in <>');
       if (semi >= 0) parseParams(s.slice(semi), na.params, 'address');
     }
     return na;
@@ -71,6 +75,7 @@ export class NameAddr {
 
   /** Comma list (quotes and <> aware). A Contact '*' throws SipParseError: callers check for '*' first. */
   static parseList(text: string): NameAddr[] {
+    if (text.indexOf(',') < 0) return [NameAddr.parse(text)];
     return splitTopLevel(text).map((p) => NameAddr.parse(p));
   }
 
@@ -100,4 +105,14 @@ export class NameAddr {
 function isSimpleDisplayName(s: string): boolean {
   for (const w of s.split(' ')) if (!isToken(w)) return false;
   return true;
+}
+
+/** unquoted display-name words: tokens, tolerating UTF-8 (no CTLs, SP, quote, <, >, comma, semicolon, backslash) */
+function isUtf8Word(w: string): boolean {
+  for (let i = 0; i < w.length; i++) {
+    const c = w.charCodeAt(i);
+    if (c <= 32 || c === 127 || c === 34 || c === 60 || c === 62 || c === 44 || c === 59 || c === 92)
+      return false;
+  }
+  return w.length > 0;
 }

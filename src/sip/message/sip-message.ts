@@ -8,7 +8,7 @@ import { SipParseError } from '../errors';
 import { parseDigits } from './grammar';
 import { Headers } from './headers';
 import { NameAddr } from './name-addr';
-import { SipUri } from './uri';
+import type { SipUri } from './uri';
 import { Via } from './via';
 import { reasonPhrase } from './status-codes';
 

@@ -70,7 +70,8 @@ function checkHost(host: string): void {
   if (host.length === 0) throw new SipParseError(400, 'Missing URI host');
   if (host.charCodeAt(0) === 91 /* [ */) {
     // IPv6reference (§25.1): "[" IPv6address "]"
-    if (host.charCodeAt(host.length - 1) !== 93 || host.length < 4) throw new SipParseError(400, 'Bad IPv6 reference');
+    if (host.charCodeAt(host.length - 1) !== 93 || host.length < 4)
+      throw new SipParseError(400, 'Bad IPv6 reference');
     let colons = 0;
     for (let i = 1; i < host.length - 1; i++) {
       const c = host.charCodeAt(i);
@@ -84,7 +85,16 @@ function checkHost(host: string): void {
   }
   for (let i = 0; i < host.length; i++) {
     const c = host.charCodeAt(i);
-    if (c >= 128 || HOST_OK[c] === 0 || c === 33 || c === 126 || c === 42 || c === 39 || c === 40 || c === 41) {
+    if (
+      c >= 128 ||
+      HOST_OK[c] === 0 ||
+      c === 33 ||
+      c === 126 ||
+      c === 42 ||
+      c === 39 ||
+      c === 40 ||
+      c === 41
+    ) {
       throw new SipParseError(400, 'Bad URI host');
     }
   }
@@ -182,7 +192,10 @@ export class SipUri {
       for (const h of text.slice(q + 1).split('&')) {
         const eq = h.indexOf('=');
         if (eq <= 0) throw new SipParseError(400, 'Bad URI header');
-        uri.headers.set(unescape(h.slice(0, eq), HEADER_OK, 'header'), unescape(h.slice(eq + 1), HEADER_OK, 'header'));
+        uri.headers.set(
+          unescape(h.slice(0, eq), HEADER_OK, 'header'),
+          unescape(h.slice(eq + 1), HEADER_OK, 'header'),
+        );
       }
     }
     return uri;

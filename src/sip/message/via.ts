@@ -2,7 +2,7 @@
  * Via header values (RFC 3261 §20.42, §18.2.1 received, RFC 3581 rport). IPv6 sent-by keeps brackets.
  */
 import { SipParseError } from '../errors';
-import { isToken, parseParams, serializeParams, splitTopLevel } from './grammar';
+import { isToken, parseParams, serializeParams, splitTopLevel, trimLws } from './grammar';
 
 export class Via {
   /** 'SIP/2.0' */
@@ -52,7 +52,8 @@ export class Via {
 
   /** One header value may hold several comma-separated vias (§7.3.1). */
   static parse(text: string): Via[] {
-    const parts = splitTopLevel(text);
+    const parts = text.indexOf(',') < 0 ? [trimLws(text)] : splitTopLevel(text);
+    if (parts.length === 1 && parts[0]!.length === 0) throw new SipParseError(400, 'Bad Via header');
     if (parts.length === 0) throw new SipParseError(400, 'Bad Via header');
     return parts.map(parseOne);
   }
@@ -93,7 +94,8 @@ function parseOne(s: string): Via {
     i++;
   }
   const transport = s.slice(tStart, i);
-  if (!isToken(name) || !isToken(version) || !isToken(transport)) throw new SipParseError(400, 'Bad Via header');
+  if (!isToken(name) || !isToken(version) || !isToken(transport))
+    throw new SipParseError(400, 'Bad Via header');
   i = skipWs(s, i);
   if (i === tStart + transport.length) throw new SipParseError(400, 'Bad Via header');
   // sent-by = host [ COLON port ]
@@ -111,7 +113,18 @@ function parseOne(s: string): Via {
       i++;
     }
     host = s.slice(hs, i);
-    if (host.length === 0 || !/^[A-Za-z0-9._-]+$/.test(host)) throw new SipParseError(400, 'Bad Via sent-by');
+    if (host.length === 0) throw new SipParseError(400, 'Bad Via sent-by');
+    for (let k = 0; k < host.length; k++) {
+      const c = host.charCodeAt(k);
+      const ok =
+        (c >= 97 && c <= 122) ||
+        (c >= 65 && c <= 90) ||
+        (c >= 48 && c <= 57) ||
+        c === 46 ||
+        c === 45 ||
+        c === 95;
+      if (!ok) throw new SipParseError(400, 'Bad Via sent-by');
+    }
   }
   i = skipWs(s, i);
   let port: number | undefined;
@@ -120,7 +133,8 @@ function parseOne(s: string): Via {
     const ps = i;
     while (i < s.length && s.charCodeAt(i) >= 48 && s.charCodeAt(i) <= 57) i++;
     const pstr = s.slice(ps, i);
-    if (pstr.length === 0 || pstr.length > 5 || Number(pstr) > 65535) throw new SipParseError(400, 'Bad Via port');
+    if (pstr.length === 0 || pstr.length > 5 || Number(pstr) > 65535)
+      throw new SipParseError(400, 'Bad Via port');
     port = Number(pstr);
     i = skipWs(s, i);
   }
@@ -133,9 +147,11 @@ function parseOne(s: string): Via {
   // §20.42 via-ttl: 0-255; rport (RFC 3581) digits or empty
   const rp = via.params.get('rport');
   if (typeof rp === 'string' && !/^[0-9]{1,5}$/.test(rp)) throw new SipParseError(400, 'Bad Via rport');
-  const ttl = via.params.get('ttl');
-  if (typeof ttl === 'string' && !(/^[0-9]{1,3}$/.test(ttl) && Number(ttl) <= 255)) {
-    throw new SipParseError(400, 'Bad Via ttl');
+  if (via.params.has('ttl')) {
+    const ttl = via.params.get('ttl');
+    if (typeof ttl !== 'string' || !(/^[0-9]{1,3}$/.test(ttl) && Number(ttl) <= 255)) {
+      throw new SipParseError(400, 'Bad Via ttl');
+    }
   }
   return via;
 }

@@ -170,18 +170,18 @@ export class StreamTransport implements Transport {
   }
 
   private connect(target: Target): Connection {
+    // bind the outgoing connection to our configured ip too (never the wildcard)
+    const raw = net.connect({ host: target.address, port: target.port, localAddress: this.opts.ip });
     const socket =
       this.protocol === 'TLS'
         ? tls.connect({
-            host: target.address,
-            port: target.port,
-            localAddress: this.opts.ip,
-            // a conference server dials numbers, not names: peers commonly present self-signed certificates
+            socket: raw,
+            // a conference server dials addresses, not names: peers commonly present self-signed certificates
             rejectUnauthorized: false,
             cert: this.opts.tls?.cert,
             key: this.opts.tls?.key,
           })
-        : net.connect({ host: target.address, port: target.port, localAddress: this.opts.ip });
+        : raw;
     const conn = this.adopt(socket, false);
     // until connected, remote address/port of the socket are unknown; index by the target
     conn.flow.address = target.address;

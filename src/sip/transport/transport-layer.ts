@@ -154,7 +154,7 @@ export class TransportLayer {
     if (data.length <= 4 && isBlank(data)) return;
     let msg: SipRequest | SipResponse;
     try {
-      msg = parseMessage(data);
+      msg = parseMessage(data, this.opts.limits);
       if (msg instanceof SipRequest) validateRequest(msg);
       else validateResponse(msg);
     } catch (err) {
@@ -287,14 +287,11 @@ export function stampReceived(req: SipRequest, flow: Flow): void {
   const vias = req.vias;
   const via = vias[0];
   if (!via) throw new SipParseError(400, 'Missing Via header');
-  let changed = false;
+  // the message model's cached Via objects are live: the change is written back to the headers
   if (via.rport === null) {
     via.rport = flow.port;
     via.received = flow.address;
-    changed = true;
   } else if (stripBrackets(via.host) !== flow.address) {
     via.received = flow.address;
-    changed = true;
   }
-  if (changed) req.headers.set('Via', vias.map((v) => v.toString()));
 }

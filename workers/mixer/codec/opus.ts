@@ -1,7 +1,8 @@
 /**
  * Opus via `@discordjs/opus` (native libopus addon, built from bundled sources at install time).
- * Chosen over the WebAssembly `opusscript` after `bench/mixer-core.ts`: on this machine the native addon was
- * ≈3.7× faster to encode and ≈3.9× faster to decode 20 ms 48 kHz mono frames (see the bench output).
+ * Chosen over the WebAssembly `opusscript` after `bench/mixer-core.ts` (interleaved runs on this shared 2-core
+ * machine, 20 ms mono frames): native encode 1.3–3.7× and decode 1.9–3.9× faster than the wasm build,
+ * depending on load and complexity; both built/installed offline from the npm registry.
  *
  * RTP clock is always 48000 (RFC 7587 §4.1) whatever `sampleRate` the PCM side uses; libopus resamples
  * internally, so the mixer runs its Opus legs at its own mix rate and needs no resampler for them.
@@ -26,6 +27,8 @@ export interface OpusOptions {
   inbandFec?: boolean;
   /** Expected packet loss percentage the encoder plans FEC for (default 5). */
   packetLossPercent?: number;
+  /** Encoder complexity 0–10 (default 5: about half the CPU of 10, still clean wideband speech). */
+  complexity?: number;
 }
 
 // opus_defines.h CTL request numbers
@@ -57,7 +60,7 @@ export class OpusAudioEncoder implements AudioEncoder {
     this.frameSamples = (this.sampleRate * FRAME_MS) / 1000;
     this.enc = new NativeOpus(this.sampleRate, 1);
     this.enc.applyEncoderCTL(OPUS_SET_APPLICATION, OPUS_APPLICATION_VOIP);
-    this.enc.applyEncoderCTL(OPUS_SET_COMPLEXITY, 8);
+    this.enc.applyEncoderCTL(OPUS_SET_COMPLEXITY, opts.complexity ?? 5);
     this.enc.setBitrate(opts.bitrate ?? 32000);
     if (opts.inbandFec ?? true) {
       this.enc.applyEncoderCTL(OPUS_SET_INBAND_FEC, 1);

@@ -1,0 +1,14 @@
+/** Why a participant left a room. Exhaustive: every path that ends a call names one of these. */
+export enum LeaveReason {
+  RemoteBye = 'remote-bye',
+  LocalBye = 'local-bye',
+  Cancelled = 'cancelled',
+  Kicked = 'kicked',
+  RtpTimeout = 'rtp-timeout',
+  SessionExpired = 'session-expired',
+  AckTimeout = 'ack-timeout',
+  PinFailed = 'pin-failed',
+  RoomClosed = 'room-closed',
+  MediaFailed = 'media-failed',
+  ServerShutdown = 'server-shutdown',
+}

@@ -1,0 +1,67 @@
+import type { types } from 'mediasoup';
+
+/** What a room's audio router needs of a participant's audio leg. */
+export interface AudioEndpoint {
+  readonly participantId: string;
+  /** The phone's (or browser's) audio, once known. */
+  readonly producer?: types.Producer;
+  /** Make this endpoint hear `producerId` (null: nothing). */
+  setSource(producerId: string | null): Promise<void>;
+}
+
+/**
+ * Decides what every participant hears. The mixer (MCU) implementation gives each participant its own mix-minus;
+ * `ForwardingRoomAudio` forwards the other party's audio as-is (SFU), which serves two-party rooms without
+ * transcoding and proves the return path when no mixer runs.
+ */
+export interface RoomAudio {
+  add(ep: AudioEndpoint): Promise<void>;
+  /** The endpoint's producer appeared or was replaced (SSRC or codec change). */
+  producerChanged(ep: AudioEndpoint): Promise<void>;
+  remove(participantId: string): Promise<void>;
+  setMuted(participantId: string, muted: boolean): Promise<void>;
+  close(): void;
+}
+
+export class ForwardingRoomAudio implements RoomAudio {
+  private readonly eps = new Map<string, AudioEndpoint>();
+  private readonly muted = new Set<string>();
+
+  async add(ep: AudioEndpoint): Promise<void> {
+    this.eps.set(ep.participantId, ep);
+    await this.rewire();
+  }
+
+  async producerChanged(_ep: AudioEndpoint): Promise<void> {
+    await this.rewire();
+  }
+
+  async remove(participantId: string): Promise<void> {
+    this.eps.delete(participantId);
+    this.muted.delete(participantId);
+    await this.rewire();
+  }
+
+  async setMuted(participantId: string, muted: boolean): Promise<void> {
+    if (muted) this.muted.add(participantId);
+    else this.muted.delete(participantId);
+    await this.rewire();
+  }
+
+  close(): void {
+    this.eps.clear();
+  }
+
+  /** Each endpoint hears the most recently joined other endpoint that is sending and not muted. */
+  private async rewire(): Promise<void> {
+    const list = [...this.eps.values()];
+    await Promise.all(
+      list.map((ep) => {
+        const other = list
+          .filter((o) => o !== ep && o.producer && !o.producer.closed && !this.muted.has(o.participantId))
+          .pop();
+        return ep.setSource(other?.producer?.id ?? null).catch(() => undefined);
+      }),
+    );
+  }
+}

@@ -1,0 +1,246 @@
+import type { types } from 'mediasoup';
+import type { Logger } from 'pino';
+import { TypedEmitter } from '../../util/typed-emitter';
+import type { MediaThread } from '../mixer/media-thread';
+import type { RelayHandle } from '../mixer/relay-handle';
+import type { PortAllocator } from '../rtp/port-allocator';
+import { buildProducerRtpParameters, type AcceptedMedia } from '../sdp';
+
+export interface SipMediaLegOptions {
+  router: types.Router;
+  thread: MediaThread;
+  ports: PortAllocator;
+  /** Address the phone-facing relay sockets and the inner PlainTransport bind to. */
+  listenIp: string;
+  /** The negotiated m-line; absent when we make the offer (delayed offer): then plain RTP until `update()`. */
+  media?: AcceptedMedia;
+  kind?: types.MediaKind;
+  /** Symmetric RTP: follow the source of the phone's RTP (NAT). */
+  latch: boolean;
+  log: Logger;
+}
+
+export interface SipMediaLegEvents extends Record<string, unknown[]> {
+  /** A (new) Producer carries the phone's media: re-wire whatever consumed the previous one. */
+  producer: [producer: types.Producer];
+  /** No RTP for the configured time (never while on hold). */
+  inactive: [];
+  closed: [];
+}
+
+/**
+ * One served m-line of a SIP phone: phone ⇄ relay (media thread) ⇄ mediasoup PlainTransport.
+ *
+ * The relay exists because mediasoup matches plain RTP to a Producer only by a signalled SSRC (phones rarely send
+ * a=ssrc and may change SSRC mid-call), and because under SDES-SRTP our key comes from the PlainTransport, so the
+ * transport must exist before our answer. The relay reports each SSRC it sees; the leg (re)creates the Producer.
+ * What the phone hears is a Consumer on the same transport (`setSource`).
+ */
+export class SipMediaLeg extends TypedEmitter<SipMediaLegEvents> {
+  producer?: types.Producer;
+  consumer?: types.Consumer;
+  private sourceProducerId: string | null = null;
+  private closed = false;
+  private ssrc?: number;
+  private producing?: Promise<void>;
+
+  private constructor(
+    private readonly opts: SipMediaLegOptions,
+    private media: AcceptedMedia | undefined,
+    readonly transport: types.PlainTransport,
+    readonly relay: RelayHandle,
+    private readonly allocated: number[],
+  ) {
+    super(opts.log);
+    relay.on('ssrc', (ssrc) => this.onSsrc(ssrc));
+    relay.on('inactive', () => this.safeEmit('inactive'));
+    relay.on('latched', (ip, port) => opts.log.info({ ip, port }, 'RTP source latched'));
+    relay.on('closed', () => this.close());
+    transport.observer.once('close', () => this.close());
+  }
+
+  static async create(opts: SipMediaLegOptions): Promise<SipMediaLeg> {
+    const { media } = opts;
+    if (media && !media.transportOptions.enableSrtp && media.connectParams.srtpParameters)
+      throw new Error('SRTP parameters on a plain RTP m-line');
+    const { relay, allocated } = await SipMediaLeg.openRelay(opts);
+    let transport: types.PlainTransport | undefined;
+    try {
+      transport = await opts.router.createPlainTransport({
+        listenInfo: { protocol: 'udp', ip: opts.listenIp },
+        rtcpMux: true,
+        comedia: false,
+        enableSrtp: media?.transportOptions.enableSrtp ?? false,
+        ...(media?.transportOptions.srtpCryptoSuite ? { srtpCryptoSuite: media.transportOptions.srtpCryptoSuite } : {}),
+      });
+      await relay.connectInner(transport.tuple.localAddress ?? transport.tuple.localIp, transport.tuple.localPort);
+      await transport.connect({
+        ip: relay.innerIp,
+        port: relay.innerPort,
+        ...(media?.connectParams.srtpParameters ? { srtpParameters: media.connectParams.srtpParameters } : {}),
+      });
+    } catch (err) {
+      transport?.close();
+      await relay.close();
+      for (const p of allocated) opts.ports.release(p);
+      throw err;
+    }
+    const leg = new SipMediaLeg(opts, media, transport, relay, allocated);
+    if (media?.remote.ssrc !== undefined) leg.onSsrc(media.remote.ssrc);
+    await leg.applyDirection();
+    return leg;
+  }
+
+  private static async openRelay(opts: SipMediaLegOptions): Promise<{ relay: RelayHandle; allocated: number[] }> {
+    const separateRtcp = opts.media ? !opts.media.transportOptions.rtcpMux : false;
+    const remote = opts.media ? SipMediaLeg.remoteOf(opts.media) : undefined;
+    for (let attempt = 0; attempt < 32; attempt++) {
+      const port = opts.ports.allocate();
+      const allocated = [port];
+      try {
+        const relay = await opts.thread.createRelay({
+          legId: `${opts.kind ?? opts.media?.kind ?? 'audio'}-${port}`,
+          ip: opts.listenIp,
+          port,
+          ...(separateRtcp ? { rtcpPort: port + 1 } : {}),
+          ...(remote ? { remote } : {}),
+          latch: opts.latch,
+        });
+        return { relay, allocated };
+      } catch (err) {
+        opts.ports.release(port);
+        if ((err as { code?: string }).code !== 'EADDRINUSE') throw err;
+      }
+    }
+    throw new Error('no bindable RTP port after 32 attempts');
+  }
+
+  private static remoteOf(m: AcceptedMedia): { ip: string; port: number; rtcpPort?: number } | undefined {
+    if (!m.remote.port || m.remote.address === '0.0.0.0' || m.remote.address === '::') return undefined;
+    return {
+      ip: m.remote.address,
+      port: m.remote.port,
+      ...(m.remote.rtcpPort !== undefined ? { rtcpPort: m.remote.rtcpPort } : {}),
+    };
+  }
+
+  /** The port in our SDP (RTP; RTCP is the next one unless muxed). */
+  get localPort(): number {
+    return this.relay.port;
+  }
+
+  get localRtcpPort(): number | undefined {
+    return this.relay.rtcpPort;
+  }
+
+  /** Our SDES key for the SDP (RFC 4568), valid after connect(). */
+  get srtpKeyBase64(): string | undefined {
+    return this.transport.srtpParameters?.keyBase64;
+  }
+
+  get negotiated(): AcceptedMedia | undefined {
+    return this.media;
+  }
+
+  /**
+   * A new negotiation for this m-line (answer to our offer, re-INVITE, UPDATE): new remote address, direction
+   * (hold/resume: a held phone is neither heard nor sent media) or codec (new Producer and Consumer). SRTP re-keying
+   * and RTCP-mux changes need a new leg (mediasoup connects a transport once).
+   */
+  async update(media: AcceptedMedia): Promise<void> {
+    const prev = this.media;
+    this.media = media;
+    await this.relay.updateRemote(SipMediaLeg.remoteOf(media) ?? null, this.opts.latch);
+    const codecChanged =
+      !prev ||
+      prev.codec.mimeType !== media.codec.mimeType ||
+      prev.codec.payloadType !== media.codec.payloadType ||
+      prev.telephoneEvent?.payloadType !== media.telephoneEvent?.payloadType;
+    if (codecChanged) {
+      if (this.ssrc !== undefined) this.onSsrc(this.ssrc, true);
+      const source = this.sourceProducerId;
+      this.sourceProducerId = null;
+      await this.setSource(source);
+    }
+    await this.applyDirection();
+  }
+
+  /** What the phone hears: consume `producerId` on this leg (null: silence). */
+  async setSource(producerId: string | null): Promise<void> {
+    if (this.closed || producerId === this.sourceProducerId) return;
+    this.sourceProducerId = producerId;
+    this.consumer?.close();
+    this.consumer = undefined;
+    if (!producerId || !this.media) return;
+    const consumer = await this.transport.consume({
+      producerId,
+      rtpCapabilities: this.media.consumer.rtpCapabilities,
+      paused: !this.media.phoneReceives,
+    });
+    if (this.closed || this.sourceProducerId !== producerId) {
+      consumer.close();
+      return;
+    }
+    this.consumer = consumer;
+  }
+
+  /** Inactivity timeout in ms; 0 disables. */
+  async setInactivityTimeout(ms: number): Promise<void> {
+    if (!this.closed) await this.relay.setInactivityTimeout(ms);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.consumer?.close();
+    this.producer?.close();
+    this.transport.close();
+    void this.relay.close().finally(() => {
+      for (const p of this.allocated) this.opts.ports.release(p);
+    });
+    this.safeEmit('closed');
+  }
+
+  private async applyDirection(): Promise<void> {
+    if (this.closed || !this.media) return;
+    if (this.producer) {
+      // On hold (the phone stopped receiving) its music-on-hold must not reach the room either.
+      if (this.media.phoneSends && this.media.phoneReceives) await this.producer.resume();
+      else await this.producer.pause();
+    }
+    if (this.consumer) {
+      if (this.media.phoneReceives) await this.consumer.resume();
+      else await this.consumer.pause();
+    }
+  }
+
+  private onSsrc(ssrc: number, force = false): void {
+    if (this.closed || (ssrc === this.ssrc && !force)) return;
+    this.ssrc = ssrc;
+    const media = this.media;
+    if (!media) return; // delayed offer: produce once the answer is known (update())
+    // Serialise: a burst of SSRC changes must not leave two producers behind.
+    this.producing = (this.producing ?? Promise.resolve()).then(async () => {
+      if (this.closed || this.ssrc !== ssrc) return;
+      const old = this.producer;
+      old?.close();
+      try {
+        const producer = await this.transport.produce({
+          kind: media.kind,
+          rtpParameters: buildProducerRtpParameters(media, ssrc),
+          paused: !(media.phoneSends && media.phoneReceives),
+          appData: { ssrc },
+        });
+        if (this.closed) {
+          producer.close();
+          return;
+        }
+        this.producer = producer;
+        this.opts.log.info({ ssrc, producerId: producer.id }, old ? 'phone changed SSRC; producer recreated' : 'producer created');
+        this.safeEmit('producer', producer);
+      } catch (err) {
+        this.opts.log.warn({ err, ssrc }, 'cannot create producer for phone RTP');
+      }
+    });
+  }
+}

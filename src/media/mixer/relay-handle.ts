@@ -1,0 +1,118 @@
+import type { Logger } from 'pino';
+import { TypedEmitter } from '../../util/typed-emitter';
+import type { RelayStatsResult, RemoteAddress } from '../../../workers/mixer/protocol';
+import type { MediaThread } from './media-thread';
+
+export type RelayStats = RelayStatsResult;
+
+export interface RelayHandleEvents extends Record<string, unknown[]> {
+  /** The first RTP SSRC from the phone, and every change: (re)create the mediasoup Producer with it. */
+  ssrc: [ssrc: number, payloadType: number];
+  /** Symmetric RTP latched (or re-latched) to the phone's real source address. */
+  latched: [ip: string, port: number];
+  /** Nothing from the phone for the configured timeout (fires once per setInactivityTimeout). */
+  inactive: [];
+  /** The relay is gone: closed by us, or its thread died. */
+  closed: [];
+}
+
+interface RelayHandleInit {
+  legId: string;
+  innerIp: string;
+  innerPort: number;
+  port: number;
+  rtcpPort?: number;
+}
+
+/**
+ * Main-thread handle of one phone leg's RTP relay living in a media thread. No packet ever reaches this object:
+ * only the relay's control events (SSRC learnt, latched, inactive).
+ */
+export class RelayHandle extends TypedEmitter<RelayHandleEvents> {
+  readonly legId: string;
+  /** The relay's inner socket: connect the leg's mediasoup PlainTransport to it. */
+  readonly innerIp: string;
+  readonly innerPort: number;
+  /** Phone-facing ports (announce in the SDP). */
+  readonly port: number;
+  readonly rtcpPort?: number;
+  private isClosed = false;
+  private closing: Promise<void> | null = null;
+
+  /** @internal created by MediaThread.createRelay */
+  constructor(
+    private readonly thread: MediaThread,
+    init: RelayHandleInit,
+    log?: Logger,
+  ) {
+    super(log);
+    this.legId = init.legId;
+    this.innerIp = init.innerIp;
+    this.innerPort = init.innerPort;
+    this.port = init.port;
+    this.rtcpPort = init.rtcpPort;
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** Where the relay sends what the phone sends: the mediasoup PlainTransport's tuple.localIp/localPort. */
+  async connectInner(ip: string, port: number): Promise<void> {
+    await this.thread.request('relay.connectInner', { legId: this.legId, ip, port });
+  }
+
+  /** A re-INVITE changed the phone's address (null: none, e.g. c=0.0.0.0 hold). */
+  async updateRemote(remote: RemoteAddress | null, latch: boolean): Promise<void> {
+    await this.thread.request('relay.updateRemote', { legId: this.legId, remote, latch });
+  }
+
+  /** 0 disables. */
+  async setInactivityTimeout(ms: number): Promise<void> {
+    await this.thread.request('relay.setInactivityTimeout', { legId: this.legId, ms });
+  }
+
+  async stats(): Promise<RelayStats> {
+    return this.thread.request('relay.stats', { legId: this.legId });
+  }
+
+  /** Idempotent. Releases the relay's sockets; the caller releases the allocator's ports. */
+  close(): Promise<void> {
+    if (this.closing) return this.closing;
+    this.closing = (async () => {
+      try {
+        if (!this.isClosed && this.thread.alive)
+          await this.thread.request('relay.close', { legId: this.legId });
+      } catch {
+        // the thread died meanwhile: its sockets are gone with it
+      } finally {
+        this.markClosed();
+      }
+    })();
+    return this.closing;
+  }
+
+  /** @internal notification routing from MediaThread */
+  onNotification(event: 'ssrc' | 'latched' | 'inactive', args: unknown[]): void {
+    if (this.isClosed) return;
+    switch (event) {
+      case 'ssrc':
+        this.safeEmit('ssrc', args[0] as number, args[1] as number);
+        break;
+      case 'latched':
+        this.safeEmit('latched', args[0] as string, args[1] as number);
+        break;
+      case 'inactive':
+        this.safeEmit('inactive');
+        break;
+    }
+  }
+
+  /** @internal */
+  markClosed(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.thread.forgetRelay(this.legId, this);
+    this.safeEmit('closed');
+  }
+}

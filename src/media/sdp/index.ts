@@ -1,0 +1,41 @@
+/** SDP offer/answer core for SIP phone legs on mediasoup PlainTransports. Pure: no sockets, no mediasoup calls. */
+export { SdpNegotiationError } from './sdp-negotiation-error';
+export { SdpDirection } from './sdp-types';
+export type {
+  IpVersion,
+  SdesCrypto,
+  SdesKeyParam,
+  SdpAddress,
+  SdpMediaDescription,
+  SdpPayloadFormat,
+  SdpSessionDescription,
+} from './sdp-types';
+export { parseSdp, parseOffer, isRtpProto, isPlainRtpProto, isSrtpProto } from './parse-sdp';
+export {
+  negotiate,
+  applyAnswer,
+  answerDirection,
+  buildProducerRtpParameters,
+  isPrivateAddress,
+} from './negotiate';
+export type {
+  AcceptedMedia,
+  LocalCapabilities,
+  NegotiateOptions,
+  NegotiatedCodec,
+  NegotiatedMedia,
+  NegotiatedSession,
+  RejectedMedia,
+} from './negotiated-session';
+export { acceptedMedia } from './negotiated-session';
+export { buildAnswer, buildOffer } from './build-sdp';
+export type { BuildOfferOptions, LocalEndpoints, LocalMediaEndpoint, OfferMediaEndpoint } from './build-sdp';
+export { SdpSession } from './sdp-session';
+export type { SdpSessionOptions } from './sdp-session';
+export { diffNegotiations, isNoChange } from './session-diff';
+export type { MediaChange } from './session-diff';
+export { SUPPORTED_CRYPTO_SUITES, SRTP_MASTER_LENGTH, selectCrypto, generateSdesKey } from './sdes-crypto';
+export type { SelectedCrypto } from './sdes-crypto';
+export { H264Profile, parseH264ProfileLevelId } from './codec-matching';
+export { readRtpHeader } from './rtp-header';
+export type { RtpHeader } from './rtp-header';

@@ -1,0 +1,503 @@
+import { isIP } from 'node:net';
+
+import type { types } from 'mediasoup';
+
+import {
+  channelsOf,
+  findLocalCodec,
+  isServedCodecName,
+  isTelephoneEvent,
+  parseH264ProfileLevelId,
+  toMediasoupParameters,
+} from './codec-matching';
+import type {
+  AcceptedMedia,
+  LocalCapabilities,
+  NegotiateOptions,
+  NegotiatedCodec,
+  NegotiatedMedia,
+  NegotiatedSession,
+  RejectedMedia,
+} from './negotiated-session';
+import { isPlainRtpProto, isSrtpProto, parseSdp } from './parse-sdp';
+import { selectCrypto, SUPPORTED_CRYPTO_SUITES } from './sdes-crypto';
+import type { SelectedCrypto } from './sdes-crypto';
+import { SdpNegotiationError } from './sdp-negotiation-error';
+import { SdpDirection } from './sdp-types';
+import type { SdpMediaDescription, SdpPayloadFormat, SdpSessionDescription } from './sdp-types';
+
+/** RFC 1918, RFC 6598 (CGNAT), link-local, RFC 4193 ULA and IPv6 link-local: addresses not routable from outside. */
+export function isPrivateAddress(ip: string): boolean {
+  const v = isIP(ip);
+  if (v === 4) {
+    const [a, b] = ip.split('.').map(Number);
+    return (
+      a === 10 ||
+      (a === 172 && b >= 16 && b <= 31) ||
+      (a === 192 && b === 168) ||
+      (a === 100 && b >= 64 && b <= 127) ||
+      (a === 169 && b === 254)
+    );
+  }
+  if (v === 6) {
+    const l = ip.toLowerCase();
+    if (l.startsWith('::ffff:')) return isPrivateAddress(l.slice(7));
+    return /^f[cd]/.test(l) || /^fe[89ab]/.test(l);
+  }
+  return false;
+}
+
+function isUnspecified(ip: string): boolean {
+  return ip === '0.0.0.0' || ip === '::' || isIP(ip) === 0;
+}
+
+function decideComedia(address: string, opts: NegotiateOptions): { comedia: boolean; reason?: string } {
+  const mode = opts.comedia ?? 'auto';
+  if (mode === 'always') return { comedia: true, reason: 'forced' };
+  if (mode === 'never') return { comedia: false };
+  if (isUnspecified(address)) return { comedia: true, reason: `unusable SDP address ${address}` };
+  const src = opts.signallingSourceIp;
+  if (src !== undefined) {
+    if (src !== address)
+      return { comedia: true, reason: `SDP address ${address} differs from signalling source ${src}` };
+    return { comedia: false };
+  }
+  if (isPrivateAddress(address)) return { comedia: true, reason: `private SDP address ${address}` };
+  return { comedia: false };
+}
+
+const sends = (d: SdpDirection): boolean => d === SdpDirection.SendRecv || d === SdpDirection.SendOnly;
+const receives = (d: SdpDirection): boolean => d === SdpDirection.SendRecv || d === SdpDirection.RecvOnly;
+
+function directionOf(send: boolean, recv: boolean): SdpDirection {
+  if (send && recv) return SdpDirection.SendRecv;
+  if (send) return SdpDirection.SendOnly;
+  if (recv) return SdpDirection.RecvOnly;
+  return SdpDirection.Inactive;
+}
+
+/**
+ * RFC 3264 §6.1: sendonly offer → recvonly answer, recvonly → sendonly, inactive → inactive, sendrecv → any;
+ * intersected with what Parley wants on this leg.
+ */
+export function answerDirection(
+  offered: SdpDirection,
+  local: SdpDirection = SdpDirection.SendRecv,
+): SdpDirection {
+  return directionOf(receives(offered) && sends(local), sends(offered) && receives(local));
+}
+
+function reject(m: SdpMediaDescription, reason: string): RejectedMedia {
+  return {
+    index: m.index,
+    accepted: false,
+    kind: m.kind,
+    proto: m.proto,
+    // RFC 3264 §6: the rejected stream keeps its m-line; one format from the offer is enough.
+    formats: m.formats.length > 0 ? [m.formats[0]] : ['0'],
+    reason,
+  };
+}
+
+function negotiatedCodec(
+  kind: types.MediaKind,
+  fmt: SdpPayloadFormat,
+  local: types.RtpCodecCapability,
+  avpf = false,
+): NegotiatedCodec {
+  const parameters = toMediasoupParameters(fmt.fmtp);
+  let fmtp: string | undefined;
+  const name = fmt.encodingName;
+  const lname = name.toLowerCase();
+  if (lname === 'h264') {
+    // RFC 6184 §8.2.2: answer the offered profile at a level not above either side's.
+    const offered = parseH264ProfileLevelId(fmt.fmtp['profile-level-id']);
+    const ours = parseH264ProfileLevelId(local.parameters?.['profile-level-id'] as string | undefined);
+    const plid = (fmt.fmtp['profile-level-id'] ?? '420010').toLowerCase();
+    const level = Math.min(offered?.level ?? 0x1f, ours?.level ?? 0x1f);
+    const levelHex = level.toString(16).padStart(2, '0');
+    // Our SDP keeps the offered profile (RFC 6184 §8.2.2); mediasoup gets the router's, which it matches strictly.
+    fmtp = `profile-level-id=${plid.slice(0, 4)}${levelHex};packetization-mode=1;level-asymmetry-allowed=1`;
+    const localPlid = String(local.parameters?.['profile-level-id'] ?? '42e01f').toLowerCase();
+    parameters['profile-level-id'] = localPlid.slice(0, 4) + levelHex;
+    parameters['packetization-mode'] = 1;
+  } else if (lname === 'opus') {
+    fmtp = 'useinbandfec=1';
+  } else if (isTelephoneEvent(name)) {
+    fmtp = fmt.fmtp && Object.keys(fmt.fmtp).length > 0 ? (fmt.fmtpRaw ?? '0-16') : '0-16';
+  }
+  const rtcpFeedback: types.RtcpFeedback[] = fmt.rtcpFeedback.map((f) =>
+    f.parameter ? { type: f.type, parameter: f.parameter } : { type: f.type },
+  );
+  if (kind === 'video' && !avpf) {
+    // Keyframe requests keep an SFU usable when a consumer joins; AVP phones ignore RTCP-FB they do not know.
+    // Under AVPF the phone listed what it supports (RFC 4585 §4.2) and we keep to that list.
+    if (!rtcpFeedback.some((f) => f.type === 'nack' && f.parameter === 'pli'))
+      rtcpFeedback.push({ type: 'nack', parameter: 'pli' });
+    if (!rtcpFeedback.some((f) => f.type === 'ccm' && f.parameter === 'fir'))
+      rtcpFeedback.push({ type: 'ccm', parameter: 'fir' });
+  }
+  return {
+    kind,
+    mimeType: local.mimeType,
+    encodingName: name,
+    clockRate: fmt.clockRate,
+    channels: channelsOf(kind, fmt),
+    payloadType: fmt.payloadType,
+    routerPayloadType: local.preferredPayloadType,
+    parameters,
+    rtcpFeedback,
+    fmtp,
+  };
+}
+
+interface Candidate {
+  fmt: SdpPayloadFormat;
+  local: types.RtpCodecCapability;
+}
+
+function chooseCodec(
+  kind: types.MediaKind,
+  formats: readonly SdpPayloadFormat[],
+  caps: LocalCapabilities,
+  preference: NegotiateOptions['codecPreference'],
+): Candidate | undefined {
+  const candidates: Candidate[] = [];
+  for (const fmt of formats) {
+    if (!isServedCodecName(kind, fmt.encodingName)) continue;
+    const local = findLocalCodec(kind, fmt, caps.codecs);
+    if (local) candidates.push({ fmt, local });
+  }
+  if (preference === 'prefer-router-pt') {
+    const same = candidates.find((c) => c.fmt.payloadType === c.local.preferredPayloadType);
+    if (same) return same;
+  }
+  return candidates[0];
+}
+
+/** telephone-event at the main codec's clock rate (RFC 4733 §2.1); else any offered rate the router has. */
+function chooseTelephoneEvent(
+  formats: readonly SdpPayloadFormat[],
+  clockRate: number,
+  caps: LocalCapabilities,
+): Candidate | undefined {
+  const tes = formats
+    .filter((f) => isTelephoneEvent(f.encodingName))
+    .map((fmt) => ({ fmt, local: findLocalCodec('audio', fmt, caps.codecs) }))
+    .filter((c): c is Candidate => c.local !== undefined);
+  return tes.find((c) => c.fmt.clockRate === clockRate) ?? tes[0];
+}
+
+/**
+ * RTP parameters for `transport.produce()`: the phone's PTs (mediasoup maps them to the router's), one encoding
+ * with the phone's SSRC. Without an SSRC the encodings are left empty, which mediasoup 3.19 rejects for a
+ * PlainTransport without MID: learn the SSRC first (see `AcceptedMedia.needsSsrcLatch`).
+ */
+export function buildProducerRtpParameters(
+  media: Pick<AcceptedMedia, 'codec' | 'telephoneEvent' | 'mid' | 'remote'>,
+  ssrc: number | undefined = media.remote.ssrc,
+): types.RtpParameters {
+  const toParams = (c: NegotiatedCodec): types.RtpCodecParameters => ({
+    mimeType: c.mimeType,
+    payloadType: c.payloadType,
+    clockRate: c.clockRate,
+    ...(c.channels !== undefined ? { channels: c.channels } : {}),
+    parameters: { ...c.parameters },
+    rtcpFeedback: c.rtcpFeedback.map((f) => ({ ...f })),
+  });
+  const codecs = [toParams(media.codec)];
+  if (media.telephoneEvent) codecs.push(toParams(media.telephoneEvent));
+  return {
+    codecs,
+    headerExtensions: [],
+    encodings: ssrc !== undefined ? [{ ssrc }] : [],
+    rtcp: media.remote.cname ? { cname: media.remote.cname, reducedSize: false } : { reducedSize: false },
+  };
+}
+
+/** `rtpCapabilities` for `transport.consume()` with the phone's PTs as preferredPayloadType (informative). */
+function consumerCapabilities(
+  codec: NegotiatedCodec,
+  te: NegotiatedCodec | undefined,
+): AcceptedMedia['consumer'] {
+  const cap = (c: NegotiatedCodec): types.RtpCodecCapability => ({
+    kind: c.kind,
+    mimeType: c.mimeType,
+    preferredPayloadType: c.payloadType,
+    clockRate: c.clockRate,
+    ...(c.channels !== undefined ? { channels: c.channels } : {}),
+    parameters: { ...c.parameters },
+    rtcpFeedback: c.rtcpFeedback
+      .filter((f) => f.type !== 'transport-cc' && f.type !== 'goog-remb')
+      .map((f) => ({ ...f })),
+  });
+  const mismatches: AcceptedMedia['consumer']['payloadTypeMismatches'] = [];
+  const codecs = [cap(codec)];
+  if (codec.payloadType !== codec.routerPayloadType) {
+    mismatches.push({
+      mimeType: codec.mimeType,
+      phonePayloadType: codec.payloadType,
+      routerPayloadType: codec.routerPayloadType,
+    });
+  }
+  if (te) {
+    if (te.payloadType === te.routerPayloadType) codecs.push(cap(te));
+    // Otherwise leave DTMF out of the consumer so the phone never gets events under a PT it did not negotiate.
+    else
+      mismatches.push({
+        mimeType: te.mimeType,
+        phonePayloadType: te.payloadType,
+        routerPayloadType: te.routerPayloadType,
+      });
+  }
+  return { rtpCapabilities: { codecs, headerExtensions: [] }, payloadTypeMismatches: mismatches };
+}
+
+interface MediaContext {
+  caps: LocalCapabilities;
+  opts: NegotiateOptions;
+  servedKinds: Set<string>;
+}
+
+/**
+ * Core of the per-m-line decision. `remote` is the phone's m-line (offer or answer); `fmtSource` the formats to
+ * choose from; `producerPt` maps a chosen codec to the PT the phone sends with (offerer case: our offered PT).
+ */
+function negotiateMedia(
+  remote: SdpMediaDescription,
+  ctx: MediaContext,
+  choose: (kind: types.MediaKind) => {
+    codec?: Candidate;
+    te?: Candidate;
+    producerPt?: (c: Candidate) => number;
+  },
+  crypto: () => { selected?: SelectedCrypto; why?: string },
+  ourDirection: (remoteDir: SdpDirection) => SdpDirection,
+  rtcpMuxDecision: (remoteMux: boolean) => boolean,
+): NegotiatedMedia {
+  const { caps, opts } = ctx;
+  if (remote.port === 0) return reject(remote, 'stream disabled by the offerer (port 0)');
+  if (remote.kind !== 'audio' && remote.kind !== 'video')
+    return reject(remote, `${remote.kind} media not served`);
+  const kind = remote.kind as types.MediaKind;
+  if (kind === 'video' && caps.video === false) return reject(remote, 'video disabled');
+  if (!isPlainRtpProto(remote.proto)) {
+    return reject(
+      remote,
+      /UDP\/TLS/i.test(remote.proto)
+        ? `DTLS-SRTP (${remote.proto}) not served`
+        : `transport ${remote.proto} not served`,
+    );
+  }
+  if (ctx.servedKinds.has(kind)) return reject(remote, `only one ${kind} stream per call`);
+  const srtpPolicy = caps.srtp ?? 'optional';
+  const srtp = isSrtpProto(remote.proto);
+  if (srtp && srtpPolicy === 'disabled') return reject(remote, 'SRTP disabled by policy');
+  if (!srtp && srtpPolicy === 'required')
+    return reject(remote, 'SRTP required by policy, offer is unencrypted RTP');
+
+  const choice = choose(kind);
+  if (!choice.codec) {
+    const names = remote.payloads.map((p) => p.encodingName || String(p.payloadType)).join(', ');
+    return reject(remote, `no common ${kind} codec (offered: ${names || 'none'})`);
+  }
+
+  let selected: SelectedCrypto | undefined;
+  if (srtp) {
+    // RFC 4568 §7.1.2: an RTP/SAVP stream without an acceptable crypto attribute is rejected.
+    const c = crypto();
+    if (!c.selected) return reject(remote, `no acceptable a=crypto (${c.why ?? 'none offered'})`);
+    selected = c.selected;
+  }
+  // RFC 4568 §5: a=crypto under RTP/AVP means nothing; such lines are ignored (no best-effort SRTP).
+
+  const codec = negotiatedCodec(kind, choice.codec.fmt, choice.codec.local, /AVPF$/i.test(remote.proto));
+  const te = choice.te ? negotiatedCodec('audio', choice.te.fmt, choice.te.local) : undefined;
+  const producerCodec = {
+    ...codec,
+    payloadType: choice.producerPt ? choice.producerPt(choice.codec) : codec.payloadType,
+  };
+  const producerTe =
+    te && choice.te
+      ? { ...te, payloadType: choice.producerPt ? choice.producerPt(choice.te) : te.payloadType }
+      : undefined;
+
+  const address = remote.connection?.address ?? '0.0.0.0';
+  const ipVersion = remote.connection?.ipVersion ?? 4;
+  const rtcpMux = rtcpMuxDecision(remote.rtcpMux);
+  const { comedia, reason } = decideComedia(address, opts);
+  const direction = ourDirection(remote.direction);
+  const srtpParameters: types.SrtpParameters | undefined = selected
+    ? { cryptoSuite: selected.suite, keyBase64: selected.remoteKeyBase64 }
+    : undefined;
+  const ssrc = remote.ssrcs[0];
+  const remoteInfo: AcceptedMedia['remote'] = {
+    address,
+    ipVersion,
+    port: remote.port,
+    ...(rtcpMux ? {} : { rtcpPort: remote.rtcpPort }),
+    ...(ssrc !== undefined ? { ssrc } : {}),
+    ...(remote.cname ? { cname: remote.cname } : {}),
+  };
+  const connectParams: AcceptedMedia['connectParams'] = comedia
+    ? { ...(srtpParameters ? { srtpParameters } : {}) }
+    : {
+        ip: address,
+        port: remote.port,
+        ...(rtcpMux ? {} : { rtcpPort: remote.rtcpPort }),
+        ...(srtpParameters ? { srtpParameters } : {}),
+      };
+
+  ctx.servedKinds.add(kind);
+  const media: AcceptedMedia = {
+    index: remote.index,
+    accepted: true,
+    kind,
+    proto: remote.proto,
+    ...(remote.mid !== undefined ? { mid: remote.mid } : {}),
+    direction,
+    remoteDirection: remote.direction,
+    phoneSends: receives(direction),
+    phoneReceives: sends(direction),
+    codec,
+    ...(te ? { telephoneEvent: te } : {}),
+    ...(remote.ptime !== undefined ? { ptime: remote.ptime } : {}),
+    ...(remote.maxptime !== undefined ? { maxptime: remote.maxptime } : {}),
+    remote: remoteInfo,
+    transportOptions: {
+      rtcpMux,
+      comedia,
+      enableSrtp: selected !== undefined,
+      ...(selected ? { srtpCryptoSuite: selected.suite } : {}),
+    },
+    ...(reason ? { comediaReason: reason } : {}),
+    connectParams,
+    ...(selected ? { srtp: selected } : {}),
+    producer: {
+      kind,
+      rtpParameters: buildProducerRtpParameters({
+        codec: producerCodec,
+        telephoneEvent: producerTe,
+        remote: remoteInfo,
+      }),
+    },
+    needsSsrcLatch: ssrc === undefined,
+    consumer: consumerCapabilities(codec, te),
+  };
+  return media;
+}
+
+function allRejected(media: NegotiatedMedia[]): string {
+  if (media.length === 0) return 'SDP has no media';
+  return media.map((m) => `m-line ${m.index} ${m.kind}: ${m.accepted ? 'ok' : m.reason}`).join('; ');
+}
+
+/**
+ * RFC 3264 §6 answerer side: decides, for each m-line of the phone's offer, whether and how Parley serves it.
+ * Throws `SdpNegotiationError` 400 on unparseable SDP and 488 when no m-line can be served.
+ */
+export function negotiate(
+  offer: string | SdpSessionDescription,
+  caps: LocalCapabilities,
+  opts: NegotiateOptions = {},
+): NegotiatedSession {
+  const parsed = typeof offer === 'string' ? parseSdp(offer) : offer;
+  const ctx: MediaContext = { caps, opts, servedKinds: new Set() };
+  const suites = caps.cryptoSuites ?? SUPPORTED_CRYPTO_SUITES;
+  const media = parsed.media.map((m) =>
+    negotiateMedia(
+      m,
+      ctx,
+      (kind) => {
+        const codec = chooseCodec(kind, m.payloads, caps, opts.codecPreference);
+        const te =
+          codec && kind === 'audio' ? chooseTelephoneEvent(m.payloads, codec.fmt.clockRate, caps) : undefined;
+        return { codec, te };
+      },
+      () => {
+        const r = selectCrypto(m.crypto, suites);
+        return { selected: r.selected, why: r.rejected.join(', ') || undefined };
+      },
+      (remoteDir) => answerDirection(remoteDir, opts.localDirection),
+      // RFC 5761 §5.1.1: the answerer multiplexes only when the offer has a=rtcp-mux.
+      (remoteMux) => remoteMux,
+    ),
+  );
+  if (!media.some((m) => m.accepted)) throw new SdpNegotiationError(488, allRejected(media));
+  return { role: 'answerer', remoteOrigin: parsed.origin, media };
+}
+
+/**
+ * RFC 3264 §7 offerer side: applies the phone's answer to the offer Parley made (`buildOffer`). The phone sends
+ * with the PTs of our offer (RFC 3264 §5.1) and receives with those of its answer.
+ * Throws `SdpNegotiationError` 400 on unparseable SDP or an answer that does not mirror the offer's m-lines
+ * (RFC 3264 §6), 488 when every stream was rejected.
+ */
+export function applyAnswer(
+  offerWeMade: string | SdpSessionDescription,
+  answer: string | SdpSessionDescription,
+  caps: LocalCapabilities,
+  opts: NegotiateOptions = {},
+): NegotiatedSession {
+  const ours = typeof offerWeMade === 'string' ? parseSdp(offerWeMade) : offerWeMade;
+  const theirs = typeof answer === 'string' ? parseSdp(answer) : answer;
+  if (theirs.media.length !== ours.media.length) {
+    throw new SdpNegotiationError(
+      400,
+      `answer has ${theirs.media.length} m-lines, offer had ${ours.media.length} (RFC 3264 §6)`,
+    );
+  }
+  const ctx: MediaContext = { caps, opts, servedKinds: new Set() };
+  const media = theirs.media.map((m, i) => {
+    const offered = ours.media[i];
+    if (m.kind !== offered.kind)
+      throw new SdpNegotiationError(400, `answer m-line ${i} is ${m.kind}, offer was ${offered.kind}`);
+    if (offered.port === 0) return reject(m, 'stream disabled in our offer');
+    if (m.proto.toUpperCase() !== offered.proto.toUpperCase()) {
+      return reject(m, `answer changed the transport from ${offered.proto} to ${m.proto}`);
+    }
+    const ourFormat = (f: SdpPayloadFormat): SdpPayloadFormat | undefined =>
+      offered.payloads.find(
+        (o) =>
+          o.encodingName.toLowerCase() === f.encodingName.toLowerCase() &&
+          o.clockRate === f.clockRate &&
+          channelsOf(m.kind, o) === channelsOf(m.kind, f),
+      );
+    // Only codecs we offered count; the answer's order is the answerer's preference (RFC 3264 §6.1).
+    const answerFormats = m.payloads.filter((f) => ourFormat(f) !== undefined);
+    return negotiateMedia(
+      m,
+      ctx,
+      (kind) => {
+        const codec = chooseCodec(kind, answerFormats, caps, 'offerer');
+        const te =
+          codec && kind === 'audio'
+            ? chooseTelephoneEvent(answerFormats, codec.fmt.clockRate, caps)
+            : undefined;
+        return { codec, te, producerPt: (c) => ourFormat(c.fmt)?.payloadType ?? c.fmt.payloadType };
+      },
+      () => {
+        // RFC 4568 §7.1.3: the answer's crypto tag names the offered attribute it accepted.
+        const ans = m.crypto[0];
+        if (!ans) return { why: 'answer has no a=crypto' };
+        const off = offered.crypto.find((c) => c.tag === ans.tag);
+        if (!off) return { why: `answer crypto tag ${ans.tag} was not offered` };
+        if (off.suite !== ans.suite) return { why: `answer changed suite of tag ${ans.tag}` };
+        const r = selectCrypto([ans], caps.cryptoSuites ?? SUPPORTED_CRYPTO_SUITES);
+        return { selected: r.selected, why: r.rejected.join(', ') || undefined };
+      },
+      // The answer's direction is the phone's; ours is what we offered, narrowed by the answer.
+      (remoteDir) =>
+        directionOf(
+          sends(offered.direction) && receives(remoteDir),
+          receives(offered.direction) && sends(remoteDir),
+        ),
+      // RFC 5761 §5.1.1: muxed when both offered and answered. An offer with a=rtcp-mux and no separate RTCP port
+      // (a=rtcp = RTP port) came from a muxed transport, which stays muxed whatever the answer says.
+      (remoteMux) => offered.rtcpMux && (remoteMux || offered.rtcpPort === offered.port),
+    );
+  });
+  if (!media.some((m) => m.accepted)) throw new SdpNegotiationError(488, allRejected(media));
+  // The consumer PT rule still applies: the phone receives with the PTs of its answer.
+  return { role: 'offerer', remoteOrigin: theirs.origin, media };
+}

@@ -1,0 +1,337 @@
+/**
+ * Adaptive jitter buffer for one RTP input, pull model: `push()` on every packet (arrival time passed in,
+ * no clock inside), `pop()` exactly once per 20 ms mixer tick → one decoded frame at the decoder's rate, or
+ * null when there is nothing to play (not started, starving, or silence after concealment ran out).
+ *
+ * - Reorders by 16-bit sequence number extended across wrap-around (RFC 3550 §A.1).
+ * - Target depth 20–200 ms from the interarrival jitter estimate J (RFC 3550 §6.4.1: J += (|D| − J)/16),
+ *   target = 20 ms + 3·J rounded up to whole frames; when more than target+2 frames are queued the oldest
+ *   are dropped (catch up after a stall).
+ * - SSRC change → full reset; sequence jump > 1000 or timestamp jump (back > 1 s / forward > 60 s) → resync
+ *   (queue cleared, re-buffer from the new packet).
+ * - Duplicates and packets older than the playout point are dropped and counted.
+ * - Loss (a gap while later packets are queued) → FEC from the next packet if the decoder offers it, else the
+ *   decoder's `plc()` (libopus PLC; fade/repeat for G.711/G.722) for up to `maxConcealFrames`, then silence;
+ *   a gap longer than the maximum depth is jumped over instead of played out. Starvation (queue empty, e.g. DTX: the
+ *   sender stops while its timestamps run on) → at most `maxConcealFrames` (60 ms) of PLC, then null/silence
+ *   and re-buffering; a timestamp gap between consecutive sequence numbers (DTX resume with the gap still
+ *   inside the queue) is played as silence, not PLC.
+ * - Packets of other durations than 20 ms (10/30/60 ms ptime) are decoded into a PCM FIFO and cut into 20 ms.
+ */
+import { FRAME_MS } from './codec/codec';
+import type { AudioDecoder } from './codec/codec';
+
+export interface RtpAudioPacket {
+  seq: number;
+  timestamp: number;
+  ssrc: number;
+  payload: Buffer;
+}
+
+export enum JitterBufferState {
+  Buffering = 'buffering',
+  Playing = 'playing',
+}
+
+export type PushResult = 'queued' | 'duplicate' | 'late' | 'reset' | 'resync';
+
+export interface JitterBufferOptions {
+  decoder: AudioDecoder;
+  minDelayMs?: number;
+  maxDelayMs?: number;
+  /** Concealment frames on starvation before going silent (default 3 = 60 ms). */
+  maxConcealFrames?: number;
+}
+
+export interface JitterBufferStats {
+  received: number;
+  duplicates: number;
+  late: number;
+  concealed: number;
+  fecRecovered: number;
+  dropped: number;
+  underruns: number;
+  resets: number;
+  resyncs: number;
+  decodeErrors: number;
+  /** Sequence numbers jumped over (gap longer than the buffer). */
+  skipped: number;
+}
+
+interface Queued {
+  ext: number;
+  ts: number;
+  payload: Buffer;
+}
+
+const SEQ_BASE = 1 << 20; // extended numbers start high so early wrap-backs stay positive
+
+export class JitterBuffer {
+  readonly stats: JitterBufferStats = {
+    received: 0,
+    duplicates: 0,
+    late: 0,
+    concealed: 0,
+    fecRecovered: 0,
+    dropped: 0,
+    underruns: 0,
+    resets: 0,
+    resyncs: 0,
+    decodeErrors: 0,
+    skipped: 0,
+  };
+  private readonly decoder: AudioDecoder;
+  private readonly minFrames: number;
+  private readonly maxFrames: number;
+  private readonly maxConceal: number;
+  /** RTP ticks per 20 ms frame. */
+  private readonly frameTicks: number;
+  private readonly frameSamples: number;
+
+  private _state = JitterBufferState.Buffering;
+  private ssrc: number | null = null;
+  private readonly queue = new Map<number, Queued>();
+  private highestExt = -1;
+  private highestTs = 0;
+  /** Next extended sequence number to play; everything below it is late. */
+  private nextExt = -1;
+  /** RTP timestamp expected for `nextExt` (for DTX gap detection). */
+  private nextTs = 0;
+  /** Starvation concealment frames in a row. */
+  private concealRun = 0;
+  /** Loss concealment frames in a row. */
+  private lossRun = 0;
+  private fifo: Int16Array;
+  private fifoLen = 0;
+  // RFC 3550 jitter estimate, in RTP ticks
+  private jitter = 0;
+  private lastTransit: number | null = null;
+
+  constructor(opts: JitterBufferOptions) {
+    this.decoder = opts.decoder;
+    this.minFrames = Math.max(1, Math.round((opts.minDelayMs ?? 20) / FRAME_MS));
+    this.maxFrames = Math.max(this.minFrames, Math.round((opts.maxDelayMs ?? 200) / FRAME_MS));
+    this.maxConceal = opts.maxConcealFrames ?? 3;
+    this.frameTicks = (this.decoder.rtpClockRate * FRAME_MS) / 1000;
+    this.frameSamples = this.decoder.frameSamples;
+    this.fifo = new Int16Array(this.frameSamples * 8);
+  }
+
+  get state(): JitterBufferState {
+    return this._state;
+  }
+
+  /** Current interarrival jitter estimate in ms. */
+  get jitterMs(): number {
+    return (this.jitter * 1000) / this.decoder.rtpClockRate;
+  }
+
+  /** Current target depth in frames (each 20 ms). */
+  get targetFrames(): number {
+    const frames = Math.ceil((FRAME_MS + 3 * this.jitterMs) / FRAME_MS);
+    return Math.min(this.maxFrames, Math.max(this.minFrames, frames));
+  }
+
+  get queuedPackets(): number {
+    return this.queue.size;
+  }
+
+  push(pkt: RtpAudioPacket, arrivalMs: number): PushResult {
+    this.stats.received++;
+    let result: PushResult = 'queued';
+    if (this.ssrc !== null && pkt.ssrc !== this.ssrc) {
+      this.reset();
+      this.stats.resets++;
+      result = 'reset';
+    }
+    this.ssrc = pkt.ssrc;
+    const seq = pkt.seq & 0xffff;
+    const ts = pkt.timestamp >>> 0;
+    if (this.highestExt < 0) {
+      this.anchor(seq, ts);
+    } else {
+      const ext = this.extend(seq);
+      const seqJump = ext - this.highestExt;
+      const tsDiff = ((ts - this.highestTs - seqJump * this.frameTicks) | 0) / this.decoder.rtpClockRate;
+      if (Math.abs(seqJump) > 1000 || tsDiff < -1 || tsDiff > 60) {
+        // RFC 3550 §A.1: a large jump means the source restarted; re-buffer from here
+        this.resync(seq, ts);
+        this.stats.resyncs++;
+        if (result === 'queued') result = 'resync';
+      }
+    }
+    const ext = this.extend(seq);
+    if (this.nextExt >= 0 && ext < this.nextExt) {
+      this.stats.late++;
+      return 'late';
+    }
+    if (this.queue.has(ext)) {
+      this.stats.duplicates++;
+      return 'duplicate';
+    }
+    this.updateJitter(ts, arrivalMs);
+    this.queue.set(ext, { ext, ts, payload: pkt.payload });
+    if (ext > this.highestExt) {
+      this.highestExt = ext;
+      this.highestTs = ts;
+    }
+    return result;
+  }
+
+  pop(): Int16Array | null {
+    if (this._state === JitterBufferState.Buffering) {
+      if (this.queue.size < this.targetFrames) return null;
+      let first = Infinity;
+      for (const k of this.queue.keys()) if (k < first) first = k;
+      const q = this.queue.get(first) as Queued;
+      this.nextExt = first;
+      this.nextTs = q.ts;
+      this.concealRun = 0;
+      this._state = JitterBufferState.Playing;
+    }
+    // catch up: too much queued (the network delivered a burst after a stall, or jitter went down)
+    while (this.queue.size > this.targetFrames + 2 && this.fifoLen === 0) {
+      this.queue.delete(this.nextExt);
+      this.nextExt++;
+      this.nextTs = (this.nextTs + this.frameTicks) >>> 0;
+      this.stats.dropped++;
+      const q = this.queue.get(this.nextExt);
+      if (q) this.nextTs = q.ts;
+    }
+    while (this.fifoLen < this.frameSamples) {
+      const q = this.queue.get(this.nextExt);
+      if (q) {
+        this.queue.delete(this.nextExt);
+        const gap = (q.ts - this.nextTs) | 0;
+        if (gap >= this.frameTicks && gap <= this.maxFrames * this.frameTicks) {
+          // DTX: timestamps ran on without packets → silence for the gap
+          this.appendSilence(Math.round((gap * this.decoder.sampleRate) / this.decoder.rtpClockRate));
+        }
+        const pcm = this.safeDecode(q.payload);
+        this.append(pcm);
+        this.nextExt++;
+        this.nextTs =
+          (q.ts + Math.round((pcm.length * this.decoder.rtpClockRate) / this.decoder.sampleRate)) >>> 0;
+        this.concealRun = 0;
+        this.lossRun = 0;
+        continue;
+      }
+      if (this.queue.size > 0) {
+        // loss: later packets are here, this one is not
+        let minExt = Infinity;
+        for (const k of this.queue.keys()) if (k < minExt) minExt = k;
+        if (minExt - this.nextExt > this.maxFrames) {
+          // a gap longer than the whole buffer (sender paused, e.g. while we ignored a muted input):
+          // concealing it frame by frame would only add delay — jump to the next packet
+          this.stats.skipped += minExt - this.nextExt;
+          this.nextExt = minExt;
+          this.nextTs = (this.queue.get(minExt) as Queued).ts;
+          continue;
+        }
+        const next = this.queue.get(this.nextExt + 1);
+        if (next && this.decoder.decodeFec) {
+          this.append(this.decoder.decodeFec(next.payload));
+          this.stats.fecRecovered++;
+        } else if (this.lossRun < this.maxConceal) {
+          this.append(this.decoder.plc());
+          this.stats.concealed++;
+        } else {
+          this.appendSilence(this.frameSamples); // burst loss: PLC would only buzz, keep time with silence
+        }
+        this.lossRun++;
+        this.nextExt++;
+        this.nextTs = (this.nextTs + this.frameTicks) >>> 0;
+        continue;
+      }
+      // starving
+      this.stats.underruns++;
+      if (this.concealRun < this.maxConceal) {
+        this.concealRun++;
+        this.append(this.decoder.plc());
+        this.stats.concealed++;
+        this.nextExt++;
+        this.nextTs = (this.nextTs + this.frameTicks) >>> 0;
+        continue;
+      }
+      // concealment exhausted (DTX or the sender went away): silence, re-buffer when packets come back.
+      // DTX senders do not spend sequence numbers on the gap: un-skip the numbers we concealed.
+      this.nextExt -= this.concealRun;
+      this.concealRun = 0;
+      this._state = JitterBufferState.Buffering;
+      this.fifoLen = 0;
+      return null;
+    }
+    const out = this.fifo.slice(0, this.frameSamples);
+    this.fifo.copyWithin(0, this.frameSamples, this.fifoLen);
+    this.fifoLen -= this.frameSamples;
+    return out;
+  }
+
+  reset(): void {
+    this.queue.clear();
+    this.highestExt = -1;
+    this.nextExt = -1;
+    this.fifoLen = 0;
+    this.lastTransit = null;
+    this.concealRun = 0;
+    this.lossRun = 0;
+    this._state = JitterBufferState.Buffering;
+  }
+
+  private resync(seq: number, ts: number): void {
+    this.reset();
+    this.anchor(seq, ts);
+  }
+
+  private anchor(seq: number, ts: number): void {
+    this.highestExt = SEQ_BASE + seq;
+    this.highestTs = ts;
+  }
+
+  /** Extend a 16-bit sequence number to the one nearest the highest seen (RFC 3550 §A.1). */
+  private extend(seq: number): number {
+    const delta = (((seq - (this.highestExt & 0xffff)) << 16) >> 16) | 0;
+    return this.highestExt + delta;
+  }
+
+  private updateJitter(ts: number, arrivalMs: number): void {
+    // RFC 3550 §6.4.1 / §A.8: D(i−1,i) = (R_i − R_{i−1}) − (S_i − S_{i−1}); J += (|D| − J)/16
+    const transit = (arrivalMs * this.decoder.rtpClockRate) / 1000 - ts;
+    if (this.lastTransit !== null) {
+      let d = transit - this.lastTransit;
+      // timestamps are mod 2^32
+      if (d > 2 ** 31) d -= 2 ** 32;
+      else if (d < -(2 ** 31)) d += 2 ** 32;
+      this.jitter += (Math.abs(d) - this.jitter) / 16;
+    }
+    this.lastTransit = transit;
+  }
+
+  private safeDecode(payload: Buffer): Int16Array {
+    try {
+      return this.decoder.decode(payload);
+    } catch {
+      this.stats.decodeErrors++;
+      return this.decoder.plc();
+    }
+  }
+
+  private appendSilence(n: number): void {
+    this.ensure(n);
+    this.fifo.fill(0, this.fifoLen, this.fifoLen + n);
+    this.fifoLen += n;
+  }
+
+  private append(pcm: Int16Array): void {
+    this.ensure(pcm.length);
+    this.fifo.set(pcm, this.fifoLen);
+    this.fifoLen += pcm.length;
+  }
+
+  private ensure(n: number): void {
+    if (this.fifoLen + n <= this.fifo.length) return;
+    const bigger = new Int16Array((this.fifoLen + n) * 2);
+    bigger.set(this.fifo.subarray(0, this.fifoLen));
+    this.fifo = bigger;
+  }
+}

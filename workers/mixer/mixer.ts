@@ -1,0 +1,436 @@
+/**
+ * Conference mixer (MCU) pure core — design
+ * =========================================
+ * Driven from outside, one call per 20 ms tick: `mixOnce(inputs)` takes each participant's decoded frame
+ * at the mix rate (or nothing) and returns, per output format, encoded payloads and who gets which. No
+ * timers, no sockets, plain data in and out: a worker_threads loop owns the tick, the jitter buffers and RTP.
+ *
+ * Mix rate: 16 kHz (wideband). Every SIP codec we serve is ≤ 7 kHz audio bandwidth (G.711 3.4 kHz, G.722
+ * 7 kHz, Opus from desk phones is speech), so 48 kHz would triple the cost of accumulation, limiting,
+ * mix-minus and resampling for no audible gain; G.722 runs natively at 16 kHz and Opus is opened at 16 kHz
+ * (libopus resamples inside), so G.722/Opus callers keep wideband among themselves, and G.711 legs need
+ * only a 2:1 polyphase resampler per *format*, not per listener. WebRTC users get full band from the SFU.
+ *
+ * Per tick:
+ *  1. Input gain, int32 frame; smoothed energy (fast attack, slow release) and VAD (speaking events).
+ *     Muted / input-less participants contribute nothing, from this very tick.
+ *  2. Talker selection: the `maxTalkers` (default 3) loudest by smoothed energy above a floor. A selected
+ *     talker is only replaced by someone `switchMarginDb` louder, and only after it was held
+ *     `minHoldFrames` — hysteresis so the set doesn't flap between similar voices.
+ *  3. total = Σ selected talkers (int32). Every non-talker listener of a format shares ONE payload:
+ *     softClip(total) encoded once per format. Each selected talker with an output gets its own
+ *     mix-minus softClip(total − self) encode (nobody hears themselves). A participant with a queued
+ *     prompt/tone gets a private frame (its normal mix + the clip). Cost therefore grows with talkers and
+ *     formats, not with listeners (listeners only cost a name in a list).
+ *  4. Soft clip (linear to −2.5 dBFS, tanh above) instead of wrap-around or hard clipping.
+ *
+ * Known trade-off: stateful encoders (G.722, Opus) are per stream, so a participant moving between the
+ * shared stream and its own mix-minus stream (starts/stops talking) hears one frame of predictor
+ * discontinuity; G.711 is stateless and seamless.
+ */
+import { createEncoder as defaultCreateEncoder } from './codec';
+import type { AudioEncoder, CodecName } from './codec';
+import { Resampler } from './resampler';
+import { softClipInto } from './soft-clip';
+import { Vad, energyToDb } from './vad';
+import type { VadOptions } from './vad';
+
+export type MixRate = 16000 | 48000;
+
+export interface MixerOptions {
+  /** Internal mix rate (default 16000, see the design note). */
+  sampleRate?: MixRate;
+  /** How many loudest talkers are mixed (default 3). */
+  maxTalkers?: number;
+  /** Smoothed level (dBFS) a participant must exceed to be a talker candidate (default −50). */
+  talkerFloorDb?: number;
+  /** How much louder (dB) a newcomer must be than the weakest selected talker to replace it (default 3). */
+  switchMarginDb?: number;
+  /** Frames a talker stays selected at least before it can be replaced (default 10 = 200 ms). */
+  minHoldFrames?: number;
+  vad?: VadOptions;
+  /** Encoder factory (tests inject fakes); receives the PCM rate it must accept. */
+  createEncoder?: (format: CodecName, mixRate: MixRate) => AudioEncoder;
+  /** Also return the PCM (at the mix rate) of every output, for tests and recording. */
+  keepPcm?: boolean;
+}
+
+export interface ParticipantOptions {
+  /** Codec this participant receives, or null for input-only (e.g. WebRTC users heard through the SFU). */
+  output?: CodecName | null;
+  /** Whether the participant's audio may be mixed (false = listen-only). Default true. */
+  input?: boolean;
+  /** Linear input gain (default 1). */
+  gain?: number;
+  muted?: boolean;
+}
+
+export interface MixInput {
+  id: string;
+  /** One frame at the mix rate (frameSamples long), or null for "nothing this tick". */
+  pcm: Int16Array | null;
+}
+
+export type MixOutputKind = 'shared' | 'mix-minus' | 'private';
+
+export interface MixOutput {
+  format: CodecName;
+  kind: MixOutputKind;
+  payload: Buffer;
+  /** Who receives this payload (each sends it with its own SSRC/seq/ts). */
+  participants: string[];
+  pcm?: Int16Array;
+}
+
+export interface SpeakingEvent {
+  id: string;
+  speaking: boolean;
+}
+
+export interface MixResult {
+  outputs: MixOutput[];
+  /** Participants mixed this tick, loudest first. */
+  talkers: string[];
+  events: SpeakingEvent[];
+}
+
+/** Encoder plus the resampler from the mix rate to the encoder's rate (null when they match). */
+class EncodeChain {
+  private readonly resampler: Resampler | null;
+  constructor(
+    readonly encoder: AudioEncoder,
+    mixRate: number,
+  ) {
+    this.resampler = encoder.sampleRate === mixRate ? null : new Resampler(mixRate, encoder.sampleRate);
+  }
+  encode(pcm: Int16Array): Buffer {
+    return this.encoder.encode(this.resampler ? this.resampler.process(pcm) : pcm);
+  }
+  close(): void {
+    this.encoder.close();
+  }
+}
+
+class Party {
+  output: CodecName | null;
+  input: boolean;
+  gain: number;
+  muted: boolean;
+  readonly vad: Vad;
+  /** Smoothed mean-square energy per sample. */
+  level = 0;
+  /** This tick's gain-applied frame, or null. */
+  frame: Int32Array | null = null;
+  private readonly buf: Int32Array;
+  selectedAt = -1;
+  /** Own encoder for mix-minus / private frames; closed when unused for a while. */
+  chain: EncodeChain | null = null;
+  chainFormat: CodecName | null = null;
+  chainLastUsed = 0;
+  readonly prompts: Int16Array[] = [];
+  promptOffset = 0;
+
+  constructor(
+    readonly id: string,
+    opts: ParticipantOptions,
+    frameSamples: number,
+    vadOpts: VadOptions | undefined,
+  ) {
+    this.output = opts.output ?? null;
+    this.input = opts.input ?? true;
+    this.gain = opts.gain ?? 1;
+    this.muted = opts.muted ?? false;
+    this.vad = new Vad(vadOpts);
+    this.buf = new Int32Array(frameSamples);
+  }
+
+  /** Apply gain into the int32 frame; returns mean-square energy. */
+  take(pcm: Int16Array): number {
+    const b = this.buf;
+    let e = 0;
+    if (this.gain === 1) {
+      for (let i = 0; i < b.length; i++) {
+        const v = pcm[i];
+        b[i] = v;
+        e += v * v;
+      }
+    } else {
+      const g = this.gain;
+      for (let i = 0; i < b.length; i++) {
+        const v = Math.round(pcm[i] * g);
+        b[i] = v;
+        e += v * v;
+      }
+    }
+    this.frame = b;
+    return e / b.length;
+  }
+
+  hasPrompt(): boolean {
+    return this.prompts.length > 0;
+  }
+
+  /** Next frame of the queued prompt(s), zero-padded at the end of the queue. */
+  nextPrompt(frameSamples: number): Int16Array {
+    const out = new Int16Array(frameSamples);
+    let o = 0;
+    while (o < frameSamples && this.prompts.length > 0) {
+      const clip = this.prompts[0];
+      const n = Math.min(frameSamples - o, clip.length - this.promptOffset);
+      out.set(clip.subarray(this.promptOffset, this.promptOffset + n), o);
+      o += n;
+      this.promptOffset += n;
+      if (this.promptOffset >= clip.length) {
+        this.prompts.shift();
+        this.promptOffset = 0;
+      }
+    }
+    return out;
+  }
+}
+
+const CHAIN_IDLE_TICKS = 250; // 5 s
+
+export class Mixer {
+  readonly sampleRate: MixRate;
+  readonly frameSamples: number;
+  readonly maxTalkers: number;
+  private readonly floorDb: number;
+  private readonly marginDb: number;
+  private readonly minHold: number;
+  private readonly vadOpts: VadOptions | undefined;
+  private readonly makeEncoder: (format: CodecName, mixRate: MixRate) => AudioEncoder;
+  private readonly keepPcm: boolean;
+  private readonly parties = new Map<string, Party>();
+  private readonly shared = new Map<CodecName, EncodeChain>();
+  private selected: Party[] = [];
+  private tick = 0;
+  private readonly total: Int32Array;
+  private closed = false;
+
+  constructor(opts: MixerOptions = {}) {
+    this.sampleRate = opts.sampleRate ?? 16000;
+    this.frameSamples = this.sampleRate / 50;
+    this.maxTalkers = opts.maxTalkers ?? 3;
+    this.floorDb = opts.talkerFloorDb ?? -50;
+    this.marginDb = opts.switchMarginDb ?? 3;
+    this.minHold = opts.minHoldFrames ?? 10;
+    this.vadOpts = opts.vad;
+    this.makeEncoder = opts.createEncoder ?? ((f, rate) => defaultCreateEncoder(f, rate));
+    this.keepPcm = opts.keepPcm ?? false;
+    this.total = new Int32Array(this.frameSamples);
+  }
+
+  addParticipant(id: string, opts: ParticipantOptions = {}): void {
+    if (this.parties.has(id)) throw new Error(`mixer: participant ${id} already exists`);
+    this.parties.set(id, new Party(id, opts, this.frameSamples, this.vadOpts));
+  }
+
+  removeParticipant(id: string): void {
+    const p = this.parties.get(id);
+    if (!p) return;
+    p.chain?.close();
+    this.parties.delete(id);
+    this.selected = this.selected.filter((s) => s !== p);
+  }
+
+  has(id: string): boolean {
+    return this.parties.has(id);
+  }
+
+  get size(): number {
+    return this.parties.size;
+  }
+
+  setMuted(id: string, muted: boolean): void {
+    this.party(id).muted = muted;
+  }
+
+  setGain(id: string, gain: number): void {
+    if (!(gain >= 0)) throw new RangeError('mixer: gain must be >= 0');
+    this.party(id).gain = gain;
+  }
+
+  setOutput(id: string, output: CodecName | null): void {
+    this.party(id).output = output;
+  }
+
+  setInput(id: string, input: boolean): void {
+    this.party(id).input = input;
+  }
+
+  /** Queue a PCM clip (mix rate) to be heard by this participant only (join tone, spoken prompt). */
+  playPrompt(id: string, pcm: Int16Array): void {
+    this.party(id).prompts.push(pcm);
+  }
+
+  cancelPrompts(id: string): void {
+    const p = this.party(id);
+    p.prompts.length = 0;
+    p.promptOffset = 0;
+  }
+
+  isPlayingPrompt(id: string): boolean {
+    return this.party(id).hasPrompt();
+  }
+
+  mixOnce(inputs: Iterable<MixInput> = []): MixResult {
+    if (this.closed) throw new Error('mixer: closed');
+    this.tick++;
+    const n = this.frameSamples;
+    const events: SpeakingEvent[] = [];
+
+    // 1. inputs, levels, VAD
+    for (const p of this.parties.values()) p.frame = null;
+    const energies = new Map<Party, number>();
+    for (const { id, pcm } of inputs) {
+      const p = this.parties.get(id);
+      if (!p || !pcm || !p.input || p.muted) continue;
+      if (pcm.length !== n)
+        throw new RangeError(`mixer: frame for ${id} has ${pcm.length} samples, not ${n}`);
+      energies.set(p, p.take(pcm));
+    }
+    for (const p of this.parties.values()) {
+      const e = energies.get(p) ?? 0;
+      // fast attack, slow release (≈ −10 dB in 440 ms) — doubles as the talker hold time
+      p.level = e > p.level ? 0.5 * p.level + 0.5 * e : 0.9 * p.level + 0.1 * e;
+      const ev = p.muted || !p.input ? p.vad.reset() : p.vad.processLevel(p.frame ? energyToDb(e) : null);
+      if (ev) events.push({ id: p.id, speaking: ev === 'start' });
+    }
+
+    // 2. talker selection with hysteresis
+    this.selectTalkers();
+
+    // 3. mix
+    const total = this.total;
+    total.fill(0);
+    for (const t of this.selected) {
+      const f = t.frame;
+      if (f) for (let i = 0; i < n; i++) total[i] += f[i];
+    }
+    const outputs: MixOutput[] = [];
+    const sharedGroups = new Map<CodecName, string[]>();
+    const talkerSet = new Set(this.selected);
+    for (const p of this.parties.values()) {
+      if (!p.output) continue;
+      const isTalker = talkerSet.has(p);
+      if (!isTalker && !p.hasPrompt()) {
+        let g = sharedGroups.get(p.output);
+        if (!g) sharedGroups.set(p.output, (g = []));
+        g.push(p.id);
+        continue;
+      }
+      let pcm: Int16Array;
+      let kind: MixOutputKind;
+      if (p.hasPrompt()) {
+        const acc = new Int32Array(n);
+        const own = isTalker ? p.frame : null;
+        const prompt = p.nextPrompt(n);
+        for (let i = 0; i < n; i++) acc[i] = total[i] - (own ? own[i] : 0) + prompt[i];
+        pcm = softClipInto(new Int16Array(n), acc);
+        kind = 'private';
+      } else {
+        pcm = p.frame
+          ? softClipInto(new Int16Array(n), total, p.frame, -1)
+          : softClipInto(new Int16Array(n), total);
+        kind = 'mix-minus';
+      }
+      outputs.push(this.out(p.output, kind, this.ownChain(p, p.output).encode(pcm), [p.id], pcm));
+    }
+    if (sharedGroups.size > 0) {
+      const mix = softClipInto(new Int16Array(n), total);
+      for (const [format, ids] of sharedGroups) {
+        let chain = this.shared.get(format);
+        if (!chain)
+          this.shared.set(
+            format,
+            (chain = new EncodeChain(this.makeEncoder(format, this.sampleRate), this.sampleRate)),
+          );
+        outputs.push(this.out(format, 'shared', chain.encode(mix), ids, mix));
+      }
+    }
+    this.reapChains();
+    return {
+      outputs,
+      talkers: [...this.selected].sort((a, b) => b.level - a.level).map((t) => t.id),
+      events,
+    };
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const c of this.shared.values()) c.close();
+    this.shared.clear();
+    for (const p of this.parties.values()) p.chain?.close();
+    this.parties.clear();
+    this.selected = [];
+  }
+
+  private out(
+    format: CodecName,
+    kind: MixOutputKind,
+    payload: Buffer,
+    ids: string[],
+    pcm: Int16Array,
+  ): MixOutput {
+    const o: MixOutput = { format, kind, payload, participants: ids };
+    if (this.keepPcm) o.pcm = pcm;
+    return o;
+  }
+
+  private party(id: string): Party {
+    const p = this.parties.get(id);
+    if (!p) throw new Error(`mixer: unknown participant ${id}`);
+    return p;
+  }
+
+  private db(p: Party): number {
+    return energyToDb(p.level);
+  }
+
+  private selectTalkers(): void {
+    // drop talkers that are muted / listen-only (at once) or whose smoothed level faded below the floor;
+    // a talker with no frame this tick (pause between words, gated input) stays selected while it decays
+    this.selected = this.selected.filter((t) => !t.muted && t.input && this.db(t) >= this.floorDb);
+    const candidates = [...this.parties.values()]
+      .filter((p) => p.frame !== null && this.db(p) >= this.floorDb && !this.selected.includes(p))
+      .sort((a, b) => b.level - a.level);
+    for (const c of candidates) {
+      if (this.selected.length < this.maxTalkers) {
+        c.selectedAt = this.tick;
+        this.selected.push(c);
+        continue;
+      }
+      let weakest = this.selected[0];
+      for (const t of this.selected) if (t.level < weakest.level) weakest = t;
+      if (this.db(c) > this.db(weakest) + this.marginDb && this.tick - weakest.selectedAt >= this.minHold) {
+        c.selectedAt = this.tick;
+        this.selected[this.selected.indexOf(weakest)] = c;
+      } else {
+        break; // candidates are sorted: nobody quieter can qualify either
+      }
+    }
+  }
+
+  private ownChain(p: Party, format: CodecName): EncodeChain {
+    if (!p.chain || p.chainFormat !== format) {
+      p.chain?.close();
+      p.chain = new EncodeChain(this.makeEncoder(format, this.sampleRate), this.sampleRate);
+      p.chainFormat = format;
+    }
+    p.chainLastUsed = this.tick;
+    return p.chain;
+  }
+
+  private reapChains(): void {
+    if (this.tick % 50 !== 0) return;
+    for (const p of this.parties.values()) {
+      if (p.chain && this.tick - p.chainLastUsed > CHAIN_IDLE_TICKS) {
+        p.chain.close();
+        p.chain = null;
+        p.chainFormat = null;
+      }
+    }
+  }
+}

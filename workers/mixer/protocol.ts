@@ -1,0 +1,200 @@
+/**
+ * Typed messages between the main thread (src/media/mixer/media-thread.ts) and a media worker thread
+ * (workers/mixer/mixer.worker.ts). Requests carry an id and get exactly one response; notifications flow from the
+ * thread to the main thread unasked. Only control traffic crosses: never a media packet.
+ */
+
+export interface RemoteAddress {
+  ip: string;
+  port: number;
+  rtcpPort?: number;
+}
+
+export interface CreateRelayParams {
+  legId: string;
+  ip: string;
+  port: number;
+  /** Bind a separate phone-facing RTCP socket on this port (phone does not mux). */
+  rtcpPort?: number;
+  remote?: RemoteAddress | null;
+  latch: boolean;
+  /** 0 / absent = off. */
+  inactivityTimeoutMs?: number;
+}
+
+export interface CreateRelayResult {
+  innerIp: string;
+  innerPort: number;
+  port: number;
+  rtcpPort?: number;
+}
+
+export interface RelayStatsResult {
+  packetsIn: number;
+  packetsOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  lastPacketAt: number | null;
+  ssrc: number | null;
+  latched: { ip: string; port: number } | null;
+  packetsDropped: number;
+}
+
+export interface ThreadStatsResult {
+  /** process.cpuUsage() is process-wide; this is the thread's own event loop utilisation since start. */
+  eventLoopUtilization: number;
+  /** Active (busy) ms of this thread's event loop since start. */
+  activeMs: number;
+  idleMs: number;
+  relays: number;
+  rooms: number;
+}
+
+// ---- mixer rooms (part 2) ----
+
+export type MixerCodec = 'PCMU' | 'PCMA' | 'G722' | 'opus';
+
+export interface CreateMixerRoomParams {
+  roomId: string;
+  /** IP to bind the room's two sockets on (loopback normally: they only talk to mediasoup). */
+  ip: string;
+  /** Mix rate; 16000 (wideband) or 48000. */
+  rate?: 16000 | 48000;
+}
+
+export interface CreateMixerRoomResult {
+  /** The socket mediasoup's "mixer input" PlainTransport sends to (its connect() target). */
+  inputIp: string;
+  inputPort: number;
+  /** The socket the thread sends mixed RTP from (the "mixer output" PlainTransport connects/comedia to it). */
+  outputIp: string;
+  outputPort: number;
+}
+
+export interface AddMixerParticipantParams {
+  roomId: string;
+  participantId: string;
+  /** SSRC + payload type of the consumer on the mixer-input transport (what arrives at the thread). */
+  inputSsrc: number;
+  inputPayloadType: number;
+  inputCodec: MixerCodec;
+  /** telephone-event payload type on the input (RFC 4733), if negotiated. */
+  inputDtmfPayloadType?: number;
+  /** SSRC + payload type the thread sends this participant's mix with (the output Producer's encoding). */
+  outputSsrc: number;
+  outputPayloadType: number;
+  outputCodec: MixerCodec;
+  /** Linear gain applied to this participant's voice in others' mixes (1 = unchanged). */
+  gain?: number;
+  muted?: boolean;
+}
+
+export interface MixerParticipantStats {
+  participantId: string;
+  packetsIn: number;
+  packetsOut: number;
+  speaking: boolean;
+  muted: boolean;
+}
+
+export interface MixerRoomStats {
+  roomId: string;
+  ticks: number;
+  /** Mean / max time one 20 ms tick took (decode + mix + encode + send), in µs. */
+  tickMeanUs: number;
+  tickMaxUs: number;
+  /** Max lateness of a tick versus its schedule, ms. */
+  lateMaxMs: number;
+  participants: MixerParticipantStats[];
+}
+
+export interface RequestMap {
+  'relay.create': { params: CreateRelayParams; result: CreateRelayResult };
+  'relay.connectInner': { params: { legId: string; ip: string; port: number }; result: null };
+  'relay.updateRemote': {
+    params: { legId: string; remote: RemoteAddress | null; latch: boolean };
+    result: null;
+  };
+  'relay.setInactivityTimeout': { params: { legId: string; ms: number }; result: null };
+  'relay.stats': { params: { legId: string }; result: RelayStatsResult };
+  'relay.close': { params: { legId: string }; result: null };
+  'thread.stats': { params: Record<string, never>; result: ThreadStatsResult };
+  /** Test hook: the thread throws an uncaught error (to prove `died` handling). */
+  'thread.crash': { params: Record<string, never>; result: null };
+
+  'mixer.createRoom': { params: CreateMixerRoomParams; result: CreateMixerRoomResult };
+  'mixer.closeRoom': { params: { roomId: string }; result: null };
+  'mixer.addParticipant': { params: AddMixerParticipantParams; result: null };
+  'mixer.removeParticipant': { params: { roomId: string; participantId: string }; result: null };
+  'mixer.setMuted': { params: { roomId: string; participantId: string; muted: boolean }; result: null };
+  'mixer.setGain': { params: { roomId: string; participantId: string; gain: number }; result: null };
+  /** Play mono PCM (s16 host order, at `rate`) to one participant only; resolves when queued. */
+  'mixer.play': {
+    params: { roomId: string; participantId: string; playId: string; pcm: Int16Array; rate: number };
+    result: null;
+  };
+  'mixer.stopPlay': { params: { roomId: string; participantId: string }; result: null };
+  'mixer.stats': { params: { roomId: string }; result: MixerRoomStats };
+}
+
+export type Method = keyof RequestMap;
+
+export interface RequestMessage<M extends Method = Method> {
+  kind: 'request';
+  id: number;
+  method: M;
+  params: RequestMap[M]['params'];
+}
+
+export interface SerializedError {
+  message: string;
+  name?: string;
+  code?: string;
+}
+
+export type ResponseMessage =
+  | { kind: 'response'; id: number; ok: true; result: unknown }
+  | { kind: 'response'; id: number; ok: false; error: SerializedError };
+
+export type Notification =
+  | { kind: 'notification'; event: 'relay.ssrc'; legId: string; ssrc: number; payloadType: number }
+  | { kind: 'notification'; event: 'relay.latched'; legId: string; ip: string; port: number }
+  | { kind: 'notification'; event: 'relay.inactive'; legId: string }
+  | {
+      kind: 'notification';
+      event: 'mixer.speaking';
+      roomId: string;
+      participantId: string;
+      speaking: boolean;
+    }
+  | {
+      kind: 'notification';
+      event: 'mixer.dtmf';
+      roomId: string;
+      participantId: string;
+      digit: string;
+      durationMs: number;
+    }
+  | {
+      kind: 'notification';
+      event: 'mixer.playDone';
+      roomId: string;
+      participantId: string;
+      playId: string;
+      stopped: boolean;
+    }
+  | {
+      kind: 'notification';
+      event: 'log';
+      level: 'debug' | 'info' | 'warn' | 'error';
+      msg: string;
+      data?: Record<string, unknown>;
+    };
+
+/** Posted once by the thread when it is ready to take requests. */
+export interface ReadyMessage {
+  kind: 'ready';
+}
+
+export type ThreadToMain = ResponseMessage | Notification | ReadyMessage;
+export type MainToThread = RequestMessage;

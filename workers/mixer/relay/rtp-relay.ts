@@ -1,0 +1,263 @@
+import { classifyPacket, PacketKind, rtpPayloadType, rtpSsrc } from './packet-kind';
+
+/** Which of the leg's sockets a datagram goes out of. */
+export enum RelaySocketName {
+  /** Phone-facing RTP socket (the port announced in our SDP; carries RTCP too when the phone muxes). */
+  OuterRtp = 'outer-rtp',
+  /** Phone-facing RTCP socket (RFC 3605 a=rtcp / port + 1) when the phone does not mux. */
+  OuterRtcp = 'outer-rtcp',
+  /** Socket facing the mediasoup PlainTransport (rtcpMux on that side). */
+  Inner = 'inner',
+}
+
+export interface Endpoint {
+  ip: string;
+  port: number;
+}
+
+/** The phone's address from its SDP. `rtcpPort` only matters when the phone does not mux. */
+export interface RelayRemote {
+  ip: string;
+  port: number;
+  rtcpPort?: number;
+}
+
+export type RelayNotification =
+  | { type: 'ssrc'; ssrc: number; payloadType: number }
+  | { type: 'latched'; ip: string; port: number }
+  | { type: 'inactive' };
+
+export interface RelayCounters {
+  packetsIn: number;
+  packetsOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  /** Epoch ms of the last packet accepted from the phone. */
+  lastPacketAt: number | null;
+  ssrc: number | null;
+  latched: Endpoint | null;
+  /** Datagrams dropped: not RTP/RTCP, from a foreign source while latched, or with nowhere to go. */
+  packetsDropped: number;
+}
+
+export interface RtpRelayOptions {
+  /** True when the phone has its own RTCP socket (no a=rtcp-mux): RTCP back to it leaves by OuterRtcp. */
+  separateRtcp: boolean;
+  remote: RelayRemote | null;
+  latch: boolean;
+  send: (via: RelaySocketName, buf: Buffer, ip: string, port: number) => void;
+  notify: (n: RelayNotification) => void;
+  /** Epoch ms at creation (start of the inactivity window). */
+  now: number;
+}
+
+/** A latched source is replaced only after it has been silent this long (anti-hijack, anti-flapping). */
+export const RELATCH_SILENCE_MS = 1000;
+
+/** 0.0.0.0 / :: or port 0 in an SDP means "no address" (RFC 3264 §8.4 hold, or not yet known). */
+export function usableRemote(r: RelayRemote | null | undefined): RelayRemote | null {
+  if (!r || !r.ip || r.port <= 0 || r.port > 65535) return null;
+  if (r.ip === '0.0.0.0' || r.ip === '::' || r.ip === '0:0:0:0:0:0:0:0') return null;
+  return r;
+}
+
+function sameEndpoint(a: Endpoint | null, ip: string, port: number): boolean {
+  return a !== null && a.port === port && a.ip === ip;
+}
+
+/**
+ * The pure core of one phone leg's relay: phone ⇄ outer socket(s) ⇄ inner socket ⇄ mediasoup PlainTransport.
+ * It owns no socket and no timer: the host feeds datagrams in with `fromOuterRtp/fromOuterRtcp/fromInner`, calls
+ * `tick(now)` periodically, and carries out `send`. SRTP/SRTCP pass through untouched: only the clear header is
+ * read (RFC 3711 §3.1).
+ *
+ * Symmetric RTP (RFC 4961) with latching: until RTP arrives we send to the SDP address; with `latch` on, the source
+ * of the first valid RTP packet becomes the destination, and another source takes over only after the latched one
+ * has been silent for more than RELATCH_SILENCE_MS. While latched, packets from other sources are dropped.
+ */
+export class RtpRelay {
+  private readonly separateRtcp: boolean;
+  private readonly send: RtpRelayOptions['send'];
+  private readonly notify: RtpRelayOptions['notify'];
+
+  private sdpRemote: RelayRemote | null;
+  private latch: boolean;
+  private latchedRtp: Endpoint | null = null;
+  private latchedRtcp: Endpoint | null = null;
+  private lastFromLatchedAt = 0;
+  private inner: Endpoint | null = null;
+
+  private currentSsrc: number | null = null;
+  private inactivityMs = 0;
+  private inactivityArmedAt: number;
+  private inactiveFired = false;
+  private closed = false;
+
+  private readonly c: RelayCounters = {
+    packetsIn: 0,
+    packetsOut: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    lastPacketAt: null,
+    ssrc: null,
+    latched: null,
+    packetsDropped: 0,
+  };
+
+  constructor(opts: RtpRelayOptions) {
+    this.separateRtcp = opts.separateRtcp;
+    this.send = opts.send;
+    this.notify = opts.notify;
+    this.sdpRemote = usableRemote(opts.remote);
+    this.latch = opts.latch;
+    this.inactivityArmedAt = opts.now;
+  }
+
+  /** Where RTP to the phone goes now (latched source, else the SDP address), or null. */
+  get rtpTarget(): Endpoint | null {
+    if (this.latchedRtp) return this.latchedRtp;
+    return this.sdpRemote ? { ip: this.sdpRemote.ip, port: this.sdpRemote.port } : null;
+  }
+
+  /** Where RTCP to the phone goes now. Muxed phones: the RTP target. */
+  get rtcpTarget(): Endpoint | null {
+    if (!this.separateRtcp) return this.rtpTarget;
+    if (this.latchedRtcp) return this.latchedRtcp;
+    const sdp = this.sdpRemote;
+    if (this.latchedRtp && !(sdp && this.latchedRtp.ip === sdp.ip && this.latchedRtp.port === sdp.port)) {
+      // RTP came from somewhere else than the SDP said (NAT): best guess until the phone's RTCP shows up.
+      return { ip: this.latchedRtp.ip, port: this.latchedRtp.port + 1 };
+    }
+    // RFC 3605 §2.1: without a=rtcp, RTCP is on the RTP port + 1.
+    return sdp ? { ip: sdp.ip, port: sdp.rtcpPort ?? sdp.port + 1 } : null;
+  }
+
+  get innerTarget(): Endpoint | null {
+    return this.inner;
+  }
+
+  connectInner(ip: string, port: number): void {
+    this.inner = { ip, port };
+  }
+
+  /** A re-INVITE: a new SDP address resets latching (the phone may have moved); the same one keeps it. */
+  updateRemote(remote: RelayRemote | null, latch: boolean): void {
+    const next = usableRemote(remote);
+    const prev = this.sdpRemote;
+    const same =
+      (next === null && prev === null) ||
+      (next !== null &&
+        prev !== null &&
+        next.ip === prev.ip &&
+        next.port === prev.port &&
+        next.rtcpPort === prev.rtcpPort);
+    this.sdpRemote = next;
+    if (!same || (this.latch && !latch)) {
+      this.latchedRtp = null;
+      this.latchedRtcp = null;
+      this.c.latched = null;
+    }
+    this.latch = latch;
+  }
+
+  setInactivityTimeout(ms: number, now: number): void {
+    this.inactivityMs = Math.max(0, ms);
+    this.inactivityArmedAt = now;
+    this.inactiveFired = false;
+  }
+
+  /** Datagram from the phone on the RTP socket (RTP, or RTCP when the phone muxes). */
+  fromOuterRtp(buf: Buffer, ip: string, port: number, now: number): void {
+    if (this.closed) return;
+    const kind = classifyPacket(buf);
+    if (kind === PacketKind.Invalid) return this.drop();
+    if (kind === PacketKind.Rtcp) {
+      // Muxed RTCP never latches; while latched only the latched source may send it.
+      if (this.latch && this.latchedRtp && !sameEndpoint(this.latchedRtp, ip, port)) return this.drop();
+      return this.toInner(buf, now);
+    }
+    if (this.latch) {
+      if (!this.latchedRtp) {
+        this.latchTo(ip, port);
+      } else if (!sameEndpoint(this.latchedRtp, ip, port)) {
+        if (now - this.lastFromLatchedAt <= RELATCH_SILENCE_MS) return this.drop();
+        this.latchTo(ip, port);
+      }
+      this.lastFromLatchedAt = now;
+    }
+    const ssrc = rtpSsrc(buf);
+    if (ssrc !== this.currentSsrc) {
+      this.currentSsrc = ssrc;
+      this.c.ssrc = ssrc;
+      this.notify({ type: 'ssrc', ssrc, payloadType: rtpPayloadType(buf) });
+    }
+    this.toInner(buf, now);
+  }
+
+  /** Datagram from the phone on its separate RTCP socket. */
+  fromOuterRtcp(buf: Buffer, ip: string, port: number, now: number): void {
+    if (this.closed) return;
+    if (classifyPacket(buf) !== PacketKind.Rtcp) return this.drop();
+    if (this.latch) {
+      // Only from the host RTP is latched to (any port: NATs map RTCP to their own port).
+      if (this.latchedRtp && this.latchedRtp.ip !== ip) return this.drop();
+      if (!sameEndpoint(this.latchedRtcp, ip, port)) this.latchedRtcp = { ip, port };
+    }
+    this.toInner(buf, now);
+  }
+
+  /** Datagram from mediasoup: demultiplexed by RFC 5761 §4 to the phone's RTP or RTCP address. */
+  fromInner(buf: Buffer, ip: string, port: number): void {
+    if (this.closed) return;
+    if (!sameEndpoint(this.inner, ip, port)) return this.drop();
+    const kind = classifyPacket(buf);
+    if (kind === PacketKind.Invalid) return this.drop();
+    const rtcp = kind === PacketKind.Rtcp;
+    const target = rtcp ? this.rtcpTarget : this.rtpTarget;
+    if (!target) return this.drop();
+    this.c.packetsOut++;
+    this.c.bytesOut += buf.length;
+    this.send(
+      rtcp && this.separateRtcp ? RelaySocketName.OuterRtcp : RelaySocketName.OuterRtp,
+      buf,
+      target.ip,
+      target.port,
+    );
+  }
+
+  tick(now: number): void {
+    if (this.closed || this.inactivityMs <= 0 || this.inactiveFired) return;
+    const since = Math.max(this.c.lastPacketAt ?? 0, this.inactivityArmedAt);
+    if (now - since > this.inactivityMs) {
+      this.inactiveFired = true;
+      this.notify({ type: 'inactive' });
+    }
+  }
+
+  counters(): RelayCounters {
+    return { ...this.c, latched: this.c.latched ? { ...this.c.latched } : null };
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+
+  private latchTo(ip: string, port: number): void {
+    this.latchedRtp = { ip, port };
+    this.c.latched = { ip, port };
+    this.notify({ type: 'latched', ip, port });
+  }
+
+  private toInner(buf: Buffer, now: number): void {
+    this.c.packetsIn++;
+    this.c.bytesIn += buf.length;
+    this.c.lastPacketAt = now;
+    const inner = this.inner;
+    // Before connectInner (PlainTransport not connected yet) there is nowhere to go: count it in, drop it.
+    if (inner) this.send(RelaySocketName.Inner, buf, inner.ip, inner.port);
+  }
+
+  private drop(): void {
+    this.c.packetsDropped++;
+  }
+}
