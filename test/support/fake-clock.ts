@@ -35,7 +35,8 @@ export class FakeClock implements Clock {
     const end = this.t + ms;
     for (;;) {
       let next: Pending | undefined;
-      for (const p of this.timers) if (p.at <= end && (!next || p.at < next.at || (p.at === next.at && p.id < next.id))) next = p;
+      for (const p of this.timers)
+        if (p.at <= end && (!next || p.at < next.at || (p.at === next.at && p.id < next.id))) next = p;
       if (!next) break;
       this.timers = this.timers.filter((p) => p !== next);
       this.t = next.at;

@@ -24,7 +24,12 @@ export class FakeTransport implements TransactionTransport {
   }
 
   responseTarget(via: Via, flow: Flow): Target {
-    return { protocol: flow.protocol, address: via.received ?? flow.address, port: flow.port, connectionId: flow.connectionId };
+    return {
+      protocol: flow.protocol,
+      address: via.received ?? flow.address,
+      port: flow.port,
+      connectionId: flow.connectionId,
+    };
   }
 
   sentBy(protocol: TransportProtocol): string {
@@ -33,7 +38,9 @@ export class FakeTransport implements TransactionTransport {
 
   /** the messages sent, as start lines ('INVITE', '100', '200' ...) */
   lines(): string[] {
-    return this.sent.map((s) => ('method' in s.msg ? (s.msg as SipRequest).method : String((s.msg as SipResponse).status)));
+    return this.sent.map((s) =>
+      'method' in s.msg ? (s.msg as SipRequest).method : String((s.msg as SipResponse).status),
+    );
   }
 
   clear(): void {

@@ -9,7 +9,10 @@ export interface RunningParley {
   proc: ChildProcess;
   lines: Array<Record<string, unknown>>;
   /** Resolves with the first log line matching `pred`. */
-  waitForLog(pred: (l: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  waitForLog(
+    pred: (l: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
 }
 
@@ -21,7 +24,10 @@ export function startParley(args: string[], env: Record<string, string> = {}): R
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: Array<Record<string, unknown>> = [];
-  const waiters: Array<{ pred: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }> = [];
+  const waiters: Array<{
+    pred: (l: Record<string, unknown>) => boolean;
+    resolve: (l: Record<string, unknown>) => void;
+  }> = [];
   readline.createInterface({ input: proc.stdout! }).on('line', (line) => {
     let obj: Record<string, unknown>;
     try {
@@ -30,15 +36,16 @@ export function startParley(args: string[], env: Record<string, string> = {}): R
       obj = { raw: line };
     }
     lines.push(obj);
-    for (const w of [...waiters]) if (w.pred(obj)) {
-      waiters.splice(waiters.indexOf(w), 1);
-      w.resolve(obj);
-    }
+    for (const w of [...waiters])
+      if (w.pred(obj)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(obj);
+      }
   });
   let stderr = '';
   proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) =>
-    proc.on('exit', (code, signal) => resolve({ code, signal, stderr })),
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>(
+    (resolve) => proc.on('exit', (code, signal) => resolve({ code, signal, stderr })),
   );
   return {
     proc,
@@ -48,9 +55,14 @@ export function startParley(args: string[], env: Record<string, string> = {}): R
       const found = lines.find(pred);
       if (found) return Promise.resolve(found);
       return new Promise((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(`log line not seen in ${timeoutMs} ms; stderr: ${stderr}`)), timeoutMs);
+        const t = setTimeout(
+          () => reject(new Error(`log line not seen in ${timeoutMs} ms; stderr: ${stderr}`)),
+          timeoutMs,
+        );
         waiters.push({ pred, resolve: (l) => (clearTimeout(t), resolve(l)) });
-        void exit.then((e) => reject(new Error(`parley exited (${e.code}) before the log line; stderr: ${e.stderr}`)));
+        void exit.then((e) =>
+          reject(new Error(`parley exited (${e.code}) before the log line; stderr: ${e.stderr}`)),
+        );
       });
     },
   };

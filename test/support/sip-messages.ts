@@ -16,7 +16,17 @@ export function res(lines: string[], body = ''): SipResponse {
   return m;
 }
 
-export function invite(opts: { branch?: string; callId?: string; cseq?: number; toTag?: string; method?: string; body?: string; extra?: string[] } = {}): SipRequest {
+export function invite(
+  opts: {
+    branch?: string;
+    callId?: string;
+    cseq?: number;
+    toTag?: string;
+    method?: string;
+    body?: string;
+    extra?: string[];
+  } = {},
+): SipRequest {
   const method = opts.method ?? 'INVITE';
   return req(
     [

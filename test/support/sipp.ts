@@ -61,10 +61,13 @@ export function runSipp(run: SippRun): Promise<SippResult> {
       if (stdout.length > 1_000_000) stdout = stdout.slice(-200_000);
     });
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const killer = setTimeout(() => {
-      killed = true;
-      child.kill('SIGKILL');
-    }, (timeoutSec + 5) * 1000);
+    const killer = setTimeout(
+      () => {
+        killed = true;
+        child.kill('SIGKILL');
+      },
+      (timeoutSec + 5) * 1000,
+    );
     child.on('close', (code) => {
       clearTimeout(killer);
       const num = (label: string): number | undefined => {
@@ -74,7 +77,14 @@ export function runSipp(run: SippRun): Promise<SippResult> {
         while ((m = re.exec(stdout))) last = m;
         return last ? Number(last[2]) : undefined;
       };
-      resolve({ code, stdout, stderr, killed, successful: num('Successful call'), failed: num('Failed call') });
+      resolve({
+        code,
+        stdout,
+        stderr,
+        killed,
+        successful: num('Successful call'),
+        failed: num('Failed call'),
+      });
     });
   });
 }

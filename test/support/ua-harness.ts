@@ -13,7 +13,11 @@ export function makeUa(opts: UserAgentCoreOptions = {}) {
   const transport = new FakeTransport();
   const layer = new TransactionLayer(transport, { clock, logger: silentLogger(), tryingDelayMs: 0 });
   const routing: CoreRouting = {
-    resolve: async (uri: SipUri): Promise<Target> => ({ protocol: 'UDP', address: uri.hostname, port: uri.port ?? 5060 }),
+    resolve: async (uri: SipUri): Promise<Target> => ({
+      protocol: 'UDP',
+      address: uri.hostname,
+      port: uri.port ?? 5060,
+    }),
     isOpen: () => false,
     contactHostPort: () => ({ host: '127.0.0.1', port: 5060 }),
     protocolFor: () => 'UDP',
@@ -36,7 +40,10 @@ export function makeUa(opts: UserAgentCoreOptions = {}) {
     requests: (method?: string) =>
       transport.sent
         .map((s) => s.msg)
-        .filter((m): m is SipRequest => 'method' in m && (method === undefined || (m as SipRequest).method === method)),
+        .filter(
+          (m): m is SipRequest =>
+            'method' in m && (method === undefined || (m as SipRequest).method === method),
+        ),
   };
 }
 

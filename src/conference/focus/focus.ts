@@ -149,7 +149,7 @@ export class Focus {
       }
     }
     participant.joined();
-    plog.info({ roomId: room.id, codec: participant.codec, srtp: participant.srtp }, 'participant joined');
+    plog.info({ codec: participant.codec, srtp: participant.srtp }, 'participant joined');
   }
 
   /** Ends every call with BYE (shutdown). */

@@ -61,8 +61,6 @@ export class SipMediaLeg extends TypedEmitter<SipMediaLegEvents> {
 
   static async create(opts: SipMediaLegOptions): Promise<SipMediaLeg> {
     const { media } = opts;
-    if (media && !media.transportOptions.enableSrtp && media.connectParams.srtpParameters)
-      throw new Error('SRTP parameters on a plain RTP m-line');
     const { relay, allocated } = await SipMediaLeg.openRelay(opts);
     let transport: types.PlainTransport | undefined;
     try {
@@ -77,7 +75,7 @@ export class SipMediaLeg extends TypedEmitter<SipMediaLegEvents> {
       await transport.connect({
         ip: relay.innerIp,
         port: relay.innerPort,
-        ...(media?.connectParams.srtpParameters ? { srtpParameters: media.connectParams.srtpParameters } : {}),
+        ...(media?.connectParams?.srtpParameters ? { srtpParameters: media.connectParams.srtpParameters } : {}),
       });
     } catch (err) {
       transport?.close();

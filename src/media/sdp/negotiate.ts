@@ -339,8 +339,12 @@ function negotiateMedia(
     ...(ssrc !== undefined ? { ssrc } : {}),
     ...(remote.cname ? { cname: remote.cname } : {}),
   };
+  // comedia without SRTP: nothing to connect (and connect({}) before the first packet aborts a worker built
+  // without NDEBUG: flatbuffers asserts on the missing ConnectResponse.tuple).
   const connectParams: AcceptedMedia['connectParams'] = comedia
-    ? { ...(srtpParameters ? { srtpParameters } : {}) }
+    ? srtpParameters
+      ? { srtpParameters }
+      : undefined
     : {
         ip: address,
         port: remote.port,
@@ -371,7 +375,7 @@ function negotiateMedia(
       ...(selected ? { srtpCryptoSuite: selected.suite } : {}),
     },
     ...(reason ? { comediaReason: reason } : {}),
-    connectParams,
+    ...(connectParams ? { connectParams } : {}),
     ...(selected ? { srtp: selected } : {}),
     producer: {
       kind,

@@ -102,11 +102,12 @@ export interface AcceptedMedia {
   /** Why comedia was chosen (for logs). */
   comediaReason?: string;
   /**
-   * Argument of `transport.connect()`. With comedia only `srtpParameters` (mediasoup learns ip/port from the
-   * first packet); without comedia `ip`, `port` and `rtcpPort` (when not muxed). mediasoup allows ONE connect()
-   * per transport: a changed address or key needs a new transport (see `diffNegotiations`).
+   * Argument of `transport.connect()`; undefined = do not call connect() (comedia without SRTP: mediasoup learns
+   * ip/port from the first packet). With comedia and SRTP only `srtpParameters`; without comedia `ip`, `port` and
+   * `rtcpPort` (when not muxed). mediasoup allows ONE connect() per transport: a changed address or key needs a
+   * new transport (see `diffNegotiations`).
    */
-  connectParams: { ip?: string; port?: number; rtcpPort?: number; srtpParameters?: types.SrtpParameters };
+  connectParams?: { ip?: string; port?: number; rtcpPort?: number; srtpParameters?: types.SrtpParameters };
   /** The SDES crypto chosen; our answer carries our key under the same tag (RFC 4568 §7.1.2). */
   srtp?: SelectedCrypto;
   /** `transport.produce()` parameters; see `needsSsrcLatch`. */

@@ -139,7 +139,9 @@ export class ModifyRequest {
    * ACK (whose body is the peer's answer when the re-INVITE carried no offer), or undefined if the dialog ended
    * before the ACK came; for UPDATE at once with undefined.
    */
-  accept(opts: { sdp?: string | Buffer; headers?: Record<string, string | string[]> } = {}): Promise<SipRequest | undefined> {
+  accept(
+    opts: { sdp?: string | Buffer; headers?: Record<string, string | string[]> } = {},
+  ): Promise<SipRequest | undefined> {
     if (this.answered) return Promise.reject(new Error('already answered'));
     this.answered = true;
     return this.dialog.answerModify(this, this.tx, opts);
@@ -298,7 +300,12 @@ export class SessionDialog extends TypedEmitter<SessionDialogEvents> implements 
     }
   }
 
-  private dispatch(event: 'info' | 'notify' | 'refer' | 'request', req: SipRequest, tx: ServerTransaction, dflt: number): void {
+  private dispatch(
+    event: 'info' | 'notify' | 'refer' | 'request',
+    req: SipRequest,
+    tx: ServerTransaction,
+    dflt: number,
+  ): void {
     const r = new InDialogRequest(req, tx, this);
     if (this.listenerCount(event) === 0) {
       r.reply(dflt);
@@ -394,7 +401,11 @@ export class SessionDialog extends TypedEmitter<SessionDialogEvents> implements 
     if (body) this.localSdp = body;
     if (offer) this.remoteSdp = offer;
     this.remoteOfferPending = false;
-    const res = this.buildResponse(tx, 200, { headers, body, contentType: body ? 'application/sdp' : undefined });
+    const res = this.buildResponse(tx, 200, {
+      headers,
+      body,
+      contentType: body ? 'application/sdp' : undefined,
+    });
     if (st?.ok) this.applySessionTimer(st.params);
     if (m.method === 'UPDATE') {
       tx.respond(res);
@@ -432,7 +443,14 @@ export class SessionDialog extends TypedEmitter<SessionDialogEvents> implements 
     const { T1, T2 } = this.host.timers;
     const clock = this.host.clock;
     return new Promise<SipRequest>((resolve, reject) => {
-      const w: AckWait = { seq: res.cseq.seq, buf: res.toBuffer(), target: tx.target, interval: T1, resolve, reject };
+      const w: AckWait = {
+        seq: res.cseq.seq,
+        buf: res.toBuffer(),
+        target: tx.target,
+        interval: T1,
+        resolve,
+        reject,
+      };
       this.ackWait = w;
       const retransmit = (): void => {
         if (this.ackWait !== w) return;
@@ -489,7 +507,12 @@ export class SessionDialog extends TypedEmitter<SessionDialogEvents> implements 
   private buildResponse(
     tx: ServerTransaction,
     status: number,
-    opts: { reason?: string; headers?: Record<string, string | string[]>; body?: Buffer; contentType?: string },
+    opts: {
+      reason?: string;
+      headers?: Record<string, string | string[]>;
+      body?: Buffer;
+      contentType?: string;
+    },
   ): SipResponse {
     const method = tx.request.method;
     const res = createResponse(tx.request, status, opts.reason, {
@@ -542,11 +565,15 @@ export class SessionDialog extends TypedEmitter<SessionDialogEvents> implements 
     if (TARGET_REFRESH.has(method)) h.set('Contact', this.host.contact(this.protocol, this.contactParams));
     this.host.decorate(h, 'request', method);
     if (opts.headers) {
-      for (const [k, v] of Object.entries(opts.headers)) for (const x of Array.isArray(v) ? v : [v]) h.append(k, x);
+      for (const [k, v] of Object.entries(opts.headers))
+        for (const x of Array.isArray(v) ? v : [v]) h.append(k, x);
     }
     const body = toBuffer(opts.body);
     if (body && body.length > 0) {
-      h.set('Content-Type', opts.contentType ?? (method === 'INVITE' || method === 'UPDATE' ? 'application/sdp' : 'text/plain'));
+      h.set(
+        'Content-Type',
+        opts.contentType ?? (method === 'INVITE' || method === 'UPDATE' ? 'application/sdp' : 'text/plain'),
+      );
     }
     return new SipRequest(method, uri, h, body);
   }
@@ -612,7 +639,8 @@ export class SessionDialog extends TypedEmitter<SessionDialogEvents> implements 
   async reinvite(sdp?: string | Buffer, opts: RequestOptions = {}): Promise<SipResponse> {
     if (this.terminated) throw new SipError(481, 'Dialog terminated');
     // §14.1: "a UAC MUST NOT initiate a re-INVITE while another INVITE transaction is in progress in either direction"
-    if (this.outgoingInvite || this.incomingInvite || this.ackWait) throw new SipError(491, 'Request Pending');
+    if (this.outgoingInvite || this.incomingInvite || this.ackWait)
+      throw new SipError(491, 'Request Pending');
     const body = toBuffer(sdp);
     const headers = { ...this.refreshHeaders(), ...opts.headers };
     const req = this.buildRequest('INVITE', { ...opts, headers, body });
@@ -674,7 +702,8 @@ export class SessionDialog extends TypedEmitter<SessionDialogEvents> implements 
   async update(sdp?: string | Buffer, opts: RequestOptions = {}): Promise<SipResponse> {
     const body = toBuffer(sdp);
     const hasOffer = !!body && body.length > 0;
-    if (hasOffer && (this.localOfferPending || this.remoteOfferPending)) throw new SipError(491, 'Request Pending');
+    if (hasOffer && (this.localOfferPending || this.remoteOfferPending))
+      throw new SipError(491, 'Request Pending');
     if (hasOffer) this.localOfferPending = true;
     try {
       const headers = { ...this.refreshHeaders(), ...opts.headers };
@@ -715,7 +744,11 @@ export class SessionDialog extends TypedEmitter<SessionDialogEvents> implements 
     return this.byeAndTerminate(TerminationReason.LocalBye, undefined, opts);
   }
 
-  private byeAndTerminate(reason: TerminationReason, status?: number, opts: RequestOptions = {}): Promise<SipResponse | undefined> {
+  private byeAndTerminate(
+    reason: TerminationReason,
+    status?: number,
+    opts: RequestOptions = {},
+  ): Promise<SipResponse | undefined> {
     if (this.terminated) return Promise.resolve(undefined);
     const req = this.buildRequest('BYE', opts);
     this.terminate({ reason, status });
@@ -762,7 +795,8 @@ export class SessionDialog extends TypedEmitter<SessionDialogEvents> implements 
   private refreshSession(): void {
     if (this.terminated) return;
     const useUpdate =
-      (this.host.sessionTimers?.refreshMethod ?? 'UPDATE') === 'UPDATE' && (this.peerAllows?.includes('UPDATE') ?? false);
+      (this.host.sessionTimers?.refreshMethod ?? 'UPDATE') === 'UPDATE' &&
+      (this.peerAllows?.includes('UPDATE') ?? false);
     const p = useUpdate ? this.update() : this.reinvite(this.localSdp);
     p.then(
       () => this.safeEmit('refreshed'),

@@ -17,7 +17,9 @@ export interface SessionTimerParams {
   weRefresh: boolean;
 }
 
-export function parseSessionExpires(value: string | undefined): { delta: number; refresher?: 'uac' | 'uas' } | undefined {
+export function parseSessionExpires(
+  value: string | undefined,
+): { delta: number; refresher?: 'uac' | 'uas' } | undefined {
   if (!value) return undefined;
   const [d, ...params] = value.split(';');
   const delta = Number(d.trim());
@@ -31,7 +33,9 @@ export function parseSessionExpires(value: string | undefined): { delta: number;
 }
 
 export function supportsTimer(msg: SipMessage): boolean {
-  return [...msg.headers.getList('Supported'), ...msg.headers.getList('Require')].some((t) => t.toLowerCase() === 'timer');
+  return [...msg.headers.getList('Supported'), ...msg.headers.getList('Require')].some(
+    (t) => t.toLowerCase() === 'timer',
+  );
 }
 
 export type UasNegotiation =
@@ -46,7 +50,8 @@ export type UasNegotiation =
 export function negotiateAsUas(req: SipRequest, opts: SessionTimerOptions): UasNegotiation {
   const se = parseSessionExpires(req.headers.get('Session-Expires'));
   const uacSupports = supportsTimer(req);
-  if (se && se.delta < opts.minSE) return { ok: false, status: 422, headers: { 'Min-SE': String(opts.minSE) } };
+  if (se && se.delta < opts.minSE)
+    return { ok: false, status: 422, headers: { 'Min-SE': String(opts.minSE) } };
   const reqMinSE = Number(req.headers.get('Min-SE')?.split(';')[0] ?? 0) || 0;
   const interval = se
     ? Math.max(reqMinSE, opts.minSE, Math.min(se.delta, opts.sessionExpires))
@@ -91,7 +96,11 @@ export class SessionTimer {
     this.stop();
     const { interval, weRefresh } = this.params;
     if (weRefresh) this.handle = this.clock.setTimeout(() => this.onRefreshDue(), (interval * 1000) / 2);
-    else this.handle = this.clock.setTimeout(() => this.onExpired(), (interval - Math.min(32, interval / 3)) * 1000);
+    else
+      this.handle = this.clock.setTimeout(
+        () => this.onExpired(),
+        (interval - Math.min(32, interval / 3)) * 1000,
+      );
   }
 
   stop(): void {

@@ -160,6 +160,35 @@ export function parseParams(text: string, into: Map<string, string | null>, what
   }
 }
 
+/**
+ * A Map that remembers whether it was modified since `modified` was last reset. SipMessage uses it to skip
+ * re-serializing parsed headers nobody changed.
+ */
+export class ParamMap<V> extends Map<string, V> {
+  modified = false;
+  override set(k: string, v: V): this {
+    this.modified = true;
+    return super.set(k, v);
+  }
+  override delete(k: string): boolean {
+    this.modified = true;
+    return super.delete(k);
+  }
+  override clear(): void {
+    this.modified = true;
+    super.clear();
+  }
+}
+
+/** true when `m` is the very ParamMap `snap` and was not modified since the snapshot */
+export function unchangedMap(m: Map<string, unknown>, snap: unknown): boolean {
+  return m === snap && m instanceof ParamMap && !m.modified;
+}
+
+export function markMapClean(m: Map<string, unknown>): void {
+  if (m instanceof ParamMap) m.modified = false;
+}
+
 export function serializeParams(params: Map<string, string | null>): string {
   let out = '';
   for (const [k, v] of params) out += v === null ? `;${k}` : `;${k}=${v}`;

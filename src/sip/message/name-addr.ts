@@ -2,7 +2,17 @@
  * From/To/Contact/Route/Record-Route/Refer-To values (RFC 3261 §20.10, §25.1 name-addr / addr-spec).
  */
 import { SipParseError } from '../errors';
-import { isToken, parseParams, quote, readQuoted, serializeParams, splitTopLevel } from './grammar';
+import {
+  isToken,
+  markMapClean,
+  ParamMap,
+  parseParams,
+  unchangedMap,
+  quote,
+  readQuoted,
+  serializeParams,
+  splitTopLevel,
+} from './grammar';
 import { SipUri } from './uri';
 
 export class NameAddr {
@@ -14,7 +24,28 @@ export class NameAddr {
   constructor(uri: SipUri, displayName?: string, params?: Map<string, string | null>) {
     this.uri = uri;
     if (displayName !== undefined) this.displayName = displayName;
-    this.params = params ?? new Map();
+    this.params = params ?? new ParamMap();
+  }
+
+  private _snap?: [string?, SipUri?, unknown?];
+
+  /** @internal remember the current state (SipMessage write-back optimization) */
+  _markClean(): void {
+    this._snap = [this.displayName, this.uri, this.params];
+    this.uri._markClean();
+    markMapClean(this.params);
+  }
+
+  /** @internal unchanged since _markClean() */
+  _isClean(): boolean {
+    const s = this._snap;
+    return (
+      s !== undefined &&
+      s[0] === this.displayName &&
+      s[1] === this.uri &&
+      this.uri._isClean() &&
+      unchangedMap(this.params, s[2])
+    );
   }
 
   /**
@@ -89,7 +120,7 @@ export class NameAddr {
   }
 
   clone(): NameAddr {
-    return new NameAddr(this.uri.clone(), this.displayName, new Map(this.params));
+    return new NameAddr(this.uri.clone(), this.displayName, new ParamMap(this.params));
   }
 
   /** Always serializes as name-addr with <> (safe for URIs that carry ';' or '?', §20.10). */

@@ -42,6 +42,10 @@ export abstract class SipMessage {
   private _to?: NameAddr;
   private _cseq?: CSeq;
   private _contact?: NameAddr[];
+  /** snapshots of the cached objects as last parsed / written back (write-back is skipped when unchanged) */
+  private _viasSnap?: Via[];
+  private _contactSnap?: NameAddr[];
+  private _cseqSnap?: string;
 
   constructor(headers?: Headers, body?: Buffer) {
     this.headers = headers ?? new Headers();
@@ -84,14 +88,32 @@ export abstract class SipMessage {
     }
   }
 
-  /** Writes the cached (possibly mutated) parsed objects back into the raw headers. */
+  /** Writes the cached parsed objects back into the raw headers when they were changed. */
   protected flush(): void {
     const h = this._headers;
-    if (this._vias !== undefined) h._replace('via', this._vias.map(String));
-    if (this._from !== undefined) h._replace('from', [this._from.toString()]);
-    if (this._to !== undefined) h._replace('to', [this._to.toString()]);
-    if (this._cseq !== undefined) h._replace('cseq', [`${this._cseq.seq} ${this._cseq.method}`]);
-    if (this._contact !== undefined) h._replace('contact', this._contact.map(String));
+    if (this._vias !== undefined && !listClean(this._vias, this._viasSnap)) {
+      h._replace('via', this._vias.map(String));
+      this._viasSnap = snapList(this._vias);
+    }
+    if (this._from !== undefined && !this._from._isClean()) {
+      h._replace('from', [this._from.toString()]);
+      this._from._markClean();
+    }
+    if (this._to !== undefined && !this._to._isClean()) {
+      h._replace('to', [this._to.toString()]);
+      this._to._markClean();
+    }
+    if (this._cseq !== undefined) {
+      const v = `${this._cseq.seq} ${this._cseq.method}`;
+      if (v !== this._cseqSnap) {
+        h._replace('cseq', [v]);
+        this._cseqSnap = v;
+      }
+    }
+    if (this._contact !== undefined && !listClean(this._contact, this._contactSnap)) {
+      h._replace('contact', this._contact.map(String));
+      this._contactSnap = snapList(this._contact);
+    }
   }
 
   private required(name: string): string {
@@ -107,17 +129,26 @@ export abstract class SipMessage {
   }
 
   get cseq(): CSeq {
-    if (this._cseq === undefined) this._cseq = parseCSeq(this.required('CSeq'));
+    if (this._cseq === undefined) {
+      this._cseq = parseCSeq(this.required('CSeq'));
+      this._cseqSnap = `${this._cseq.seq} ${this._cseq.method}`;
+    }
     return this._cseq;
   }
 
   get from(): NameAddr {
-    if (this._from === undefined) this._from = parseAddr(this.required('From'), 'From');
+    if (this._from === undefined) {
+      this._from = parseAddr(this.required('From'), 'From');
+      this._from._markClean();
+    }
     return this._from;
   }
 
   get to(): NameAddr {
-    if (this._to === undefined) this._to = parseAddr(this.required('To'), 'To');
+    if (this._to === undefined) {
+      this._to = parseAddr(this.required('To'), 'To');
+      this._to._markClean();
+    }
     return this._to;
   }
 
@@ -134,6 +165,7 @@ export abstract class SipMessage {
         throw e;
       }
       this._vias = out;
+      this._viasSnap = snapList(out);
     }
     return this._vias;
   }
@@ -157,6 +189,7 @@ export abstract class SipMessage {
         throw e;
       }
       this._contact = out;
+      this._contactSnap = snapList(out);
     }
     return this._contact;
   }
@@ -222,6 +255,22 @@ export abstract class SipMessage {
   }
 
   abstract clone(): SipMessage;
+}
+
+interface Trackable {
+  _markClean(): void;
+  _isClean(): boolean;
+}
+
+function snapList<T extends Trackable>(list: T[]): T[] {
+  for (const x of list) x._markClean();
+  return list.slice();
+}
+
+function listClean<T extends Trackable>(list: T[], snap: T[] | undefined): boolean {
+  if (snap === undefined || list.length !== snap.length) return false;
+  for (let i = 0; i < list.length; i++) if (list[i] !== snap[i] || !list[i]!._isClean()) return false;
+  return true;
 }
 
 function parseAddr(value: string, name: string): NameAddr {

@@ -4,6 +4,7 @@
  * §25.1 grammar does not allow verbatim (§19.1.2). IPv6 hosts keep their brackets: '[2001:db8::1]'.
  */
 import { SipParseError } from '../errors';
+import { markMapClean, ParamMap, unchangedMap } from './grammar';
 
 export type UriScheme = 'sip' | 'sips' | 'tel';
 
@@ -117,8 +118,32 @@ export class SipUri {
     this.host = host;
     if (user !== undefined) this.user = user;
     if (port !== undefined) this.port = port;
-    this.params = new Map();
-    this.headers = new Map();
+    this.params = new ParamMap();
+    this.headers = new ParamMap();
+  }
+
+  private _snap?: [UriScheme, string?, string?, string?, number?, unknown?, unknown?];
+
+  /** @internal remember the current state (SipMessage write-back optimization) */
+  _markClean(): void {
+    this._snap = [this.scheme, this.user, this.password, this.host, this.port, this.params, this.headers];
+    markMapClean(this.params);
+    markMapClean(this.headers);
+  }
+
+  /** @internal unchanged since _markClean() */
+  _isClean(): boolean {
+    const s = this._snap;
+    return (
+      s !== undefined &&
+      s[0] === this.scheme &&
+      s[1] === this.user &&
+      s[2] === this.password &&
+      s[3] === this.host &&
+      s[4] === this.port &&
+      unchangedMap(this.params, s[5]) &&
+      unchangedMap(this.headers, s[6])
+    );
   }
 
   /** Parses a SIP/SIPS/tel URI; throws SipParseError(400) on bad input, 416 on an unsupported scheme. */
@@ -228,8 +253,8 @@ export class SipUri {
   clone(): SipUri {
     const u = new SipUri(this.scheme, this.host, this.user, this.port);
     if (this.password !== undefined) u.password = this.password;
-    u.params = new Map(this.params);
-    u.headers = new Map(this.headers);
+    u.params = new ParamMap(this.params);
+    u.headers = new ParamMap(this.headers);
     return u;
   }
 

@@ -2,7 +2,16 @@
  * Via header values (RFC 3261 §20.42, §18.2.1 received, RFC 3581 rport). IPv6 sent-by keeps brackets.
  */
 import { SipParseError } from '../errors';
-import { isToken, parseParams, serializeParams, splitTopLevel, trimLws } from './grammar';
+import {
+  isToken,
+  markMapClean,
+  ParamMap,
+  parseParams,
+  unchangedMap,
+  serializeParams,
+  splitTopLevel,
+  trimLws,
+} from './grammar';
 
 export class Via {
   /** 'SIP/2.0' */
@@ -18,7 +27,28 @@ export class Via {
     this.transport = transport.toUpperCase();
     this.host = host;
     if (port !== undefined) this.port = port;
-    this.params = params ?? new Map();
+    this.params = params ?? new ParamMap();
+  }
+
+  private _snap?: [string, string, string, number?, unknown?];
+
+  /** @internal remember the current state (SipMessage write-back optimization) */
+  _markClean(): void {
+    this._snap = [this.protocol, this.transport, this.host, this.port, this.params];
+    markMapClean(this.params);
+  }
+
+  /** @internal unchanged since _markClean() */
+  _isClean(): boolean {
+    const s = this._snap;
+    return (
+      s !== undefined &&
+      s[0] === this.protocol &&
+      s[1] === this.transport &&
+      s[2] === this.host &&
+      s[3] === this.port &&
+      unchangedMap(this.params, s[4])
+    );
   }
 
   get branch(): string | undefined {
@@ -59,7 +89,7 @@ export class Via {
   }
 
   clone(): Via {
-    const v = new Via(this.transport, this.host, this.port, new Map(this.params));
+    const v = new Via(this.transport, this.host, this.port, new ParamMap(this.params));
     v.protocol = this.protocol;
     return v;
   }
@@ -139,7 +169,7 @@ function parseOne(s: string): Via {
     i = skipWs(s, i);
   }
   const via = new Via(transport, host, port);
-  via.protocol = `${name.toUpperCase()}/${version}`;
+  if (name !== 'SIP' || version !== '2.0') via.protocol = `${name.toUpperCase()}/${version}`;
   if (i < s.length) {
     if (s.charCodeAt(i) !== 59) throw new SipParseError(400, 'Bad Via header');
     parseParams(s.slice(i), via.params, 'Via');

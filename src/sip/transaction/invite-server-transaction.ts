@@ -71,7 +71,10 @@ export class InviteServerTransaction extends ServerTransaction {
       return;
     }
     if (s !== TransactionState.Proceeding) {
-      this.ctx.logger.warn({ status, state: s, key: this.key }, 'INVITE server transaction: response after final');
+      this.ctx.logger.warn(
+        { status, state: s, key: this.key },
+        'INVITE server transaction: response after final',
+      );
       return;
     }
     this.stopTimer('Trying');

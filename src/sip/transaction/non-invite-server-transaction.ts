@@ -21,13 +21,17 @@ export class NonInviteServerTransaction extends ServerTransaction {
   receiveRequest(_req?: SipRequest): void {
     // Trying: "any further request retransmissions are discarded"; Proceeding: resend the last provisional;
     // Completed: "the server transaction MUST pass the final response to the transport layer for retransmission"
-    if (this.state === TransactionState.Proceeding || this.state === TransactionState.Completed) this.resend();
+    if (this.state === TransactionState.Proceeding || this.state === TransactionState.Completed)
+      this.resend();
   }
 
   respond(res: SipResponse): void {
     const s = this.state;
     if (s !== TransactionState.Trying && s !== TransactionState.Proceeding) {
-      this.ctx.logger.warn({ status: res.status, state: s, key: this.key }, 'server transaction: response after final');
+      this.ctx.logger.warn(
+        { status: res.status, state: s, key: this.key },
+        'server transaction: response after final',
+      );
       return;
     }
     this.sendResponse(res);

@@ -9,7 +9,13 @@ import { InviteServerTransaction } from './invite-server-transaction';
 import { NonInviteClientTransaction } from './non-invite-client-transaction';
 import { NonInviteServerTransaction } from './non-invite-server-transaction';
 import { DEFAULT_TIMERS, type TimerConfig } from './timers';
-import type { ClientTransaction, ClientTransactionUser, ServerTransaction, Transaction, TransactionContext } from './transaction';
+import type {
+  ClientTransaction,
+  ClientTransactionUser,
+  ServerTransaction,
+  Transaction,
+  TransactionContext,
+} from './transaction';
 
 /** RFC 3261 §8.1.1.7: branches of RFC 3261 implementations start with this magic cookie. */
 export const MAGIC_COOKIE = 'z9hG4bK';
@@ -28,7 +34,12 @@ export interface TransactionLayerUser {
   /** an ACK matching no server transaction: the ACK for a 2xx (§17.1.1.3, goes to the dialog) */
   receiveAck(req: SipRequest, flow: Flow): void;
   /** a CANCEL (§9.2) with its own server transaction and the INVITE transaction it matches, if any */
-  receiveCancel(req: SipRequest, tx: ServerTransaction, invite: InviteServerTransaction | undefined, flow: Flow): void;
+  receiveCancel(
+    req: SipRequest,
+    tx: ServerTransaction,
+    invite: InviteServerTransaction | undefined,
+    flow: Flow,
+  ): void;
   /** a response matching no client transaction (e.g. a 2xx retransmitted after Timer M) */
   receiveStrayResponse?(res: SipResponse, flow: Flow): void;
 }
@@ -174,7 +185,10 @@ export class TransactionLayer {
     opts: { branch?: string } = {},
   ): ClientTransaction {
     const branch = opts.branch ?? newBranch();
-    req.headers.prepend('Via', `SIP/2.0/${target.protocol} ${this.transport.sentBy(target.protocol)};branch=${branch};rport`);
+    req.headers.prepend(
+      'Via',
+      `SIP/2.0/${target.protocol} ${this.transport.sentBy(target.protocol)};branch=${branch};rport`,
+    );
     const key = clientKey(branch, req.method);
     const tx =
       req.method === 'INVITE'
@@ -187,7 +201,10 @@ export class TransactionLayer {
 
   /** Sends a request outside any transaction: the ACK for a 2xx (§13.2.2.4, §17.1.1.3). Returns its bytes. */
   sendAck(ack: SipRequest, target: Target, cb?: SendCallback): Buffer {
-    ack.headers.prepend('Via', `SIP/2.0/${target.protocol} ${this.transport.sentBy(target.protocol)};branch=${newBranch()};rport`);
+    ack.headers.prepend(
+      'Via',
+      `SIP/2.0/${target.protocol} ${this.transport.sentBy(target.protocol)};branch=${newBranch()};rport`,
+    );
     const buf = ack.toBuffer();
     this.transport.send(buf, target, cb);
     return buf;

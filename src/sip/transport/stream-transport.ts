@@ -67,7 +67,10 @@ export class StreamTransport implements Transport {
         : net.createServer((s) => this.adopt(s, true));
     this.server = server;
     server.on('tlsClientError', (err: Error, socket: net.Socket) =>
-      this.opts.logger.warn({ err, remote: `${socket.remoteAddress}:${socket.remotePort}` }, 'tls handshake failed'),
+      this.opts.logger.warn(
+        { err, remote: `${socket.remoteAddress}:${socket.remotePort}` },
+        'tls handshake failed',
+      ),
     );
     return new Promise((resolve, reject) => {
       server.once('error', reject);
@@ -109,7 +112,9 @@ export class StreamTransport implements Transport {
       });
     }
     socket.on('data', (chunk: Buffer) => this.onData(conn, chunk));
-    socket.on('error', (err) => this.opts.logger.debug({ err, remote: conn.key }, `${this.protocol} connection error`));
+    socket.on('error', (err) =>
+      this.opts.logger.debug({ err, remote: conn.key }, `${this.protocol} connection error`),
+    );
     socket.on('close', () => this.unregister(conn));
     return conn;
   }
@@ -135,7 +140,10 @@ export class StreamTransport implements Transport {
       out = conn.framer.push(chunk);
     } catch (err) {
       // §18.3: the stream can no longer be framed; the only safe thing is to close the connection
-      this.opts.logger.warn({ err, remote: conn.key, protocol: this.protocol }, 'broken stream framing, closing');
+      this.opts.logger.warn(
+        { err, remote: conn.key, protocol: this.protocol },
+        'broken stream framing, closing',
+      );
       conn.socket.destroy();
       return;
     }

@@ -31,7 +31,10 @@ async function load(value: string): Promise<Buffer> {
  * The TLS certificate from config (PEM contents or paths). When none is configured, a self-signed development
  * certificate is generated once with `openssl req -x509` into a cache directory and reused on later starts.
  */
-export async function loadTlsCredentials(opts: TlsCredentialOptions, logger?: SipLogger): Promise<TlsCredentials> {
+export async function loadTlsCredentials(
+  opts: TlsCredentialOptions,
+  logger?: SipLogger,
+): Promise<TlsCredentials> {
   if (opts.cert && opts.key) {
     return { cert: await load(opts.cert), key: await load(opts.key), selfSigned: false };
   }
@@ -51,15 +54,32 @@ export async function loadTlsCredentials(opts: TlsCredentialOptions, logger?: Si
   await new Promise<void>((resolve, reject) =>
     execFile(
       'openssl',
-      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', '825', '-subj', '/CN=parley.invalid',
-        '-keyout', tmpKey, '-out', tmpCert],
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-sha256',
+        '-days',
+        '825',
+        '-subj',
+        '/CN=parley.invalid',
+        '-keyout',
+        tmpKey,
+        '-out',
+        tmpCert,
+      ],
       { timeout: 30000 },
       (err) => (err ? reject(new Error(`openssl failed: ${err.message}`)) : resolve()),
     ),
   );
   await fs.rename(tmpKey, keyPath);
   await fs.rename(tmpCert, certPath);
-  logger?.warn({ certPath }, 'sip.tls: no certificate configured, using a self-signed development certificate');
+  logger?.warn(
+    { certPath },
+    'sip.tls: no certificate configured, using a self-signed development certificate',
+  );
   const [cert, key] = await Promise.all([fs.readFile(certPath), fs.readFile(keyPath)]);
   return { cert, key, selfSigned: true, certPath, keyPath };
 }

@@ -84,16 +84,60 @@ export class TransportLayer {
     const creds = needTls ? await loadTlsCredentials(opts.tlsCredentials ?? {}, opts.logger) : undefined;
     const tls = creds ? { cert: creds.cert, key: creds.key } : undefined;
     const list: Transport[] = [];
-    if (isPort(opts.udp)) list.push(new UdpTransport({ ip: opts.ip, port: opts.udp, logger: opts.logger }, onData));
+    if (isPort(opts.udp))
+      list.push(new UdpTransport({ ip: opts.ip, port: opts.udp, logger: opts.logger }, onData));
     if (isPort(opts.tcp))
-      list.push(new StreamTransport({ protocol: 'TCP', ip: opts.ip, port: opts.tcp, logger: opts.logger, idleTimeoutMs, limits: opts.limits }, onData));
+      list.push(
+        new StreamTransport(
+          {
+            protocol: 'TCP',
+            ip: opts.ip,
+            port: opts.tcp,
+            logger: opts.logger,
+            idleTimeoutMs,
+            limits: opts.limits,
+          },
+          onData,
+        ),
+      );
     if (isPort(opts.tls))
-      list.push(new StreamTransport({ protocol: 'TLS', ip: opts.ip, port: opts.tls, logger: opts.logger, idleTimeoutMs, tls, limits: opts.limits }, onData));
+      list.push(
+        new StreamTransport(
+          {
+            protocol: 'TLS',
+            ip: opts.ip,
+            port: opts.tls,
+            logger: opts.logger,
+            idleTimeoutMs,
+            tls,
+            limits: opts.limits,
+          },
+          onData,
+        ),
+      );
     const maxMessageBytes = opts.limits?.maxMessageBytes;
     if (isPort(opts.ws))
-      list.push(new WsTransport({ protocol: 'WS', ip: opts.ip, port: opts.ws, logger: opts.logger, idleTimeoutMs, maxMessageBytes }, onData));
+      list.push(
+        new WsTransport(
+          { protocol: 'WS', ip: opts.ip, port: opts.ws, logger: opts.logger, idleTimeoutMs, maxMessageBytes },
+          onData,
+        ),
+      );
     if (isPort(opts.wss))
-      list.push(new WsTransport({ protocol: 'WSS', ip: opts.ip, port: opts.wss, logger: opts.logger, idleTimeoutMs, tls, maxMessageBytes }, onData));
+      list.push(
+        new WsTransport(
+          {
+            protocol: 'WSS',
+            ip: opts.ip,
+            port: opts.wss,
+            logger: opts.logger,
+            idleTimeoutMs,
+            tls,
+            maxMessageBytes,
+          },
+          onData,
+        ),
+      );
     for (const t of list) this.transports.set(t.protocol, t);
     await Promise.all(list.map((t) => t.listen()));
   }
@@ -128,7 +172,8 @@ export class TransportLayer {
   contactHostPort(protocol: TransportProtocol): { host: string; port: number } {
     const t = this.transports.get(protocol);
     const host = this.opts.publicHost ?? hostForUri(this.opts.ip);
-    const port = this.opts.publicPorts?.[protocol.toLowerCase() as Lowercase<TransportProtocol>] ?? t?.localPort ?? 0;
+    const port =
+      this.opts.publicPorts?.[protocol.toLowerCase() as Lowercase<TransportProtocol>] ?? t?.localPort ?? 0;
     return { host, port };
   }
 
@@ -209,8 +254,10 @@ export class TransportLayer {
     }
     const rport = via.rport;
     const received = via.received;
-    if (typeof rport === 'number') return { protocol: flow.protocol, address: received ?? flow.address, port: rport };
-    if (received) return { protocol: flow.protocol, address: received, port: via.port ?? defaultPort(flow.protocol) };
+    if (typeof rport === 'number')
+      return { protocol: flow.protocol, address: received ?? flow.address, port: rport };
+    if (received)
+      return { protocol: flow.protocol, address: received, port: via.port ?? defaultPort(flow.protocol) };
     const host = stripBrackets(via.host);
     return {
       protocol: flow.protocol,
@@ -228,7 +275,9 @@ export class TransportLayer {
     else p = uri.scheme === 'sips' ? 'TLS' : 'UDP';
     if (uri.scheme === 'sips' && p === 'TCP') p = 'TLS';
     if (!this.transports.has(p)) {
-      const fallback = PROTOCOLS.find((q) => this.transports.has(q) && (uri.scheme !== 'sips' || q === 'TLS'));
+      const fallback = PROTOCOLS.find(
+        (q) => this.transports.has(q) && (uri.scheme !== 'sips' || q === 'TLS'),
+      );
       if (!fallback || p === 'WS' || p === 'WSS') throw new SipError(503, `No ${p} transport`);
       p = fallback;
     }

@@ -97,7 +97,14 @@ export class WsTransport implements Transport {
       id,
       ws,
       key: `${address}:${port}`,
-      flow: { protocol: this.protocol, address, port, connectionId: id, localAddress: this.opts.ip, localPort: this.port },
+      flow: {
+        protocol: this.protocol,
+        address,
+        port,
+        connectionId: id,
+        localAddress: this.opts.ip,
+        localPort: this.port,
+      },
     };
     this.byId.set(id, conn);
     this.byRemote.set(conn.key, conn);
@@ -117,7 +124,9 @@ export class WsTransport implements Transport {
         this.opts.logger.error({ err, remote: conn.key }, `${this.protocol}: receiver threw`);
       }
     });
-    ws.on('error', (err) => this.opts.logger.debug({ err, remote: conn.key }, `${this.protocol} connection error`));
+    ws.on('error', (err) =>
+      this.opts.logger.debug({ err, remote: conn.key }, `${this.protocol} connection error`),
+    );
     ws.on('close', () => {
       if (conn.idle) clearTimeout(conn.idle);
       this.byId.delete(id);

@@ -7,7 +7,9 @@ import type { AuthHook, DigestAuthorizer } from './user-agent-core';
  */
 export const digestAuthorizer: DigestAuthorizer = (challenge, req, credentials) => {
   const proxy = challenge.status === 407;
-  const picked = DigestClient.pickChallenge(challenge.headers.getAll(proxy ? 'Proxy-Authenticate' : 'WWW-Authenticate'));
+  const picked = DigestClient.pickChallenge(
+    challenge.headers.getAll(proxy ? 'Proxy-Authenticate' : 'WWW-Authenticate'),
+  );
   if (!picked) return undefined;
   const value = new DigestClient(credentials).authorize(req.method, req.uri.toString(), picked);
   return { name: proxy ? 'Proxy-Authorization' : 'Authorization', value };

@@ -65,7 +65,10 @@ export class IncomingInvite extends TypedEmitter<IncomingInviteEvents> {
   }
 
   /** 180 Ringing / 183 Session Progress (with early media SDP) ... */
-  progress(status = 180, opts: { sdp?: string | Buffer; headers?: Record<string, string | string[]>; reason?: string } = {}): void {
+  progress(
+    status = 180,
+    opts: { sdp?: string | Buffer; headers?: Record<string, string | string[]>; reason?: string } = {},
+  ): void {
     if (this.state !== IncomingInviteState.Pending) return;
     if (status <= 100 || status >= 200) throw new Error('progress() takes a 1xx status above 100');
     const body = typeof opts.sdp === 'string' ? Buffer.from(opts.sdp) : opts.sdp;
@@ -76,7 +79,10 @@ export class IncomingInvite extends TypedEmitter<IncomingInviteEvents> {
       body,
       contentType: body ? 'application/sdp' : undefined,
     });
-    res.headers.set('Contact', this.host.contact(this.flow.protocol) + (this.host.defaultContactParams ?? ''));
+    res.headers.set(
+      'Contact',
+      this.host.contact(this.flow.protocol) + (this.host.defaultContactParams ?? ''),
+    );
     this.host.decorate(res.headers, 'response', 'INVITE');
     this.tx.respond(res);
   }
@@ -88,7 +94,10 @@ export class IncomingInvite extends TypedEmitter<IncomingInviteEvents> {
    */
   async accept(opts: AcceptOptions = {}): Promise<SessionDialog> {
     if (this.state !== IncomingInviteState.Pending) {
-      throw new SipError(this.state === IncomingInviteState.Canceled ? 487 : 500, `INVITE already ${this.state}`);
+      throw new SipError(
+        this.state === IncomingInviteState.Canceled ? 487 : 500,
+        `INVITE already ${this.state}`,
+      );
     }
     const req = this.request;
     const headers: Record<string, string | string[]> = {};

@@ -24,9 +24,7 @@ import { digestAuthorizer } from './digest-auth';
  * The auth hook (UAS digest challenge): return undefined to let the request through, or a response to send
  * instead, typically 401 with WWW-Authenticate / 407 with Proxy-Authenticate built with DigestServer.
  */
-export type AuthHook = (
-  req: SipRequest,
-) => AuthDecision | undefined | Promise<AuthDecision | undefined>;
+export type AuthHook = (req: SipRequest) => AuthDecision | undefined | Promise<AuthDecision | undefined>;
 export interface AuthDecision {
   status: number;
   reason?: string;
@@ -61,7 +59,18 @@ export interface UserAgentCoreOptions {
   sessionTimers?: SessionTimerOptions;
 }
 
-export const DEFAULT_ALLOW = ['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS', 'INFO', 'UPDATE', 'REFER', 'NOTIFY', 'MESSAGE'];
+export const DEFAULT_ALLOW = [
+  'INVITE',
+  'ACK',
+  'CANCEL',
+  'BYE',
+  'OPTIONS',
+  'INFO',
+  'UPDATE',
+  'REFER',
+  'NOTIFY',
+  'MESSAGE',
+];
 export const DEFAULT_ACCEPT = ['application/sdp'];
 
 /** The routing services the core needs from the transport layer. */
@@ -112,7 +121,10 @@ const DIALOG_ONLY = new Set(['BYE', 'INFO', 'UPDATE', 'PRACK', 'NOTIFY']);
  * auth hook), dialog matching (481 outside a dialog), CANCEL (§9.2), 2xx ACKs, and the UAC side: dial-out INVITE
  * with digest auth, CANCEL and ACK, out-of-dialog requests.
  */
-export class UserAgentCore extends TypedEmitter<UserAgentCoreEvents> implements TransactionLayerUser, InviteHost {
+export class UserAgentCore
+  extends TypedEmitter<UserAgentCoreEvents>
+  implements TransactionLayerUser, InviteHost
+{
   readonly clock: Clock;
   readonly timers: TimerConfig;
   readonly logger: SipLogger;
@@ -205,7 +217,9 @@ export class UserAgentCore extends TypedEmitter<UserAgentCoreEvents> implements 
       this.logger.error({ err, method: req.method, callId: req.callId }, 'UAS core failed on a request');
       if (!tx.response || tx.response.status < 200) {
         const status = err instanceof SipError ? err.status : 500;
-        this.reply(req, tx, status >= 300 ? status : 500, { reason: err instanceof SipError ? err.reason : undefined });
+        this.reply(req, tx, status >= 300 ? status : 500, {
+          reason: err instanceof SipError ? err.reason : undefined,
+        });
       }
     }
   }
@@ -275,7 +289,12 @@ export class UserAgentCore extends TypedEmitter<UserAgentCoreEvents> implements 
     this.dispatch(req, tx, flow);
   }
 
-  private afterAuth(decision: AuthDecision | undefined, req: SipRequest, tx: ServerTransaction, flow: Flow): void {
+  private afterAuth(
+    decision: AuthDecision | undefined,
+    req: SipRequest,
+    tx: ServerTransaction,
+    flow: Flow,
+  ): void {
     if (this.coreClosed) return;
     if (decision) {
       this.reply(req, tx, decision.status, { reason: decision.reason, headers: decision.headers });
@@ -329,7 +348,11 @@ export class UserAgentCore extends TypedEmitter<UserAgentCoreEvents> implements 
 
   private reply(req: SipRequest, tx: ServerTransaction, status: number, opts: ReplyOptions = {}): void {
     const body = typeof opts.body === 'string' ? Buffer.from(opts.body) : opts.body;
-    const res = createResponse(req, status, opts.reason, { headers: opts.headers, body, contentType: opts.contentType });
+    const res = createResponse(req, status, opts.reason, {
+      headers: opts.headers,
+      body,
+      contentType: opts.contentType,
+    });
     this.decorate(res.headers, 'response', req.method);
     tx.respond(res);
   }
@@ -361,7 +384,10 @@ export class UserAgentCore extends TypedEmitter<UserAgentCoreEvents> implements 
   }
 
   receiveStrayResponse(res: SipResponse, flow: Flow): void {
-    this.logger.debug({ status: res.status, callId: res.callId, remote: `${flow.address}:${flow.port}` }, 'stray response');
+    this.logger.debug(
+      { status: res.status, callId: res.callId, remote: `${flow.address}:${flow.port}` },
+      'stray response',
+    );
   }
 
   // ---------------------------------------------------------------- UAC
@@ -375,7 +401,8 @@ export class UserAgentCore extends TypedEmitter<UserAgentCoreEvents> implements 
     const ruri = typeof uri === 'string' ? SipUri.parse(uri) : uri;
     const target = await this.routing.resolve(ruri);
     const h = this.newRequestHeaders(target.protocol, ruri, method, 1, opts.from, opts.to, newCallId());
-    if (opts.headers) for (const [k, v] of Object.entries(opts.headers)) for (const x of [v].flat()) h.append(k, x);
+    if (opts.headers)
+      for (const [k, v] of Object.entries(opts.headers)) for (const x of [v].flat()) h.append(k, x);
     const body = typeof opts.body === 'string' ? Buffer.from(opts.body) : opts.body;
     if (body && body.length > 0) h.set('Content-Type', opts.contentType ?? 'text/plain');
     const req = new SipRequest(method, ruri.clone(), h, body);
@@ -435,7 +462,16 @@ export class UserAgentCore extends TypedEmitter<UserAgentCoreEvents> implements 
 
     const build = (extra?: { name: string; value: string }): SipRequest => {
       seq++;
-      const h = this.newRequestHeaders(target.protocol, ruri, 'INVITE', seq, opts.from, opts.to, callId, fromTag);
+      const h = this.newRequestHeaders(
+        target.protocol,
+        ruri,
+        'INVITE',
+        seq,
+        opts.from,
+        opts.to,
+        callId,
+        fromTag,
+      );
       for (const r of routeSet) h.append('Route', r);
       h.set('Contact', this.contact(target.protocol, contactParams));
       if (this.sessionTimers && sessionExpires !== undefined) {
@@ -443,7 +479,8 @@ export class UserAgentCore extends TypedEmitter<UserAgentCoreEvents> implements 
         h.set('Min-SE', String(this.sessionTimers.minSE));
       }
       if (extra) h.set(extra.name, extra.value);
-      if (opts.headers) for (const [k, v] of Object.entries(opts.headers)) for (const x of [v].flat()) h.append(k, x);
+      if (opts.headers)
+        for (const [k, v] of Object.entries(opts.headers)) for (const x of [v].flat()) h.append(k, x);
       if (sdp && sdp.length > 0) h.set('Content-Type', 'application/sdp');
       return new SipRequest('INVITE', ruri.clone(), h, sdp);
     };

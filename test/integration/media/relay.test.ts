@@ -15,6 +15,7 @@ import { ROOM_MEDIA_CODECS } from '../../../src/media/mediasoup/media-codecs';
 import { MediaThreadPool } from '../../../src/media/mixer/media-thread-pool';
 import type { MediaThread } from '../../../src/media/mixer/media-thread';
 
+jest.setTimeout(30000);
 const logger = pino({ level: 'silent' });
 const LISTEN: types.TransportListenInfo = { protocol: 'udp', ip: '127.0.0.1' };
 const PCMU: types.RtpCodecParameters = {
@@ -39,7 +40,12 @@ function rtp(seq: number, ssrc: number, marker: number): Buffer {
   return b;
 }
 
-const tagOf = (pkt: Buffer): number => pkt.readUInt32BE(12 + (pkt[0]! & 0x0f) * 4);
+/** Our tag: the first payload word, after CSRCs and any header extension mediasoup added (RFC 3550 §5.3.1). */
+function tagOf(pkt: Buffer): number {
+  let off = 12 + (pkt[0]! & 0x0f) * 4;
+  if (pkt[0]! & 0x10) off += 4 + pkt.readUInt16BE(off + 2) * 4;
+  return pkt.readUInt32BE(off);
+}
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Waits until `pred` holds (checked every 20 ms), at most `ms`. */
@@ -107,6 +113,8 @@ describe('RTP relay ⇄ real mediasoup PlainTransport', () => {
     });
     cleanups.push(() => transport.close());
     await relay.connectInner(transport.tuple.localIp, transport.tuple.localPort);
+    // with SRTP the test connects itself (it needs the phone's key)
+    if (!opts.srtp) await transport.connect({ ip: relay.innerIp, port: relay.innerPort });
     return { relay, transport };
   }
 

@@ -5,7 +5,8 @@ import { freePort, runSipp } from '../../support/sipp';
 
 jest.setTimeout(90000);
 
-const SDP = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n';
+const SDP =
+  'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n';
 
 const waitFor = async (cond: () => boolean, what: string, ms = 10000): Promise<void> => {
   const end = Date.now() + ms;
@@ -61,7 +62,13 @@ describe('our UAC (dial-out) against SIPp UAS', () => {
 
   it('dial-out survives 10% random packet loss (SIPp -lost 10)', async () => {
     const port = await freePort();
-    const sipp = runSipp({ scenario: 'uas', localPort: port, calls: 3, timeoutSec: 40, extraArgs: ['-lost', '10'] });
+    const sipp = runSipp({
+      scenario: 'uas',
+      localPort: port,
+      calls: 3,
+      timeoutSec: 40,
+      extraArgs: ['-lost', '10'],
+    });
     await new Promise((r) => setTimeout(r, 500));
     let ok = 0;
     for (let i = 0; i < 3; i++) {

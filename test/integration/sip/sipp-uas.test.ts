@@ -5,7 +5,8 @@ import { freePort, runSipp, type SippResult } from '../../support/sipp';
 
 jest.setTimeout(90000);
 
-const SDP = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n';
+const SDP =
+  'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n';
 const FIX = path.join(__dirname, '../../fixtures/sipp');
 
 function expectOk(r: SippResult, calls: number): void {
@@ -34,7 +35,10 @@ describe('SIPp UAC against our UAS (RFC 3261 §13, §15, §18)', () => {
       inv.accept({ sdp: SDP }).then(
         (d) => {
           dialogs.push(d);
-          d.on('modify', (m) => void m.accept({ sdp: m.sdp?.includes('a=sendonly') ? SDP + 'a=recvonly\r\n' : SDP }));
+          d.on(
+            'modify',
+            (m) => void m.accept({ sdp: m.sdp?.includes('a=sendonly') ? SDP + 'a=recvonly\r\n' : SDP }),
+          );
           d.on('info', (r) => {
             infos.push(r.body.toString());
             r.reply(200);
@@ -52,12 +56,25 @@ describe('SIPp UAC against our UAS (RFC 3261 §13, §15, §18)', () => {
   });
 
   it('completes INVITE/ACK/BYE calls over UDP', async () => {
-    const r = await runSipp({ scenario: 'uac', remote: `127.0.0.1:${stack.ports.udp}`, localPort: await freePort(), calls: 10, rate: 20 });
+    const r = await runSipp({
+      scenario: 'uac',
+      remote: `127.0.0.1:${stack.ports.udp}`,
+      localPort: await freePort(),
+      calls: 10,
+      rate: 20,
+    });
     expectOk(r, 10);
   });
 
   it('completes calls over TCP', async () => {
-    const r = await runSipp({ scenario: 'uac', remote: `127.0.0.1:${stack.ports.tcp}`, transport: 't1', localPort: await freePort(), calls: 5, rate: 10 });
+    const r = await runSipp({
+      scenario: 'uac',
+      remote: `127.0.0.1:${stack.ports.tcp}`,
+      transport: 't1',
+      localPort: await freePort(),
+      calls: 5,
+      rate: 10,
+    });
     expectOk(r, 5);
   });
 
@@ -95,7 +112,13 @@ describe('SIPp UAC against our UAS (RFC 3261 §13, §15, §18)', () => {
   });
 
   it('OPTIONS: 200 with Allow, Accept and Supported', async () => {
-    const r = await runSipp({ scenario: path.join(FIX, 'uac-options.xml'), remote: `127.0.0.1:${stack.ports.udp}`, localPort: await freePort(), calls: 2, rate: 10 });
+    const r = await runSipp({
+      scenario: path.join(FIX, 'uac-options.xml'),
+      remote: `127.0.0.1:${stack.ports.udp}`,
+      localPort: await freePort(),
+      calls: 2,
+      rate: 10,
+    });
     expectOk(r, 2);
   });
 

@@ -2,7 +2,9 @@
  * G.711 µ-law (PCMU) and A-law (PCMA), ITU-T G.711 (11/1988) — table-driven.
  * Decode: 8-bit code → 16-bit linear (256-entry tables). Encode: µ-law from the 14-bit and A-law from the
  * 13-bit magnitude (16384 / 8192-entry tables indexed by the top bits of the 16-bit sample), which is
- * exactly the resolution the standard quantises from.
+ * exactly the resolution the standard quantises from. Decision levels are those of G.711 Tables 1a/2a
+ * (interval edges, e.g. µ-law 4063 | 4319 in 14-bit units), not the midpoints between reconstruction values
+ * that some tools (e.g. FFmpeg's pcm_mulaw/pcm_alaw tables) use — they differ only at segment edges.
  */
 import { FadeRepeatPlc, FRAME_MS } from './codec';
 import type { AudioDecoder, AudioEncoder, CodecName } from './codec';
@@ -27,12 +29,16 @@ function alawDecodeRef(code: number): number {
   return a & 0x80 ? t : -t;
 }
 
-/** Encode one 14-bit two's-complement value (−8192..8191) to µ-law. */
+/**
+ * Encode one 14-bit two's-complement value (−8192..8191) to µ-law. Negative values take their one's
+ * complement as magnitude (as the ITU-T G.191 STL reference `ulaw_compress` does), so the decision levels
+ * of G.711 Table 2a are symmetric: x and −1−x land in mirrored intervals.
+ */
 function ulawEncode14(v14: number): number {
   let mask: number;
   let v = v14;
   if (v < 0) {
-    v = -v;
+    v = -v - 1;
     mask = 0x7f;
   } else {
     mask = 0xff;
@@ -46,7 +52,7 @@ function ulawEncode14(v14: number): number {
   return ((seg << 4) | ((v >> (seg + 1)) & 0x0f)) ^ mask;
 }
 
-/** Encode one 13-bit two's-complement value (−4096..4095) to A-law. */
+/** Encode one 13-bit two's-complement value (−4096..4095) to A-law (one's complement magnitude, as G.191 STL). */
 function alawEncode13(v13: number): number {
   let mask: number;
   let v = v13;

@@ -285,7 +285,7 @@ describe('delayed offer: buildOffer + applyAnswer', () => {
         '',
       ].join('\r\n');
     const m = accepted(applyAnswer(offer, answer(1), caps).media[0]);
-    expect(m.connectParams.srtpParameters).toEqual({
+    expect(m.connectParams?.srtpParameters).toEqual({
       cryptoSuite: 'AES_CM_128_HMAC_SHA1_80',
       keyBase64: theirKey,
     });

@@ -274,6 +274,12 @@ describe('vendor specifics', () => {
     });
   });
 
+  it('comedia without SRTP: no connect() at all', () => {
+    const m = get('yealink-t46u');
+    expect(m.transportOptions.comedia).toBe(true);
+    expect(m.connectParams).toBeUndefined();
+  });
+
   it('signalling source decides comedia when known', () => {
     expect(get('yealink-t46u', 0, { signallingSourceIp: '10.0.0.23' }).transportOptions.comedia).toBe(false);
     const natted = get('asterisk-trunk', 0, { signallingSourceIp: '198.51.100.99' });
@@ -296,7 +302,7 @@ describe('vendor specifics', () => {
   it('Yealink SRTP-optional: a=crypto under RTP/AVP is ignored (RFC 4568)', () => {
     const m = get('yealink-t58-opus-srtp-optional');
     expect(m.transportOptions.enableSrtp).toBe(false);
-    expect(m.connectParams.srtpParameters).toBeUndefined();
+    expect(m.connectParams).toBeUndefined(); // private address → comedia, and no SRTP to set
   });
 
   it('Cisco: opus at PT 114 is flagged as a PT the router would not send', () => {

@@ -6,7 +6,8 @@ import type { IncomingInvite } from '../../../../src/sip/ua/incoming-invite';
 import { invite, responseTo } from '../../../support/sip-messages';
 import { flush, makeUa } from '../../../support/ua-harness';
 
-const SDP = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n';
+const SDP =
+  'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n';
 const SDP2 = SDP.replace('4000', '4002');
 
 /** an established UAS dialog: alice (a1) called us */
@@ -21,7 +22,14 @@ async function established(opts: UserAgentCoreOptions = {}, extra: string[] = []
   ua.transport.clear();
   let n = 10;
   const inDialog = (method: string, o: { cseq?: number; body?: string; extra?: string[] } = {}) =>
-    invite({ method, toTag: inv.toTag, branch: `z9hG4bK-${method}-${n++}`, cseq: o.cseq ?? n, body: o.body, extra: o.extra });
+    invite({
+      method,
+      toTag: inv.toTag,
+      branch: `z9hG4bK-${method}-${n++}`,
+      cseq: o.cseq ?? n,
+      body: o.body,
+      extra: o.extra,
+    });
   return { ua, dialog, inDialog, tag: inv.toTag };
 }
 
@@ -172,7 +180,10 @@ describe('SessionDialog as UAC of in-dialog requests', () => {
     const { ua, dialog } = await established();
     const p = dialog.reinvite(SDP2);
     const re = await sent(ua, 'INVITE');
-    const ok = responseTo(re, 200, undefined, ['Contact: <sip:alice@127.0.0.1:5090>', 'Content-Type: application/sdp']);
+    const ok = responseTo(re, 200, undefined, [
+      'Contact: <sip:alice@127.0.0.1:5090>',
+      'Content-Type: application/sdp',
+    ]);
     ok.body = Buffer.from(SDP);
     ua.receiveResponse(ok);
     const res = await p;
@@ -253,7 +264,10 @@ describe('session timers (RFC 4028)', () => {
   });
 
   it("the peer's refresh (UPDATE) restarts the timer", async () => {
-    const { ua, dialog, inDialog } = await established(st, ['Session-Expires: 120;refresher=uac', 'Supported: timer']);
+    const { ua, dialog, inDialog } = await established(st, [
+      'Session-Expires: 120;refresher=uac',
+      'Supported: timer',
+    ]);
     ua.clock.advance(80000);
     ua.receive(inDialog('UPDATE', { extra: ['Session-Expires: 120;refresher=uac'] }));
     expect((ua.last() as SipResponse).headers.get('Session-Expires')).toBe('120;refresher=uac');

@@ -178,3 +178,65 @@ describe('ids and status codes', () => {
     expect(new SipResponse(404).reason).toBe('Not Found');
   });
 });
+
+describe('write-back of parsed headers', () => {
+  const raw = (r: SipRequest): string => r.toString();
+
+  it('leaves untouched headers byte-identical after access (no re-serialization)', () => {
+    const text = [
+      'OPTIONS sip:a@b SIP/2.0',
+      'Via: SIP/2.0/UDP h1 ; branch=z9hG4bK1,SIP/2.0/UDP h2;branch=z9hG4bK2',
+      'From: sip:a@b;tag=1',
+      'To: "B" <sip:b@c>',
+      'Call-ID: x',
+      'CSeq: 01 OPTIONS',
+      'Contact: <sip:a@h1>;expires=60',
+      'Content-Length: 0',
+      '',
+      '',
+    ].join('\r\n');
+    const r = parseMessage(Buffer.from(text)) as SipRequest;
+    void r.vias;
+    void r.from.tag;
+    void r.to.uri.host;
+    void r.contact;
+    expect(r.cseq.seq).toBe(1);
+    expect(raw(r)).toBe(text);
+    expect(r.headers.get('CSeq')).toBe('01 OPTIONS');
+  });
+
+  it.each([
+    [
+      'via param',
+      (r: SipRequest) => r.vias[1]!.params.set('received', '10.0.0.2'),
+      'branch=z9hG4bK2;received=10.0.0.2',
+    ],
+    ['via host', (r: SipRequest) => (r.topVia.host = 'h9'), 'Via: SIP/2.0/UDP h9;branch=z9hG4bK1'],
+    ['via list', (r: SipRequest) => r.vias.shift(), 'Via: SIP/2.0/UDP h2;branch=z9hG4bK2\r\nFrom'],
+    [
+      'from uri param',
+      (r: SipRequest) => r.from.uri.params.set('user', 'phone'),
+      'From: <sip:a@b;user=phone>;tag=1',
+    ],
+    ['from uri user', (r: SipRequest) => (r.from.uri.user = 'z'), 'From: <sip:z@b>;tag=1'],
+    ['to display name', (r: SipRequest) => (r.to.displayName = 'Carol'), 'To: Carol <sip:b@c>'],
+    ['from param delete', (r: SipRequest) => r.from.params.delete('tag'), 'From: <sip:a@b>\r\n'],
+    [
+      'contact param',
+      (r: SipRequest) => r.contact[0]!.params.set('expires', '0'),
+      'Contact: <sip:a@h1>;expires=0',
+    ],
+    ['cseq', (r: SipRequest) => (r.cseq.seq = 2), 'CSeq: 2 OPTIONS'],
+  ])('reflects a change of %s', (_name, mutate, expected) => {
+    const r = parseMessage(
+      Buffer.from(
+        'OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h1;branch=z9hG4bK1, SIP/2.0/UDP h2;branch=z9hG4bK2\r\n' +
+          'From: sip:a@b;tag=1\r\nTo: "B" <sip:b@c>\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\nContact: <sip:a@h1>;expires=60\r\n\r\n',
+      ),
+    ) as SipRequest;
+    mutate(r);
+    expect(raw(r)).toContain(expected);
+    // and a second serialization is stable
+    expect(raw(r)).toBe(raw(r));
+  });
+});

@@ -3,7 +3,12 @@ import type { Transaction, TransactionContext } from '../../../../src/sip/transa
 import { FakeClock } from '../../../support/fake-clock';
 import { FakeTransport } from '../../../support/fake-transport';
 
-export function makeContext(): { ctx: TransactionContext; clock: FakeClock; transport: FakeTransport; terminated: Transaction[] } {
+export function makeContext(): {
+  ctx: TransactionContext;
+  clock: FakeClock;
+  transport: FakeTransport;
+  terminated: Transaction[];
+} {
   const clock = new FakeClock();
   const transport = new FakeTransport();
   const terminated: Transaction[] = [];

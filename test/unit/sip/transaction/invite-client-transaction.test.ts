@@ -11,7 +11,11 @@ const TCP: Target = { protocol: 'TCP', address: '127.0.0.1', port: 5070 };
 
 function setup(target = UDP) {
   const env = makeContext();
-  const user = { receiveResponse: jest.fn(), onRequestTimeout: jest.fn(), onTransportError: jest.fn() } satisfies ClientTransactionUser;
+  const user = {
+    receiveResponse: jest.fn(),
+    onRequestTimeout: jest.fn(),
+    onTransportError: jest.fn(),
+  } satisfies ClientTransactionUser;
   const req = invite();
   const tx = new InviteClientTransaction(env.ctx, req, target, 'k', user);
   tx.start();

@@ -3,7 +3,10 @@ import { createResponse } from '../../../../src/sip/message/response-factory';
 import type { SipRequest } from '../../../../src/sip/message/sip-message';
 import { InviteServerTransaction } from '../../../../src/sip/transaction/invite-server-transaction';
 import type { ServerTransaction } from '../../../../src/sip/transaction/transaction';
-import { TransactionLayer, type TransactionLayerUser } from '../../../../src/sip/transaction/transaction-layer';
+import {
+  TransactionLayer,
+  type TransactionLayerUser,
+} from '../../../../src/sip/transaction/transaction-layer';
 import { FakeClock } from '../../../support/fake-clock';
 import { FakeTransport, udpFlow } from '../../../support/fake-transport';
 import { invite, responseTo } from '../../../support/sip-messages';

@@ -3,7 +3,8 @@ import type { IncomingInvite } from '../../../../src/sip/ua/incoming-invite';
 import { invite } from '../../../support/sip-messages';
 import { flush, makeUa } from '../../../support/ua-harness';
 
-const SDP = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n';
+const SDP =
+  'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n';
 
 describe('UAS core outside a dialog (RFC 3261 §8.2)', () => {
   it('OPTIONS MUST be answered 200 with Allow, Accept and Supported (§11.2)', () => {
@@ -59,7 +60,9 @@ describe('UAS core outside a dialog (RFC 3261 §8.2)', () => {
     let calls = 0;
     const ua = makeUa({
       authenticate: async (req) =>
-        req.headers.has('Authorization') ? undefined : { status: 401, headers: { 'WWW-Authenticate': 'Digest realm="x", nonce="n"' } },
+        req.headers.has('Authorization')
+          ? undefined
+          : { status: 401, headers: { 'WWW-Authenticate': 'Digest realm="x", nonce="n"' } },
     });
     ua.core.on('invite', () => calls++);
     ua.receive(invite({ body: SDP }));
@@ -67,7 +70,9 @@ describe('UAS core outside a dialog (RFC 3261 §8.2)', () => {
     const res = ua.last() as SipResponse;
     expect(res.status).toBe(401);
     expect(res.headers.get('WWW-Authenticate')).toContain('Digest');
-    ua.receive(invite({ body: SDP, branch: 'z9hG4bK-2', cseq: 2, extra: ['Authorization: Digest username="u"'] }));
+    ua.receive(
+      invite({ body: SDP, branch: 'z9hG4bK-2', cseq: 2, extra: ['Authorization: Digest username="u"'] }),
+    );
     await flush();
     expect(calls).toBe(1);
   });

@@ -134,3 +134,26 @@ describe('G711Encoder/G711Decoder', () => {
     expect(m(p4)).toBe(0);
   });
 });
+
+describe('G.711 decision levels (G.711 Tables 1a/2a) and symmetry', () => {
+  it('µ-law: 14-bit magnitude 4063 is the first value of the top segment, 4062 the last of the one below', () => {
+    expect(ULAW_DECODE[ulawEncodeSample(4063 * 4)]).toBe(4191 * 4);
+    expect(ULAW_DECODE[ulawEncodeSample(4062 * 4 + 3)]).toBe(3999 * 4);
+    // first segment edge: 31 (values up to 30 stay in the first segment, reconstructed at even values)
+    expect(ULAW_DECODE[ulawEncodeSample(31 * 4)]).toBe(33 * 4);
+    expect(ULAW_DECODE[ulawEncodeSample(30 * 4)]).toBe(30 * 4);
+  });
+  it('A-law: 13-bit magnitude 2048 starts the top segment, 2047 ends the one below', () => {
+    expect(ALAW_DECODE[alawEncodeSample(2048 * 8)]).toBe(2112 * 8);
+    expect(ALAW_DECODE[alawEncodeSample(2047 * 8 + 7)]).toBe(2016 * 8);
+  });
+  it('both laws are symmetric: decode(encode(−1−x)) === −decode(encode(x)) for every x ≥ 0', () => {
+    let bad = 0;
+    for (let x = 0; x <= 32767; x++) {
+      if (ULAW_DECODE[ulawEncodeSample(-1 - x)] !== -ULAW_DECODE[ulawEncodeSample(x)] + 0) bad++;
+      if (ALAW_DECODE[alawEncodeSample(-1 - x)] !== -ALAW_DECODE[alawEncodeSample(x)]) bad++;
+    }
+    expect(bad).toBe(0);
+  });
+});
+
