@@ -3,10 +3,12 @@
  *   node dist/bench/mixer-core.js
  * Bounded: every measurement is a fixed number of ticks/frames (a few seconds in total).
  */
+import { OpusEncoder } from '@discordjs/opus';
 import { G711Decoder, G711Encoder } from '../workers/mixer/codec/g711';
 import { G722Decoder, G722Encoder } from '../workers/mixer/codec/g722';
 import { OpusAudioDecoder, OpusAudioEncoder } from '../workers/mixer/codec/opus';
 import type { OpusRate } from '../workers/mixer/codec/opus';
+import type { CodecName } from '../workers/mixer/codec/codec';
 import { InputPipeline } from '../workers/mixer/input-pipeline';
 import { Mixer } from '../workers/mixer/mixer';
 import type { MixInput } from '../workers/mixer/mixer';
@@ -95,7 +97,13 @@ interface Room {
  * packets → InputPipeline → mixOnce → an RTP packet stamped for every recipient (what the worker would hand
  * to the socket). `listenersSend`: listeners are un-muted and send line noise that must be decoded and gated.
  */
-function buildRoom(talkers: number, listeners: number, listenersSend: boolean, maxTalkers = 3): Room {
+function buildRoom(
+  talkers: number,
+  listeners: number,
+  listenersSend: boolean,
+  maxTalkers = 3,
+  listenerFormats: CodecName[] = ['PCMU'],
+): Room {
   const mixer = new Mixer({ sampleRate: 16000, maxTalkers });
   const enc = new G711Encoder('PCMU');
   const talkerPackets = Array.from({ length: talkers }, (_, t) =>
@@ -112,7 +120,8 @@ function buildRoom(talkers: number, listeners: number, listenersSend: boolean, m
   for (let l = 0; l < listeners; l++) ids.push(`l${l}`);
   ids.forEach((id, i) => {
     const isTalker = id.startsWith('t');
-    mixer.addParticipant(id, { output: 'PCMU', muted: !isTalker && !listenersSend });
+    const output = isTalker ? 'PCMU' : listenerFormats[i % listenerFormats.length];
+    mixer.addParticipant(id, { output, muted: !isTalker && !listenersSend });
     if (isTalker || listenersSend) pipes.set(id, new InputPipeline({ codec: 'PCMU', mixRate: 16000 }));
     streams.set(
       id,
@@ -155,8 +164,6 @@ interface OpusLike {
 
 function opusLibraries(rate: OpusRate): OpusLike[] {
   const libs: OpusLike[] = [];
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { OpusEncoder } = require('@discordjs/opus') as typeof import('@discordjs/opus');
   const native = new OpusEncoder(rate, 1);
   native.applyEncoderCTL(4000, 2048);
   native.applyEncoderCTL(4010, 5);
@@ -217,6 +224,14 @@ export function run(print = true): BenchRow[] {
       row(`  per listener (${mode}), slope 10→1000`, per, 'RTP stamping (+ decode & gate when un-muted)'),
     );
   }
+  const mixedFormats = buildRoom(3, 1000, false, 3, ['PCMU', 'PCMA', 'G722', 'opus']);
+  rows.push(
+    row(
+      'room tick: 3 talkers + 1000 listeners on PCMU/PCMA/G722/opus (muted)',
+      measure(() => mixedFormats.tick(), 60, 7, 20),
+      'one shared encode per format',
+    ),
+  );
   // 2. Per talker: 1 → 3 mixed talkers with 100 muted listeners
   const t1 = buildRoom(1, 100, false);
   const t3 = buildRoom(3, 100, false);

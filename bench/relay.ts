@@ -1,6 +1,7 @@
 /**
  * Cost of the phone-leg RTP relay (workers/mixer/relay) in a media worker thread, on loopback.
  *   node dist/bench/relay.js [legs] [seconds]
+ *   node dist/bench/relay.js --mixer [seconds]      (mixer rooms hosted in a media thread)
  * N legs × 50 pps in each direction (phone → relay → "mediasoup" socket and back) for a bounded time. Reports the
  * relay thread's busy time (event loop utilisation of the worker: the relay's own JS + syscalls), per 1000 pps,
  * and the latency the relay adds (one-way, hrtime stamped in the payload; a direct phone → mediasoup run of the
@@ -10,6 +11,7 @@ import dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import pino from 'pino';
 import { MediaThreadPool } from '../src/media/mixer/media-thread-pool';
+import type { MixerRoomHandle } from '../src/media/mixer/mixer-room-handle';
 import type { RelayHandle } from '../src/media/mixer/relay-handle';
 
 export interface RelayBenchOptions {
@@ -187,6 +189,138 @@ export async function run(opts: RelayBenchOptions = {}): Promise<RelayBenchResul
   }
 }
 
+export interface MixerBenchOptions {
+  rooms?: number;
+  participants?: number;
+  /** Participants per room sending speech-like audio (the rest send low line noise). */
+  talkers?: number;
+  seconds?: number;
+}
+
+export interface MixerBenchResult {
+  rooms: number;
+  participants: number;
+  talkers: number;
+  threadElu: number;
+  tickMeanUs: number;
+  tickMaxUs: number;
+  packetsOut: number;
+  expectedOut: number;
+}
+
+/**
+ * Mixer rooms in one media thread, fed over loopback as mediasoup's mixer-input transport would (PCMU, 50 pps
+ * per participant), mixed RTP out to a sink socket. Thread busy time covers receive + jitter buffer + decode +
+ * mix + encode + send.
+ */
+export async function runMixer(opts: MixerBenchOptions = {}): Promise<MixerBenchResult> {
+  const rooms = Math.min(50, Math.max(1, opts.rooms ?? 1));
+  const participants = Math.min(200, Math.max(2, opts.participants ?? 10));
+  const talkers = Math.min(participants, opts.talkers ?? 3);
+  const seconds = Math.min(MAX_SECONDS, Math.max(1, opts.seconds ?? 10));
+  const pool = await MediaThreadPool.create({ threads: 1, logger: pino({ level: 'silent' }) });
+  const thread = pool.threadFor('bench');
+  const sink = await udp();
+  const src = await udp();
+  let received = 0;
+  sink.on('message', () => received++);
+  // µ-law of a tone (talkers) and of faint noise (listeners): precomputed 20 ms payloads
+  const ulaw = (v: number): number => {
+    const s = Math.max(-32635, Math.min(32635, v));
+    const sign = s < 0 ? 0x80 : 0;
+    let m = Math.abs(s) + 132;
+    let e = 7;
+    for (let mask = 0x4000; (m & mask) === 0 && e > 0; mask >>= 1) e--;
+    m = (m >> (e + 3)) & 0x0f;
+    return ~(sign | (e << 4) | m) & 0xff;
+  };
+  const voice = (p: number, frame: number): Buffer =>
+    Buffer.from(
+      Array.from({ length: 160 }, (_, i) =>
+        ulaw(
+          p < talkers
+            ? 8000 * Math.sin((2 * Math.PI * (200 + 50 * p) * (frame * 160 + i)) / 8000)
+            : ((i * 7919 + frame) % 64) - 32,
+        ),
+      ),
+    );
+  const handles: MixerRoomHandle[] = [];
+  try {
+    for (let r = 0; r < rooms; r++) {
+      const room = await thread.createMixerRoom({ roomId: `room-${r}` });
+      await room.connectOutput('127.0.0.1', sink.address().port);
+      for (let p = 0; p < participants; p++) {
+        await room.addParticipant({
+          participantId: `p${p}`,
+          input: { ssrc: r * 1000 + p + 1, payloadType: 0, codec: 'PCMU' },
+          output: { ssrc: 0x10000 + r * 1000 + p, payloadType: 0, codec: 'PCMU' },
+        });
+      }
+      handles.push(room);
+    }
+    const frames = Array.from({ length: participants }, (_, p) =>
+      Array.from({ length: 50 }, (_, f) => voice(p, f)),
+    );
+    const before = await thread.stats();
+    const t0 = performance.now();
+    const steps = seconds * 50;
+    let step = 0;
+    await new Promise<void>((resolve) => {
+      const tick = (): void => {
+        for (const [r, room] of handles.entries()) {
+          for (let p = 0; p < participants; p++) {
+            const h = Buffer.alloc(12);
+            h[0] = 0x80;
+            h.writeUInt16BE(step & 0xffff, 2);
+            h.writeUInt32BE((step * 160) >>> 0, 4);
+            h.writeUInt32BE(r * 1000 + p + 1, 8);
+            src.send([h, frames[p]![step % 50]!], room.inputPort, '127.0.0.1');
+          }
+        }
+        step++;
+        if (step >= steps) return void setTimeout(resolve, 100);
+        setTimeout(tick, Math.max(0, t0 + step * 20 - performance.now()));
+      };
+      tick();
+    });
+    const wallMs = performance.now() - t0;
+    const after = await thread.stats();
+    const stats = await Promise.all(handles.map((h) => h.stats()));
+    return {
+      rooms,
+      participants,
+      talkers,
+      threadElu: (after.activeMs - before.activeMs) / wallMs,
+      tickMeanUs: stats.reduce((a, s) => a + s.tickMeanUs, 0) / stats.length,
+      tickMaxUs: Math.max(...stats.map((s) => s.tickMaxUs)),
+      packetsOut: received,
+      expectedOut: rooms * participants * steps,
+    };
+  } finally {
+    for (const h of handles) await h.close();
+    sink.close();
+    src.close();
+    await pool.close();
+  }
+}
+
+export function printMixerTable(rows: MixerBenchResult[]): void {
+  console.log('rooms  parts  talkers  thread %  tick mean µs  tick max µs  out/expected');
+  for (const r of rows) {
+    console.log(
+      [
+        String(r.rooms).padStart(5),
+        String(r.participants).padStart(5),
+        String(r.talkers).padStart(7),
+        (r.threadElu * 100).toFixed(1).padStart(8),
+        r.tickMeanUs.toFixed(0).padStart(12),
+        r.tickMaxUs.toFixed(0).padStart(11),
+        `${r.packetsOut}/${r.expectedOut}`.padStart(13),
+      ].join('  '),
+    );
+  }
+}
+
 export function printTable(rows: RelayBenchResult[]): void {
   const f = (n: number, d = 1): string => (Number.isFinite(n) ? n.toFixed(d) : '-');
   const head = [
@@ -220,6 +354,19 @@ export function printTable(rows: RelayBenchResult[]): void {
 }
 
 async function main(): Promise<void> {
+  if (process.argv[2] === '--mixer') {
+    const rows: MixerBenchResult[] = [];
+    for (const [rooms, participants] of [
+      [1, 10],
+      [1, 50],
+      [5, 10],
+    ] as const) {
+      rows.push(await runMixer({ rooms, participants, talkers: 3, seconds: Number(process.argv[3] ?? 10) }));
+    }
+    console.log('Mixer rooms in one media thread, PCMU in/out at 16 kHz mix, 3 talkers per room');
+    printMixerTable(rows);
+    return;
+  }
   const legsArg = process.argv[2] ? Number(process.argv[2]) : undefined;
   const secondsArg = process.argv[3] ? Number(process.argv[3]) : undefined;
   const legCounts = legsArg ? [legsArg] : [10, 50, 100];

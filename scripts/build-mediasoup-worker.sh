@@ -87,7 +87,7 @@ cp "$stubs/srtp3-compat.h" "$sub/$(wrap_dir libsrtp3)/srtp3-compat.h"
 
 build="$src/out/Release/build"
 log "meson setup ($("${meson[@]}" --version))"
-"${meson[@]}" setup "$build" "$src" --buildtype=release -Db_pie=true -Db_lto=false \
+"${meson[@]}" setup "$build" "$src" --buildtype=release -Db_ndebug=true -Db_pie=true -Db_lto=false \
   -Dms_disable_liburing=true --wrap-mode=nodownload > "$work/setup.log" 2>&1 || { cat "$work/setup.log"; exit 1; }
 log "compiling flatbuffers headers, then the worker (about 5 minutes on 2 cores)"
 ninja -C "$build" fbs/FBS > "$work/fbs.log" 2>&1 || { tail -50 "$work/fbs.log"; exit 1; }

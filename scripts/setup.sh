@@ -48,11 +48,10 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_hash" ]; then
   log "npm ci"
   # --ignore-scripts: mediasoup's own postinstall would try the network; the worker is built below instead.
   npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
-  if [ -d node_modules/@discordjs/opus ]; then
-    log "building @discordjs/opus from its bundled sources"
-    (cd node_modules/@discordjs/opus && npx --no-install node-pre-gyp install --build-from-source >/dev/null 2>&1) ||
-      (cd node_modules/@discordjs/opus && npx --no-install node-gyp rebuild >/dev/null)
-  fi
+  # The Opus codec of the mixer is a native addon: its prebuilt download fails offline and node-gyp then builds it
+  # from the sources bundled in the npm package (about 3 minutes on 2 cores).
+  log "building @discordjs/opus from its bundled sources"
+  npm rebuild @discordjs/opus --loglevel=error >/dev/null
   echo "$lock_hash" > "$stamp"
 fi
 

@@ -30,6 +30,7 @@ export function makeUa(opts: UserAgentCoreOptions = {}) {
     transport,
     layer,
     core,
+    flow,
     receive: (m: SipRequest) => layer.receiveRequest(m, flow),
     receiveResponse: (m: SipResponse) => layer.receiveResponse(m, flow),
     /** the responses sent, as status numbers */

@@ -58,10 +58,64 @@ export interface JitterBufferStats {
   skipped: number;
 }
 
-interface Queued {
-  ext: number;
-  ts: number;
-  payload: Buffer;
+const RING = 512; // slots; a power of two, far more than 200 ms of 10 ms packets
+const RING_MASK = RING - 1;
+
+/** Packets by extended sequence number in a ring of slots (no Map, no per-packet objects). */
+class PacketRing {
+  private readonly exts = new Float64Array(RING).fill(-1);
+  private readonly tss = new Uint32Array(RING);
+  private readonly payloads: Array<Buffer | undefined> = new Array<Buffer | undefined>(RING).fill(undefined);
+  size = 0;
+
+  has(ext: number): boolean {
+    return this.exts[ext & RING_MASK] === ext;
+  }
+
+  ts(ext: number): number {
+    return this.tss[ext & RING_MASK];
+  }
+
+  payload(ext: number): Buffer {
+    return this.payloads[ext & RING_MASK] as Buffer;
+  }
+
+  /** Store; returns true when an older packet 512+ numbers behind had to be evicted from the slot. */
+  set(ext: number, ts: number, payload: Buffer): boolean {
+    const i = ext & RING_MASK;
+    const evicted = this.exts[i] !== -1;
+    if (!evicted) this.size++;
+    this.exts[i] = ext;
+    this.tss[i] = ts;
+    this.payloads[i] = payload;
+    return evicted;
+  }
+
+  delete(ext: number): void {
+    const i = ext & RING_MASK;
+    if (this.exts[i] !== ext) return;
+    this.exts[i] = -1;
+    this.payloads[i] = undefined;
+    this.size--;
+  }
+
+  /** Smallest queued number (Infinity when empty); a scan, used only off the steady-state path. */
+  min(): number {
+    let m = Infinity;
+    if (this.size === 0) return m;
+    for (let i = 0; i < RING; i++) {
+      const e = this.exts[i];
+      if (e !== -1 && e < m) m = e;
+    }
+    return m;
+  }
+
+  clear(): void {
+    if (this.size === 0) return;
+    this.exts.fill(-1);
+    this.payloads.fill(undefined);
+    this.size = 0;
+  }
 }
 
 const SEQ_BASE = 1 << 20; // extended numbers start high so early wrap-backs stay positive
@@ -86,11 +140,13 @@ export class JitterBuffer {
   private readonly maxConceal: number;
   /** RTP ticks per 20 ms frame. */
   private readonly frameTicks: number;
+  /** RTP ticks per packet as last decoded (ptime may be 10/30/60 ms); 20 ms until known. */
+  private packetTicks: number;
   private readonly frameSamples: number;
 
   private _state = JitterBufferState.Buffering;
   private ssrc: number | null = null;
-  private readonly queue = new Map<number, Queued>();
+  private readonly queue = new PacketRing();
   private highestExt = -1;
   private highestTs = 0;
   /** Next extended sequence number to play; everything below it is late. */
@@ -113,6 +169,7 @@ export class JitterBuffer {
     this.maxFrames = Math.max(this.minFrames, Math.round((opts.maxDelayMs ?? 200) / FRAME_MS));
     this.maxConceal = opts.maxConcealFrames ?? 3;
     this.frameTicks = (this.decoder.rtpClockRate * FRAME_MS) / 1000;
+    this.packetTicks = this.frameTicks;
     this.frameSamples = this.decoder.frameSamples;
     this.fifo = new Int16Array(this.frameSamples * 8);
   }
@@ -134,6 +191,11 @@ export class JitterBuffer {
 
   get queuedPackets(): number {
     return this.queue.size;
+  }
+
+  /** Queued audio in 20 ms frames (packets × the last seen packet duration). */
+  get queuedFrames(): number {
+    return (this.queue.size * this.packetTicks) / this.frameTicks;
   }
 
   push(pkt: RtpAudioPacket, arrivalMs: number): PushResult {
@@ -170,8 +232,12 @@ export class JitterBuffer {
       return 'duplicate';
     }
     this.updateJitter(ts, arrivalMs);
-    this.queue.set(ext, { ext, ts, payload: pkt.payload });
+    if (this.queue.set(ext, ts, pkt.payload)) this.stats.dropped++;
     if (ext > this.highestExt) {
+      // shorter packets than assumed (10 ms ptime) are seen from consecutive timestamps before the first
+      // decode; only ever lower the estimate here (DTX gaps look like long packets), decode sets it exactly
+      const dt = (ts - this.highestTs) | 0;
+      if (ext === this.highestExt + 1 && dt > 0 && dt < this.packetTicks) this.packetTicks = dt;
       this.highestExt = ext;
       this.highestTs = ts;
     }
@@ -180,77 +246,78 @@ export class JitterBuffer {
 
   pop(): Int16Array | null {
     if (this._state === JitterBufferState.Buffering) {
-      if (this.queue.size < this.targetFrames) return null;
-      let first = Infinity;
-      for (const k of this.queue.keys()) if (k < first) first = k;
-      const q = this.queue.get(first) as Queued;
+      if (this.queuedFrames < this.targetFrames) return null;
+      const first = this.queue.min();
       this.nextExt = first;
-      this.nextTs = q.ts;
+      this.nextTs = this.queue.ts(first);
       this.concealRun = 0;
       this._state = JitterBufferState.Playing;
     }
     // catch up: too much queued (the network delivered a burst after a stall, or jitter went down)
-    while (this.queue.size > this.targetFrames + 2 && this.fifoLen === 0) {
+    while (this.queuedFrames > this.targetFrames + 2 && this.fifoLen === 0) {
       this.queue.delete(this.nextExt);
       this.nextExt++;
-      this.nextTs = (this.nextTs + this.frameTicks) >>> 0;
+      this.nextTs = (this.nextTs + this.packetTicks) >>> 0;
       this.stats.dropped++;
-      const q = this.queue.get(this.nextExt);
-      if (q) this.nextTs = q.ts;
+      if (this.queue.has(this.nextExt)) this.nextTs = this.queue.ts(this.nextExt);
     }
     while (this.fifoLen < this.frameSamples) {
-      const q = this.queue.get(this.nextExt);
-      if (q) {
+      if (this.queue.has(this.nextExt)) {
+        const qTs = this.queue.ts(this.nextExt);
+        const payload = this.queue.payload(this.nextExt);
         this.queue.delete(this.nextExt);
-        const gap = (q.ts - this.nextTs) | 0;
+        const gap = (qTs - this.nextTs) | 0;
         if (gap >= this.frameTicks && gap <= this.maxFrames * this.frameTicks) {
           // DTX: timestamps ran on without packets → silence for the gap
           this.appendSilence(Math.round((gap * this.decoder.sampleRate) / this.decoder.rtpClockRate));
         }
-        const pcm = this.safeDecode(q.payload);
-        this.append(pcm);
+        const pcm = this.safeDecode(payload);
+        const ticks = Math.round((pcm.length * this.decoder.rtpClockRate) / this.decoder.sampleRate);
+        if (ticks > 0) this.packetTicks = ticks;
         this.nextExt++;
-        this.nextTs =
-          (q.ts + Math.round((pcm.length * this.decoder.rtpClockRate) / this.decoder.sampleRate)) >>> 0;
+        this.nextTs = (qTs + ticks) >>> 0;
         this.concealRun = 0;
         this.lossRun = 0;
+        // fast path: exactly one 20 ms frame and nothing pending — hand it out without copying
+        if (this.fifoLen === 0 && pcm.length === this.frameSamples) return pcm;
+        this.append(pcm);
         continue;
       }
       if (this.queue.size > 0) {
         // loss: later packets are here, this one is not
-        let minExt = Infinity;
-        for (const k of this.queue.keys()) if (k < minExt) minExt = k;
-        if (minExt - this.nextExt > this.maxFrames) {
+        const minExt = this.queue.min();
+        if (((minExt - this.nextExt) * this.packetTicks) / this.frameTicks > this.maxFrames) {
           // a gap longer than the whole buffer (sender paused, e.g. while we ignored a muted input):
           // concealing it frame by frame would only add delay — jump to the next packet
           this.stats.skipped += minExt - this.nextExt;
           this.nextExt = minExt;
-          this.nextTs = (this.queue.get(minExt) as Queued).ts;
+          this.nextTs = this.queue.ts(minExt);
           continue;
         }
-        const next = this.queue.get(this.nextExt + 1);
-        if (next && this.decoder.decodeFec) {
-          this.append(this.decoder.decodeFec(next.payload));
+        if (this.queue.has(this.nextExt + 1) && this.decoder.decodeFec) {
+          const fec = this.decoder.decodeFec.bind(this.decoder);
+          const next = this.queue.payload(this.nextExt + 1);
+          this.appendConcealment(() => fec(next));
           this.stats.fecRecovered++;
         } else if (this.lossRun < this.maxConceal) {
-          this.append(this.decoder.plc());
+          this.appendConcealment(() => this.decoder.plc());
           this.stats.concealed++;
         } else {
-          this.appendSilence(this.frameSamples); // burst loss: PLC would only buzz, keep time with silence
+          this.appendSilence(this.packetSamples()); // burst loss: PLC would only buzz, keep time with silence
         }
         this.lossRun++;
         this.nextExt++;
-        this.nextTs = (this.nextTs + this.frameTicks) >>> 0;
+        this.nextTs = (this.nextTs + this.packetTicks) >>> 0;
         continue;
       }
       // starving
       this.stats.underruns++;
       if (this.concealRun < this.maxConceal) {
         this.concealRun++;
-        this.append(this.decoder.plc());
+        this.appendConcealment(() => this.decoder.plc());
         this.stats.concealed++;
         this.nextExt++;
-        this.nextTs = (this.nextTs + this.frameTicks) >>> 0;
+        this.nextTs = (this.nextTs + this.packetTicks) >>> 0;
         continue;
       }
       // concealment exhausted (DTX or the sender went away): silence, re-buffer when packets come back.
@@ -313,6 +380,23 @@ export class JitterBuffer {
     } catch {
       this.stats.decodeErrors++;
       return this.decoder.plc();
+    }
+  }
+
+  /** Samples (decoder rate) one packet of the current duration covers. */
+  private packetSamples(): number {
+    return Math.round((this.packetTicks * this.decoder.sampleRate) / this.decoder.rtpClockRate);
+  }
+
+  /** Conceal exactly one packet's duration (PLC/FEC give 20 ms frames; packets may be 10/30/60 ms). */
+  private appendConcealment(source: () => Int16Array): void {
+    let need = this.packetSamples();
+    while (need > 0) {
+      const f = source();
+      if (f.length === 0) break;
+      const n = Math.min(need, f.length);
+      this.append(n === f.length ? f : f.subarray(0, n));
+      need -= n;
     }
   }
 

@@ -14,7 +14,8 @@
  * Per tick:
  *  1. Input gain, int32 frame; smoothed energy (fast attack, slow release) and VAD (speaking events).
  *     Muted / input-less participants contribute nothing, from this very tick.
- *  2. Talker selection: the `maxTalkers` (default 3) loudest by smoothed energy above a floor. A selected
+ *  2. Talker selection: the `maxTalkers` (default 3) loudest by smoothed energy; a newcomer must reach
+ *     `talkerStartDb` (or be speaking per VAD), a talker is released below `talkerFloorDb`. A selected
  *     talker is only replaced by someone `switchMarginDb` louder, and only after it was held
  *     `minHoldFrames` — hysteresis so the set doesn't flap between similar voices.
  *  3. total = Σ selected talkers (int32). Every non-talker listener of a format shares ONE payload:
@@ -42,8 +43,13 @@ export interface MixerOptions {
   sampleRate?: MixRate;
   /** How many loudest talkers are mixed (default 3). */
   maxTalkers?: number;
-  /** Smoothed level (dBFS) a participant must exceed to be a talker candidate (default −50). */
+  /** Smoothed level (dBFS) below which a selected talker is released (default −50). */
   talkerFloorDb?: number;
+  /**
+   * Smoothed level (dBFS) a newcomer must reach to be mixed, unless its VAD already says it is speaking
+   * (default −40): steady background noise of a quiet line is not mixed even when talker slots are free.
+   */
+  talkerStartDb?: number;
   /** How much louder (dB) a newcomer must be than the weakest selected talker to replace it (default 3). */
   switchMarginDb?: number;
   /** Frames a talker stays selected at least before it can be replaced (default 10 = 200 ms). */
@@ -196,6 +202,7 @@ export class Mixer {
   readonly frameSamples: number;
   readonly maxTalkers: number;
   private readonly floorDb: number;
+  private readonly startDb: number;
   private readonly marginDb: number;
   private readonly minHold: number;
   private readonly vadOpts: VadOptions | undefined;
@@ -213,6 +220,7 @@ export class Mixer {
     this.frameSamples = this.sampleRate / 50;
     this.maxTalkers = opts.maxTalkers ?? 3;
     this.floorDb = opts.talkerFloorDb ?? -50;
+    this.startDb = Math.max(this.floorDb, opts.talkerStartDb ?? -40);
     this.marginDb = opts.switchMarginDb ?? 3;
     this.minHold = opts.minHoldFrames ?? 10;
     this.vadOpts = opts.vad;
@@ -394,7 +402,12 @@ export class Mixer {
     // a talker with no frame this tick (pause between words, gated input) stays selected while it decays
     this.selected = this.selected.filter((t) => !t.muted && t.input && this.db(t) >= this.floorDb);
     const candidates = [...this.parties.values()]
-      .filter((p) => p.frame !== null && this.db(p) >= this.floorDb && !this.selected.includes(p))
+      .filter(
+        (p) =>
+          p.frame !== null &&
+          (p.vad.speaking ? this.db(p) >= this.floorDb : this.db(p) >= this.startDb) &&
+          !this.selected.includes(p),
+      )
       .sort((a, b) => b.level - a.level);
     for (const c of candidates) {
       if (this.selected.length < this.maxTalkers) {

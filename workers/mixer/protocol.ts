@@ -20,6 +20,8 @@ export interface CreateRelayParams {
   latch: boolean;
   /** 0 / absent = off. */
   inactivityTimeoutMs?: number;
+  /** Decode RFC 4733 digits from the phone's RTP (plain RTP legs only: under SRTP the payload is encrypted). */
+  dtmf?: { payloadType: number; clockRate?: number } | null;
 }
 
 export interface CreateRelayResult {
@@ -74,16 +76,24 @@ export interface CreateMixerRoomResult {
 export interface AddMixerParticipantParams {
   roomId: string;
   participantId: string;
-  /** SSRC + payload type of the consumer on the mixer-input transport (what arrives at the thread). */
-  inputSsrc: number;
-  inputPayloadType: number;
-  inputCodec: MixerCodec;
-  /** telephone-event payload type on the input (RFC 4733), if negotiated. */
-  inputDtmfPayloadType?: number;
-  /** SSRC + payload type the thread sends this participant's mix with (the output Producer's encoding). */
-  outputSsrc: number;
-  outputPayloadType: number;
-  outputCodec: MixerCodec;
+  /**
+   * What the thread receives for this participant: SSRC + payload type of its consumer on the mixer-input
+   * PlainTransport. Absent: listen-only (nothing to mix, e.g. a WebRTC user heard through the SFU... or a
+   * recorder).
+   */
+  input?: {
+    ssrc: number;
+    payloadType: number;
+    codec: MixerCodec;
+    /** telephone-event payload type on the input (RFC 4733), if negotiated, and its clock rate (8000). */
+    dtmfPayloadType?: number;
+    dtmfClockRate?: number;
+  };
+  /**
+   * What the thread sends this participant: its mix, with this SSRC + payload type (the encoding of the Producer
+   * the main thread made on the mixer-output PlainTransport). Absent: input-only (hears nothing from the mixer).
+   */
+  output?: { ssrc: number; payloadType: number; codec: MixerCodec };
   /** Linear gain applied to this participant's voice in others' mixes (1 = unchanged). */
   gain?: number;
   muted?: boolean;
@@ -93,6 +103,7 @@ export interface MixerParticipantStats {
   participantId: string;
   packetsIn: number;
   packetsOut: number;
+  dtmfPacketsIn: number;
   speaking: boolean;
   muted: boolean;
 }
@@ -100,11 +111,13 @@ export interface MixerParticipantStats {
 export interface MixerRoomStats {
   roomId: string;
   ticks: number;
-  /** Mean / max time one 20 ms tick took (decode + mix + encode + send), in µs. */
+  /** Mean / max time one 20 ms tick of this room took (decode + mix + encode + send), in µs. */
   tickMeanUs: number;
   tickMaxUs: number;
-  /** Max lateness of a tick versus its schedule, ms. */
+  /** Of the thread's mix clock: max lateness of a tick versus its schedule (ms), ticks skipped after stalls. */
   lateMaxMs: number;
+  skippedTicks: number;
+  packetsUnknownSsrc: number;
   participants: MixerParticipantStats[];
 }
 
@@ -116,6 +129,10 @@ export interface RequestMap {
     result: null;
   };
   'relay.setInactivityTimeout': { params: { legId: string; ms: number }; result: null };
+  'relay.setDtmf': {
+    params: { legId: string; dtmf: { payloadType: number; clockRate?: number } | null };
+    result: null;
+  };
   'relay.stats': { params: { legId: string }; result: RelayStatsResult };
   'relay.close': { params: { legId: string }; result: null };
   'thread.stats': { params: Record<string, never>; result: ThreadStatsResult };
@@ -124,6 +141,8 @@ export interface RequestMap {
 
   'mixer.createRoom': { params: CreateMixerRoomParams; result: CreateMixerRoomResult };
   'mixer.closeRoom': { params: { roomId: string }; result: null };
+  /** Where mixed RTP goes: the mixer-output PlainTransport's tuple.localIp/localPort. */
+  'mixer.connectOutput': { params: { roomId: string; ip: string; port: number }; result: null };
   'mixer.addParticipant': { params: AddMixerParticipantParams; result: null };
   'mixer.removeParticipant': { params: { roomId: string; participantId: string }; result: null };
   'mixer.setMuted': { params: { roomId: string; participantId: string; muted: boolean }; result: null };
@@ -160,6 +179,7 @@ export type Notification =
   | { kind: 'notification'; event: 'relay.ssrc'; legId: string; ssrc: number; payloadType: number }
   | { kind: 'notification'; event: 'relay.latched'; legId: string; ip: string; port: number }
   | { kind: 'notification'; event: 'relay.inactive'; legId: string }
+  | { kind: 'notification'; event: 'relay.dtmf'; legId: string; digit: string; durationMs: number }
   | {
       kind: 'notification';
       event: 'mixer.speaking';

@@ -180,6 +180,24 @@ export class RtpOutputStream {
     return pkt;
   }
 
+  /**
+   * Like `next()` but returns only the 12-byte header: for fan-out of one shared payload to many listeners,
+   * send `[header, payload]` (dgram accepts a list of buffers) instead of copying the payload per listener.
+   */
+  nextHeader(): Buffer {
+    const h = Buffer.allocUnsafe(12);
+    h[0] = 0x80;
+    h[1] = (this.first || this.skipped ? 0x80 : 0) | (this.payloadType & 0x7f);
+    h.writeUInt16BE(this.seq, 2);
+    h.writeUInt32BE(this.ts, 4);
+    h.writeUInt32BE(this.ssrc, 8);
+    this.first = false;
+    this.skipped = false;
+    this.seq = (this.seq + 1) & 0xffff;
+    this.ts = (this.ts + this.ticks) >>> 0;
+    return h;
+  }
+
   /** A frame interval with nothing sent (DTX/silence suppression): time runs on, sequence does not. */
   skip(): void {
     this.ts = (this.ts + this.ticks) >>> 0;

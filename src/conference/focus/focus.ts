@@ -5,7 +5,7 @@ import type { PortAllocator } from '../../media/rtp/port-allocator';
 import { SdpNegotiationError } from '../../media/sdp';
 import type { IncomingInvite } from '../../sip/ua/incoming-invite';
 import { LeaveReason } from '../participant/leave-reason';
-import { Participant } from '../participant/participant';
+import { Participant, ParticipantState } from '../participant/participant';
 import type { Room } from '../room/room';
 import { ForwardingRoomAudio, type RoomAudio } from '../room/room-audio';
 import type { RoomManager } from '../room/room-manager';
@@ -63,12 +63,16 @@ export class Focus {
   }
 
   private reject(invite: IncomingInvite, err: unknown, log: Logger): void {
-    if (err instanceof AppError && err.sipStatus) {
+    // SdpNegotiationError is an AppError too: test it first, so that its 488/400 carries the standard reason
+    // phrase and the why in a Warning header (RFC 3261 §20.43, code 304 "Media type not available").
+    if (err instanceof SdpNegotiationError) {
+      log.info({ status: err.status, why: err.reason }, 'INVITE rejected: SDP');
+      invite.reject(err.status, err.reasonPhrase, {
+        Warning: `304 parley "${err.reason.replace(/"/g, "'")}"`,
+      });
+    } else if (err instanceof AppError && err.sipStatus) {
       log.info({ status: err.sipStatus, why: err.message }, 'INVITE rejected');
       invite.reject(err.sipStatus, reasonFor(err.sipStatus, err.message));
-    } else if (err instanceof SdpNegotiationError) {
-      log.info({ status: err.status, why: err.message }, 'INVITE rejected: SDP');
-      invite.reject(err.status, err.status === 488 ? 'Not Acceptable Here' : 'Bad Request', { Warning: `304 parley "${err.message.replace(/"/g, "'")}"` });
     } else {
       log.error({ err }, 'INVITE failed');
       invite.reject(500, 'Server Internal Error');
@@ -78,6 +82,13 @@ export class Focus {
   private async handle(invite: IncomingInvite): Promise<void> {
     const req = invite.request;
     const log = this.opts.log.child({ callId: invite.callId });
+    // A CANCEL can arrive during any await below (RFC 3261 §9.2: the stack already answered 487); listen from the
+    // start and stop at each step, so that a cancelled caller is never admitted to a room.
+    let cancelled = false;
+    let onCancel = (): void => {
+      cancelled = true;
+    };
+    invite.once('cancel', () => onCancel());
     const roomName = req.uri.user;
     if (!roomName) {
       invite.reject(404, 'No conference named in the Request-URI');
@@ -89,6 +100,10 @@ export class Focus {
       room.checkAdmission();
     } catch (err) {
       this.reject(invite, err, log);
+      return;
+    }
+    if (cancelled) {
+      log.info('INVITE cancelled before media setup');
       return;
     }
     const from = req.from;
@@ -115,11 +130,15 @@ export class Focus {
     );
     this.calls.add(call);
     participant.once('left', () => this.calls.delete(call));
-    invite.once('cancel', () => participant.close(LeaveReason.Cancelled));
+    onCancel = () => participant.close(LeaveReason.Cancelled);
+    const hasLeft = (): boolean => participant.state === ParticipantState.Left;
 
     let localSdp: string;
     try {
-      localSdp = invite.sdp ? await call.answerOffer(invite.sdp, invite.flow.address) : await call.makeOffer();
+      localSdp = invite.sdp
+        ? await call.answerOffer(invite.sdp, invite.flow.address)
+        : await call.makeOffer();
+      if (hasLeft()) return; // cancelled while media was being set up: its legs are closed already
       room.admit(participant);
       await audio.add(call);
     } catch (err) {
@@ -127,7 +146,7 @@ export class Focus {
       this.reject(invite, err, plog);
       return;
     }
-    if (participant.state === 'left') return; // cancelled while media was being set up
+    if (hasLeft()) return; // cancelled while joining the room audio
 
     let dialog;
     try {
@@ -140,7 +159,8 @@ export class Focus {
     call.attachDialog(dialog);
     if (!invite.sdp) {
       try {
-        if (!dialog.ackBody?.length) throw new SdpNegotiationError(400, 'ACK without the answer to our offer');
+        if (!dialog.ackBody?.length)
+          throw new SdpNegotiationError(400, 'ACK without the answer to our offer');
         await call.applyAckAnswer(dialog.ackBody.toString(), localSdp);
       } catch (err) {
         plog.warn({ err: (err as Error).message }, 'delayed offer failed');

@@ -18,7 +18,7 @@ import {
 import type { ModifyRequest, SessionDialog } from '../../sip/dialog/session-dialog';
 import { TerminationReason } from '../../sip/dialog/dialog-state';
 import { LeaveReason } from '../participant/leave-reason';
-import type { Participant } from '../participant/participant';
+import { ParticipantState, type Participant } from '../participant/participant';
 import type { AudioEndpoint, RoomAudio } from '../room/room-audio';
 
 export interface CallMedia {
@@ -97,7 +97,11 @@ export class SipCall implements AudioEndpoint {
   async makeOffer(): Promise<string> {
     const leg = await this.createLeg(undefined, 0);
     this.legs.set(0, leg);
-    return buildOffer({ ip: this.media.announcedIp, media: [{ kind: 'audio', port: leg.localPort }] }, this.caps, this.sdpSession);
+    return buildOffer(
+      { ip: this.media.announcedIp, media: [{ kind: 'audio', port: leg.localPort }] },
+      this.caps,
+      this.sdpSession,
+    );
   }
 
   async applyAckAnswer(answer: string, offer: string): Promise<void> {
@@ -126,7 +130,9 @@ export class SipCall implements AudioEndpoint {
     if (this.dialog && !this.dialog.terminated && !this.ending) {
       this.ending = true;
       const headers = why ? { Reason: `SIP;cause=${why.cause};text="${why.text}"` } : undefined;
-      this.dialog.bye(headers ? { headers } : {}).catch((err: unknown) => this.log.warn({ err }, 'BYE failed'));
+      this.dialog
+        .bye(headers ? { headers } : {})
+        .catch((err: unknown) => this.log.warn({ err }, 'BYE failed'));
     }
     this.participant.close(reason);
   }
@@ -138,7 +144,8 @@ export class SipCall implements AudioEndpoint {
         // A re-INVITE without offer: our current SDP is the offer; the answer comes in the ACK.
         const ours = this.renderAnswer();
         const ack = await m.accept({ sdp: ours });
-        if (ack && ack.body.length > 0) await this.applyNegotiation(applyAnswer(ours, ack.body.toString(), this.caps, {}));
+        if (ack && ack.body.length > 0)
+          await this.applyNegotiation(applyAnswer(ours, ack.body.toString(), this.caps, {}));
         return;
       }
       const neg = negotiate(offer, this.caps, {
@@ -200,6 +207,12 @@ export class SipCall implements AudioEndpoint {
       latch: true,
       log: this.log.child({ leg: index }),
     });
+    if (this.participant.state === ParticipantState.Left) {
+      // The call ended (CANCEL, BYE) while the leg was being built: teardown() has run already and would never
+      // see this leg, so close it here rather than leak its relay sockets and transport.
+      leg.close();
+      throw new Error('call ended during media setup');
+    }
     leg.on('producer', () => void this.audio.producerChanged(this).catch(() => undefined));
     leg.on('inactive', () => {
       this.log.warn('no RTP: ending the call');

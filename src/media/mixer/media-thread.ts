@@ -10,6 +10,7 @@ import type {
   ThreadStatsResult,
   ThreadToMain,
 } from '../../../workers/mixer/protocol';
+import { MixerRoomHandle } from './mixer-room-handle';
 import { RelayHandle } from './relay-handle';
 import { startMediaWorker } from './worker-entry';
 
@@ -29,6 +30,8 @@ export interface CreateRelayOptions {
   latch: boolean;
   /** Optional: start with an inactivity timeout (ms, 0 = off). */
   inactivityTimeoutMs?: number;
+  /** Optional: decode RFC 4733 digits from the phone's RTP (plain RTP legs only, see RelayHandle.setDtmf). */
+  dtmf?: { payloadType: number; clockRate?: number };
 }
 
 /** An Error from the thread, with its errno-style `.code` (EADDRINUSE when a port is taken). */
@@ -144,9 +147,32 @@ export class MediaThread extends TypedEmitter<MediaThreadEvents> {
       remote: opts.remote ?? null,
       latch: opts.latch,
       inactivityTimeoutMs: opts.inactivityTimeoutMs,
+      dtmf: opts.dtmf ?? null,
     });
     const handle = new RelayHandle(this, { legId: opts.legId, ...r }, this.log);
     this.relays.set(opts.legId, handle);
+    return handle;
+  }
+
+  /**
+   * A room's audio mix in this thread: two loopback sockets (input from the room's mixer-input PlainTransport,
+   * output to its mixer-output PlainTransport) and a place in the thread's 20 ms mix clock. See MixerRoomHandle.
+   */
+  async createMixerRoom(opts: {
+    roomId: string;
+    ip?: string;
+    rate?: 16000 | 48000;
+  }): Promise<MixerRoomHandle> {
+    if (this.rooms.has(opts.roomId)) {
+      throw new MediaThreadError(`mixer room ${opts.roomId} exists`, 'EEXIST', 'mixer.createRoom');
+    }
+    const r = await this.request('mixer.createRoom', {
+      roomId: opts.roomId,
+      ip: opts.ip ?? '127.0.0.1',
+      rate: opts.rate,
+    });
+    const handle = new MixerRoomHandle(this, { roomId: opts.roomId, ...r }, this.log);
+    this.rooms.set(opts.roomId, handle);
     return handle;
   }
 
@@ -228,11 +254,14 @@ export class MediaThread extends TypedEmitter<MediaThreadEvents> {
         return this.relays.get(n.legId)?.onNotification('latched', [n.ip, n.port]);
       case 'relay.inactive':
         return this.relays.get(n.legId)?.onNotification('inactive', []);
+      case 'relay.dtmf':
+        return this.relays.get(n.legId)?.onNotification('dtmf', [n.digit, n.durationMs]);
       case 'log':
         this.log[n.level](n.data ?? {}, n.msg);
         return;
       default:
         this.rooms.get(n.roomId)?.onThreadNotification(n);
+        return;
     }
   }
 

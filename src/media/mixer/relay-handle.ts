@@ -12,6 +12,8 @@ export interface RelayHandleEvents extends Record<string, unknown[]> {
   latched: [ip: string, port: number];
   /** Nothing from the phone for the configured timeout (fires once per setInactivityTimeout). */
   inactive: [];
+  /** RFC 4733 digit in the phone's RTP (only when `dtmf` was set: plain RTP legs). */
+  dtmf: [digit: string, durationMs: number];
   /** The relay is gone: closed by us, or its thread died. */
   closed: [];
 }
@@ -72,6 +74,15 @@ export class RelayHandle extends TypedEmitter<RelayHandleEvents> {
     await this.thread.request('relay.setInactivityTimeout', { legId: this.legId, ms });
   }
 
+  /**
+   * Decode RFC 4733 digits in the phone's RTP (null: stop). Plain RTP only: under SRTP the payload is encrypted
+   * (such legs need SIP INFO or in-band detection). mediasoup 3.19 consumers do not forward telephone-event,
+   * so the relay is the one place that sees them.
+   */
+  async setDtmf(dtmf: { payloadType: number; clockRate?: number } | null): Promise<void> {
+    await this.thread.request('relay.setDtmf', { legId: this.legId, dtmf });
+  }
+
   async stats(): Promise<RelayStats> {
     return this.thread.request('relay.stats', { legId: this.legId });
   }
@@ -93,7 +104,7 @@ export class RelayHandle extends TypedEmitter<RelayHandleEvents> {
   }
 
   /** @internal notification routing from MediaThread */
-  onNotification(event: 'ssrc' | 'latched' | 'inactive', args: unknown[]): void {
+  onNotification(event: 'ssrc' | 'latched' | 'inactive' | 'dtmf', args: unknown[]): void {
     if (this.isClosed) return;
     switch (event) {
       case 'ssrc':
@@ -104,6 +115,9 @@ export class RelayHandle extends TypedEmitter<RelayHandleEvents> {
         break;
       case 'inactive':
         this.safeEmit('inactive');
+        break;
+      case 'dtmf':
+        this.safeEmit('dtmf', args[0] as string, args[1] as number);
         break;
     }
   }

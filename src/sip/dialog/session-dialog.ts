@@ -211,6 +211,7 @@ export class SessionDialog extends TypedEmitter<SessionDialogEvents> implements 
   /** ACKs we sent, by INVITE CSeq, re-sent for retransmitted 2xx (§13.2.2.4) */
   private readonly sentAcks = new Map<number, { buf: Buffer; target: Target }>();
   private sessionTimer?: SessionTimer;
+  private settling?: Array<[SipRequest, ServerTransaction, Flow]>;
 
   constructor(
     private readonly host: DialogHost,
@@ -252,8 +253,27 @@ export class SessionDialog extends TypedEmitter<SessionDialogEvents> implements 
 
   // ------------------------------------------------------------------ UAS side
 
+  /**
+   * Called when the dialog has just been handed to the application (accept()/invite() resolved): requests that
+   * arrive in the same turn of the event loop (e.g. an ACK and a re-INVITE in one TCP segment) are held until the
+   * next macrotask, so the application's `.then(d => d.on('modify', ...))` is attached before they are dispatched.
+   */
+  settle(): void {
+    if (this.settling) return;
+    this.settling = [];
+    setImmediate(() => {
+      const queued = this.settling || [];
+      this.settling = undefined;
+      for (const [req, tx, flow] of queued) this.receiveRequest(req, tx, flow);
+    });
+  }
+
   /** A request inside this dialog (matched by Call-ID and tags), not ACK/CANCEL. */
   receiveRequest(req: SipRequest, tx: ServerTransaction, flow: Flow): void {
+    if (this.settling) {
+      this.settling.push([req, tx, flow]);
+      return;
+    }
     if (this.terminated) {
       this.respond(tx, 481);
       return;
@@ -435,7 +455,7 @@ export class SessionDialog extends TypedEmitter<SessionDialogEvents> implements 
   /**
    * §13.3.1.4: "the 2xx response is passed to the transport with an interval that starts at T1 seconds and doubles
    * for each retransmission until it reaches T2 seconds" until the ACK arrives; after 64*T1 without ACK the
-   * session "SHOULD be terminated ... with a BYE". Resolves with the ACK.
+   * session "SHOULD be terminated ... with a BYE". Resolves with the ACK. Retransmissions happen over UDP only.
    * @internal used by IncomingInvite.accept as well
    */
   send2xxUntilAck(tx: ServerTransaction, res: SipResponse): Promise<SipRequest> {
@@ -458,7 +478,9 @@ export class SessionDialog extends TypedEmitter<SessionDialogEvents> implements 
         w.interval = Math.min(w.interval * 2, T2);
         w.retransmit = clock.setTimeout(retransmit, w.interval);
       };
-      w.retransmit = clock.setTimeout(retransmit, w.interval);
+      // over TCP/TLS/WS the transport is reliable up to the peer: like most stacks we only retransmit over UDP
+      // (a proxy in between would run its own reliable hop); the 64*T1 ACK deadline applies to every transport
+      if (!isReliable(w.target.protocol)) w.retransmit = clock.setTimeout(retransmit, w.interval);
       w.giveUp = clock.setTimeout(() => {
         if (this.ackWait !== w) return;
         this.clearAckWait(new SipError(408, 'ACK Timeout'));
@@ -488,6 +510,7 @@ export class SessionDialog extends TypedEmitter<SessionDialogEvents> implements 
       this.remoteSdp = ack.body;
     }
     this.localOfferPending = false;
+    this.settle();
     w.resolve(ack);
     this.safeEmit('ack', ack);
   }

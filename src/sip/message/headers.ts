@@ -162,6 +162,14 @@ export function canonicalName(name: string): string {
   return canonicalize(name).name;
 }
 
+/** Header values set through the API must not smuggle line breaks (header injection). */
+function checkValue(value: string): string {
+  if (value.indexOf('\n') >= 0 || value.indexOf('\r') >= 0) {
+    throw new TypeError('SIP header value must not contain CR or LF');
+  }
+  return value;
+}
+
 export class Headers {
   /** parallel arrays: lower-cased canonical key, canonical name, raw value */
   private keys: string[] = [];
@@ -246,13 +254,16 @@ export class Headers {
   /** Replaces all values of `name`; keeps the position of the first existing one, else appends. */
   set(name: string, value: string | string[]): void {
     const c = canonicalize(name);
-    this._replace(c.key, Array.isArray(value) ? value : [value]);
+    const values = Array.isArray(value) ? value : [value];
+    for (const v of values) checkValue(v);
+    this._replace(c.key, values);
     // _replace may have taken the name spelling from the key when absent; fix it up to the canonical one
     for (let i = 0; i < this.keys.length; i++) if (this.keys[i] === c.key) this.names[i] = c.name;
     this.onChange?.(c.key);
   }
 
   append(name: string, value: string): void {
+    checkValue(value);
     const c = canonicalize(name);
     this.keys.push(c.key);
     this.names.push(c.name);
@@ -262,6 +273,7 @@ export class Headers {
 
   /** Inserts before the first header of that name (or at the top), e.g. adding a Via on top. */
   prepend(name: string, value: string): void {
+    checkValue(value);
     const c = canonicalize(name);
     let at = this.keys.indexOf(c.key);
     if (at < 0) at = 0;

@@ -48,7 +48,7 @@ export function createResponse(
   }
   if (opts.headers !== undefined) {
     for (const [name, value] of Object.entries(opts.headers)) {
-      for (const v of Array.isArray(value) ? value : [value]) h._push(name, v);
+      for (const v of Array.isArray(value) ? value : [value]) h.append(name, v);
     }
   }
   if (opts.contentType !== undefined) h.set('Content-Type', opts.contentType);

@@ -53,17 +53,15 @@ function parse(data: Buffer, limits?: Partial<ParserLimits>): SipRequest | SipRe
   while (start < data.length && (data[start] === CR || data[start] === LF)) start++;
   if (start >= data.length) throw new SipParseError(0, 'Empty message');
 
-  let headEnd = data.indexOf('\r\n\r\n', start, 'latin1');
+  // the header block ends at the first empty line; bare-LF line ends are tolerated when the start line uses them
+  const firstLf = data.indexOf(LF, start);
+  const bareLf = firstLf > start && data[firstLf - 1] !== CR;
+  let headEnd = bareLf ? data.indexOf('\n\n', start, 'latin1') : data.indexOf('\r\n\r\n', start, 'latin1');
   let bodyStart: number;
-  if (headEnd >= 0) bodyStart = headEnd + 4;
+  if (headEnd >= 0) bodyStart = headEnd + (bareLf ? 2 : 4);
   else {
-    // tolerate bare-LF line ends
-    headEnd = data.indexOf('\n\n', start, 'latin1');
-    if (headEnd >= 0) bodyStart = headEnd + 2;
-    else {
-      headEnd = data.length;
-      bodyStart = -1; // no empty line: reported below once we know whether a response is possible
-    }
+    headEnd = data.length;
+    bodyStart = -1; // no empty line: reported below once we know whether a response is possible
   }
   if (headEnd - start > maxBytes) throw new SipParseError(0, 'Message too large');
   const head = data.toString('utf8', start, headEnd);
@@ -113,7 +111,11 @@ function parse(data: Buffer, limits?: Partial<ParserLimits>): SipRequest | SipRe
         }
         pendingName = canon;
         if (canon !== undefined) {
-          pendingValue = trimLws(head.slice(colon + 1, lineEnd));
+          let vs = colon + 1;
+          let ve = lineEnd;
+          while (vs < ve && (head.charCodeAt(vs) === 32 || head.charCodeAt(vs) === 9)) vs++;
+          while (ve > vs && (head.charCodeAt(ve - 1) === 32 || head.charCodeAt(ve - 1) === 9)) ve--;
+          pendingValue = head.slice(vs, ve);
           if (++count > maxHeaders)
             throw new SipParseError(sl.kind === 'request' ? 413 : 0, 'Too many headers');
         }

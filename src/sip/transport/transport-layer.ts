@@ -213,9 +213,18 @@ export class TransportLayer {
         this.onMalformed(err, flow);
         return;
       }
-      this.receiver.receiveRequest(msg, flow);
+      try {
+        this.receiver.receiveRequest(msg, flow);
+      } catch (err) {
+        // headers are parsed lazily: a bad From/To/CSeq may only surface here; answer it like a malformed request
+        this.onMalformed(err instanceof SipParseError && !err.partial ? withPartial(err, msg) : err, flow);
+      }
     } else {
-      this.receiver.receiveResponse(msg, flow);
+      try {
+        this.receiver.receiveResponse(msg, flow);
+      } catch (err) {
+        this.logger.warn({ err, remote: `${flow.address}:${flow.port}` }, 'response processing failed');
+      }
     }
   }
 
@@ -314,6 +323,11 @@ export class TransportLayer {
 
 function isPort(p: number | null | undefined): p is number {
   return typeof p === 'number' && p >= 0;
+}
+
+function withPartial(err: SipParseError, req: SipRequest): SipParseError {
+  const e = new SipParseError(err.status || 400, err.reason ?? err.message, req);
+  return e;
 }
 
 function isBlank(b: Buffer): boolean {

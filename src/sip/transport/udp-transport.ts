@@ -6,6 +6,8 @@ export interface UdpTransportOptions {
   ip: string;
   port: number;
   logger: SipLogger;
+  /** socket receive/send buffer size (bytes); bursts of hundreds of calls/s overflow the default ~200 KB */
+  bufferBytes?: number;
 }
 
 /** RFC 3261 §18 over UDP: one socket bound to the configured ip; every datagram is one message. */
@@ -39,6 +41,14 @@ export class UdpTransport implements Transport {
         socket.off('error', onError);
         socket.on('error', (err) => this.opts.logger.warn({ err }, 'udp socket error'));
         this.port = socket.address().port;
+        const size = this.opts.bufferBytes ?? 4 * 1024 * 1024;
+        try {
+          // the kernel caps this at net.core.rmem_max / wmem_max
+          socket.setRecvBufferSize(size);
+          socket.setSendBufferSize(size);
+        } catch (err) {
+          this.opts.logger.debug({ err }, 'udp: could not set buffer sizes');
+        }
         socket.on('message', (data, rinfo) => this.onMessage(data, rinfo));
         resolve();
       });

@@ -6,7 +6,7 @@ import { createResponse } from '../message/response-factory';
 import { SipRequest, type SipResponse } from '../message/sip-message';
 import { SipUri } from '../message/uri';
 import type { Clock, TimerHandle } from '../transaction/clock';
-import { InviteServerTransaction } from '../transaction/invite-server-transaction';
+import type { InviteServerTransaction } from '../transaction/invite-server-transaction';
 import type { TimerConfig } from '../transaction/timers';
 import type { ClientTransaction, ClientTransactionUser, ServerTransaction } from '../transaction/transaction';
 import type { TransactionLayer, TransactionLayerUser } from '../transaction/transaction-layer';
@@ -16,7 +16,7 @@ import { dialogKey } from '../dialog/dialog-id';
 import { TerminationReason } from '../dialog/dialog-state';
 import { SessionDialog, type ReplyOptions, type RequestOptions } from '../dialog/session-dialog';
 import { negotiateAsUac, type SessionTimerOptions } from '../dialog/session-timer';
-import { IncomingInvite, type InviteHost } from './incoming-invite';
+import { IncomingInvite, IncomingInviteState, type InviteHost } from './incoming-invite';
 import { IncomingRequest } from './incoming-request';
 import { digestAuthorizer } from './digest-auth';
 
@@ -43,7 +43,7 @@ export interface UserAgentCoreOptions {
   userAgent?: string;
   /** methods we accept (Allow header, §8.2.1) */
   allow?: string[];
-  /** option tags we support (Supported header, §8.2.2.3); 'timer' is added when session timers are on */
+  /** option tags we support (Supported header, §8.2.2.3; default none); 'timer' is added with session timers */
   supported?: string[];
   /** body types we accept (Accept header, §8.2.3) */
   accept?: string[];
@@ -156,7 +156,7 @@ export class UserAgentCore
     for (const m of ['ACK', 'CANCEL']) if (!allow.includes(m)) allow.push(m);
     this.allow = new Set(allow);
     this.allowHeader = allow.join(', ');
-    const supported = (coreOpts.supported ?? ['replaces', 'norefersub']).map((s) => s.toLowerCase());
+    const supported = (coreOpts.supported ?? []).map((s) => s.toLowerCase());
     if (coreOpts.sessionTimers && !supported.includes('timer')) supported.push('timer');
     this.supported = new Set(supported);
     this.supportedHeader = supported.join(', ');
@@ -167,9 +167,30 @@ export class UserAgentCore
     transactions.setUser(this);
   }
 
-  /** Registers the INVITE handler (same as on('invite')). */
-  onInvite(handler: (invite: IncomingInvite) => void): this {
-    return this.on('invite', handler);
+  /**
+   * Registers the INVITE handler. Unlike a bare on('invite'), a handler that throws or rejects (sync or async) has
+   * its error mapped to the final response while the INVITE is still pending: `SipError(status, reason, headers)`
+   * → that response (e.g. 403, 486, 488), anything else → 500.
+   */
+  onInvite(handler: (invite: IncomingInvite) => unknown): this {
+    return this.on('invite', (inv) => {
+      let r: unknown;
+      try {
+        r = handler(inv);
+      } catch (err) {
+        this.failInvite(inv, err);
+        return;
+      }
+      if (r instanceof Promise) r.then(undefined, (err: unknown) => this.failInvite(inv, err));
+    });
+  }
+
+  private failInvite(inv: IncomingInvite, err: unknown): void {
+    const sipErr = err instanceof SipError ? err : undefined;
+    if (!sipErr) this.logger.error({ err, callId: inv.callId }, 'INVITE handler failed');
+    if (inv.state !== IncomingInviteState.Pending) return;
+    const status = sipErr && sipErr.status >= 300 ? sipErr.status : 500;
+    inv.reject(status, sipErr?.reason, sipErr?.headers);
   }
 
   get dialogCount(): number {
@@ -195,7 +216,8 @@ export class UserAgentCore
     } else if (!h.has('Server')) h.set('Server', this.userAgent);
     if (method === 'INVITE' || method === 'UPDATE' || method === 'OPTIONS') {
       if (!h.has('Allow')) h.set('Allow', this.allowHeader);
-      if (this.supportedHeader && !h.has('Supported')) h.set('Supported', this.supportedHeader);
+      // §20.37: an empty Supported says 'no extensions' (answers to OPTIONS always carry it, §11.2)
+      if (!h.has('Supported')) h.set('Supported', this.supportedHeader);
     }
   }
 
@@ -322,7 +344,11 @@ export class UserAgentCore
           inv.reject(480);
           return;
         }
-        this.safeEmit('invite', inv);
+        try {
+          this.emit('invite', inv);
+        } catch (err) {
+          this.failInvite(inv, err);
+        }
         return;
       }
       case 'OPTIONS': {
@@ -567,6 +593,7 @@ export class UserAgentCore
             dialog.sendAck(current.cseq.seq, target);
             const st = this.sessionTimers ? negotiateAsUac(res) : undefined;
             if (st) dialog.applySessionTimer(st);
+            dialog.settle();
             finish(undefined, dialog);
             return;
           }

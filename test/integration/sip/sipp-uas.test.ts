@@ -89,7 +89,7 @@ describe('SIPp UAC against our UAS (RFC 3261 §13, §15, §18)', () => {
       timeoutSec: 60,
       extraArgs: ['-lost', '10'],
     });
-    if (r.code !== 0) console.log(r.stdout.slice(-4000));
+    console.log(`-lost 10: ${r.successful} of 10 calls completed`);
     // SIPp's own scenario gives up on some losses it cannot recover from (e.g. a lost final 200 to BYE after its
     // retransmissions), but every call reached us and most complete
     expect(r.killed).toBe(false);

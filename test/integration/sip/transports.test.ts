@@ -78,7 +78,7 @@ describe('transports (RFC 3261 §18, RFC 3581, RFC 7118)', () => {
       const peer = await udpPeer();
       // the Via claims port 9: the response must still come back to the real source port
       peer.sock.send(
-        options('SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-r1;rport'),
+        options('SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-r1;rport', 'udp-1'),
         stack.ports.udp!,
         '127.0.0.1',
       );
@@ -92,7 +92,7 @@ describe('transports (RFC 3261 §18, RFC 3581, RFC 7118)', () => {
     it('§18.2.1: a sent-by host that differs from the source gets received=', async () => {
       const peer = await udpPeer();
       peer.sock.send(
-        options(`SIP/2.0/UDP client.invalid:${peer.port};branch=z9hG4bK-r2`),
+        options(`SIP/2.0/UDP client.invalid:${peer.port};branch=z9hG4bK-r2`, 'udp-2'),
         stack.ports.udp!,
         '127.0.0.1',
       );
@@ -118,7 +118,7 @@ describe('transports (RFC 3261 §18, RFC 3581, RFC 7118)', () => {
       peer.sock.send(Buffer.from('\x00\x01garbage\r\n\r\n'), stack.ports.udp!, '127.0.0.1');
       expect(await peer.next(500)).toBeUndefined();
       peer.sock.send(
-        options(`SIP/2.0/UDP 127.0.0.1:${peer.port};branch=z9hG4bK-after`),
+        options(`SIP/2.0/UDP 127.0.0.1:${peer.port};branch=z9hG4bK-after`, 'udp-3'),
         stack.ports.udp!,
         '127.0.0.1',
       );
@@ -205,8 +205,11 @@ describe('transports (RFC 3261 §18, RFC 3581, RFC 7118)', () => {
           const m = received.find(pred);
           if (m) return m;
           await new Promise<void>((r) => {
-            wake = r;
-            setTimeout(r, 3000);
+            const t = setTimeout(r, 3000);
+            wake = () => {
+              clearTimeout(t);
+              r();
+            };
           });
         }
       };
@@ -248,6 +251,26 @@ describe('transports (RFC 3261 §18, RFC 3581, RFC 7118)', () => {
       expect(bye.uri.host).toBe('df7jal23ls0d.invalid');
       expect(d.termination?.reason).toBe(TerminationReason.LocalBye);
       ws.close();
+    });
+  });
+
+  describe('secure WebSocket (WSS, development certificate)', () => {
+    it('answers OPTIONS over wss with the sip subprotocol', async () => {
+      const secure = await SipStack.create({ listen: { ip: '127.0.0.1', wss: 0 } });
+      try {
+        const ws = new WebSocket(`wss://127.0.0.1:${secure.ports.wss}`, 'sip', { rejectUnauthorized: false });
+        await new Promise<void>((r) => ws.on('open', () => r()));
+        const reply = new Promise<SipResponse>((r) =>
+          ws.on('message', (d: Buffer) => r(parseMessage(Buffer.from(d)) as SipResponse)),
+        );
+        ws.send(options('SIP/2.0/WSS abc.invalid;branch=z9hG4bK-wss1', 'wss-1'));
+        const res = await reply;
+        expect(res.status).toBe(200);
+        expect(res.topVia.received).toBe('127.0.0.1');
+        ws.close();
+      } finally {
+        await secure.close();
+      }
     });
   });
 });

@@ -44,9 +44,13 @@ export class FadeRepeatPlc {
     this.last = new Int16Array(frameSamples);
   }
 
-  /** Remember a good frame (resets the fade). */
+  /** Remember a good frame (resets the fade). Copied: callers may reuse or modify what they were given. */
   good(frame: Int16Array): void {
-    this.last.set(frame.subarray(0, this.last.length));
+    if (frame.length >= this.last.length) this.last.set(frame.subarray(frame.length - this.last.length));
+    else {
+      this.last.copyWithin(0, frame.length);
+      this.last.set(frame, this.last.length - frame.length);
+    }
     this.lostRun = 0;
   }
 

@@ -99,11 +99,20 @@ export class OpusAudioDecoder implements AudioDecoder {
 
   plc(): Int16Array {
     if (this.lastToc === null) return new Int16Array(this.frameSamples);
-    const pcm = fromLe(this.dec.decode(Buffer.from([this.lastToc])));
+    const toc = Buffer.from([this.lastToc]);
+    const pcm = fromLe(this.dec.decode(toc));
     if (pcm.length === this.frameSamples) return pcm;
-    // last packet was not 20 ms: normalise to one 20 ms frame
+    // the sender's frames are not 20 ms: conceal as many of them as one 20 ms frame needs
     const out = new Int16Array(this.frameSamples);
-    out.set(pcm.subarray(0, this.frameSamples));
+    let filled = Math.min(pcm.length, out.length);
+    out.set(pcm.subarray(0, filled));
+    for (let guard = 0; filled < out.length && guard < 8; guard++) {
+      const more = fromLe(this.dec.decode(toc));
+      if (more.length === 0) break;
+      const n = Math.min(more.length, out.length - filled);
+      out.set(more.subarray(0, n), filled);
+      filled += n;
+    }
     return out;
   }
 

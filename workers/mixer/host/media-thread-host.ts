@@ -60,6 +60,10 @@ export class MediaThreadHost {
       this.relay(p.legId).core.setInactivityTimeout(p.ms, Date.now());
       return null;
     };
+    this.handlers['relay.setDtmf'] = (p) => {
+      this.relay(p.legId).core.setDtmf(p.dtmf);
+      return null;
+    };
     this.handlers['relay.stats'] = (p) => this.relay(p.legId).counters();
     this.handlers['relay.close'] = async (p) => {
       const r = this.relays.get(p.legId);
@@ -145,6 +149,7 @@ export class MediaThreadHost {
         rtcpPort: p.rtcpPort,
         remote: p.remote ?? null,
         latch: p.latch,
+        dtmf: p.dtmf,
         notify: (n) => this.onRelayNotification(p.legId, n),
         onSocketError: (err, socket) =>
           this.notify({
@@ -182,6 +187,14 @@ export class MediaThreadHost {
         return this.notify({ kind: 'notification', event: 'relay.latched', legId, ip: n.ip, port: n.port });
       case 'inactive':
         return this.notify({ kind: 'notification', event: 'relay.inactive', legId });
+      case 'dtmf':
+        return this.notify({
+          kind: 'notification',
+          event: 'relay.dtmf',
+          legId,
+          digit: n.digit,
+          durationMs: n.durationMs,
+        });
     }
   }
 

@@ -24,6 +24,16 @@ export function rtpSsrc(buf: Uint8Array): number {
   return ((buf[8]! << 24) | (buf[9]! << 16) | (buf[10]! << 8) | buf[11]!) >>> 0;
 }
 
+/** Offset of the RTP payload (after CSRCs and header extension, RFC 3550 §5.1/§5.3.1), or -1 if truncated. */
+export function rtpPayloadOffset(buf: Uint8Array): number {
+  let off = 12 + (buf[0]! & 0x0f) * 4;
+  if (buf[0]! & 0x10) {
+    if (buf.length < off + 4) return -1;
+    off += 4 + ((buf[off + 2]! << 8) | buf[off + 3]!) * 4;
+  }
+  return off <= buf.length ? off : -1;
+}
+
 export function rtpPayloadType(buf: Uint8Array): number {
   return buf[1]! & 0x7f;
 }

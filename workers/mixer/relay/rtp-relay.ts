@@ -1,4 +1,5 @@
-import { classifyPacket, PacketKind, rtpPayloadType, rtpSsrc } from './packet-kind';
+import { TelephoneEventReceiver } from '../dtmf';
+import { classifyPacket, PacketKind, rtpPayloadOffset, rtpPayloadType, rtpSsrc } from './packet-kind';
 
 /** Which of the leg's sockets a datagram goes out of. */
 export enum RelaySocketName {
@@ -25,7 +26,15 @@ export interface RelayRemote {
 export type RelayNotification =
   | { type: 'ssrc'; ssrc: number; payloadType: number }
   | { type: 'latched'; ip: string; port: number }
-  | { type: 'inactive' };
+  | { type: 'inactive' }
+  | { type: 'dtmf'; digit: string; durationMs: number };
+
+/** RFC 4733 telephone-event on the phone's RTP: only for plain RTP (under SRTP the payload is ciphertext). */
+export interface RelayDtmf {
+  payloadType: number;
+  /** RTP clock rate of the telephone-event format (8000 normally). */
+  clockRate?: number;
+}
 
 export interface RelayCounters {
   packetsIn: number;
@@ -49,6 +58,7 @@ export interface RtpRelayOptions {
   notify: (n: RelayNotification) => void;
   /** Epoch ms at creation (start of the inactivity window). */
   now: number;
+  dtmf?: RelayDtmf | null;
 }
 
 /** A latched source is replaced only after it has been silent this long (anti-hijack, anti-flapping). */
@@ -92,6 +102,8 @@ export class RtpRelay {
   private inactivityArmedAt: number;
   private inactiveFired = false;
   private closed = false;
+  private dtmfPt = -1;
+  private dtmf: TelephoneEventReceiver | null = null;
 
   private readonly c: RelayCounters = {
     packetsIn: 0,
@@ -111,6 +123,16 @@ export class RtpRelay {
     this.sdpRemote = usableRemote(opts.remote);
     this.latch = opts.latch;
     this.inactivityArmedAt = opts.now;
+    this.setDtmf(opts.dtmf ?? null);
+  }
+
+  /**
+   * Decode RFC 4733 digits from the phone's RTP (mediasoup 3.19 consumers do not forward telephone-event, so
+   * this is where DTMF of plain-RTP phones is seen). Never for SRTP legs: the payload is encrypted there.
+   */
+  setDtmf(dtmf: RelayDtmf | null): void {
+    this.dtmfPt = dtmf ? dtmf.payloadType : -1;
+    this.dtmf = dtmf ? new TelephoneEventReceiver(dtmf.clockRate ?? 8000) : null;
   }
 
   /** Where RTP to the phone goes now (latched source, else the SDP address), or null. */
@@ -191,6 +213,7 @@ export class RtpRelay {
       this.c.ssrc = ssrc;
       this.notify({ type: 'ssrc', ssrc, payloadType: rtpPayloadType(buf) });
     }
+    if (this.dtmf && rtpPayloadType(buf) === this.dtmfPt) this.onDtmf(buf);
     this.toInner(buf, now);
   }
 
@@ -240,6 +263,16 @@ export class RtpRelay {
 
   close(): void {
     this.closed = true;
+  }
+
+  private onDtmf(buf: Buffer): void {
+    const off = rtpPayloadOffset(buf);
+    if (off < 0) return;
+    const ts = buf.readUInt32BE(4);
+    // RFC 4733 §2.5.1.4: the end packet is sent three times; the receiver reports the digit once
+    for (const d of this.dtmf!.push(ts, buf.subarray(off))) {
+      this.notify({ type: 'dtmf', digit: d.digit, durationMs: d.durationMs });
+    }
   }
 
   private latchTo(ip: string, port: number): void {

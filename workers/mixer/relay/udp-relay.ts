@@ -4,6 +4,7 @@ import {
   RelaySocketName,
   RtpRelay,
   type RelayCounters,
+  type RelayDtmf,
   type RelayNotification,
   type RelayRemote,
 } from './rtp-relay';
@@ -15,6 +16,7 @@ export interface UdpRelayOptions {
   rtcpPort?: number;
   remote: RelayRemote | null;
   latch: boolean;
+  dtmf?: RelayDtmf | null;
   notify: (n: RelayNotification) => void;
   /** Socket errors after binding (never thrown). */
   onSocketError?: (err: Error, socket: RelaySocketName) => void;
@@ -97,6 +99,7 @@ export class UdpRelay {
         separateRtcp: outerRtcp !== null,
         remote: opts.remote,
         latch: opts.latch,
+        dtmf: opts.dtmf,
         now: Date.now(),
         notify: opts.notify,
         send: (via, buf, ip, port) => {

@@ -9,6 +9,8 @@ import { MediaThreadPool } from '../../../../src/media/mixer/media-thread-pool';
 import type { MediaThread } from '../../../../src/media/mixer/media-thread';
 import type { RelayHandle } from '../../../../src/media/mixer/relay-handle';
 
+// worker threads start from the TypeScript sources here (transpiled on load): allow for a busy machine
+jest.setTimeout(40000);
 const logger = pino({ level: 'silent' });
 
 function rtp(ssrc: number, seq: number, pt = 0): Buffer {
@@ -206,6 +208,38 @@ describe('MediaThread relays (real thread, loopback sockets)', () => {
     expect(again.port).toBe(relay.port);
   });
 
+  it('reports RFC 4733 digits of a plain-RTP phone as dtmf events', async () => {
+    const phone = await sock();
+    const relay = await thread.createRelay({
+      legId: 'leg-dtmf',
+      ip: '127.0.0.1',
+      port: 0,
+      latch: true,
+      dtmf: { payloadType: 101 },
+    });
+    handles.push(relay);
+    const digit = once(relay, 'dtmf');
+    const ev = (seq: number, duration: number, end: boolean): Buffer => {
+      const b = rtp(7, seq, 101).subarray(0, 16);
+      b.writeUInt32BE(123456, 4); // one event = one timestamp
+      b[12] = 9; // digit 9
+      b[13] = (end ? 0x80 : 0) | 10;
+      b.writeUInt16BE(duration, 14);
+      return b;
+    };
+    for (const [i, [d, end]] of (
+      [
+        [160, false],
+        [640, true],
+        [640, true],
+        [640, true],
+      ] as const
+    ).entries()) {
+      phone.send(ev(i + 1, d, end), relay.port, '127.0.0.1');
+    }
+    expect(await digit).toEqual(['9', 80]);
+  });
+
   it('places rooms stably and spreads them across threads', () => {
     const a = pool.threadFor('room-x');
     const b = pool.threadFor('room-y');
@@ -232,7 +266,8 @@ describe('MediaThread death', () => {
       await expect(relay.stats()).rejects.toMatchObject({ code: 'ECLOSED' });
       await relay.close(); // idempotent on a dead thread
       // the replacement takes new rooms
-      for (let i = 0; i < 100 && pool.all[0] === t; i++) await new Promise((r) => setTimeout(r, 50));
+      // a fresh thread takes a moment to start (bounded wait, not a timing assertion)
+      for (let i = 0; i < 400 && pool.all[0] === t; i++) await new Promise((r) => setTimeout(r, 50));
       const fresh = pool.threadFor('r2');
       expect(fresh).not.toBe(t);
       expect(fresh.alive).toBe(true);

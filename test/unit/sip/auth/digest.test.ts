@@ -163,6 +163,31 @@ describe('DigestServer / DigestClient', () => {
     }
   });
 
+  it.each(['SHA-512-256', 'SHA-256-sess', 'MD5-sess'] as const)(
+    'round trip with %s when configured',
+    (algorithm) => {
+      const server = make({ algorithms: [algorithm] });
+      const ch = server.challenge();
+      expect(ch).toContain(`algorithm=${algorithm}`);
+      const auth = new DigestClient({ username: 'bob', password: 'builder' }).authorize(
+        'SUBSCRIBE',
+        'sip:c',
+        ch,
+      );
+      expect(server.verify('SUBSCRIBE', auth, lookup)).toEqual({ result: 'ok', username: 'bob' });
+      // an algorithm the server did not offer is refused
+      const md5 = new DigestClient({ username: 'bob', password: 'builder' }).authorize(
+        'SUBSCRIBE',
+        'sip:c',
+        ch.replace(`algorithm=${algorithm}`, 'algorithm=MD5'),
+      );
+      expect(server.verify('SUBSCRIBE', md5, lookup)).toMatchObject({
+        result: 'fail',
+        reason: 'unsupported algorithm',
+      });
+    },
+  );
+
   it('fails on wrong password, unknown user, wrong method, tampered nonce, other realm, uri mismatch', () => {
     const server = make();
     const ch = server.challenge();
@@ -348,5 +373,47 @@ describe('DigestServer / DigestClient', () => {
 
   it('rejects short secrets', () => {
     expect(() => new DigestServer({ realm: 'r', secret: 'short' })).toThrow();
+  });
+});
+
+describe('interop: credentials captured from real clients (loopback, MD5, qop=auth)', () => {
+  // captured by a one-off loopback run of DigestServer({ realm: 'parley.test', secret: SECRET, algorithms: ['MD5'] })
+  // against SIPp 3.6.1 ([authentication] keyword) and baresip 1.0.0 REGISTER
+  const SECRET = 'interop-secret-0123456789abcdef';
+  const cases = [
+    [
+      'SIPp 3.6.1',
+      'Digest username="alice",realm="parley.test",cnonce="6b8b4567",nc=00000001,qop=auth,uri="sip:127.0.0.1:5199",' +
+        'nonce="AAABogtCHEilGT14SRyGbfXKgmbWXOzoUWR1bDKolr8",response="bd76226291cfbf463b4c555a63e73028",algorithm=MD5',
+    ],
+    [
+      'baresip 1.0.0',
+      'Digest username="alice", realm="parley.test", nonce="AAABogtDg_VtzWRgVUqkOAYMsLwRlKFsJ3ej_sB_TjQ", ' +
+        'uri="sip:127.0.0.1:5199;transport=udp", response="dcc9c63baaf11cb2580a477e290e1bb9", cnonce="24604543a6320b3c", ' +
+        'qop=auth, nc=00000001',
+    ],
+  ];
+  it.each(cases)('%s', (_client, auth) => {
+    const nonce = parseCredentials(auth).nonce;
+    const issuedAt = Number(Buffer.from(nonce, 'base64url').readBigUInt64BE(0));
+    let now = issuedAt + 1000;
+    const server = new DigestServer({
+      realm: 'parley.test',
+      secret: SECRET,
+      algorithms: ['MD5'],
+      clock: () => now,
+    });
+    const lookup = (u: string): string | undefined => (u === 'alice' ? 'wonderland' : undefined);
+    expect(server.verify('REGISTER', auth, lookup)).toEqual({ result: 'ok', username: 'alice' });
+    expect(server.verify('REGISTER', auth, lookup).result).toBe('fail'); // replay
+    now = issuedAt + 301_000;
+    const fresh = new DigestServer({
+      realm: 'parley.test',
+      secret: SECRET,
+      algorithms: ['MD5'],
+      clock: () => now,
+    });
+    expect(fresh.verify('REGISTER', auth, lookup).result).toBe('stale');
+    expect(fresh.verify('REGISTER', auth, () => 'wrong').result).toBe('fail');
   });
 });

@@ -87,4 +87,12 @@ describe('Headers (RFC 3261 §7.3)', () => {
     h.remove('f');
     expect(keys).toEqual(['via', 'from']);
   });
+
+  it('refuses values with CR or LF (header injection)', () => {
+    const h = new Headers();
+    expect(() => h.set('Subject', 'hi\r\nVia: evil')).toThrow(TypeError);
+    expect(() => h.append('Subject', 'x\ny')).toThrow(TypeError);
+    expect(() => h.prepend('Via', 'x\r')).toThrow(TypeError);
+    expect(h.size).toBe(0);
+  });
 });

@@ -276,3 +276,15 @@ describe('parseMessage (RFC 3261 §7)', () => {
     });
   });
 });
+
+describe('line ends', () => {
+  it('bare-LF headers with a CRLF body split at the first empty line', () => {
+    const body = 'v=0\r\n\r\nx=1\r\n';
+    const text =
+      'MESSAGE sip:a@b SIP/2.0\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\nFrom: <sip:c@d>;tag=1\nTo: <sip:a@b>\n' +
+      `Call-ID: lf\nCSeq: 1 MESSAGE\nContent-Type: text/plain\nContent-Length: ${body.length}\n\n${body}`;
+    const m = parseMessage(Buffer.from(text));
+    expect(m.body.toString()).toBe(body);
+    expect(m.toString()).toContain('Call-ID: lf\r\n');
+  });
+});

@@ -1,3 +1,4 @@
+import { SipError } from '../../../../src/sip/errors';
 import type { SipResponse } from '../../../../src/sip/message/sip-message';
 import type { IncomingInvite } from '../../../../src/sip/ua/incoming-invite';
 import { invite } from '../../../support/sip-messages';
@@ -143,5 +144,48 @@ describe('INVITE server core (§13.3)', () => {
     const res = ua.last() as SipResponse;
     expect(res.status).toBe(486);
     expect(res.to.tag).toBe(inv.toTag);
+  });
+});
+
+describe('2xx retransmission over reliable transports', () => {
+  it('the 2xx is not retransmitted over TCP, but the 64*T1 ACK deadline still applies', async () => {
+    const ua = makeUa();
+    let inv!: IncomingInvite;
+    ua.core.onInvite((i) => (inv = i));
+    ua.layer.receiveRequest(invite({ body: SDP }), { ...ua.flow, protocol: 'TCP', connectionId: 3 });
+    const p = inv.accept({ sdp: SDP });
+    const rejected = expect(p).rejects.toMatchObject({ status: 408 });
+    ua.clock.advance(10000);
+    expect(ua.statuses()).toEqual([100, 200]);
+    ua.clock.advance(64 * 500);
+    await rejected;
+  });
+});
+
+describe('INVITE handler errors', () => {
+  it('a SipError thrown by an async handler becomes the final response', async () => {
+    const ua = makeUa();
+    ua.core.onInvite(async () => {
+      await flush();
+      throw new SipError(486, 'Room Full', { 'Retry-After': '30' });
+    });
+    ua.receive(invite({ body: SDP }));
+    await flush();
+    await flush();
+    const res = ua.last() as SipResponse;
+    expect(res.status).toBe(486);
+    expect(res.reason).toBe('Room Full');
+    expect(res.headers.get('Retry-After')).toBe('30');
+  });
+
+  it('any other exception becomes 500, and the stack keeps serving', () => {
+    const ua = makeUa();
+    ua.core.on('invite', () => {
+      throw new Error('bug');
+    });
+    ua.receive(invite({ body: SDP }));
+    expect(ua.statuses()).toEqual([100, 500]);
+    ua.receive(invite({ method: 'OPTIONS', branch: 'z9hG4bK-o', callId: 'o1' }));
+    expect(ua.statuses()).toEqual([100, 500, 200]);
   });
 });

@@ -156,4 +156,3 @@ describe('G.711 decision levels (G.711 Tables 1a/2a) and symmetry', () => {
     expect(bad).toBe(0);
   });
 });
-

@@ -58,26 +58,32 @@ const bytes = (x: Int16Array): Buffer => Buffer.from(x.buffer, x.byteOffset, x.b
 const inputs: Record<string, () => Int16Array> = { chirp: chirpInput, stress: stressInput };
 
 describe('G.722 bit-exactness against an independent implementation (FFmpeg adpcm_g722)', () => {
-  it.each(fixture.vectors.map((v) => [v.name, v] as const))('%s: encoder output is bit-identical', (_name, v) => {
-    const pcm = inputs[v.name]();
-    expect(sha(bytes(pcm))).toBe(v.inputSha256);
-    const enc = new G722Encoder();
-    const parts: Buffer[] = [];
-    for (let i = 0; i < pcm.length; i += 320) parts.push(enc.encode(pcm.subarray(i, i + 320)));
-    expect(Buffer.concat(parts).equals(Buffer.from(v.encodedBase64, 'base64'))).toBe(true);
-  });
+  it.each(fixture.vectors.map((v) => [v.name, v] as const))(
+    '%s: encoder output is bit-identical',
+    (_name, v) => {
+      const pcm = inputs[v.name]();
+      expect(sha(bytes(pcm))).toBe(v.inputSha256);
+      const enc = new G722Encoder();
+      const parts: Buffer[] = [];
+      for (let i = 0; i < pcm.length; i += 320) parts.push(enc.encode(pcm.subarray(i, i + 320)));
+      expect(Buffer.concat(parts).equals(Buffer.from(v.encodedBase64, 'base64'))).toBe(true);
+    },
+  );
 
-  it.each(fixture.vectors.map((v) => [v.name, v] as const))('%s: decoder output is bit-identical', (_name, v) => {
-    const dec = new G722Decoder();
-    const enc = Buffer.from(v.encodedBase64, 'base64');
-    const parts: Int16Array[] = [];
-    for (let i = 0; i < enc.length; i += 160) parts.push(dec.decode(enc.subarray(i, i + 160)));
-    const all = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-    let off = 0;
-    for (const p of parts) {
-      all.set(p, off);
-      off += p.length;
-    }
-    expect(sha(bytes(all))).toBe(v.decodedSha256);
-  });
+  it.each(fixture.vectors.map((v) => [v.name, v] as const))(
+    '%s: decoder output is bit-identical',
+    (_name, v) => {
+      const dec = new G722Decoder();
+      const enc = Buffer.from(v.encodedBase64, 'base64');
+      const parts: Int16Array[] = [];
+      for (let i = 0; i < enc.length; i += 160) parts.push(dec.decode(enc.subarray(i, i + 160)));
+      const all = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
+      let off = 0;
+      for (const p of parts) {
+        all.set(p, off);
+        off += p.length;
+      }
+      expect(sha(bytes(all))).toBe(v.decodedSha256);
+    },
+  );
 });

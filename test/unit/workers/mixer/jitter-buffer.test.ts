@@ -228,4 +228,50 @@ describe('JitterBuffer', () => {
     expect(v(jb.pop())).toBe(300);
     expect(jb.stats.skipped).toBe(297);
   });
+
+  it('10 ms packets: depth is counted in time, not packets (no false "too deep" trimming)', () => {
+    const jb = new JitterBuffer({ decoder: new FakeDecoder(), minDelayMs: 60 });
+    // 6 packets of 10 ms = 60 ms = the target, steady arrival
+    for (let i = 0; i < 6; i++) jb.push(pkt(i, i * 80, i + 1, 80), i * 10);
+    const first = jb.pop() as Int16Array;
+    expect(first.length).toBe(160);
+    expect(first[0]).toBe(1);
+    expect(first[159]).toBe(2);
+    for (let i = 6; i < 40; i++) {
+      jb.push(pkt(i, i * 80, i + 1, 80), i * 10);
+      if (i % 2 === 1) jb.pop();
+    }
+    expect(jb.stats.dropped).toBe(0);
+    expect(jb.stats.concealed).toBe(0);
+    expect(jb.queuedFrames).toBeCloseTo(jb.queuedPackets / 2, 5);
+  });
+
+  it('a lost 10 ms packet is concealed with 10 ms, a lost 30 ms packet with 30 ms (timing kept)', () => {
+    const jb10 = new JitterBuffer({ decoder: new FakeDecoder(), minDelayMs: 40 });
+    for (const i of [0, 1, 3, 4, 5, 6, 7]) jb10.push(pkt(i, i * 80, i + 1, 80), i * 10);
+    const a = Array.from(jb10.pop() as Int16Array).concat(Array.from(jb10.pop() as Int16Array));
+    // packets 1,2 | PLC (10 ms) | 4,5 → 80 samples each
+    expect(a.slice(0, 80).every((x) => x === 1)).toBe(true);
+    expect(a.slice(80, 160).every((x) => x === 2)).toBe(true);
+    expect(a.slice(160, 240).every((x) => x === PLC)).toBe(true);
+    expect(a.slice(240, 320).every((x) => x === 4)).toBe(true);
+
+    const jb30 = new JitterBuffer({ decoder: new FakeDecoder(), minDelayMs: 40 });
+    for (const i of [0, 2, 3]) jb30.push(pkt(i, i * 240, i + 1, 240), i * 30);
+    const b = [0, 1, 2, 3, 4].flatMap(() => Array.from(jb30.pop() as Int16Array));
+    expect(b.slice(0, 240).every((x) => x === 1)).toBe(true);
+    expect(b.slice(240, 480).every((x) => x === PLC)).toBe(true);
+    expect(b.slice(480, 720).every((x) => x === 3)).toBe(true);
+  });
+
+  it('a packet 512 numbers ahead shares a ring slot with a queued one: the old one is dropped, order kept', () => {
+    const jb = new JitterBuffer({ decoder: new FakeDecoder(), minDelayMs: 60 });
+    for (let i = 1; i <= 3; i++) jb.push(pkt(i, i * 160), i * 20);
+    expect(jb.push(pkt(1 + 512, 513 * 160), 513 * 20)).toBe('queued');
+    expect(jb.stats.dropped).toBe(1);
+    expect(jb.queuedPackets).toBe(3);
+    const got = [jb.pop(), jb.pop(), jb.pop()].map(v);
+    expect(got).toEqual([2, 3, 513]);
+    expect(jb.stats.skipped).toBe(509);
+  });
 });

@@ -301,4 +301,31 @@ describe('Mixer.mixOnce', () => {
     expect(r.talkers).toEqual([]);
     expect(pcmOf(outputFor(r, 'l'))[0]).toBe(0);
   });
+
+  it('also runs at a 48 kHz mix rate (G.711 output through the 6:1 resampler)', () => {
+    const m = new Mixer({ sampleRate: 48000 });
+    expect(m.frameSamples).toBe(960);
+    m.addParticipant('a', { output: 'PCMU' });
+    m.addParticipant('l', { output: 'PCMU' });
+    let r: MixResult | undefined;
+    for (let k = 0; k < 5; k++)
+      r = m.mixOnce([{ id: 'a', pcm: sine(1000, 48000, 960, 8000, (2 * Math.PI * 1000 * k * 960) / 48000) }]);
+    const heard = decodeUlaw(outputFor(r as MixResult, 'l').payload);
+    expect(heard.length).toBe(160);
+    expect(tonePower(heard, 1000, 8000)).toBeGreaterThan(tonePower(heard, 3000, 8000) * 1000);
+  });
+
+  it('steady background noise below the start level is not mixed, even with free talker slots', () => {
+    const m = rawMixer();
+    m.addParticipant('noisy', { output: 'PCMU' });
+    m.addParticipant('l', { output: 'PCMU' });
+    const noise = constant(200, N); // −44 dBFS: above the release floor, below the −40 dBFS start level
+    let r = runTicks(m, 50, { noisy: noise });
+    expect(r.talkers).toEqual([]);
+    expect(pcmOf(outputFor(r, 'l'))[0]).toBe(0);
+    // once speaking, the same participant stays mixed down to the floor (e.g. a soft word)
+    runTicks(m, 5, { noisy: constant(3000, N) });
+    r = runTicks(m, 30, { noisy: noise });
+    expect(r.talkers).toEqual(['noisy']);
+  });
 });

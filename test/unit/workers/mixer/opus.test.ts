@@ -1,5 +1,6 @@
 import { OpusAudioDecoder, OpusAudioEncoder } from '../../../../workers/mixer/codec/opus';
 import { createDecoder, createEncoder } from '../../../../workers/mixer/codec';
+import { OpusEncoder } from '@discordjs/opus';
 import type { AudioDecoder } from '../../../../workers/mixer/codec/codec';
 import { maxAbs, rms, sine, tonePower } from './audio-helpers';
 
@@ -40,6 +41,19 @@ describe('Opus (@discordjs/opus)', () => {
     expect(plc.length).toBe(320);
     expect(maxAbs(plc)).toBeGreaterThan(1000);
     expect((dec as AudioDecoder).decodeFec).toBeUndefined(); // binding has no decode_fec: the jitter buffer falls back to PLC
+  });
+
+  it('PLC after 10 ms packets still fills a whole 20 ms frame', () => {
+    const enc10 = new OpusEncoder(16000, 1);
+    const dec = new OpusAudioDecoder({ sampleRate: 16000 });
+    for (let k = 0; k < 10; k++) {
+      const pcm = sine(500, 16000, 160, 10000, (2 * Math.PI * 500 * k * 160) / 16000);
+      expect(dec.decode(enc10.encode(Buffer.from(pcm.buffer))).length).toBe(160);
+    }
+    const plc = dec.plc();
+    expect(plc.length).toBe(320);
+    expect(maxAbs(plc.subarray(0, 160))).toBeGreaterThan(500);
+    expect(maxAbs(plc.subarray(160))).toBeGreaterThan(500);
   });
 
   it('PLC before any packet is silence', () => {

@@ -99,4 +99,26 @@ describe('RtpOutputStream', () => {
     );
     expect(seqs.size).toBeGreaterThan(1);
   });
+
+  it('nextHeader() + shared payload equals next() byte for byte, and advances the same state', () => {
+    const a = new RtpOutputStream({
+      ssrc: 5,
+      payloadType: 8,
+      ticksPerFrame: 160,
+      initialSeq: 100,
+      initialTimestamp: 5,
+    });
+    const b = new RtpOutputStream({
+      ssrc: 5,
+      payloadType: 8,
+      ticksPerFrame: 160,
+      initialSeq: 100,
+      initialTimestamp: 5,
+    });
+    const payload = Buffer.from([1, 2, 3]);
+    for (let i = 0; i < 3; i++)
+      expect(Buffer.concat([a.nextHeader(), payload]).equals(b.next(payload))).toBe(true);
+    expect(a.nextSeq).toBe(103);
+    expect(a.nextTimestamp).toBe(5 + 480);
+  });
 });

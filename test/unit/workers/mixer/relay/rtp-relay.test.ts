@@ -7,6 +7,8 @@ import {
   type RelayRemote,
 } from '../../../../../workers/mixer/relay/rtp-relay';
 import { classifyPacket, PacketKind } from '../../../../../workers/mixer/relay/packet-kind';
+import { serializeTelephoneEvent } from '../../../../../workers/mixer/dtmf';
+import { serializeRtp } from '../../../../../workers/mixer/rtp';
 
 function rtp(ssrc: number, seq = 1, pt = 0, len = 172): Buffer {
   const b = Buffer.alloc(len);
@@ -280,6 +282,44 @@ describe('RtpRelay', () => {
       relay.tick(21001);
       expect(events.filter((e) => e.type === 'inactive')).toHaveLength(2);
     });
+  });
+
+  it('decodes RFC 4733 digits from the phone (once per key press, after header extensions) and forwards them', () => {
+    const { relay, events, sent } = make();
+    const ev = (seq: number, ts: number, event: number, duration: number, end: boolean): Buffer =>
+      serializeRtp(
+        {
+          payloadType: 101,
+          seq,
+          timestamp: ts,
+          ssrc: 42,
+          extensionProfile: 0xbede,
+          extensionData: Buffer.alloc(4, 0x10),
+        },
+        serializeTelephoneEvent({ event, end, volume: 10, duration }),
+      );
+    // without setDtmf: forwarded, not decoded
+    relay.fromOuterRtp(ev(1, 1000, 1, 400, true), '10.0.0.1', 5000, 0);
+    expect(events.filter((e) => e.type === 'dtmf')).toHaveLength(0);
+    relay.setDtmf({ payloadType: 101 });
+    let seq = 2;
+    for (const [event, ts] of [
+      [5, 2000],
+      [11, 4000],
+    ] as const) {
+      for (const d of [160, 320, 480])
+        relay.fromOuterRtp(ev(seq++, ts, event, d, false), '10.0.0.1', 5000, seq * 20);
+      for (let k = 0; k < 3; k++)
+        relay.fromOuterRtp(ev(seq++, ts, event, 800, true), '10.0.0.1', 5000, seq * 20);
+    }
+    expect(events.filter((e) => e.type === 'dtmf')).toEqual([
+      { type: 'dtmf', digit: '5', durationMs: 100 },
+      { type: 'dtmf', digit: '#', durationMs: 100 },
+    ]);
+    expect(sent.filter((x) => x.via === RelaySocketName.Inner)).toHaveLength(13);
+    relay.setDtmf(null);
+    relay.fromOuterRtp(ev(seq++, 9000, 7, 800, true), '10.0.0.1', 5000, 1000);
+    expect(events.filter((e) => e.type === 'dtmf')).toHaveLength(2);
   });
 
   it('counts packets and bytes both ways', () => {

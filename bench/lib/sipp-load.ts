@@ -1,0 +1,130 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { cpuSeconds } from './proc';
+
+export interface LoadRun {
+  scenario: string; // built-in name (uac) or XML path
+  remote: string;
+  localPort: number;
+  rate: number;
+  seconds: number;
+  transport?: 'u1' | 't1';
+  service?: string;
+  /** max simultaneous calls */
+  limit?: number;
+  extra?: string[];
+}
+
+export interface LoadResult {
+  rate: number;
+  attempted: number;
+  successful: number;
+  failed: number;
+  achievedRate: number;
+  sippCpuPct: number;
+  responseTimeMs?: number;
+}
+
+/** Runs a SIPp client at a fixed rate for a bounded number of calls; reads its final statistics file. */
+export async function runLoad(r: LoadRun): Promise<LoadResult> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-bench-'));
+  const stf = path.join(dir, 'stat.csv');
+  const calls = Math.max(1, Math.round(r.rate * r.seconds));
+  const args = [
+    ...(r.scenario.endsWith('.xml') ? ['-sf', r.scenario] : ['-sn', r.scenario]),
+    r.remote, '-i', '127.0.0.1', '-p', String(r.localPort), '-t', r.transport ?? 'u1',
+    '-r', String(r.rate), '-m', String(calls), '-d', '0', '-l', String(r.limit ?? Math.max(100, r.rate * 5)),
+    '-s', r.service ?? 'bench', '-nostdin', '-trace_stat', '-stf', stf, '-fd', '1',
+    '-timeout', `${r.seconds + 30}s`, '-max_recv_loops', '10000', '-max_sched_loops', '10000',
+    ...(r.extra ?? []),
+  ];
+  const child = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  const c0 = cpuSeconds(child.pid!);
+  const t0 = Date.now();
+  let lastCpu = c0;
+  const sampler = setInterval(() => {
+    const c = cpuSeconds(child.pid!);
+    if (Number.isFinite(c)) lastCpu = c;
+  }, 200);
+  await new Promise<void>((resolve) => child.on('close', () => resolve()));
+  clearInterval(sampler);
+  const wall = (Date.now() - t0) / 1000;
+  const lines = fs.existsSync(stf) ? fs.readFileSync(stf, 'utf8').trim().split('\n') : [];
+  fs.rmSync(dir, { recursive: true, force: true });
+  if (lines.length < 2) return { rate: r.rate, attempted: 0, successful: 0, failed: calls, achievedRate: 0, sippCpuPct: NaN };
+  const head = lines[0]!.split(';');
+  const last = lines[lines.length - 1]!.split(';');
+  const col = (name: string) => Number(last[head.indexOf(name)]);
+  const successful = col('SuccessfulCall(C)');
+  const failed = col('FailedCall(C)');
+  const rt = last[head.indexOf('ResponseTime1(C)')];
+  return {
+    rate: r.rate,
+    attempted: col('TotalCallCreated'),
+    successful,
+    failed,
+    // SIPp's own cumulative call rate (calls created per second while it ran).
+    achievedRate: col('CallRate(C)'),
+    sippCpuPct: (100 * (lastCpu - c0)) / wall,
+    ...(rt ? { responseTimeMs: parseRt(rt) } : {}),
+  };
+}
+
+/** SIPp 3.6 writes times as HH:MM:SS:uuuuuu (microseconds). */
+function parseRt(v: string): number {
+  const [h, m, sec, us] = v.split(':').map(Number);
+  return (h ?? 0) * 3600000 + (m ?? 0) * 60000 + (sec ?? 0) * 1000 + (us ?? 0) / 1000;
+}
+
+/** Starts a long-running SIPp server (reference UAS); the caller kills it. */
+export function startSippServer(scenario: string, port: number, transport: 'u1' | 't1' = 'u1'): ChildProcess {
+  return spawn(
+    'sipp',
+    [
+      ...(scenario.endsWith('.xml') ? ['-sf', scenario] : ['-sn', scenario]),
+      ...['-i', '127.0.0.1', '-p', String(port), '-t', transport, '-nostdin'],
+      ...['-max_recv_loops', '10000', '-max_sched_loops', '10000', '-timeout', '900s'],
+    ],
+    { stdio: ['ignore', 'ignore', 'ignore'] },
+  );
+}
+
+/**
+ * Finds the highest rate with zero failed calls on a ladder of short probes, then confirms it for `confirmSeconds`.
+ * Stops climbing when SIPp itself nears a full core (then the figure is SIPp's limit, not the server's).
+ */
+export async function findMaxRate(
+  base: Omit<LoadRun, 'rate' | 'seconds'>,
+  ladder: number[],
+  probeSeconds: number,
+  confirmSeconds: number,
+  serverPid: number,
+): Promise<{ best: LoadResult | null; serverCpuPct: number; sippBound: boolean; probes: LoadResult[] }> {
+  const probes: LoadResult[] = [];
+  let best: number | null = null;
+  let sippBound = false;
+  for (const rate of ladder) {
+    const r = await runLoad({ ...base, rate, seconds: probeSeconds });
+    probes.push(r);
+    const ok = r.failed === 0 && r.successful >= 0.98 * rate * probeSeconds && r.achievedRate >= 0.9 * rate;
+    if (!ok) break;
+    best = rate;
+    if (r.sippCpuPct > 90) {
+      sippBound = true;
+      break;
+    }
+  }
+  if (best === null) return { best: null, serverCpuPct: NaN, sippBound, probes };
+  const c0 = cpuSeconds(serverPid);
+  const t0 = Date.now();
+  let confirm = await runLoad({ ...base, rate: best, seconds: confirmSeconds });
+  const serverCpuPct = (100 * (cpuSeconds(serverPid) - c0)) / ((Date.now() - t0) / 1000);
+  // One step down if the long run failed where the short probe passed.
+  if (confirm.failed > 0) {
+    const lower = ladder[Math.max(0, ladder.indexOf(best) - 1)]!;
+    confirm = await runLoad({ ...base, rate: lower, seconds: confirmSeconds });
+  }
+  return { best: confirm, serverCpuPct, sippBound, probes };
+}

@@ -1,0 +1,114 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startParley, type RunningParley } from './parley-process';
+import { freePort } from './sipp';
+
+/** What GET /api/rooms/:id says of a participant. */
+export interface ApiParticipant {
+  id: string;
+  displayName: string;
+  uri: string;
+  transport: string;
+  codec: string | null;
+  srtp: boolean;
+  onHold: boolean;
+  state: string;
+}
+
+export interface E2eParley {
+  run: RunningParley;
+  /** SIP UDP/TCP port on 127.0.0.1 */
+  sipPort: number;
+  /** http://127.0.0.1:port */
+  http: string;
+  /** A scratch directory for this server's SIPp runs (cwd, logs, out files). */
+  dir: string;
+  /** GET /api/... → { status, body } */
+  api<T = unknown>(p: string): Promise<{ status: number; body: T }>;
+  /** The participants of a room ([] when the room does not exist). */
+  participants(room: string): Promise<ApiParticipant[]>;
+  /** Polls `participants(room)` until `pred` holds (or throws after `timeoutMs`). */
+  waitParticipants(
+    room: string,
+    pred: (ps: ApiParticipant[]) => boolean,
+    timeoutMs?: number,
+  ): Promise<ApiParticipant[]>;
+  /** The log lines (pino objects) whose msg equals `msg`. */
+  logs(msg: string): Array<Record<string, unknown>>;
+  stop(): Promise<void>;
+}
+
+/** Each jest worker gets its own RTP range so that test files running side by side never collide. */
+function rtpRange(): { min: number; max: number } {
+  const worker = Number(process.env.JEST_WORKER_ID ?? '1');
+  const min = 30000 + ((worker - 1) % 8) * 1000;
+  return { min, max: min + 999 };
+}
+
+/**
+ * Starts the built server (`dist/`) with `conference` settings (written to a YAML --config file), on a free SIP
+ * port (UDP+TCP; TLS and WS off), HTTP on port 0 (read back from the 'parley started' line), one mediasoup worker.
+ */
+export async function startE2eParley(
+  opts: { conference?: Record<string, unknown>; env?: Record<string, string> } = {},
+): Promise<E2eParley> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-e2e-'));
+  const cfgFile = path.join(dir, 'parley.yaml');
+  fs.writeFileSync(cfgFile, JSON.stringify({ conference: opts.conference ?? {} })); // JSON is YAML
+  const sipPort = await freePort();
+  const range = rtpRange();
+  const run = startParley(['--config', cfgFile], {
+    PARLEY_SIP_PORT: String(sipPort),
+    PARLEY_SIP_TLS_PORT: 'off',
+    PARLEY_SIP_WS_PORT: 'off',
+    PARLEY_HTTP_PORT: '0',
+    PARLEY_RTC_NUM_WORKERS: '1',
+    PARLEY_RTC_MIN_PORT: String(range.min),
+    PARLEY_RTC_MAX_PORT: String(range.max),
+    PARLEY_LOG_LEVEL: 'info',
+    ...opts.env,
+  });
+  const started = await run.waitForLog((l) => l.msg === 'parley started', 30000);
+  const http = `http://${String(started.http)}`;
+  const api = async <T>(p: string): Promise<{ status: number; body: T }> => {
+    const res = await fetch(`${http}${p}`);
+    return { status: res.status, body: (await res.json()) as T };
+  };
+  const participants = async (room: string): Promise<ApiParticipant[]> => {
+    const r = await api<{ participants?: ApiParticipant[] }>(`/api/rooms/${encodeURIComponent(room)}`);
+    return r.status === 200 ? (r.body.participants ?? []) : [];
+  };
+  return {
+    run,
+    sipPort,
+    http,
+    dir,
+    api,
+    participants,
+    async waitParticipants(room, pred, timeoutMs = 10000) {
+      const end = Date.now() + timeoutMs;
+      let last: ApiParticipant[] = [];
+      while (Date.now() < end) {
+        last = await participants(room);
+        if (pred(last)) return last;
+        await sleep(100);
+      }
+      throw new Error(
+        `room ${room}: condition not met in ${timeoutMs} ms; last view ${JSON.stringify(last)}`,
+      );
+    },
+    logs: (msg) => run.lines.filter((l) => l.msg === msg),
+    async stop() {
+      if (run.proc.exitCode === null) run.proc.kill('SIGTERM');
+      const killer = setTimeout(() => run.proc.kill('SIGKILL'), 8000);
+      await run.exit;
+      clearTimeout(killer);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

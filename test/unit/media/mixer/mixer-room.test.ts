@@ -1,0 +1,288 @@
+/**
+ * MixerRoom (the routing around the pure mixer core inside a media thread), driven step by step: RTP in by SSRC,
+ * tick(), RTP out per participant; and the MixClock schedule.
+ */
+import { decodeUlaw, encodeUlaw } from '../../../../workers/mixer/codec/g711';
+import { MixClock } from '../../../../workers/mixer/host/mix-clock';
+import { MixerRoom } from '../../../../workers/mixer/host/mixer-room';
+import type { Notification } from '../../../../workers/mixer/protocol';
+import { parseRtp, serializeRtp } from '../../../../workers/mixer/rtp';
+import { serializeTelephoneEvent } from '../../../../workers/mixer/dtmf';
+
+const A_IN = 0x0a0a0a0a;
+const B_IN = 0x0b0b0b0b;
+const A_OUT = 0xa0000001;
+const B_OUT = 0xb0000002;
+
+function tone(freq: number, rate: number, n: number, amp = 12000, phase0 = 0): Int16Array {
+  const out = new Int16Array(n);
+  for (let i = 0; i < n; i++) out[i] = Math.round(amp * Math.sin((2 * Math.PI * freq * (i + phase0)) / rate));
+  return out;
+}
+
+function rms(pcm: Int16Array): number {
+  let e = 0;
+  for (const v of pcm) e += v * v;
+  return Math.sqrt(e / Math.max(1, pcm.length));
+}
+
+/** Goertzel power of `freq` relative to the frame's total power (0..1). */
+function toneShare(pcm: Int16Array, freq: number, rate: number): number {
+  const k = (2 * Math.PI * freq) / rate;
+  const c = 2 * Math.cos(k);
+  let s1 = 0;
+  let s2 = 0;
+  let total = 0;
+  for (const v of pcm) {
+    const s = v + c * s1 - s2;
+    s2 = s1;
+    s1 = s;
+    total += v * v;
+  }
+  const power = s1 * s1 + s2 * s2 - c * s1 * s2;
+  return total > 0 ? (2 * power) / (pcm.length * total) : 0;
+}
+
+function setup() {
+  const sent: Buffer[] = [];
+  const notes: Notification[] = [];
+  const room = new MixerRoom({
+    roomId: 'r1',
+    rate: 16000,
+    send: (p) => sent.push(p),
+    notify: (n) => notes.push(n),
+  });
+  room.addParticipant({
+    participantId: 'A',
+    input: { ssrc: A_IN, payloadType: 0, codec: 'PCMU', dtmfPayloadType: 101 },
+    output: { ssrc: A_OUT, payloadType: 0, codec: 'PCMU' },
+  });
+  room.addParticipant({
+    participantId: 'B',
+    input: { ssrc: B_IN, payloadType: 0, codec: 'PCMU' },
+    output: { ssrc: B_OUT, payloadType: 0, codec: 'PCMU' },
+  });
+  let t = 0;
+  let seqA = 100;
+  let seqB = 5000;
+  /** One 20 ms step: A says `aPcm` (8 kHz, 160 samples) or nothing, B sends silence; then the mix tick. */
+  const step = (aPcm: Int16Array | null): void => {
+    t += 20;
+    if (aPcm) {
+      room.onInput(
+        serializeRtp({ payloadType: 0, seq: seqA, timestamp: seqA * 160, ssrc: A_IN }, encodeUlaw(aPcm)),
+        t,
+      );
+      seqA++;
+    }
+    room.onInput(
+      serializeRtp(
+        { payloadType: 0, seq: seqB, timestamp: seqB * 160, ssrc: B_IN },
+        encodeUlaw(new Int16Array(160)),
+      ),
+      t,
+    );
+    seqB++;
+    room.tick();
+  };
+  const outFor = (ssrc: number): Int16Array[] =>
+    sent
+      .map((b) => parseRtp(b))
+      .filter((p) => p.ssrc === ssrc)
+      .map((p) => decodeUlaw(p.payload));
+  return { room, sent, notes, step, outFor };
+}
+
+describe('MixerRoom', () => {
+  it('mixes A into B (mix-minus: A does not hear itself), own SSRC and continuous seq per participant', () => {
+    const { room, sent, notes, step, outFor } = setup();
+    for (let i = 0; i < 50; i++) step(tone(440, 8000, 160, 12000, i * 160));
+    const toB = outFor(B_OUT);
+    const toA = outFor(A_OUT);
+    expect(toB).toHaveLength(50);
+    expect(toA).toHaveLength(50);
+    const lastB = toB.slice(-10);
+    const lastA = toA.slice(-10);
+    for (const f of lastB) {
+      expect(rms(f)).toBeGreaterThan(3000);
+      expect(toneShare(f, 440, 8000)).toBeGreaterThan(0.8);
+    }
+    for (const f of lastA) expect(rms(f)).toBeLessThan(100);
+    // RTP stamping: one stream per participant, +1 seq and +160 ticks per frame
+    const bPkts = sent.map((b) => parseRtp(b)).filter((p) => p.ssrc === B_OUT);
+    for (let i = 1; i < bPkts.length; i++) {
+      expect(bPkts[i]!.seq).toBe((bPkts[i - 1]!.seq + 1) & 0xffff);
+      expect(bPkts[i]!.timestamp).toBe((bPkts[i - 1]!.timestamp + 160) >>> 0);
+    }
+    expect(bPkts[0]!.marker).toBe(true);
+    expect(notes).toContainEqual({
+      kind: 'notification',
+      event: 'mixer.speaking',
+      roomId: 'r1',
+      participantId: 'A',
+      speaking: true,
+    });
+    const st = room.stats({ skipped: 0, lateMaxMs: 0 });
+    expect(st.ticks).toBe(50);
+    expect(st.participants.find((p) => p.participantId === 'A')).toMatchObject({
+      packetsIn: 50,
+      packetsOut: 50,
+      speaking: true,
+    });
+  });
+
+  it('mute takes A out of the mix; unmute brings it back; gain scales it', () => {
+    const { room, step, outFor } = setup();
+    let i = 0;
+    for (; i < 30; i++) step(tone(440, 8000, 160, 8000, i * 160));
+    const loud = rms(outFor(B_OUT).at(-1)!);
+    room.setMuted('A', true);
+    for (; i < 40; i++) step(tone(440, 8000, 160, 8000, i * 160));
+    expect(rms(outFor(B_OUT).at(-1)!)).toBeLessThan(100);
+    room.setMuted('A', false);
+    room.setGain('A', 0.5);
+    for (; i < 70; i++) step(tone(440, 8000, 160, 8000, i * 160));
+    const half = rms(outFor(B_OUT).at(-1)!);
+    expect(half / loud).toBeGreaterThan(0.4);
+    expect(half / loud).toBeLessThan(0.6);
+    expect(() => room.setGain('A', -1)).toThrow(/gain/);
+    expect(() => room.setMuted('nobody', true)).toThrow(/no participant/);
+  });
+
+  it('reports an RFC 4733 digit once although its end packet comes three times', () => {
+    const { room, notes } = setup();
+    const ts = 777 * 160;
+    let seq = 1;
+    const send = (duration: number, end: boolean): void =>
+      room.onInput(
+        serializeRtp(
+          { payloadType: 101, seq: seq++, timestamp: ts, ssrc: A_IN, marker: duration === 160 },
+          serializeTelephoneEvent({ event: 5, end, volume: 10, duration }),
+        ),
+        seq * 20,
+      );
+    for (const d of [160, 320, 480, 640]) send(d, false);
+    for (let k = 0; k < 3; k++) send(800, true);
+    const digits = notes.filter((n) => n.event === 'mixer.dtmf');
+    expect(digits).toEqual([
+      {
+        kind: 'notification',
+        event: 'mixer.dtmf',
+        roomId: 'r1',
+        participantId: 'A',
+        digit: '5',
+        durationMs: 100,
+      },
+    ]);
+    expect(room.stats({ skipped: 0, lateMaxMs: 0 }).participants[0]).toMatchObject({
+      dtmfPacketsIn: 7,
+      packetsIn: 0,
+    });
+  });
+
+  it('plays a prompt to one participant only, then reports playDone; stopPlay stops early', () => {
+    const { room, notes, step, outFor } = setup();
+    // 200 ms of 1 kHz at 8 kHz (resampled to the 16 kHz mix rate inside)
+    room.play('B', 'p1', tone(1000, 8000, 1600), 8000);
+    room.play('B', 'p2', tone(1000, 16000, 1600), 16000); // 100 ms more, already at the mix rate
+    const doneAt: Record<string, number> = {};
+    for (let i = 0; i < 25; i++) {
+      step(null);
+      for (const n of notes)
+        if (n.event === 'mixer.playDone' && doneAt[n.playId] === undefined) doneAt[n.playId] = i;
+    }
+    expect(doneAt.p1).toBeGreaterThanOrEqual(9);
+    expect(doneAt.p1).toBeLessThanOrEqual(10);
+    expect(doneAt.p2).toBeGreaterThanOrEqual(14);
+    expect(doneAt.p2).toBeLessThanOrEqual(15);
+    const toB = outFor(B_OUT);
+    const toA = outFor(A_OUT);
+    expect(toneShare(toB[3]!, 1000, 8000)).toBeGreaterThan(0.8);
+    expect(rms(toB[3]!)).toBeGreaterThan(3000);
+    expect(rms(toA[3]!)).toBeLessThan(100);
+    expect(rms(toB.at(-1)!)).toBeLessThan(100);
+
+    room.play('A', 'long', tone(1000, 8000, 8000 * 5), 8000);
+    step(null);
+    room.stopPlay('A');
+    expect(notes.at(-1)).toMatchObject({
+      event: 'mixer.playDone',
+      participantId: 'A',
+      playId: 'long',
+      stopped: true,
+    });
+    step(null);
+    step(null);
+    expect(rms(outFor(A_OUT).at(-1)!)).toBeLessThan(100);
+  });
+
+  it('counts unknown SSRCs, ignores RTCP and garbage, refuses a duplicate input SSRC', () => {
+    const { room, step } = setup();
+    room.onInput(
+      serializeRtp({ payloadType: 0, seq: 1, timestamp: 0, ssrc: 0x12345678 }, Buffer.alloc(160)),
+      0,
+    );
+    const rr = Buffer.alloc(32);
+    rr[0] = 0x81;
+    rr[1] = 201;
+    expect(() => room.onInput(rr, 0)).not.toThrow();
+    expect(() => room.onInput(Buffer.from('garbage!garbage!'), 0)).not.toThrow();
+    const bad = serializeRtp({ payloadType: 0, seq: 1, timestamp: 0, ssrc: A_IN }, Buffer.alloc(4));
+    bad[0] = 0x80 | 0x0f; // 15 CSRCs announced, none there
+    expect(() => room.onInput(bad, 0)).not.toThrow();
+    step(null);
+    expect(room.stats({ skipped: 0, lateMaxMs: 0 }).packetsUnknownSsrc).toBe(1);
+    expect(() =>
+      room.addParticipant({ participantId: 'C', input: { ssrc: A_IN, payloadType: 0, codec: 'PCMU' } }),
+    ).toThrow(/already used/);
+  });
+
+  it('listen-only and input-only participants', () => {
+    const sent: Buffer[] = [];
+    const room = new MixerRoom({
+      roomId: 'r',
+      rate: 16000,
+      send: (p) => sent.push(p),
+      notify: () => undefined,
+    });
+    room.addParticipant({ participantId: 'talker', input: { ssrc: 1, payloadType: 0, codec: 'PCMU' } });
+    room.addParticipant({ participantId: 'ear', output: { ssrc: 9, payloadType: 8, codec: 'PCMA' } });
+    for (let i = 0; i < 20; i++) {
+      room.onInput(
+        serializeRtp(
+          { payloadType: 0, seq: i, timestamp: i * 160, ssrc: 1 },
+          encodeUlaw(tone(300, 8000, 160, 9000, i * 160)),
+        ),
+        i * 20,
+      );
+      room.tick();
+    }
+    const pkts = sent.map((b) => parseRtp(b));
+    expect(pkts).toHaveLength(20);
+    expect(pkts.every((p) => p.ssrc === 9 && p.payloadType === 8)).toBe(true);
+    expect(() => room.play('talker', 'x', new Int16Array(160), 8000)).toThrow(/no output/);
+    room.close();
+    room.close();
+  });
+});
+
+describe('MixClock', () => {
+  it('schedules ticks at start + n·20 ms whatever the timer lateness (no drift)', () => {
+    const c = new MixClock(1000);
+    expect(c.delay(1000)).toBe(20);
+    expect(c.due(1019)).toEqual({ run: 0, skip: 0 });
+    expect(c.due(1023)).toEqual({ run: 1, skip: 0 });
+    // next is due at 1040, not 1043
+    expect(c.delay(1023)).toBe(17);
+    expect(c.due(1041)).toEqual({ run: 1, skip: 0 });
+    expect(c.delay(1041)).toBe(19);
+  });
+
+  it('catches up a few missed ticks, skips the rest after a stall', () => {
+    const c = new MixClock(0, 20, 3);
+    expect(c.due(45)).toEqual({ run: 2, skip: 0 }); // 20 and 40 were due
+    expect(c.due(200)).toEqual({ run: 3, skip: 5 }); // 60..200: 8 due
+    expect(c.delay(200)).toBe(20);
+    expect(c.stats).toEqual({ ticks: 5, skipped: 5, lateMaxMs: 140 });
+  });
+});

@@ -1,0 +1,344 @@
+import type { CodecName } from '../codec';
+import { TelephoneEventReceiver } from '../dtmf';
+import { InputPipeline } from '../input-pipeline';
+import { Mixer } from '../mixer';
+import type { MixRate } from '../mixer';
+import type { AddMixerParticipantParams, MixerRoomStats, Notification } from '../protocol';
+import { classifyPacket, PacketKind } from '../relay/packet-kind';
+import { Resampler } from '../resampler';
+import { parseRtp, RtpOutputStream } from '../rtp';
+
+export class MixerRoomError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+    this.name = 'MixerRoomError';
+  }
+}
+
+/** RTP ticks per 20 ms frame (RFC 3551 §4.5: G.722 counts at 8000; RFC 7587 §4.1: Opus at 48000). */
+function ticksPerFrame(codec: CodecName): number {
+  return codec === 'opus' ? 960 : 160;
+}
+
+interface Play {
+  playId: string;
+  /** Cumulative sample position (mix rate) where this clip ends in the participant's prompt queue. */
+  endAt: number;
+}
+
+class RoomParticipant {
+  packetsIn = 0;
+  dtmfPacketsIn = 0;
+  packetsOut = 0;
+  speaking = false;
+  muted: boolean;
+  readonly plays: Play[] = [];
+  queuedSamples = 0;
+  playedSamples = 0;
+
+  constructor(
+    readonly id: string,
+    readonly inputSsrc: number | null,
+    readonly inputPayloadType: number | null,
+    readonly dtmfPayloadType: number | null,
+    readonly pipeline: InputPipeline | null,
+    readonly dtmf: TelephoneEventReceiver | null,
+    readonly output: RtpOutputStream | null,
+    muted: boolean,
+  ) {
+    this.muted = muted;
+  }
+}
+
+export interface MixerRoomOptions {
+  roomId: string;
+  rate: MixRate;
+  /** Send one RTP packet to the mixer-output PlainTransport. */
+  send: (pkt: Buffer) => void;
+  notify: (n: Notification) => void;
+}
+
+/**
+ * One room's mix, in a media thread, without sockets or timers (the thread host owns both): `onInput(packet)`
+ * for every datagram from the mixer-input PlainTransport (demultiplexed by the SSRC of each participant's
+ * consumer), `tick()` every 20 ms → every participant's output RTP (own SSRC, seq, timestamp) through `send`.
+ * Decoding, jitter buffering, VAD, talker selection, mix-minus and encoding are the pure mixer core's
+ * (InputPipeline, Mixer); this class is the routing around it: SSRC → participant, RFC 4733 events → DTMF
+ * notifications, speaking / prompt-finished notifications, per-participant counters.
+ */
+export class MixerRoom {
+  readonly roomId: string;
+  readonly rate: MixRate;
+  private readonly mixer: Mixer;
+  private readonly participants = new Map<string, RoomParticipant>();
+  private readonly bySsrc = new Map<number, RoomParticipant>();
+  private readonly send: (pkt: Buffer) => void;
+  private readonly notify: (n: Notification) => void;
+  private ticks = 0;
+  private tickUsTotal = 0;
+  private tickUsMax = 0;
+  private unknownSsrc = 0;
+  private closed = false;
+
+  constructor(opts: MixerRoomOptions) {
+    this.roomId = opts.roomId;
+    this.rate = opts.rate;
+    this.send = opts.send;
+    this.notify = opts.notify;
+    this.mixer = new Mixer({ sampleRate: opts.rate });
+  }
+
+  get size(): number {
+    return this.participants.size;
+  }
+
+  addParticipant(p: Omit<AddMixerParticipantParams, 'roomId'>): void {
+    if (this.participants.has(p.participantId)) {
+      throw new MixerRoomError(`participant ${p.participantId} exists`, 'EEXIST');
+    }
+    const inSsrc = p.input ? p.input.ssrc >>> 0 : null;
+    if (inSsrc !== null && this.bySsrc.has(inSsrc)) {
+      throw new MixerRoomError(`input SSRC ${inSsrc} already used in room ${this.roomId}`, 'EEXIST');
+    }
+    const pipeline = p.input ? new InputPipeline({ codec: p.input.codec, mixRate: this.rate }) : null;
+    const dtmf =
+      p.input?.dtmfPayloadType !== undefined
+        ? new TelephoneEventReceiver(p.input.dtmfClockRate ?? 8000)
+        : null;
+    const output = p.output
+      ? new RtpOutputStream({
+          ssrc: p.output.ssrc,
+          payloadType: p.output.payloadType,
+          ticksPerFrame: ticksPerFrame(p.output.codec),
+        })
+      : null;
+    const party = new RoomParticipant(
+      p.participantId,
+      inSsrc,
+      p.input?.payloadType ?? null,
+      p.input?.dtmfPayloadType ?? null,
+      pipeline,
+      dtmf,
+      output,
+      p.muted ?? false,
+    );
+    this.mixer.addParticipant(p.participantId, {
+      output: p.output?.codec ?? null,
+      input: p.input !== undefined,
+      gain: p.gain ?? 1,
+      muted: p.muted ?? false,
+    });
+    this.participants.set(p.participantId, party);
+    if (inSsrc !== null) this.bySsrc.set(inSsrc, party);
+  }
+
+  removeParticipant(id: string): void {
+    const p = this.participants.get(id);
+    if (!p) return;
+    this.finishPlays(p, true);
+    this.participants.delete(id);
+    if (p.inputSsrc !== null) this.bySsrc.delete(p.inputSsrc);
+    p.pipeline?.close();
+    this.mixer.removeParticipant(id);
+  }
+
+  setMuted(id: string, muted: boolean): void {
+    const p = this.party(id);
+    p.muted = muted;
+    this.mixer.setMuted(id, muted);
+  }
+
+  setGain(id: string, gain: number): void {
+    this.party(id);
+    if (!(gain >= 0) || !Number.isFinite(gain))
+      throw new MixerRoomError('gain must be a finite number >= 0', 'EINVAL');
+    this.mixer.setGain(id, gain);
+  }
+
+  /** Queue mono PCM (at `rate`) for this participant only; `mixer.playDone` follows when it has been played. */
+  play(id: string, playId: string, pcm: Int16Array, rate: number): void {
+    const p = this.party(id);
+    if (!p.output) throw new MixerRoomError(`participant ${id} has no output to play to`, 'EINVAL');
+    let clip = pcm;
+    if (rate !== this.rate) {
+      if (![8000, 16000, 48000].includes(rate))
+        throw new MixerRoomError(`unsupported prompt rate ${rate}`, 'EINVAL');
+      clip = new Resampler(rate, this.rate).process(pcm);
+    }
+    if (clip.length === 0) {
+      this.notify({
+        kind: 'notification',
+        event: 'mixer.playDone',
+        roomId: this.roomId,
+        participantId: id,
+        playId,
+        stopped: false,
+      });
+      return;
+    }
+    p.queuedSamples += clip.length;
+    p.plays.push({ playId, endAt: p.queuedSamples });
+    this.mixer.playPrompt(id, clip);
+  }
+
+  stopPlay(id: string): void {
+    const p = this.party(id);
+    this.mixer.cancelPrompts(id);
+    this.finishPlays(p, true);
+  }
+
+  /** A datagram from the mixer-input PlainTransport. Never throws. */
+  onInput(buf: Buffer, nowMs: number): void {
+    if (this.closed || classifyPacket(buf) !== PacketKind.Rtp) return; // RTCP from mediasoup: not needed
+    const ssrc = buf.readUInt32BE(8);
+    const p = this.bySsrc.get(ssrc);
+    if (!p) {
+      this.unknownSsrc++;
+      return;
+    }
+    let pkt;
+    try {
+      pkt = parseRtp(buf);
+    } catch {
+      return;
+    }
+    if (p.dtmf && pkt.payloadType === p.dtmfPayloadType) {
+      p.dtmfPacketsIn++;
+      // RFC 4733 §2.5.1.4: the receiver reports the digit once although the end packet comes three times
+      for (const d of p.dtmf.push(pkt.timestamp, pkt.payload)) {
+        this.notify({
+          kind: 'notification',
+          event: 'mixer.dtmf',
+          roomId: this.roomId,
+          participantId: p.id,
+          digit: d.digit,
+          durationMs: d.durationMs,
+        });
+      }
+      return;
+    }
+    if (!p.pipeline || pkt.payloadType !== p.inputPayloadType) return; // CN and other payload types: ignored
+    p.packetsIn++;
+    p.pipeline.push({ seq: pkt.seq, timestamp: pkt.timestamp, ssrc: pkt.ssrc, payload: pkt.payload }, nowMs);
+  }
+
+  /** One 20 ms frame: pull every input, mix, encode, send every output. */
+  tick(): void {
+    if (this.closed) return;
+    const t0 = process.hrtime.bigint();
+    const inputs: { id: string; pcm: Int16Array | null }[] = [];
+    for (const p of this.participants.values()) {
+      // pulled even when muted, so the jitter buffer keeps pace and unmute starts from fresh audio
+      if (p.pipeline) inputs.push({ id: p.id, pcm: p.pipeline.pull() });
+    }
+    const playing: RoomParticipant[] = [];
+    for (const p of this.participants.values()) if (p.plays.length > 0) playing.push(p);
+
+    const result = this.mixer.mixOnce(inputs);
+
+    for (const out of result.outputs) {
+      for (const id of out.participants) {
+        const p = this.participants.get(id);
+        if (!p?.output) continue;
+        this.send(p.output.next(out.payload));
+        p.packetsOut++;
+      }
+    }
+    for (const ev of result.events) {
+      const p = this.participants.get(ev.id);
+      if (p) p.speaking = ev.speaking;
+      this.notify({
+        kind: 'notification',
+        event: 'mixer.speaking',
+        roomId: this.roomId,
+        participantId: ev.id,
+        speaking: ev.speaking,
+      });
+    }
+    for (const p of playing) {
+      p.playedSamples += this.mixer.frameSamples;
+      if (!this.mixer.isPlayingPrompt(p.id)) {
+        this.finishPlays(p, false);
+        continue;
+      }
+      while (p.plays.length > 0 && p.plays[0]!.endAt <= p.playedSamples) {
+        const done = p.plays.shift()!;
+        this.notify({
+          kind: 'notification',
+          event: 'mixer.playDone',
+          roomId: this.roomId,
+          participantId: p.id,
+          playId: done.playId,
+          stopped: false,
+        });
+      }
+    }
+
+    const us = Number(process.hrtime.bigint() - t0) / 1000;
+    this.ticks++;
+    this.tickUsTotal += us;
+    if (us > this.tickUsMax) this.tickUsMax = us;
+  }
+
+  /** A frame interval the thread could not serve in time (stall): inputs drop a frame, outputs' time runs on. */
+  skipTick(): void {
+    if (this.closed) return;
+    for (const p of this.participants.values()) {
+      p.pipeline?.pull();
+      p.output?.skip();
+    }
+  }
+
+  stats(clock: { skipped: number; lateMaxMs: number }): MixerRoomStats {
+    return {
+      roomId: this.roomId,
+      ticks: this.ticks,
+      tickMeanUs: this.ticks ? this.tickUsTotal / this.ticks : 0,
+      tickMaxUs: this.tickUsMax,
+      lateMaxMs: clock.lateMaxMs,
+      skippedTicks: clock.skipped,
+      packetsUnknownSsrc: this.unknownSsrc,
+      participants: [...this.participants.values()].map((p) => ({
+        participantId: p.id,
+        packetsIn: p.packetsIn,
+        dtmfPacketsIn: p.dtmfPacketsIn,
+        packetsOut: p.packetsOut,
+        speaking: p.speaking,
+        muted: p.muted,
+      })),
+    };
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const p of this.participants.values()) p.pipeline?.close();
+    this.participants.clear();
+    this.bySsrc.clear();
+    this.mixer.close();
+  }
+
+  private party(id: string): RoomParticipant {
+    const p = this.participants.get(id);
+    if (!p) throw new MixerRoomError(`no participant ${id} in room ${this.roomId}`, 'ENOENT');
+    return p;
+  }
+
+  private finishPlays(p: RoomParticipant, stopped: boolean): void {
+    for (const play of p.plays.splice(0)) {
+      this.notify({
+        kind: 'notification',
+        event: 'mixer.playDone',
+        roomId: this.roomId,
+        participantId: p.id,
+        playId: play.playId,
+        stopped,
+      });
+    }
+    p.queuedSamples = 0;
+    p.playedSamples = 0;
+  }
+}
