@@ -147,37 +147,47 @@ interface HoldWatch {
   /** RTP packets the phone received between two samples that both showed it on hold / not on hold */
   whileHeld: number;
   whileActive: number;
+  /** the same for what `other` received (the held phone's audio) */
+  otherWhileHeld: number;
+  otherWhileActive: number;
 }
 
-/** Samples participant `index` of `room` (and `phone`'s RTP counter) until `run` settles. */
+/** Samples participant `index` of `room` (and the RTP counters of `phone` and `other`) until `run` settles. */
 async function watchHold(
   room: string,
   index: number,
   run: Promise<unknown>,
   phone?: RtpPeer,
+  other?: RtpPeer,
 ): Promise<HoldWatch> {
-  const w: HoldWatch = { seen: [], whileHeld: 0, whileActive: 0 };
+  const w: HoldWatch = { seen: [], whileHeld: 0, whileActive: 0, otherWhileHeld: 0, otherWhileActive: 0 };
   let done = false;
   void run.finally(() => (done = true));
-  let prev: { held: boolean; count: number } | undefined;
+  let prev: { held: boolean; count: number; otherCount: number } | undefined;
   while (!done) {
     const ps: ApiParticipant[] = await parley.participants(room);
     const held = ps[index]?.onHold;
     const count = phone?.received.count ?? 0;
+    const otherCount = other?.received.count ?? 0;
     if (held !== undefined) {
       if (w.seen[w.seen.length - 1] !== held) w.seen.push(held);
       if (prev && prev.held === held) {
-        if (held) w.whileHeld += count - prev.count;
-        else w.whileActive += count - prev.count;
+        if (held) {
+          w.whileHeld += count - prev.count;
+          w.otherWhileHeld += otherCount - prev.otherCount;
+        } else {
+          w.whileActive += count - prev.count;
+          w.otherWhileActive += otherCount - prev.otherCount;
+        }
       }
-      prev = { held, count };
+      prev = { held, count, otherCount };
     } else prev = undefined;
     await sleep(40);
   }
   return w;
 }
 
-test('hold and resume by re-INVITE: a=sendonly and c=0.0.0.0 put the call on hold; the held phone hears nothing', async () => {
+test('hold and resume by re-INVITE: a=sendonly and c=0.0.0.0 put the call on hold; no media either way while held', async () => {
   const other = await peer();
   const phone = await peer();
   const o = await startFocusSipp(parley, {
@@ -197,7 +207,7 @@ test('hold and resume by re-INVITE: a=sendonly and c=0.0.0.0 put the call on hol
   });
   const [, port] = await h.waitEvent('answer');
   phone.send('127.0.0.1', Number(port), 0);
-  const w = await watchHold('hold', 1, h.done, phone);
+  const w = await watchHold('hold', 1, h.done, phone, other);
   const r = await h.done;
   phone.stop();
   expect({ code: r.code, errors: r.errors }).toEqual({ code: 0, errors: '' });
@@ -216,6 +226,9 @@ test('hold and resume by re-INVITE: a=sendonly and c=0.0.0.0 put the call on hol
   // RFC 3264 §8.4: a phone that holds us is sent no media (the consumer is paused); in-flight packets aside.
   expect(w.whileHeld).toBeLessThanOrEqual(4);
   expect(w.whileActive).toBeGreaterThan(50);
+  // ... and its own media (music on hold, say) does not reach the room while it holds (paused producer).
+  expect(w.otherWhileHeld).toBeLessThanOrEqual(4);
+  expect(w.otherWhileActive).toBeGreaterThan(50);
   await o.done;
   other.stop();
 });
@@ -284,6 +297,39 @@ test('address change: a re-INVITE with a new port moves the media there', async 
   const r = await m.done;
   second.stop();
   expect({ code: r.code, errors: r.errors }).toEqual({ code: 0, errors: '' });
+  await o.done;
+  other.stop();
+});
+
+test('a SIPp caller over TCP joins with transport TCP and exchanges RTP', async () => {
+  const phone = await peer();
+  const other = await peer();
+  const o = await startFocusSipp(parley, {
+    scenario: 'uac-call.xml',
+    room: 'tcp',
+    keys: { rtp_port: other.port, pt: 0, enc: 'PCMU/8000' },
+    pauseMs: 4000,
+  });
+  const [, otherPort] = await o.waitEvent('answer');
+  other.send('127.0.0.1', Number(otherPort), 0);
+  const t = await startFocusSipp(parley, {
+    scenario: 'uac-call.xml',
+    room: 'tcp',
+    transport: 't1',
+    keys: { rtp_port: phone.port, pt: 0, enc: 'PCMU/8000' },
+    pauseMs: 2500,
+  });
+  const [, port] = await t.waitEvent('answer');
+  phone.send('127.0.0.1', Number(port), 0);
+  const ps = await parley.waitParticipants('tcp', (l) => l.length === 2);
+  expect(ps.map((p) => p.transport).sort()).toEqual(['TCP', 'UDP']);
+  await until('RTP both ways', () => phone.received.count >= 30 && other.received.count >= 30);
+  expect([...phone.received.marks]).toEqual([other.mark]);
+  expect([...other.received.marks]).toEqual([phone.mark]);
+  const r = await t.done;
+  phone.stop();
+  expect({ code: r.code, errors: r.errors }).toEqual({ code: 0, errors: '' });
+  expect(r.messages).toMatch(/TCP message sent/);
   await o.done;
   other.stop();
 });

@@ -3,7 +3,7 @@
  * serve, SDES-SRTP answers, 404 for unknown rooms, 486/503 for full rooms, BYE on RTP inactivity.
  * Needs `npm run build` first (the server runs from dist/).
  */
-import { receivedMessage, receivedStatuses, startFocusSipp } from '../support/focus-sipp';
+import { receivedMessage, receivedStatuses, sippStarvedAborts, startFocusSipp } from '../support/focus-sipp';
 import { sleep, startE2eParley, type E2eParley } from '../support/parley-e2e';
 import { RtpPeer } from '../support/rtp-peer';
 
@@ -52,17 +52,21 @@ test('CANCEL before the answer: 200 to the CANCEL, 487 to the INVITE; a cancelle
     limit: 1,
   });
   const r = await c.done;
-  expect({ code: r.code, errors: r.errors }).toEqual({ code: 0, errors: '' });
+  // at most one call lost to SIPp's own scheduling under load (see sippStarvedAborts), nothing else
+  const starved = sippStarvedAborts(r.errors);
+  expect(starved.rest).toBe('');
+  expect(starved.callIds.length).toBeLessThanOrEqual(1);
+  expect(r.code).toBe(starved.callIds.length ? 1 : 0);
   const byCall = new Map<string, string[]>();
   for (const [, what, call] of c.events()) byCall.set(call!, [...(byCall.get(call!) ?? []), what!]);
-  expect(byCall.size).toBe(CANCEL_CALLS);
+  expect(byCall.size).toBe(CANCEL_CALLS - starved.callIds.length);
   const cancelled = [...byCall].filter(([, w]) => w.includes('487')).map(([call]) => call);
   for (const [, w] of byCall) {
     // every CANCEL got its 200; the INVITE got 487 or (crossing) 200
     expect(w.filter((x) => x === '200-CANCEL')).toHaveLength(1);
     expect(w.filter((x) => x === '487' || x === '200-INVITE')).toHaveLength(1);
   }
-  expect(cancelled.length).toBeGreaterThanOrEqual(CANCEL_CALLS - 1);
+  expect(cancelled.length).toBeGreaterThanOrEqual(CANCEL_CALLS - 2);
   expect(receivedStatuses(r.messages)).not.toContain(180);
   await sleep(300);
   // A cancelled call never shows up in its room, not even for a moment.
@@ -72,7 +76,8 @@ test('CANCEL before the answer: 200 to the CANCEL, 487 to the INVITE; a cancelle
       roomLogs.filter((l) => l.msg === 'participant admitted' || l.msg === 'participant joined'),
     ).toEqual([]);
   }
-  for (let i = 1; i <= CANCEL_CALLS; i++) expect(await parley.participants(`cancel${i}`)).toEqual([]);
+  for (let i = 1; i <= CANCEL_CALLS; i++)
+    await parley.waitParticipants(`cancel${i}`, (l) => l.length === 0, 40_000);
 });
 
 test('488 Not Acceptable Here when no codec matches (G.729 only)', async () => {

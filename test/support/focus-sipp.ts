@@ -143,3 +143,23 @@ export function cleanErrors(text: string): string {
   if (lines.every((l) => /^The following events occurred:$/.test(l.trim()))) return '';
   return lines.join('\n');
 }
+
+/**
+ * The calls SIPp aborted because the focus's response arrived before SIPp, starved of CPU, had sent the request
+ * that follows the INVITE at once (the CANCEL): "Aborting call on unexpected message ... while sending (index 1)".
+ * A SIPp scheduling artefact on a loaded machine, not a focus error. Returns the Call-IDs and the error log
+ * without those entries (and without their "Dead call ... aborted at index 1" echoes).
+ */
+export function sippStarvedAborts(errors: string): { callIds: string[]; rest: string } {
+  const entries = errors.split(/(?=^\d{4}-\d{2}-\d{2}\t)/m);
+  const callIds: string[] = [];
+  const keep: string[] = [];
+  for (const e of entries) {
+    const abort = /Aborting call on unexpected message for Call-Id '([^']+)': while sending \(index 1\)/.exec(
+      e,
+    );
+    if (abort) callIds.push(abort[1]!);
+    else if (!/Dead call \S+ \(aborted at index 1\)/.test(e)) keep.push(e);
+  }
+  return { callIds, rest: cleanErrors(keep.join('')) };
+}

@@ -4,6 +4,7 @@ import { newTag } from '../message/ids';
 import type { SipRequest } from '../message/sip-message';
 import type { InviteServerTransaction } from '../transaction/invite-server-transaction';
 import type { Flow } from '../transport/transport';
+import type { TimerHandle } from '../transaction/clock';
 import { TypedEmitter } from '../../util/typed-emitter';
 import { SessionDialog } from '../dialog/session-dialog';
 import { negotiateAsUas } from '../dialog/session-timer';
@@ -53,6 +54,24 @@ export class IncomingInvite extends TypedEmitter<IncomingInviteEvents> {
   ) {
     super(host.logger);
     tx.toTag = this.toTag;
+  }
+
+  private timeout?: TimerHandle;
+
+  /** @internal answers 408 if the application has not answered within `ms` (a Timer C-like safety net) */
+  armTimeout(ms: number): void {
+    if (ms <= 0) return;
+    this.timeout = this.host.clock.setTimeout(() => {
+      this.timeout = undefined;
+      if (this.state !== IncomingInviteState.Pending) return;
+      this.host.logger.warn({ callId: this.callId }, 'INVITE not answered in time, sending 408');
+      this.reject(408);
+    }, ms);
+  }
+
+  private disarm(): void {
+    if (this.timeout !== undefined) this.host.clock.clearTimeout(this.timeout);
+    this.timeout = undefined;
   }
 
   /** the SDP offer, or undefined (delayed offer) */
@@ -110,6 +129,7 @@ export class IncomingInvite extends TypedEmitter<IncomingInviteEvents> {
     if (st?.ok) Object.assign(headers, st.headers);
     Object.assign(headers, opts.headers);
     this.state = IncomingInviteState.Accepted;
+    this.disarm();
     const sdp = typeof opts.sdp === 'string' ? Buffer.from(opts.sdp) : opts.sdp;
     const contactParams = opts.contactParams ?? this.host.defaultContactParams;
     const from = req.from.clone();
@@ -158,6 +178,7 @@ export class IncomingInvite extends TypedEmitter<IncomingInviteEvents> {
     if (this.state !== IncomingInviteState.Pending) return;
     if (status < 300) throw new Error('reject() takes a status >= 300');
     this.state = IncomingInviteState.Rejected;
+    this.disarm();
     const res = createResponse(this.request, status, reason, { toTag: this.toTag, headers });
     this.host.decorate(res.headers, 'response', 'INVITE');
     this.tx.respond(res);
@@ -171,6 +192,7 @@ export class IncomingInvite extends TypedEmitter<IncomingInviteEvents> {
     this.host.decorate(res.headers, 'response', 'INVITE');
     this.tx.respond(res);
     this.state = IncomingInviteState.Canceled;
+    this.disarm();
     this.safeEmit('cancel', cancel);
   }
 }

@@ -57,6 +57,8 @@ export interface UserAgentCoreOptions {
   digestAuthorizer?: DigestAuthorizer;
   /** RFC 4028 session timers; off when undefined */
   sessionTimers?: SessionTimerOptions;
+  /** an INVITE the application leaves unanswered gets 408 after this many ms (default 180000; 0 = never) */
+  inviteTimeoutMs?: number;
 }
 
 export const DEFAULT_ALLOW = [
@@ -340,6 +342,7 @@ export class UserAgentCore
         }
         const inv = new IncomingInvite(this, req, tx as InviteServerTransaction, flow);
         this.pendingInvites.set(tx as InviteServerTransaction, inv);
+        inv.armTimeout(this.coreOpts.inviteTimeoutMs ?? 180000);
         if (this.listenerCount('invite') === 0) {
           inv.reject(480);
           return;
@@ -562,7 +565,7 @@ export class UserAgentCore
       };
       const ackAndBye = (res: SipResponse): void => {
         // a 2xx we no longer want (canceled race, other fork): confirm it and hang up (§15)
-        const d = this.createUacDialog(current, res, target, routeSet, sdp, contactParams);
+        const d = this.createUacDialog(current, res, target, sdp, contactParams);
         d.sendAck(current.cseq.seq, target);
         void d.bye();
       };
@@ -588,7 +591,7 @@ export class UserAgentCore
               ackAndBye(res);
               return;
             }
-            dialog = this.createUacDialog(current, res, target, routeSet, sdp, contactParams);
+            dialog = this.createUacDialog(current, res, target, sdp, contactParams);
             this.addDialog(dialog);
             dialog.sendAck(current.cseq.seq, target);
             const st = this.sessionTimers ? negotiateAsUac(res) : undefined;
@@ -635,7 +638,6 @@ export class UserAgentCore
     req: SipRequest,
     res: SipResponse,
     target: Target,
-    preloaded: string[],
     sdp: Buffer | undefined,
     contactParams: string | undefined,
   ): SessionDialog {
@@ -647,9 +649,8 @@ export class UserAgentCore
     to.tag = undefined;
     const contact = res.contact[0];
     // "The route set MUST be set to the list of URIs in the Record-Route header field from the response, taken in
-    // reverse order"; without Record-Route, the pre-loaded route does not persist
+    // reverse order"; without Record-Route, a pre-loaded route does not persist
     const rr = res.headers.getList('Record-Route').reverse();
-    void preloaded;
     return new SessionDialog(this, {
       role: 'uac',
       callId: req.callId,

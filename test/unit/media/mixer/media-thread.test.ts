@@ -240,6 +240,27 @@ describe('MediaThread relays (real thread, loopback sockets)', () => {
     expect(await digit).toEqual(['9', 80]);
   });
 
+  it('works on IPv6 loopback (an IPv6 phone is relayed on udp6 sockets)', async () => {
+    const phone = dgram.createSocket('udp6');
+    sockets.push(phone);
+    await new Promise<void>((r) => phone.bind(0, '::1', r));
+    const ms = dgram.createSocket('udp6');
+    sockets.push(ms);
+    await new Promise<void>((r) => ms.bind(0, '::1', r));
+    const relay = await thread.createRelay({ legId: 'leg-v6', ip: '::1', port: 0, latch: true });
+    handles.push(relay);
+    expect(relay.innerIp).toBe('::1');
+    await relay.connectInner('::1', ms.address().port);
+    const latched = once(relay, 'latched');
+    const atMs = nextMessage(ms);
+    phone.send(rtp(0x600d, 1), relay.port, '::1');
+    expect(await latched).toEqual(['::1', phone.address().port]);
+    expect((await atMs)[0].readUInt32BE(8)).toBe(0x600d);
+    const atPhone = nextMessage(phone);
+    ms.send(rtp(0x1111, 1), relay.innerPort, '::1');
+    expect((await atPhone)[0].readUInt32BE(8)).toBe(0x1111);
+  });
+
   it('places rooms stably and spreads them across threads', () => {
     const a = pool.threadFor('room-x');
     const b = pool.threadFor('room-y');

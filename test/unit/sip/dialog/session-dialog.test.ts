@@ -19,6 +19,7 @@ async function established(opts: UserAgentCoreOptions = {}, extra: string[] = []
   const p = inv.accept({ sdp: SDP });
   ua.receive(invite({ method: 'ACK', toTag: inv.toTag, branch: 'z9hG4bK-ack' }));
   const dialog = await p;
+  await flush(); // requests are held until the turn after the ACK (settle)
   ua.transport.clear();
   let n = 10;
   const inDialog = (method: string, o: { cseq?: number; body?: string; extra?: string[] } = {}) =>
@@ -153,6 +154,29 @@ describe('SessionDialog as UAS (RFC 3261 §12–§15)', () => {
     dialog.on('refer', (r) => r.reply(202));
     ua.receive(inDialog('REFER', { extra: ['Refer-To: <sip:bob@127.0.0.1>'] }));
     expect(ua.statuses()).toEqual([200, 200, 603, 202]);
+  });
+});
+
+describe('settling after the ACK', () => {
+  it('a re-INVITE in the same turn as the ACK waits for listeners attached in accept().then()', async () => {
+    const ua = makeUa();
+    let inv!: IncomingInvite;
+    ua.core.onInvite((i) => (inv = i));
+    ua.receive(invite({ body: SDP }));
+    const offers: Array<string | undefined> = [];
+    const attached = inv.accept({ sdp: SDP }).then((d) => {
+      d.on('modify', (m) => {
+        offers.push(m.sdp);
+        void m.accept({ sdp: SDP2 });
+      });
+    });
+    // ACK and re-INVITE delivered back to back (one TCP segment)
+    ua.receive(invite({ method: 'ACK', toTag: inv.toTag, branch: 'z9hG4bK-ack' }));
+    ua.receive(invite({ toTag: inv.toTag, branch: 'z9hG4bK-re', cseq: 2, body: SDP2 }));
+    await attached;
+    await flush();
+    expect(offers).toEqual([SDP2]);
+    expect((ua.last() as SipResponse).body.toString()).toBe(SDP2);
   });
 });
 

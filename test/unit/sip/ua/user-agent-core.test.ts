@@ -189,3 +189,15 @@ describe('INVITE handler errors', () => {
     expect(ua.statuses()).toEqual([100, 500, 200]);
   });
 });
+
+describe('unanswered INVITE safety net', () => {
+  it('an INVITE the application never answers gets 408 after inviteTimeoutMs', () => {
+    const ua = makeUa({ inviteTimeoutMs: 60000 });
+    ua.core.onInvite(() => undefined);
+    ua.receive(invite({ body: SDP }));
+    ua.clock.advance(59999);
+    expect(ua.statuses()).toEqual([100]);
+    ua.clock.advance(1);
+    expect(ua.statuses()).toEqual([100, 408]);
+  });
+});
