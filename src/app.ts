@@ -78,6 +78,8 @@ export class App {
         listenIp: config.rtc.listenIp,
         announcedIp: config.rtc.announcedIp ?? config.rtc.listenIp,
         rtpTimeoutMs: config.conference.rtpTimeoutSeconds * 1000,
+        audio: config.conference.audio,
+        joinTones: config.conference.joinTones,
         log: log.child({ component: 'focus' }),
       });
       const http = await HttpServer.create({

@@ -15,6 +15,12 @@ export interface LoadRun {
   /** max simultaneous calls */
   limit?: number;
   extra?: string[];
+  /** -d: length of each `<pause/>` in ms (default 0). */
+  durationMs?: number;
+  /** Collect every call's response times (-trace_rtt -rtt_freq 1; the scenario marks them with rtd="true"). */
+  rtt?: boolean;
+  /** Keep the tail of SIPp's -trace_err log (for failures). */
+  traceErr?: boolean;
 }
 
 export interface LoadResult {
@@ -25,6 +31,10 @@ export interface LoadResult {
   achievedRate: number;
   sippCpuPct: number;
   responseTimeMs?: number;
+  /** With `rtt`: one entry per call, in order of arrival (at = wall clock ms when measured, ms = response time 1). */
+  rtts?: Array<{ at: number; ms: number }>;
+  /** With `traceErr`: the last lines of SIPp's error log ('' when none). */
+  errors?: string;
 }
 
 /** Runs a SIPp client at a fixed rate for a bounded number of calls; reads its final statistics file. */
@@ -37,7 +47,11 @@ export async function runLoad(r: LoadRun): Promise<LoadResult> {
     r.remote, '-i', '127.0.0.1', '-p', String(r.localPort), '-t', r.transport ?? 'u1',
     '-r', String(r.rate), '-m', String(calls), '-d', '0', '-l', String(r.limit ?? Math.max(100, r.rate * 5)),
     '-s', r.service ?? 'bench', '-nostdin', '-trace_stat', '-stf', stf, '-fd', '1',
-    '-timeout', `${r.seconds + 30}s`, '-max_recv_loops', '10000', '-max_sched_loops', '10000',
+    '-timeout', `${r.seconds + Math.ceil((r.durationMs ?? 0) / 1000) + 30}s`,
+    ...['-max_recv_loops', '10000', '-max_sched_loops', '10000'],
+    ...(r.durationMs ? ['-d', String(r.durationMs)] : []),
+    ...(r.rtt ? ['-trace_rtt', '-rtt_freq', '1'] : []),
+    ...(r.traceErr ? ['-trace_err'] : []),
     ...(r.extra ?? []),
   ];
   const child = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -52,6 +66,7 @@ export async function runLoad(r: LoadRun): Promise<LoadResult> {
   clearInterval(sampler);
   const wall = (Date.now() - t0) / 1000;
   const lines = fs.existsSync(stf) ? fs.readFileSync(stf, 'utf8').trim().split('\n') : [];
+  const traces = collectTraces(dir, r);
   fs.rmSync(dir, { recursive: true, force: true });
   if (lines.length < 2) return { rate: r.rate, attempted: 0, successful: 0, failed: calls, achievedRate: 0, sippCpuPct: NaN };
   const head = lines[0]!.split(';');
@@ -69,7 +84,29 @@ export async function runLoad(r: LoadRun): Promise<LoadResult> {
     achievedRate: col('CallRate(C)'),
     sippCpuPct: (100 * (lastCpu - c0)) / wall,
     ...(rt ? { responseTimeMs: parseRt(rt) } : {}),
+    ...traces,
   };
+}
+
+/** Reads the -trace_rtt / -trace_err files SIPp left in its working directory. */
+function collectTraces(dir: string, r: LoadRun): Pick<LoadResult, 'rtts' | 'errors'> {
+  const out: Pick<LoadResult, 'rtts' | 'errors'> = {};
+  const files = fs.readdirSync(dir);
+  if (r.rtt) {
+    // "Date_ms;response_time_ms;rtd_no", one row per rtd per call.
+    const f = files.find((n) => n.endsWith('_rtt.csv'));
+    out.rtts = [];
+    if (f)
+      for (const line of fs.readFileSync(path.join(dir, f), 'utf8').split('\n').slice(1)) {
+        const [at, ms] = line.split(';').map(Number);
+        if (Number.isFinite(at) && Number.isFinite(ms)) out.rtts.push({ at: at!, ms: ms! });
+      }
+  }
+  if (r.traceErr) {
+    const f = files.find((n) => n.endsWith('_errors.log'));
+    out.errors = f ? fs.readFileSync(path.join(dir, f), 'utf8').trim().split('\n').slice(-20).join('\n') : '';
+  }
+  return out;
 }
 
 /** SIPp 3.6 writes times as HH:MM:SS:uuuuuu (microseconds). */

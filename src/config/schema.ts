@@ -72,6 +72,8 @@ export const configSchema = z
     conference: z
       .object({
         unknownRooms: z.enum(['create', 'reject']).default('create'),
+        audio: z.enum(['mixer', 'forward']).default('mixer'),
+        joinTones: z.boolean().default(true),
         maxParticipants: z.number().int().min(1).max(10000).default(100),
         fullRoomStatus: z.union([z.literal(486), z.literal(503)]).default(486),
         emptyRoomGraceSeconds: z.number().min(0).default(30),

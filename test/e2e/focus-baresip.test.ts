@@ -13,7 +13,8 @@ let parley: E2eParley;
 const peers: RtpPeer[] = [];
 
 beforeAll(async () => {
-  parley = await startE2eParley();
+  // Forwarding (SFU) audio: these tests check the media path byte for byte; the mixer has its own tests.
+  parley = await startE2eParley({ conference: { audio: 'forward' } });
 });
 
 afterAll(async () => {

@@ -30,7 +30,8 @@ async function until(what: string, cond: () => boolean | Promise<boolean>, timeo
 }
 
 beforeAll(async () => {
-  parley = await startE2eParley();
+  // Forwarding (SFU) audio: these tests check the media path byte for byte; the mixer has its own tests.
+  parley = await startE2eParley({ conference: { audio: 'forward' } });
 });
 
 afterAll(async () => {

@@ -9,6 +9,9 @@ import { Participant, ParticipantState } from '../participant/participant';
 import type { Room } from '../room/room';
 import { ForwardingRoomAudio, type RoomAudio } from '../room/room-audio';
 import type { RoomManager } from '../room/room-manager';
+import { MixedRoomAudio } from '../room/mixed-room-audio';
+import { Prompts, PROMPT_RATE, type PromptName } from '../room/prompts';
+import { Keypad } from './keypad';
 import { SipCall } from './sip-call';
 
 export interface InviteSource {
@@ -24,9 +27,17 @@ export interface FocusOptions {
   announcedIp: string;
   rtpTimeoutMs: number;
   log: Logger;
-  /** What each room's participants hear (default: forwarding; the MCU mixer plugs in here). */
-  roomAudio?: (room: Room) => RoomAudio;
+  /** What phones hear: the MCU mix (default) or the other party forwarded as-is. */
+  audio?: 'mixer' | 'forward';
+  /** Chime on join/leave and "you are the only participant". */
+  joinTones?: boolean;
+  prompts?: Prompts;
 }
+
+/** PIN entry: three tries, then goodbye (issue: "three tries, then BYE"). */
+const PIN_TRIES = 3;
+/** How long a caller may take to enter the PIN. */
+const PIN_TIMEOUT_MS = 60_000;
 
 /**
  * The conference focus (RFC 4353, RFC 4579): answers INVITEs to `sip:<room>@<host>` and puts the caller in the
@@ -34,10 +45,13 @@ export interface FocusOptions {
  * SDP (488 when nothing can be served). Our Contact carries `;isfocus` (RFC 4579 §4.5).
  */
 export class Focus {
-  private readonly audio = new WeakMap<Room, RoomAudio>();
+  private readonly audio = new WeakMap<Room, Promise<RoomAudio>>();
+  private readonly lobbies = new WeakMap<Room, Promise<RoomAudio>>();
   private readonly calls = new Set<SipCall>();
+  private readonly prompts: Prompts;
 
   constructor(private readonly opts: FocusOptions) {
+    this.prompts = opts.prompts ?? new Prompts();
     opts.sip.onInvite((invite) => {
       this.handle(invite).catch((err: unknown) => {
         opts.log.error({ err, callId: invite.callId }, 'INVITE handling failed');
@@ -51,13 +65,39 @@ export class Focus {
     return this.calls.size;
   }
 
-  private audioFor(room: Room): RoomAudio {
-    let a = this.audio.get(room);
+  /** The room's audio (one mixer room per conference room, in the room's media thread). */
+  private audioFor(room: Room): Promise<RoomAudio> {
+    return this.roomAudio(room, this.audio, room.id, true);
+  }
+
+  /** Where callers wait while entering the PIN: a mixer room that mixes nobody, so they hear only prompts. */
+  private lobbyFor(room: Room): Promise<RoomAudio> {
+    return this.roomAudio(room, this.lobbies, `${room.id}~lobby`, false);
+  }
+
+  private roomAudio(room: Room, cache: WeakMap<Room, Promise<RoomAudio>>, id: string, mixInputs: boolean): Promise<RoomAudio> {
+    let a = cache.get(room);
     if (!a) {
-      a = this.opts.roomAudio?.(room) ?? new ForwardingRoomAudio();
-      this.audio.set(room, a);
-      const ra = a;
-      room.once('closed', () => ra.close());
+      a = (async (): Promise<RoomAudio> => {
+        if (this.opts.audio === 'forward') return new ForwardingRoomAudio();
+        const mixed = await MixedRoomAudio.create({
+          router: room.router,
+          thread: this.opts.threads.threadFor(room.id),
+          roomId: id,
+          listenIp: this.opts.listenIp,
+          mixInputs,
+          log: room.log.child({ component: mixInputs ? 'mixer' : 'lobby' }),
+        });
+        if (mixInputs) mixed.on('speaking', (pid, speaking) => room.participants.get(pid)?.update({ speaking }));
+        return mixed;
+      })();
+      cache.set(room, a);
+      const pending = a;
+      room.once('closed', () => {
+        void pending.then((x) => x.close(), () => undefined);
+        if (mixInputs) this.opts.threads.releaseRoom(room.id);
+      });
+      a.catch(() => cache.delete(room));
     }
     return a;
   }
@@ -114,7 +154,14 @@ export class Focus {
       log.child({ roomId: room.id }),
     );
     const plog = participant.log.child({ participantId: participant.id });
-    const audio = this.audioFor(room);
+    const needsPin = room.settings.pin !== undefined || room.settings.moderatorPin !== undefined;
+    let audio: RoomAudio;
+    try {
+      audio = await (needsPin ? this.lobbyFor(room) : this.audioFor(room));
+    } catch (err) {
+      this.reject(invite, err, plog);
+      return;
+    }
     const call = new SipCall(
       participant,
       {
@@ -168,8 +215,90 @@ export class Focus {
         return;
       }
     }
+    this.wireKeypad(room, call);
+    if (needsPin && !(await this.enterPin(room, call))) return;
     participant.joined();
-    plog.info({ codec: participant.codec, srtp: participant.srtp }, 'participant joined');
+    plog.info({ codec: participant.codec, srtp: participant.srtp, role: participant.role }, 'participant joined');
+    void this.announceJoin(room, call);
+  }
+
+  /** `*6` toggles self-mute ("you are muted" / "you are no longer muted"). */
+  private wireKeypad(room: Room, call: SipCall): void {
+    const keypad = new Keypad();
+    call.keypad = keypad;
+    call.on('dtmf', (digit) => {
+      const cmd = keypad.press(digit);
+      if (cmd.kind === 'pin') call.safeEmit('pin', cmd.pin);
+      else if (cmd.kind === 'toggle-mute' && call.participant.state === ParticipantState.Joined) {
+        void this.setMuted(room, call, !call.participant.muted, 'self');
+      }
+    });
+  }
+
+  /** Mute from anywhere (keypad, dashboard): the participant leaves everyone's mix at once. */
+  async setMuted(room: Room, call: SipCall, muted: boolean, by: 'self' | 'moderator'): Promise<void> {
+    call.participant.update({ muted });
+    await (await this.audioFor(room)).setMuted(call.participant.id, muted);
+    call.participant.log.info({ muted, by }, muted ? 'participant muted' : 'participant unmuted');
+    const clip = this.prompts.get(muted ? 'muted' : 'unmuted');
+    if (clip) await call.roomAudio.play(call.participant.id, clip, PROMPT_RATE).catch(() => undefined);
+  }
+
+  /**
+   * PIN entry in the lobby: "enter the conference PIN", digits until '#', three tries, then goodbye and BYE. The
+   * moderator PIN makes the caller a moderator. Resolves true when the caller is in the room.
+   */
+  private async enterPin(room: Room, call: SipCall): Promise<boolean> {
+    const p = call.participant;
+    const play = async (name: PromptName): Promise<void> => {
+      const clip = this.prompts.get(name);
+      if (clip && p.state !== ParticipantState.Left) await call.roomAudio.play(p.id, clip, PROMPT_RATE).catch(() => undefined);
+    };
+    call.keypad?.collectPin();
+    for (let attempt = 1; attempt <= PIN_TRIES; attempt++) {
+      void play('enter-pin');
+      const pin = await new Promise<string | null>((resolve) => {
+        const timer = setTimeout(() => resolve(null), PIN_TIMEOUT_MS);
+        const done = (v: string | null) => {
+          clearTimeout(timer);
+          call.off('pin', onPin);
+          p.off('left', onLeft);
+          resolve(v);
+        };
+        const onPin = (v: string) => done(v);
+        const onLeft = () => done(null);
+        call.on('pin', onPin);
+        p.once('left', onLeft);
+      });
+      if (p.state === ParticipantState.Left) return false;
+      const role = pin === null ? undefined : pin === room.settings.moderatorPin ? 'moderator' : pin === room.settings.pin ? 'participant' : undefined;
+      if (role) {
+        call.keypad?.stopPin();
+        p.update({ role });
+        await call.moveTo(await this.audioFor(room));
+        return !p.leaveReason;
+      }
+      p.log.info({ attempt }, 'wrong PIN');
+      if (pin === null) break;
+      if (attempt < PIN_TRIES) await play('wrong-pin');
+    }
+    await play('goodbye');
+    call.hangup(LeaveReason.PinFailed, { cause: 403, text: 'Wrong conference PIN' });
+    return false;
+  }
+
+  /** A chime to the others, and "you are the only participant" to a lone caller. */
+  private async announceJoin(room: Room, call: SipCall): Promise<void> {
+    if (this.opts.joinTones === false) return;
+    const audio = await this.audioFor(room);
+    const others = [...room.participants.values()].filter((x) => x !== call.participant && x.state === ParticipantState.Joined);
+    if (others.length === 0) {
+      const clip = this.prompts.get('only-participant');
+      if (clip) await audio.play(call.participant.id, clip, PROMPT_RATE).catch(() => undefined);
+      return;
+    }
+    const chime = this.prompts.get('join');
+    if (chime) await Promise.all(others.map((o) => audio.play(o.id, chime, PROMPT_RATE).catch(() => undefined)));
   }
 
   /** Ends every call with BYE (shutdown). */

@@ -20,6 +20,8 @@ import { TerminationReason } from '../../sip/dialog/dialog-state';
 import { LeaveReason } from '../participant/leave-reason';
 import { ParticipantState, type Participant } from '../participant/participant';
 import type { AudioEndpoint, RoomAudio } from '../room/room-audio';
+import { TypedEmitter } from '../../util/typed-emitter';
+import type { Keypad } from './keypad';
 
 export interface CallMedia {
   router: types.Router;
@@ -47,8 +49,29 @@ const TERMINATION_TO_LEAVE: Record<TerminationReason, LeaveReason> = {
  * One phone in a room: the SIP dialog, the SDP offer/answer state (RFC 3264) and one media leg per served m-line.
  * Owned by its Participant: closing the participant sends BYE (if the dialog is up) and closes the legs.
  */
-export class SipCall implements AudioEndpoint {
+export interface SipCallEvents extends Record<string, unknown[]> {
+  /** A keypad digit: RFC 4733 in the RTP, or SIP INFO (application/dtmf-relay, application/dtmf). */
+  dtmf: [digit: string];
+  /** A PIN entered on the keypad (digits before '#'). */
+  pin: [pin: string];
+}
+
+/** Parses the body of a SIP INFO carrying DTMF: `Signal=5` (application/dtmf-relay) or `5` (application/dtmf). */
+export function parseInfoDtmf(contentType: string | undefined, body: string): string | undefined {
+  const type = contentType?.toLowerCase();
+  let signal: string | undefined;
+  if (type === 'application/dtmf-relay') signal = /^\s*signal\s*=\s*(\S+)/im.exec(body)?.[1];
+  else if (type === 'application/dtmf') signal = body.trim();
+  if (!signal) return undefined;
+  if (signal === '10') return '*';
+  if (signal === '11') return '#';
+  return /^[0-9*#A-Da-d]$/.test(signal) ? signal.toUpperCase() : undefined;
+}
+
+export class SipCall extends TypedEmitter<SipCallEvents> implements AudioEndpoint {
   readonly sdpSession: SdpSession;
+  /** The in-call keypad state (set by the focus). */
+  keypad?: Keypad;
   private readonly legs = new Map<number, SipMediaLeg>();
   private negotiated?: NegotiatedSession;
   private dialog?: SessionDialog;
@@ -57,15 +80,21 @@ export class SipCall implements AudioEndpoint {
   constructor(
     readonly participant: Participant,
     private readonly media: CallMedia,
-    private readonly audio: RoomAudio,
+    private audio: RoomAudio,
     private readonly log: Logger,
   ) {
+    super(log);
     this.sdpSession = new SdpSession({ address: media.announcedIp });
     participant.own(() => this.teardown());
   }
 
   get participantId(): string {
     return this.participant.id;
+  }
+
+  /** The codec the phone receives (router mimeType). */
+  get receiveMimeType(): string | undefined {
+    return this.audioLeg?.negotiated?.codec.mimeType;
   }
 
   /** The phone's audio producer (for the room's audio router and for browsers). */
@@ -84,6 +113,18 @@ export class SipCall implements AudioEndpoint {
 
   async setSource(producerId: string | null): Promise<void> {
     await this.audioLeg?.setSource(producerId);
+  }
+
+  /** Moves the phone to another audio room (PIN lobby → conference). */
+  async moveTo(next: RoomAudio): Promise<void> {
+    const prev = this.audio;
+    this.audio = next;
+    await prev.remove(this.participant.id);
+    await next.add(this);
+  }
+
+  get roomAudio(): RoomAudio {
+    return this.audio;
   }
 
   /** Early offer: negotiate the phone's offer and build our answer. Throws SdpNegotiationError (488/400). */
@@ -118,6 +159,15 @@ export class SipCall implements AudioEndpoint {
   attachDialog(dialog: SessionDialog): void {
     this.dialog = dialog;
     dialog.on('modify', (m) => void this.onModify(m));
+    dialog.on('info', (info) => {
+      const digit = parseInfoDtmf(info.request.contentType, info.body.toString('utf8'));
+      if (!digit) {
+        info.reply(info.body.length ? 415 : 200);
+        return;
+      }
+      info.reply(200);
+      this.safeEmit('dtmf', digit);
+    });
     dialog.on('terminated', (info) => {
       this.log.info({ reason: info.reason }, 'dialog terminated');
       this.participant.close(TERMINATION_TO_LEAVE[info.reason] ?? LeaveReason.LocalBye);
@@ -214,6 +264,7 @@ export class SipCall implements AudioEndpoint {
       throw new Error('call ended during media setup');
     }
     leg.on('producer', () => void this.audio.producerChanged(this).catch(() => undefined));
+    leg.on('dtmf', (digit) => this.safeEmit('dtmf', digit));
     leg.on('inactive', () => {
       this.log.warn('no RTP: ending the call');
       this.hangup(LeaveReason.RtpTimeout, { cause: 408, text: 'RTP timeout' });

@@ -19,6 +19,8 @@ export interface ParticipantView {
   srtp: boolean;
   onHold: boolean;
   muted: boolean;
+  speaking: boolean;
+  role: 'participant' | 'moderator';
   state: ParticipantState;
   joinedAt: string;
 }
@@ -40,6 +42,8 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
   srtp = false;
   onHold = false;
   muted = false;
+  speaking = false;
+  role: 'participant' | 'moderator' = 'participant';
   leaveReason?: LeaveReason;
   private readonly closers: Array<() => void | Promise<void>> = [];
 
@@ -58,7 +62,7 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
     else this.closers.push(closer);
   }
 
-  update(fields: Partial<Pick<Participant, 'codec' | 'srtp' | 'onHold' | 'muted'>>): void {
+  update(fields: Partial<Pick<Participant, 'codec' | 'srtp' | 'onHold' | 'muted' | 'speaking' | 'role'>>): void {
     Object.assign(this, fields);
     this.safeEmit('changed');
   }
@@ -95,6 +99,8 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
       srtp: this.srtp,
       onHold: this.onHold,
       muted: this.muted,
+      speaking: this.speaking,
+      role: this.role,
       state: this.state,
       joinedAt: this.joinedAt.toISOString(),
     };

@@ -5,6 +5,8 @@ export interface AudioEndpoint {
   readonly participantId: string;
   /** The phone's (or browser's) audio, once known. */
   readonly producer?: types.Producer;
+  /** The codec this endpoint receives (router mimeType, e.g. audio/PCMU), once negotiated. */
+  readonly receiveMimeType?: string;
   /** Make this endpoint hear `producerId` (null: nothing). */
   setSource(producerId: string | null): Promise<void>;
 }
@@ -20,6 +22,8 @@ export interface RoomAudio {
   producerChanged(ep: AudioEndpoint): Promise<void>;
   remove(participantId: string): Promise<void>;
   setMuted(participantId: string, muted: boolean): Promise<void>;
+  /** Play 16-bit mono PCM to one participant only (prompts, tones); resolves when played or stopped. */
+  play(participantId: string, pcm: Int16Array, rate: number): Promise<void>;
   close(): void;
 }
 
@@ -47,6 +51,9 @@ export class ForwardingRoomAudio implements RoomAudio {
     else this.muted.delete(participantId);
     await this.rewire();
   }
+
+  /** Forwarding has no mixer to play into: prompts are skipped. */
+  async play(): Promise<void> {}
 
   close(): void {
     this.eps.clear();

@@ -25,6 +25,8 @@ export interface SipMediaLegEvents extends Record<string, unknown[]> {
   producer: [producer: types.Producer];
   /** No RTP for the configured time (never while on hold). */
   inactive: [];
+  /** RFC 4733 telephone-event digit (plain RTP legs; under SRTP the payload is encrypted: use SIP INFO). */
+  dtmf: [digit: string, durationMs: number];
   closed: [];
 }
 
@@ -54,6 +56,7 @@ export class SipMediaLeg extends TypedEmitter<SipMediaLegEvents> {
     super(opts.log);
     relay.on('ssrc', (ssrc) => this.onSsrc(ssrc));
     relay.on('inactive', () => this.safeEmit('inactive'));
+    relay.on('dtmf', (digit, ms) => this.safeEmit('dtmf', digit, ms));
     relay.on('latched', (ip, port) => opts.log.info({ ip, port }, 'RTP source latched'));
     relay.on('closed', () => this.close());
     transport.observer.once('close', () => this.close());
@@ -86,6 +89,7 @@ export class SipMediaLeg extends TypedEmitter<SipMediaLegEvents> {
     const leg = new SipMediaLeg(opts, media, transport, relay, allocated);
     if (media?.remote.ssrc !== undefined) leg.onSsrc(media.remote.ssrc);
     await leg.applyDirection();
+    await leg.applyDtmf();
     return leg;
   }
 
@@ -161,6 +165,19 @@ export class SipMediaLeg extends TypedEmitter<SipMediaLegEvents> {
       await this.setSource(source);
     }
     await this.applyDirection();
+    await this.applyDtmf();
+  }
+
+  /**
+   * mediasoup consumers forward media codecs only, so RFC 4733 events never reach the mixer through mediasoup:
+   * the relay decodes them on plain RTP legs.
+   */
+  private async applyDtmf(): Promise<void> {
+    const te = this.media?.telephoneEvent;
+    if (this.closed || !this.media) return;
+    await this.relay.setDtmf(
+      te && !this.media.transportOptions.enableSrtp ? { payloadType: te.payloadType, clockRate: te.clockRate } : null,
+    );
   }
 
   /** What the phone hears: consume `producerId` on this leg (null: silence). */

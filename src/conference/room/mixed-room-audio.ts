@@ -1,0 +1,212 @@
+import { randomInt } from 'node:crypto';
+import type { types } from 'mediasoup';
+import type { Logger } from 'pino';
+import type { MediaThread } from '../../media/mixer/media-thread';
+import type { MixerRoomHandle } from '../../media/mixer/mixer-room-handle';
+import { TypedEmitter } from '../../util/typed-emitter';
+import type { AudioEndpoint, RoomAudio } from './room-audio';
+
+type MixerCodec = 'PCMU' | 'PCMA' | 'G722' | 'opus';
+
+const CODEC_BY_MIME: Record<string, MixerCodec> = {
+  'audio/pcmu': 'PCMU',
+  'audio/pcma': 'PCMA',
+  'audio/g722': 'G722',
+  'audio/opus': 'opus',
+};
+
+interface Member {
+  ep: AudioEndpoint;
+  /** The mix this participant hears: a Producer on the mixer-output transport, consumed on the participant's leg. */
+  output?: { producer: types.Producer; ssrc: number; mime: string };
+  /** The participant's voice into the mixer: a Consumer of its Producer on the mixer-input transport. */
+  input?: types.Consumer;
+  muted: boolean;
+}
+
+export interface MixedRoomAudioEvents extends Record<string, unknown[]> {
+  speaking: [participantId: string, speaking: boolean];
+}
+
+/**
+ * The MCU: every participant hears the room's mix without itself (mix-minus), computed in a media thread.
+ * Media path, with no packet on the main thread:
+ *   participant Producer → Consumer on the "mixer input" PlainTransport → thread (jitter buffer, decode, mix,
+ *   encode once per codec for listeners, per talker for mix-minus) → "mixer output" PlainTransport → one Producer
+ *   per participant → Consumer on the participant's own leg.
+ * With `mixInputs: false` it is a lobby: participants hear only what is played to them (PIN prompts).
+ */
+export class MixedRoomAudio extends TypedEmitter<MixedRoomAudioEvents> implements RoomAudio {
+  private readonly members = new Map<string, Member>();
+  private closed = false;
+  /** Serialises membership changes so a burst of events cannot interleave half-built members. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly router: types.Router,
+    private readonly mixer: MixerRoomHandle,
+    private readonly inTransport: types.PlainTransport,
+    private readonly outTransport: types.PlainTransport,
+    private readonly mixInputs: boolean,
+    private readonly log: Logger,
+  ) {
+    super(log);
+    mixer.on('speaking', (pid, speaking) => this.safeEmit('speaking', pid, speaking));
+    mixer.on('closed', () => {
+      if (!this.closed) log.error('mixer room closed under the room (media thread died?)');
+    });
+  }
+
+  static async create(opts: {
+    router: types.Router;
+    thread: MediaThread;
+    roomId: string;
+    listenIp: string;
+    mixInputs?: boolean;
+    log: Logger;
+  }): Promise<MixedRoomAudio> {
+    const mixer = await opts.thread.createMixerRoom({ roomId: opts.roomId, ip: opts.listenIp, rate: 16000 });
+    const listenInfo: types.TransportListenInfo = { protocol: 'udp', ip: opts.listenIp };
+    let inT: types.PlainTransport | undefined;
+    let outT: types.PlainTransport | undefined;
+    try {
+      inT = await opts.router.createPlainTransport({ listenInfo, rtcpMux: true, comedia: false, appData: { mixer: 'in' } });
+      outT = await opts.router.createPlainTransport({ listenInfo, rtcpMux: true, comedia: false, appData: { mixer: 'out' } });
+      await inT.connect({ ip: mixer.inputIp, port: mixer.inputPort });
+      await outT.connect({ ip: mixer.outputIp, port: mixer.outputPort });
+      await mixer.connectOutput(outT.tuple.localAddress ?? outT.tuple.localIp, outT.tuple.localPort);
+    } catch (err) {
+      inT?.close();
+      outT?.close();
+      await mixer.close();
+      throw err;
+    }
+    return new MixedRoomAudio(opts.router, mixer, inT, outT, opts.mixInputs ?? true, opts.log);
+  }
+
+  add(ep: AudioEndpoint): Promise<void> {
+    return this.serial(async () => {
+      if (this.closed || this.members.has(ep.participantId)) return;
+      const m: Member = { ep, muted: false };
+      this.members.set(ep.participantId, m);
+      await this.sync(m);
+    });
+  }
+
+  producerChanged(ep: AudioEndpoint): Promise<void> {
+    return this.serial(async () => {
+      const m = this.members.get(ep.participantId);
+      if (m && !this.closed) await this.sync(m);
+    });
+  }
+
+  remove(participantId: string): Promise<void> {
+    return this.serial(async () => {
+      const m = this.members.get(participantId);
+      if (!m) return;
+      this.members.delete(participantId);
+      m.input?.close();
+      m.output?.producer.close();
+      if (!this.closed) await this.mixer.removeParticipant(participantId).catch(() => undefined);
+    });
+  }
+
+  async setMuted(participantId: string, muted: boolean): Promise<void> {
+    const m = this.members.get(participantId);
+    if (!m || this.closed) return;
+    m.muted = muted;
+    await this.mixer.setMuted(participantId, muted);
+  }
+
+  async play(participantId: string, pcm: Int16Array, rate: number): Promise<void> {
+    if (this.closed || !this.members.get(participantId)?.output) return;
+    await this.mixer.playAndWait(participantId, pcm, rate);
+  }
+
+  has(participantId: string): boolean {
+    return this.members.has(participantId);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const m of this.members.values()) {
+      m.input?.close();
+      m.output?.producer.close();
+    }
+    this.members.clear();
+    this.inTransport.close();
+    this.outTransport.close();
+    void this.mixer.close();
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(fn, fn);
+    this.queue = next.catch((err: unknown) => this.log.warn({ err }, 'mixer membership change failed'));
+    return next;
+  }
+
+  /** Brings one member's mixer registration in line with its endpoint (codec, producer). */
+  private async sync(m: Member): Promise<void> {
+    const { ep } = m;
+    const mime = ep.receiveMimeType?.toLowerCase();
+    const codec = mime ? CODEC_BY_MIME[mime] : undefined;
+    const producer = this.mixInputs && ep.producer && !ep.producer.closed ? ep.producer : undefined;
+    const inputStale = m.input && (m.input.closed || m.input.producerId !== producer?.id);
+    const outputStale = m.output && m.output.mime !== mime;
+    if (!inputStale && !outputStale && Boolean(m.input) === Boolean(producer) && Boolean(m.output) === Boolean(codec)) return;
+
+    // Re-register from scratch: cheap (a few channel requests) and only on join, codec or SSRC changes.
+    await this.mixer.removeParticipant(ep.participantId).catch(() => undefined);
+    if (inputStale || !producer) {
+      m.input?.close();
+      m.input = undefined;
+    }
+    if (outputStale || !codec) {
+      m.output?.producer.close();
+      m.output = undefined;
+    }
+    if (producer && !m.input) {
+      m.input = await this.inTransport.consume({ producerId: producer.id, rtpCapabilities: this.router.rtpCapabilities });
+    }
+    if (codec && !m.output) {
+      const cap = this.router.rtpCapabilities.codecs!.find((c) => c.mimeType.toLowerCase() === mime)!;
+      const ssrc = randomInt(1, 2 ** 31);
+      const producerOut = await this.outTransport.produce({
+        kind: 'audio',
+        rtpParameters: {
+          codecs: [
+            {
+              mimeType: cap.mimeType,
+              payloadType: cap.preferredPayloadType!,
+              clockRate: cap.clockRate,
+              ...(cap.channels ? { channels: cap.channels } : {}),
+              ...(cap.parameters ? { parameters: cap.parameters } : {}),
+            },
+          ],
+          encodings: [{ ssrc }],
+        },
+        appData: { mixFor: ep.participantId },
+      });
+      m.output = { producer: producerOut, ssrc, mime: mime! };
+    }
+    const inCodec = m.input ? CODEC_BY_MIME[m.input.rtpParameters.codecs[0]!.mimeType.toLowerCase()] : undefined;
+    await this.mixer.addParticipant({
+      participantId: ep.participantId,
+      ...(m.input && inCodec
+        ? {
+            input: {
+              ssrc: m.input.rtpParameters.encodings![0]!.ssrc!,
+              payloadType: m.input.rtpParameters.codecs[0]!.payloadType,
+              codec: inCodec,
+            },
+          }
+        : {}),
+      ...(m.output && codec
+        ? { output: { ssrc: m.output.ssrc, payloadType: m.output.producer.rtpParameters.codecs[0]!.payloadType, codec } }
+        : {}),
+      muted: m.muted,
+    });
+    await ep.setSource(m.output?.producer.id ?? null);
+  }
+}

@@ -1,0 +1,46 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { projectRoot } from '../../util/project-root';
+
+export type PromptName = 'enter-pin' | 'wrong-pin' | 'only-participant' | 'muted' | 'unmuted' | 'goodbye' | 'join' | 'leave';
+
+export const PROMPT_RATE = 16000;
+
+/** A short two-tone chime (join: rising, leave: falling), 16 kHz. */
+function chime(f1: number, f2: number): Int16Array {
+  const n = PROMPT_RATE * 0.12;
+  const out = new Int16Array(n * 2);
+  for (let i = 0; i < out.length; i++) {
+    const f = i < n ? f1 : f2;
+    const env = Math.min(1, i / 160, (out.length - i) / 160);
+    out[i] = Math.round(6000 * env * Math.sin((2 * Math.PI * f * i) / PROMPT_RATE));
+  }
+  return out;
+}
+
+/**
+ * Spoken prompts rendered at build time by scripts/render-prompts.sh (espeak-ng → 16 kHz PCM in dist/prompts),
+ * plus generated join/leave chimes. A missing prompt file is simply not played.
+ */
+export class Prompts {
+  private readonly clips = new Map<PromptName, Int16Array>();
+
+  constructor(dir = path.join(projectRoot(), 'dist', 'prompts')) {
+    for (const name of ['enter-pin', 'wrong-pin', 'only-participant', 'muted', 'unmuted', 'goodbye'] as const) {
+      const f = path.join(dir, `${name}.${PROMPT_RATE}.pcm`);
+      if (!fs.existsSync(f)) continue;
+      const buf = fs.readFileSync(f);
+      this.clips.set(name, new Int16Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + (buf.length & ~1))));
+    }
+    this.clips.set('join', chime(660, 880));
+    this.clips.set('leave', chime(880, 660));
+  }
+
+  get(name: PromptName): Int16Array | undefined {
+    return this.clips.get(name);
+  }
+
+  get loaded(): PromptName[] {
+    return [...this.clips.keys()];
+  }
+}
