@@ -327,7 +327,7 @@ async function latencySection(o: FocusLoadOptions & { holdMs: number }, inf: str
     'p99 (ms)': percentile(lat, 99),
     'max (ms)': lat[lat.length - 1] ?? NaN,
     'server CPU %': Math.round(serverCpuPct),
-    'SIPp CPU %': Math.round(sippCpuPct),
+    'SIPp CPU %': Number.isFinite(sippCpuPct) ? Math.round(sippCpuPct) : '-',
   });
   const both = async (t: Target): Promise<Row[]> => {
     const p = await probe(t, scenario, inf, rate, seconds, o.holdMs);
@@ -496,7 +496,7 @@ export function printRows(rows: Row[], hold = 5): void {
   const date = new Date().toISOString().slice(0, 10);
   const titles: Record<Row['table'], string> = {
     'max call rate': `Focus: max INVITE→200→ACK→(${hold} s)→BYE rate, zero failed calls (UDP, loopback, ${os.cpus().length} cores, ${date})`,
-    'setup latency': 'Focus: call setup latency, INVITE sent → 200 received (SIPp -trace_rtt, every call)',
+    'setup latency': 'Focus: call setup latency, INVITE sent → 200 received (every call; hold 5 s)',
     memory: 'Focus: memory per idle participant (RSS of the server process + mediasoup workers)',
   };
   for (const table of ['max call rate', 'setup latency', 'memory'] as const) {

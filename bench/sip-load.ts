@@ -33,7 +33,11 @@ async function startParleyUas(port: number): Promise<{ pid: number; kill(): void
   return { pid: child.pid!, kill: () => child.kill('SIGTERM') };
 }
 
-function row(workload: string, server: string, r: { best: LoadResult | null; serverCpuPct: number; sippBound: boolean }): Row {
+function row(
+  workload: string,
+  server: string,
+  r: { best: LoadResult | null; serverCpuPct: number; sippBound: boolean },
+): Row {
   return {
     workload,
     server,
@@ -52,21 +56,42 @@ export async function run(opts: { probeSeconds?: number; confirmSeconds?: number
   const ladder = [100, 200, 400, 700, 1000, 1500, 2000, 3000, 4000, 6000];
   const rows: Row[] = [];
   const workloads: Array<{ name: string; client: string; refServer: string }> = [
-    { name: 'OPTIONS', client: path.join(SCEN, 'uac-options.xml'), refServer: path.join(SCEN, 'uas-options.xml') },
+    {
+      name: 'OPTIONS',
+      client: path.join(SCEN, 'uac-options.xml'),
+      refServer: path.join(SCEN, 'uas-options.xml'),
+    },
     { name: 'INVITE→200→ACK→BYE', client: 'uac', refServer: 'uas' },
   ];
   let port = 25060;
   for (const w of workloads) {
     const ref = startSippServer(w.refServer, ++port);
     await new Promise((r) => setTimeout(r, 500));
-    const refRes = await findMaxRate({ scenario: w.client, remote: `127.0.0.1:${port}`, localPort: ++port }, ladder, probe, confirm, ref.pid!);
+    const refRes = await findMaxRate(
+      { scenario: w.client, remote: `127.0.0.1:${port}`, localPort: ++port },
+      ladder,
+      probe,
+      confirm,
+      ref.pid!,
+    );
     ref.kill('SIGKILL');
     const parley = await startParleyUas(++port);
-    const ours = await findMaxRate({ scenario: w.client, remote: `127.0.0.1:${port}`, localPort: ++port }, ladder, probe, confirm, parley.pid);
+    const ours = await findMaxRate(
+      { scenario: w.client, remote: `127.0.0.1:${port}`, localPort: ++port },
+      ladder,
+      probe,
+      confirm,
+      parley.pid,
+    );
     parley.kill();
     const r1 = row(w.name, 'Parley SIP stack', ours);
     const r0 = row(w.name, 'SIPp UAS (reference)', refRes);
-    r1.note = [r1.note, `ratio vs SIPp UAS: ${(r1['max rate (/s)'] / Math.max(1, r0['max rate (/s)'])).toFixed(2)}`].filter(Boolean).join('; ');
+    r1.note = [
+      r1.note,
+      `ratio vs SIPp UAS: ${(r1['max rate (/s)'] / Math.max(1, r0['max rate (/s)'])).toFixed(2)}`,
+    ]
+      .filter(Boolean)
+      .join('; ');
     rows.push(r1, r0);
   }
   return rows;

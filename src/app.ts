@@ -20,7 +20,10 @@ export const VERSION: string = (
  * The RTP port range is split in two: mediasoup picks its own transports' ports from the lower half, and the
  * phone-facing relay sockets (the ports in our SDP) come from the upper half, so the two never race for a port.
  */
-export function splitRtpRange(min: number, max: number): { mediasoup: [number, number]; phones: [number, number] } {
+export function splitRtpRange(
+  min: number,
+  max: number,
+): { mediasoup: [number, number]; phones: [number, number] } {
   const mid = min + Math.floor((max - min + 1) / 2);
   return { mediasoup: [min, mid - 1], phones: [mid, max] };
 }
@@ -56,7 +59,10 @@ export class App {
         logger: log,
       });
       opened.push(workers);
-      const threads = await MediaThreadPool.create({ threads: config.rtc.numWorkers, logger: log.child({ component: 'media-threads' }) });
+      const threads = await MediaThreadPool.create({
+        threads: config.rtc.numWorkers,
+        logger: log.child({ component: 'media-threads' }),
+      });
       opened.push(threads);
       const sip = await SipStack.create({
         listen: config.sip.listen,
@@ -66,6 +72,8 @@ export class App {
         logger: log.child({ component: 'sip' }),
         sessionTimers: { sessionExpires: config.conference.sessionExpiresSeconds, minSE: 90 },
         contactUser: 'parley',
+        // The focus does async work (room, mediasoup) before answering: say 100 Trying at once (RFC 3261 §17.2.1).
+        tryingDelayMs: 0,
       });
       opened.push(sip);
       const rooms = new RoomManager(config.conference, workers, log.child({ component: 'rooms' }));

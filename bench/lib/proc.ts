@@ -24,7 +24,10 @@ export function rssBytes(pid: number): number {
 }
 
 /** Runs `fn` and returns the CPU % of one core that `pid` used meanwhile. */
-export async function cpuDuring<T>(pid: number, fn: () => Promise<T>): Promise<{ result: T; cpuPct: number; seconds: number }> {
+export async function cpuDuring<T>(
+  pid: number,
+  fn: () => Promise<T>,
+): Promise<{ result: T; cpuPct: number; seconds: number }> {
   const c0 = cpuSeconds(pid);
   const t0 = process.hrtime.bigint();
   const result = await fn();
@@ -41,7 +44,8 @@ export function percentile(sorted: number[], p: number): number {
 export function printTable(title: string, rows: Array<Record<string, string | number>>): void {
   if (rows.length === 0) return;
   const cols = Object.keys(rows[0]!);
-  const cell = (v: string | number | undefined) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(2)) : (v ?? ''));
+  const cell = (v: string | number | undefined) =>
+    typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(2)) : (v ?? '');
   const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
   const line = (vals: string[]) => `| ${vals.map((v, i) => v.padEnd(widths[i]!)).join(' | ')} |`;
   console.log(`\n### ${title}\n`);

@@ -44,10 +44,31 @@ export async function runLoad(r: LoadRun): Promise<LoadResult> {
   const calls = Math.max(1, Math.round(r.rate * r.seconds));
   const args = [
     ...(r.scenario.endsWith('.xml') ? ['-sf', r.scenario] : ['-sn', r.scenario]),
-    r.remote, '-i', '127.0.0.1', '-p', String(r.localPort), '-t', r.transport ?? 'u1',
-    '-r', String(r.rate), '-m', String(calls), '-d', '0', '-l', String(r.limit ?? Math.max(100, r.rate * 5)),
-    '-s', r.service ?? 'bench', '-nostdin', '-trace_stat', '-stf', stf, '-fd', '1',
-    '-timeout', `${r.seconds + Math.ceil((r.durationMs ?? 0) / 1000) + 30}s`,
+    r.remote,
+    '-i',
+    '127.0.0.1',
+    '-p',
+    String(r.localPort),
+    '-t',
+    r.transport ?? 'u1',
+    '-r',
+    String(r.rate),
+    '-m',
+    String(calls),
+    '-d',
+    '0',
+    '-l',
+    String(r.limit ?? Math.max(100, r.rate * 5)),
+    '-s',
+    r.service ?? 'bench',
+    '-nostdin',
+    '-trace_stat',
+    '-stf',
+    stf,
+    '-fd',
+    '1',
+    '-timeout',
+    `${r.seconds + Math.ceil((r.durationMs ?? 0) / 1000) + 30}s`,
     ...['-max_recv_loops', '10000', '-max_sched_loops', '10000'],
     ...(r.durationMs ? ['-d', String(r.durationMs)] : []),
     ...(r.rtt ? ['-trace_rtt', '-rtt_freq', '1'] : []),
@@ -68,7 +89,8 @@ export async function runLoad(r: LoadRun): Promise<LoadResult> {
   const lines = fs.existsSync(stf) ? fs.readFileSync(stf, 'utf8').trim().split('\n') : [];
   const traces = collectTraces(dir, r);
   fs.rmSync(dir, { recursive: true, force: true });
-  if (lines.length < 2) return { rate: r.rate, attempted: 0, successful: 0, failed: calls, achievedRate: 0, sippCpuPct: NaN };
+  if (lines.length < 2)
+    return { rate: r.rate, attempted: 0, successful: 0, failed: calls, achievedRate: 0, sippCpuPct: NaN };
   const head = lines[0]!.split(';');
   const last = lines[lines.length - 1]!.split(';');
   const col = (name: string) => Number(last[head.indexOf(name)]);

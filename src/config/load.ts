@@ -22,7 +22,11 @@ type Plain = Record<string, unknown>;
  * Environment overrides, documented in the README and config/default.yaml.
  * PARLEY_SIP_PORT sets both the UDP and the TCP port, like a SIP server's usual "port".
  */
-export const ENV_OVERRIDES: ReadonlyArray<{ env: string; paths: string[]; type: 'string' | 'number' | 'nullable-number' }> = [
+export const ENV_OVERRIDES: ReadonlyArray<{
+  env: string;
+  paths: string[];
+  type: 'string' | 'number' | 'nullable-number';
+}> = [
   { env: 'PARLEY_LOG_LEVEL', paths: ['log.level'], type: 'string' },
   { env: 'PARLEY_SIP_IP', paths: ['sip.listen.ip'], type: 'string' },
   { env: 'PARLEY_SIP_PORT', paths: ['sip.listen.udp', 'sip.listen.tcp'], type: 'nullable-number' },
@@ -95,7 +99,8 @@ function envLayer(env: NodeJS.ProcessEnv): Plain {
       if (type === 'nullable-number' && (raw === 'off' || raw === 'null')) value = null;
       else {
         value = Number(raw);
-        if (!Number.isFinite(value)) throw new ConfigError(`${name} must be a number (got "${raw}")`, paths[0]);
+        if (!Number.isFinite(value))
+          throw new ConfigError(`${name} must be a number (got "${raw}")`, paths[0]);
       }
     }
     for (const p of paths) setPath(layer, p, value);
@@ -125,7 +130,8 @@ export interface LoadOptions {
 /** defaults (schema) ← config/default.yaml ← --config FILE ← environment ← overrides → validate → freeze. */
 export function loadConfig(opts: LoadOptions = {}): Readonly<Config> {
   let merged: Plain = {};
-  if (opts.useDefaultFile !== false && fs.existsSync(DEFAULT_CONFIG_FILE)) merged = readYaml(DEFAULT_CONFIG_FILE);
+  if (opts.useDefaultFile !== false && fs.existsSync(DEFAULT_CONFIG_FILE))
+    merged = readYaml(DEFAULT_CONFIG_FILE);
   if (opts.file) merged = deepMerge(merged, readYaml(opts.file));
   merged = deepMerge(merged, envLayer(opts.env ?? process.env));
   if (opts.overrides) merged = deepMerge(merged, opts.overrides);
@@ -139,7 +145,11 @@ export function loadConfig(opts: LoadOptions = {}): Readonly<Config> {
   if (cfg.rtc.announcedIp === null) cfg.rtc.announcedIp = cfg.rtc.listenIp;
   const names = new Set<string>();
   for (const room of cfg.conference.rooms) {
-    if (names.has(room.name)) throw new ConfigError(`config key "conference.rooms": room "${room.name}" declared twice`, 'conference.rooms');
+    if (names.has(room.name))
+      throw new ConfigError(
+        `config key "conference.rooms": room "${room.name}" declared twice`,
+        'conference.rooms',
+      );
     names.add(room.name);
   }
   return deepFreeze(cfg);

@@ -9,10 +9,20 @@ const ip = z.string().ip({ message: 'must be an IPv4 or IPv6 address' });
 
 export const roomSchema = z
   .object({
-    name: z.string().min(1).max(64).regex(/^[A-Za-z0-9._~-]+$/, 'room names are URI user parts: A-Z a-z 0-9 . _ ~ -'),
+    name: z
+      .string()
+      .min(1)
+      .max(64)
+      .regex(/^[A-Za-z0-9._~-]+$/, 'room names are URI user parts: A-Z a-z 0-9 . _ ~ -'),
     displayName: z.string().optional(),
-    pin: z.string().regex(/^[0-9]{1,16}$/, 'PINs are 1-16 digits').optional(),
-    moderatorPin: z.string().regex(/^[0-9]{1,16}$/, 'PINs are 1-16 digits').optional(),
+    pin: z
+      .string()
+      .regex(/^[0-9]{1,16}$/, 'PINs are 1-16 digits')
+      .optional(),
+    moderatorPin: z
+      .string()
+      .regex(/^[0-9]{1,16}$/, 'PINs are 1-16 digits')
+      .optional(),
     maxParticipants: z.number().int().min(1).max(10000).optional(),
   })
   .strict();
@@ -68,7 +78,10 @@ export const configSchema = z
       })
       .strict()
       .default({})
-      .refine((r) => r.minPort <= r.maxPort, { message: 'minPort must not exceed maxPort', path: ['minPort'] }),
+      .refine((r) => r.minPort <= r.maxPort, {
+        message: 'minPort must not exceed maxPort',
+        path: ['minPort'],
+      }),
     conference: z
       .object({
         unknownRooms: z.enum(['create', 'reject']).default('create'),

@@ -75,7 +75,12 @@ export class Focus {
     return this.roomAudio(room, this.lobbies, `${room.id}~lobby`, false);
   }
 
-  private roomAudio(room: Room, cache: WeakMap<Room, Promise<RoomAudio>>, id: string, mixInputs: boolean): Promise<RoomAudio> {
+  private roomAudio(
+    room: Room,
+    cache: WeakMap<Room, Promise<RoomAudio>>,
+    id: string,
+    mixInputs: boolean,
+  ): Promise<RoomAudio> {
     let a = cache.get(room);
     if (!a) {
       a = (async (): Promise<RoomAudio> => {
@@ -88,13 +93,17 @@ export class Focus {
           mixInputs,
           log: room.log.child({ component: mixInputs ? 'mixer' : 'lobby' }),
         });
-        if (mixInputs) mixed.on('speaking', (pid, speaking) => room.participants.get(pid)?.update({ speaking }));
+        if (mixInputs)
+          mixed.on('speaking', (pid, speaking) => room.participants.get(pid)?.update({ speaking }));
         return mixed;
       })();
       cache.set(room, a);
       const pending = a;
       room.once('closed', () => {
-        void pending.then((x) => x.close(), () => undefined);
+        void pending.then(
+          (x) => x.close(),
+          () => undefined,
+        );
         if (mixInputs) this.opts.threads.releaseRoom(room.id);
       });
       a.catch(() => cache.delete(room));
@@ -218,7 +227,10 @@ export class Focus {
     this.wireKeypad(room, call);
     if (needsPin && !(await this.enterPin(room, call))) return;
     participant.joined();
-    plog.info({ codec: participant.codec, srtp: participant.srtp, role: participant.role }, 'participant joined');
+    plog.info(
+      { codec: participant.codec, srtp: participant.srtp, role: participant.role },
+      'participant joined',
+    );
     void this.announceJoin(room, call);
   }
 
@@ -252,7 +264,8 @@ export class Focus {
     const p = call.participant;
     const play = async (name: PromptName): Promise<void> => {
       const clip = this.prompts.get(name);
-      if (clip && p.state !== ParticipantState.Left) await call.roomAudio.play(p.id, clip, PROMPT_RATE).catch(() => undefined);
+      if (clip && p.state !== ParticipantState.Left)
+        await call.roomAudio.play(p.id, clip, PROMPT_RATE).catch(() => undefined);
     };
     call.keypad?.collectPin();
     for (let attempt = 1; attempt <= PIN_TRIES; attempt++) {
@@ -271,7 +284,14 @@ export class Focus {
         p.once('left', onLeft);
       });
       if (p.state === ParticipantState.Left) return false;
-      const role = pin === null ? undefined : pin === room.settings.moderatorPin ? 'moderator' : pin === room.settings.pin ? 'participant' : undefined;
+      const role =
+        pin === null
+          ? undefined
+          : pin === room.settings.moderatorPin
+            ? 'moderator'
+            : pin === room.settings.pin
+              ? 'participant'
+              : undefined;
       if (role) {
         call.keypad?.stopPin();
         p.update({ role });
@@ -291,14 +311,17 @@ export class Focus {
   private async announceJoin(room: Room, call: SipCall): Promise<void> {
     if (this.opts.joinTones === false) return;
     const audio = await this.audioFor(room);
-    const others = [...room.participants.values()].filter((x) => x !== call.participant && x.state === ParticipantState.Joined);
+    const others = [...room.participants.values()].filter(
+      (x) => x !== call.participant && x.state === ParticipantState.Joined,
+    );
     if (others.length === 0) {
       const clip = this.prompts.get('only-participant');
       if (clip) await audio.play(call.participant.id, clip, PROMPT_RATE).catch(() => undefined);
       return;
     }
     const chime = this.prompts.get('join');
-    if (chime) await Promise.all(others.map((o) => audio.play(o.id, chime, PROMPT_RATE).catch(() => undefined)));
+    if (chime)
+      await Promise.all(others.map((o) => audio.play(o.id, chime, PROMPT_RATE).catch(() => undefined)));
   }
 
   /** Ends every call with BYE (shutdown). */

@@ -62,7 +62,9 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
     else this.closers.push(closer);
   }
 
-  update(fields: Partial<Pick<Participant, 'codec' | 'srtp' | 'onHold' | 'muted' | 'speaking' | 'role'>>): void {
+  update(
+    fields: Partial<Pick<Participant, 'codec' | 'srtp' | 'onHold' | 'muted' | 'speaking' | 'role'>>,
+  ): void {
     Object.assign(this, fields);
     this.safeEmit('changed');
   }
@@ -80,7 +82,8 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
     for (const c of this.closers.splice(0).reverse()) {
       try {
         const r = c();
-        if (r instanceof Promise) r.catch((err: unknown) => this.log.warn({ err }, 'closing participant resource failed'));
+        if (r instanceof Promise)
+          r.catch((err: unknown) => this.log.warn({ err }, 'closing participant resource failed'));
       } catch (err) {
         this.log.warn({ err }, 'closing participant resource failed');
       }

@@ -70,8 +70,18 @@ export class MixedRoomAudio extends TypedEmitter<MixedRoomAudioEvents> implement
     let inT: types.PlainTransport | undefined;
     let outT: types.PlainTransport | undefined;
     try {
-      inT = await opts.router.createPlainTransport({ listenInfo, rtcpMux: true, comedia: false, appData: { mixer: 'in' } });
-      outT = await opts.router.createPlainTransport({ listenInfo, rtcpMux: true, comedia: false, appData: { mixer: 'out' } });
+      inT = await opts.router.createPlainTransport({
+        listenInfo,
+        rtcpMux: true,
+        comedia: false,
+        appData: { mixer: 'in' },
+      });
+      outT = await opts.router.createPlainTransport({
+        listenInfo,
+        rtcpMux: true,
+        comedia: false,
+        appData: { mixer: 'out' },
+      });
       await inT.connect({ ip: mixer.inputIp, port: mixer.inputPort });
       await outT.connect({ ip: mixer.outputIp, port: mixer.outputPort });
       await mixer.connectOutput(outT.tuple.localAddress ?? outT.tuple.localIp, outT.tuple.localPort);
@@ -154,7 +164,13 @@ export class MixedRoomAudio extends TypedEmitter<MixedRoomAudioEvents> implement
     const producer = this.mixInputs && ep.producer && !ep.producer.closed ? ep.producer : undefined;
     const inputStale = m.input && (m.input.closed || m.input.producerId !== producer?.id);
     const outputStale = m.output && m.output.mime !== mime;
-    if (!inputStale && !outputStale && Boolean(m.input) === Boolean(producer) && Boolean(m.output) === Boolean(codec)) return;
+    if (
+      !inputStale &&
+      !outputStale &&
+      Boolean(m.input) === Boolean(producer) &&
+      Boolean(m.output) === Boolean(codec)
+    )
+      return;
 
     // Re-register from scratch: cheap (a few channel requests) and only on join, codec or SSRC changes.
     await this.mixer.removeParticipant(ep.participantId).catch(() => undefined);
@@ -167,7 +183,10 @@ export class MixedRoomAudio extends TypedEmitter<MixedRoomAudioEvents> implement
       m.output = undefined;
     }
     if (producer && !m.input) {
-      m.input = await this.inTransport.consume({ producerId: producer.id, rtpCapabilities: this.router.rtpCapabilities });
+      m.input = await this.inTransport.consume({
+        producerId: producer.id,
+        rtpCapabilities: this.router.rtpCapabilities,
+      });
     }
     if (codec && !m.output) {
       const cap = this.router.rtpCapabilities.codecs!.find((c) => c.mimeType.toLowerCase() === mime)!;
@@ -190,7 +209,9 @@ export class MixedRoomAudio extends TypedEmitter<MixedRoomAudioEvents> implement
       });
       m.output = { producer: producerOut, ssrc, mime: mime! };
     }
-    const inCodec = m.input ? CODEC_BY_MIME[m.input.rtpParameters.codecs[0]!.mimeType.toLowerCase()] : undefined;
+    const inCodec = m.input
+      ? CODEC_BY_MIME[m.input.rtpParameters.codecs[0]!.mimeType.toLowerCase()]
+      : undefined;
     await this.mixer.addParticipant({
       participantId: ep.participantId,
       ...(m.input && inCodec
@@ -203,7 +224,13 @@ export class MixedRoomAudio extends TypedEmitter<MixedRoomAudioEvents> implement
           }
         : {}),
       ...(m.output && codec
-        ? { output: { ssrc: m.output.ssrc, payloadType: m.output.producer.rtpParameters.codecs[0]!.payloadType, codec } }
+        ? {
+            output: {
+              ssrc: m.output.ssrc,
+              payloadType: m.output.producer.rtpParameters.codecs[0]!.payloadType,
+              codec,
+            },
+          }
         : {}),
       muted: m.muted,
     });

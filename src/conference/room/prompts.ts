@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from '../../util/project-root';
 
-export type PromptName = 'enter-pin' | 'wrong-pin' | 'only-participant' | 'muted' | 'unmuted' | 'goodbye' | 'join' | 'leave';
+export type PromptName =
+  'enter-pin' | 'wrong-pin' | 'only-participant' | 'muted' | 'unmuted' | 'goodbye' | 'join' | 'leave';
 
 export const PROMPT_RATE = 16000;
 
@@ -26,11 +27,21 @@ export class Prompts {
   private readonly clips = new Map<PromptName, Int16Array>();
 
   constructor(dir = path.join(projectRoot(), 'dist', 'prompts')) {
-    for (const name of ['enter-pin', 'wrong-pin', 'only-participant', 'muted', 'unmuted', 'goodbye'] as const) {
+    for (const name of [
+      'enter-pin',
+      'wrong-pin',
+      'only-participant',
+      'muted',
+      'unmuted',
+      'goodbye',
+    ] as const) {
       const f = path.join(dir, `${name}.${PROMPT_RATE}.pcm`);
       if (!fs.existsSync(f)) continue;
       const buf = fs.readFileSync(f);
-      this.clips.set(name, new Int16Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + (buf.length & ~1))));
+      this.clips.set(
+        name,
+        new Int16Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + (buf.length & ~1))),
+      );
     }
     this.clips.set('join', chime(660, 880));
     this.clips.set('leave', chime(880, 660));

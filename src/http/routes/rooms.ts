@@ -12,7 +12,12 @@ export function roomsRouter(rooms: RoomManager): Router {
     const room = rooms.get(req.params.id);
     if (!room) throw new NotFoundError(`room ${req.params.id}`);
     const d = room.detail();
-    res.json({ ...d, participants: d.participantList, participantCount: d.participants, participantList: undefined });
+    res.json({
+      ...d,
+      participants: d.participantList,
+      participantCount: d.participants,
+      participantList: undefined,
+    });
   });
   return r;
 }

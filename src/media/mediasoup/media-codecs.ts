@@ -10,8 +10,20 @@ export const ROOM_MEDIA_CODECS: types.RtpCodecCapability[] = [
   { kind: 'audio', mimeType: 'audio/PCMU', clockRate: 8000, channels: 1, preferredPayloadType: 0 },
   { kind: 'audio', mimeType: 'audio/PCMA', clockRate: 8000, channels: 1, preferredPayloadType: 8 },
   { kind: 'audio', mimeType: 'audio/G722', clockRate: 8000, channels: 1, preferredPayloadType: 9 },
-  { kind: 'audio', mimeType: 'audio/telephone-event', clockRate: 8000, channels: 1, preferredPayloadType: 101 },
-  { kind: 'audio', mimeType: 'audio/telephone-event', clockRate: 48000, channels: 1, preferredPayloadType: 110 },
+  {
+    kind: 'audio',
+    mimeType: 'audio/telephone-event',
+    clockRate: 8000,
+    channels: 1,
+    preferredPayloadType: 101,
+  },
+  {
+    kind: 'audio',
+    mimeType: 'audio/telephone-event',
+    clockRate: 48000,
+    channels: 1,
+    preferredPayloadType: 110,
+  },
   {
     kind: 'video',
     mimeType: 'video/H264',

@@ -72,13 +72,20 @@ export class SipMediaLeg extends TypedEmitter<SipMediaLegEvents> {
         rtcpMux: true,
         comedia: false,
         enableSrtp: media?.transportOptions.enableSrtp ?? false,
-        ...(media?.transportOptions.srtpCryptoSuite ? { srtpCryptoSuite: media.transportOptions.srtpCryptoSuite } : {}),
+        ...(media?.transportOptions.srtpCryptoSuite
+          ? { srtpCryptoSuite: media.transportOptions.srtpCryptoSuite }
+          : {}),
       });
-      await relay.connectInner(transport.tuple.localAddress ?? transport.tuple.localIp, transport.tuple.localPort);
+      await relay.connectInner(
+        transport.tuple.localAddress ?? transport.tuple.localIp,
+        transport.tuple.localPort,
+      );
       await transport.connect({
         ip: relay.innerIp,
         port: relay.innerPort,
-        ...(media?.connectParams?.srtpParameters ? { srtpParameters: media.connectParams.srtpParameters } : {}),
+        ...(media?.connectParams?.srtpParameters
+          ? { srtpParameters: media.connectParams.srtpParameters }
+          : {}),
       });
     } catch (err) {
       transport?.close();
@@ -93,7 +100,9 @@ export class SipMediaLeg extends TypedEmitter<SipMediaLegEvents> {
     return leg;
   }
 
-  private static async openRelay(opts: SipMediaLegOptions): Promise<{ relay: RelayHandle; allocated: number[] }> {
+  private static async openRelay(
+    opts: SipMediaLegOptions,
+  ): Promise<{ relay: RelayHandle; allocated: number[] }> {
     const separateRtcp = opts.media ? !opts.media.transportOptions.rtcpMux : false;
     const remote = opts.media ? SipMediaLeg.remoteOf(opts.media) : undefined;
     for (let attempt = 0; attempt < 32; attempt++) {
@@ -176,7 +185,9 @@ export class SipMediaLeg extends TypedEmitter<SipMediaLegEvents> {
     const te = this.media?.telephoneEvent;
     if (this.closed || !this.media) return;
     await this.relay.setDtmf(
-      te && !this.media.transportOptions.enableSrtp ? { payloadType: te.payloadType, clockRate: te.clockRate } : null,
+      te && !this.media.transportOptions.enableSrtp
+        ? { payloadType: te.payloadType, clockRate: te.clockRate }
+        : null,
     );
   }
 
@@ -251,7 +262,10 @@ export class SipMediaLeg extends TypedEmitter<SipMediaLegEvents> {
           return;
         }
         this.producer = producer;
-        this.opts.log.info({ ssrc, producerId: producer.id }, old ? 'phone changed SSRC; producer recreated' : 'producer created');
+        this.opts.log.info(
+          { ssrc, producerId: producer.id },
+          old ? 'phone changed SSRC; producer recreated' : 'producer created',
+        );
         this.safeEmit('producer', producer);
       } catch (err) {
         this.opts.log.warn({ err, ssrc }, 'cannot create producer for phone RTP');

@@ -61,7 +61,11 @@ export class WorkerPool extends TypedEmitter<WorkerPoolEvents> {
   }
 
   status(): WorkerStatus[] {
-    return this.slots.map((s) => ({ pid: s.worker.pid, alive: !s.worker.closed && !s.worker.died, routers: s.routers }));
+    return this.slots.map((s) => ({
+      pid: s.worker.pid,
+      alive: !s.worker.closed && !s.worker.died,
+      routers: s.routers,
+    }));
   }
 
   /** A router with the room codecs on the least-loaded live worker. */

@@ -23,7 +23,12 @@ describe('parley process', () => {
     const [, port] = String(started.http).split(':');
     const res = await fetch(`http://127.0.0.1:${port}/healthz`);
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { status: string; version: string; uptimeSeconds: number; workers: { alive: number; total: number } };
+    const body = (await res.json()) as {
+      status: string;
+      version: string;
+      uptimeSeconds: number;
+      workers: { alive: number; total: number };
+    };
     expect(body.status).toBe('ok');
     expect(body.workers).toMatchObject({ alive: 2, total: 2 });
     expect(body.version).toMatch(/^\d+\.\d+\.\d+$/);
@@ -45,7 +50,9 @@ describe('parley process', () => {
     await p.waitForLog((l) => l.msg === 'mediasoup worker died');
     // The pool replaces the dead worker; health is ok again once the replacement runs.
     await p.waitForLog((l) => l.msg === 'mediasoup worker started' && l.workerPid !== workerLine.workerPid);
-    const body = (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as { workers: { alive: number } };
+    const body = (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as {
+      workers: { alive: number };
+    };
     expect(body.workers.alive).toBe(1);
     p.proc.kill('SIGTERM');
     expect((await p.exit).code).toBe(0);

@@ -48,12 +48,29 @@ describe('mediasoup worker: SRTP between two PlainTransports', () => {
 
   async function pipe(suite: types.SrtpCryptoSuite, corruptKey: boolean) {
     const listenInfo: types.TransportListenInfo = { protocol: 'udp', ip: '127.0.0.1' };
-    const a = await router.createPlainTransport({ listenInfo, rtcpMux: true, comedia: false, enableSrtp: true, srtpCryptoSuite: suite });
-    const b = await router.createPlainTransport({ listenInfo, rtcpMux: true, comedia: false, enableSrtp: true, srtpCryptoSuite: suite });
+    const a = await router.createPlainTransport({
+      listenInfo,
+      rtcpMux: true,
+      comedia: false,
+      enableSrtp: true,
+      srtpCryptoSuite: suite,
+    });
+    const b = await router.createPlainTransport({
+      listenInfo,
+      rtcpMux: true,
+      comedia: false,
+      enableSrtp: true,
+      srtpCryptoSuite: suite,
+    });
     // connect() takes the REMOTE side's key: the one used to decrypt what arrives.
     const aKey = a.srtpParameters!;
     const aKeySeenByB = corruptKey
-      ? { ...aKey, keyBase64: Buffer.from(Buffer.from(aKey.keyBase64, 'base64').map((x) => x ^ 0xff)).toString('base64') }
+      ? {
+          ...aKey,
+          keyBase64: Buffer.from(Buffer.from(aKey.keyBase64, 'base64').map((x) => x ^ 0xff)).toString(
+            'base64',
+          ),
+        }
       : aKey;
     await a.connect({ ip: '127.0.0.1', port: b.tuple.localPort, srtpParameters: b.srtpParameters! });
     await b.connect({ ip: '127.0.0.1', port: a.tuple.localPort, srtpParameters: aKeySeenByB });
@@ -62,7 +79,10 @@ describe('mediasoup worker: SRTP between two PlainTransports', () => {
     const ssrc = 0x11223344;
     const source = await directIn.produce({
       kind: 'audio',
-      rtpParameters: { codecs: [{ mimeType: 'audio/PCMU', clockRate: 8000, payloadType: 0 }], encodings: [{ ssrc }] },
+      rtpParameters: {
+        codecs: [{ mimeType: 'audio/PCMU', clockRate: 8000, payloadType: 0 }],
+        encodings: [{ ssrc }],
+      },
     });
     const aOut = await a.consume({ producerId: source.id, rtpCapabilities: router.rtpCapabilities });
     const bIn = await b.produce({

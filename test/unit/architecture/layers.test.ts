@@ -8,10 +8,16 @@ import path from 'node:path';
 
 const root = path.resolve(__dirname, '../../..');
 const RANK: Record<string, number> = {
-  util: 0, errors: 0, logging: 0, config: 0,
-  sip: 1, media: 1,
+  util: 0,
+  errors: 0,
+  logging: 0,
+  config: 0,
+  sip: 1,
+  media: 1,
   conference: 2,
-  http: 3, moderation: 3, livestream: 3,
+  http: 3,
+  moderation: 3,
+  livestream: 3,
 };
 /** Pairs of same-rank layers that must not know each other. */
 const SIBLINGS_FORBIDDEN = new Set(['sip->media', 'media->sip']);
@@ -46,7 +52,8 @@ describe('layer direction', () => {
       const from = layerOf(f);
       if (!from) continue;
       for (const spec of imports(f)) {
-        if (from === 'sip' && /^mediasoup/.test(spec)) violations.push(`${path.relative(root, f)} imports ${spec}`);
+        if (from === 'sip' && /^mediasoup/.test(spec))
+          violations.push(`${path.relative(root, f)} imports ${spec}`);
         if (!spec.startsWith('.')) continue;
         const to = layerOf(path.resolve(path.dirname(f), spec));
         if (!to || to === from) continue;
@@ -63,7 +70,8 @@ describe('layer direction', () => {
       for (const spec of imports(f)) {
         if (spec.startsWith('.')) {
           const target = path.resolve(path.dirname(f), spec);
-          if (path.relative(path.join(root, 'workers'), target).startsWith('..')) violations.push(`${f}: ${spec}`);
+          if (path.relative(path.join(root, 'workers'), target).startsWith('..'))
+            violations.push(`${f}: ${spec}`);
         } else if (/^(mediasoup|express|socket\.io)/.test(spec)) violations.push(`${f}: ${spec}`);
       }
     }
