@@ -82,6 +82,7 @@ export interface LatencyRow {
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
+  note?: string;
   error?: string;
 }
 
@@ -102,6 +103,8 @@ function ulaw(v: number): number {
   m = (m >> (e + 3)) & 0x0f;
   return ~(sign | (e << 4) | m) & 0xff;
 }
+
+const SILENCE = Buffer.alloc(SAMPLES, 0xff);
 
 const ULAW_DECODE = Int16Array.from({ length: 256 }, (_, b) => {
   const u = ~b & 0xff;
@@ -222,7 +225,8 @@ interface Deployed {
 
 interface SystemUnderTest {
   name: SystemName;
-  deploy(step: Step, sinkPort: number, stepNo: number): Promise<Deployed>;
+  /** `onOutput` must be called for mixed packets arriving on sockets other than the sink. */
+  deploy(step: Step, sink: dgram.Socket, stepNo: number, onOutput: () => void): Promise<Deployed>;
   /** CPU snapshot of what counts as "the server". */
   snap(): Map<string, number>;
   elu?(): Promise<number>;
@@ -247,7 +251,7 @@ async function measureStep(sut: SystemUnderTest, step: Step, stepNo: number, sec
   sink.on('message', () => received++);
   let deployed: Deployed | null = null;
   try {
-    deployed = await sut.deploy(step, sink.address().port, stepNo);
+    deployed = await sut.deploy(step, sink, stepNo, () => received++);
     const warmupMs = 1500;
     let r0 = 0;
     let d0 = 0;
@@ -311,7 +315,8 @@ async function parleySystem(): Promise<{ sut: SystemUnderTest; pool: MediaThread
     name: 'Parley',
     snap: () => snapshot('self', fresh),
     elu: async () => (await thread.stats()).activeMs,
-    async deploy(step, sinkPort, stepNo) {
+    async deploy(step, sink, stepNo) {
+      const sinkPort = sink.address().port;
       src ??= await udp();
       const rooms: MixerRoomHandle[] = [];
       const talkers: Talker[] = [];
@@ -359,7 +364,8 @@ async function janusSystem(janus: JanusInstance): Promise<SystemUnderTest> {
   return {
     name: 'Janus',
     snap: () => snapshot(janus.pid),
-    async deploy(step, sinkPort, stepNo) {
+    async deploy(step, sink, stepNo, onOutput) {
+      const sinkPort = sink.address().port;
       const session = await JanusSession.create(janus.url);
       const sockets: dgram.Socket[] = [];
       const roomIds: number[] = [];
@@ -388,8 +394,12 @@ async function janusSystem(janus: JanusInstance): Promise<SystemUnderTest> {
           for (let p = 0; p < n; p++) {
             jobs.push(async () => {
               const talker = p < step.talkersPerRoom;
+              // a talker hears its mix-minus on the socket it sends from
               const sock = talker ? await udp() : null;
-              if (sock) sockets.push(sock);
+              if (sock) {
+                sockets.push(sock);
+                sock.on('message', onOutput);
+              }
               const h = await session.attach('janus.plugin.audiobridge');
               const joined = await session.message(h, {
                 request: 'join',
@@ -400,8 +410,11 @@ async function janusSystem(janus: JanusInstance): Promise<SystemUnderTest> {
               });
               const rtp = joined.rtp as { ip: string; port: number } | undefined;
               if (!rtp) throw new Error(`janus join without rtp: ${JSON.stringify(joined)}`);
-              if (sock)
-                talkers.push({ sock, ip: rtp.ip, port: rtp.port, ssrc: 0x3000000 + r * 4096 + p, frames: toneFrames(p) });
+              const ssrc = 0x3000000 + r * 4096 + p;
+              if (sock) talkers.push({ sock, ip: rtp.ip, port: rtp.port, ssrc, frames: toneFrames(p) });
+              // AudioBridge sends to a plain-RTP participant only once it has received RTP from it ("setup":
+              // true); a listener sends a little silence from the address it declared (the sink), then nothing
+              else for (let k = 0; k < 3; k++) sink.send([rtpHeader(k, ssrc), SILENCE], rtp.port, rtp.ip);
             });
           }
         }
@@ -547,11 +560,11 @@ async function parleyLatency(thread: MediaThread, clicks: number): Promise<Laten
   }
 }
 
-async function janusLatency(janus: JanusInstance, clicks: number): Promise<LatencyRow> {
+async function janusLatency(janus: JanusInstance, clicks: number, prebuffering?: number): Promise<LatencyRow> {
   const session = await JanusSession.create(janus.url);
   const ear = await udp();
   const mouth = await udp();
-  const room = 999001;
+  const room = 999001 + (prebuffering ?? 0);
   const admin = await session.attach('janus.plugin.audiobridge');
   try {
     await session.message(admin, {
@@ -560,6 +573,7 @@ async function janusLatency(janus: JanusInstance, clicks: number): Promise<Laten
       sampling_rate: 16000,
       allow_rtp_participants: true,
       record: false,
+      ...(prebuffering !== undefined ? { default_prebuffering: prebuffering } : {}),
     });
     const join = async (sock: dgram.Socket, display: string): Promise<{ ip: string; port: number }> => {
       const h = await session.attach('janus.plugin.audiobridge');
@@ -573,8 +587,12 @@ async function janusLatency(janus: JanusInstance, clicks: number): Promise<Laten
       return j.rtp as { ip: string; port: number };
     };
     const m = await join(mouth, 'mouth');
-    await join(ear, 'ear');
-    return await clickRun('Janus', { sock: mouth, ip: m.ip, port: m.port, ssrc: 0x6000001 }, ear, null, clicks);
+    const e = await join(ear, 'ear');
+    // the ear must send once before AudioBridge sends it anything (see janusSystem)
+    for (let k = 0; k < 3; k++) ear.send([rtpHeader(k, 0x6000002), SILENCE], e.port, e.ip);
+    const row = await clickRun('Janus', { sock: mouth, ip: m.ip, port: m.port, ssrc: 0x6000001 }, ear, null, clicks);
+    if (prebuffering !== undefined) row.note = `default_prebuffering ${prebuffering}`;
+    return row;
   } finally {
     await session.message(admin, { request: 'destroy', room }).catch(() => undefined);
     await session.destroy();
@@ -620,6 +638,8 @@ export async function run(opts: MixerLoadOptions = {}): Promise<MixerLoadResult>
       const sut = await janusSystem(janus);
       for (const [i, step] of plan.entries()) result.rows.push(await measureStep(sut, step, i, seconds));
       result.latency.push(await janusLatency(janus, clicks).catch((err: Error) => failedLatency('Janus', err)));
+      // AudioBridge's default jitter prebuffer is 6 packets (120 ms): also with a small one, for a like-for-like
+      result.latency.push(await janusLatency(janus, clicks, 2).catch((err: Error) => failedLatency('Janus', err)));
     } catch (err) {
       result.janusError = (err as Error).message;
     } finally {
@@ -715,6 +735,7 @@ export function printResult(res: MixerLoadResult, seconds: number): void {
       'p50 ms': f1(l.p50Ms),
       'p99 ms': f1(l.p99Ms),
       'max ms': f1(l.maxMs),
+      note: l.note ?? (l.system === 'Janus' ? 'AudioBridge defaults' : 'Parley defaults'),
       error: l.error ?? '',
     })),
   );

@@ -2,16 +2,19 @@
 # Installs whatever is missing for Parley on a Debian 12 machine, then builds it:
 #   Debian packages (apt-get), Meson >= 1.1 (pip), npm packages, the mediasoup worker (offline build, cached),
 #   the spoken prompts, and the TypeScript build. Every step is skipped when already done.
-#   --test   also install the real peers the test suite drives (SIPp, baresip, ffmpeg, sox, Chromium ...)
+#   --test   also install the real peers the test suite drives (SIPp, baresip, iproute2's ss, procps)
+#   --bench  also install the reference servers the benchmarks compare against (Janus)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 log() { echo "[setup] $*"; }
 
 with_test=0
+with_bench=0
 for a in "$@"; do
   case "$a" in
     --test) with_test=1 ;;
+    --bench) with_test=1; with_bench=1 ;;
     *) echo "setup.sh: unknown option $a" >&2; exit 2 ;;
   esac
 done
@@ -23,7 +26,10 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 pkgs=(build-essential pkg-config python3 python3-pip ninja-build libssl-dev libuv1-dev libsrtp2-dev libusrsctp-dev
       libabsl-dev flatbuffers-compiler libflatbuffers-dev openssl espeak-ng sox)
 if [ "$with_test" = 1 ]; then
-  pkgs+=(sip-tester baresip ffmpeg tshark janus chromium)
+  pkgs+=(sip-tester baresip-core iproute2 procps)
+fi
+if [ "$with_bench" = 1 ]; then
+  pkgs+=(janus)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,0 +1,102 @@
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { freePort } from './sipp';
+import { readWav, type Wav } from './tone-analysis';
+
+export type BaresipCodec = 'PCMU' | 'PCMA' | 'G722' | 'opus';
+
+const CODEC: Record<BaresipCodec, { module: string; sdpName: string }> = {
+  PCMU: { module: 'g711.so', sdpName: 'PCMU/8000/1' },
+  PCMA: { module: 'g711.so', sdpName: 'PCMA/8000/1' },
+  G722: { module: 'g722.so', sdpName: 'G722/8000/1' },
+  opus: { module: 'opus.so', sdpName: 'opus/48000/2' },
+};
+
+export interface BaresipTonePhone {
+  /** the softphone's console output */
+  output(): string;
+  /** resolves when baresip has quit (it hangs up with BYE at `quitAfterSec`) */
+  done: Promise<{ code: number | null; output: string; killed: boolean }>;
+  /** What baresip decoded from the call (sndfile's `dump-*-dec.wav`); call after `done`. */
+  recording(): Wav;
+}
+
+/**
+ * A real softphone for the MCU tone tests: baresip 1.0 with ONE codec (`audio_codecs` on the account), a sine tone
+ * rendered by sox as its microphone (aufile), and the sndfile module dumping the decoded audio of the call to a
+ * WAV — what the phone heard. The player is aubridge (no sound card). It dials `target` at once and quits after
+ * `quitAfterSec`; killed 10 s later at the latest.
+ */
+export async function startBaresipTonePhone(o: {
+  dir: string;
+  user: string;
+  target: string;
+  codec: BaresipCodec;
+  tone: number;
+  quitAfterSec: number;
+}): Promise<BaresipTonePhone> {
+  const cfgDir = path.join(o.dir, `baresip-${o.user}`);
+  const recDir = path.join(cfgDir, 'rec');
+  fs.mkdirSync(recDir, { recursive: true });
+  const rate = o.codec === 'opus' ? 48000 : o.codec === 'G722' ? 16000 : 8000;
+  const wav = path.join(cfgDir, 'tone.wav');
+  execFileSync('sox', ['-n', '-r', String(rate), '-c', '1', '-b', '16', wav, 'synth', String(o.quitAfterSec + 5), 'sine', String(o.tone), 'vol', '0.25']);
+  const sipPort = await freePort();
+  const rtpBase = 20000 + (sipPort % 50) * 100;
+  fs.writeFileSync(
+    path.join(cfgDir, 'config'),
+    [
+      'poll_method epoll',
+      `sip_listen 127.0.0.1:${sipPort}`,
+      `audio_source aufile,${wav}`,
+      'audio_player aubridge,nil',
+      'audio_alert aubridge,nil',
+      `rtp_ports ${rtpBase}-${rtpBase + 99}`,
+      `snd_path ${recDir}`,
+      'opus_stereo no',
+      'opus_sprop_stereo no',
+      'module_path /usr/lib/baresip/modules',
+      `module ${CODEC[o.codec].module}`,
+      'module aufile.so',
+      'module aubridge.so',
+      'module sndfile.so',
+      'module_app account.so',
+      'module_app menu.so',
+      '',
+    ].join('\n'),
+  );
+  fs.writeFileSync(
+    path.join(cfgDir, 'accounts'),
+    `<sip:${o.user}@127.0.0.1>;regint=0;audio_codecs=${CODEC[o.codec].sdpName}\n`,
+  );
+  const child = spawn('baresip', ['-f', cfgDir, '-n', '127.0.0.1', '-s', '-e', `/dial ${o.target}`, '-t', String(o.quitAfterSec)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  let killed = false;
+  const killer = setTimeout(
+    () => {
+      killed = true;
+      child.kill('SIGKILL');
+    },
+    (o.quitAfterSec + 10) * 1000,
+  );
+  const done = new Promise<{ code: number | null; output: string; killed: boolean }>((resolve) =>
+    child.on('close', (code) => {
+      clearTimeout(killer);
+      resolve({ code, output: out, killed });
+    }),
+  );
+  return {
+    output: () => out,
+    done,
+    recording() {
+      const files = fs.readdirSync(recDir).filter((f) => f.endsWith('-dec.wav'));
+      if (files.length !== 1) throw new Error(`baresip ${o.user}: expected one *-dec.wav in ${recDir}, found ${files.join(', ') || 'none'}\n${out.slice(-3000)}`);
+      return readWav(path.join(recDir, files[0]!));
+    },
+  };
+}
