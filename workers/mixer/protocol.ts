@@ -133,6 +133,8 @@ export interface RequestMap {
     params: { legId: string; dtmf: { payloadType: number; clockRate?: number } | null };
     result: null;
   };
+  /** Payload types rewritten on the way to the phone (router PT → phone PT); plain RTP only. */
+  'relay.setPayloadTypeMap': { params: { legId: string; map: Array<[number, number]> | null }; result: null };
   'relay.stats': { params: { legId: string }; result: RelayStatsResult };
   'relay.close': { params: { legId: string }; result: null };
   'thread.stats': { params: Record<string, never>; result: ThreadStatsResult };

@@ -182,12 +182,21 @@ export class SipMediaLeg extends TypedEmitter<SipMediaLegEvents> {
    * the relay decodes them on plain RTP legs.
    */
   private async applyDtmf(): Promise<void> {
-    const te = this.media?.telephoneEvent;
-    if (this.closed || !this.media) return;
-    await this.relay.setDtmf(
-      te && !this.media.transportOptions.enableSrtp
-        ? { payloadType: te.payloadType, clockRate: te.clockRate }
-        : null,
+    const m = this.media;
+    if (this.closed || !m) return;
+    const plain = !m.transportOptions.enableSrtp;
+    const te = m.telephoneEvent;
+    await this.relay.setDtmf(te && plain ? { payloadType: te.payloadType, clockRate: te.clockRate } : null);
+    // mediasoup consumers send the router's payload types; the phone expects its own (RFC 3264 §6.1).
+    const mismatches = m.consumer.payloadTypeMismatches.filter((x) => !/telephone-event/i.test(x.mimeType));
+    if (mismatches.length && !plain) {
+      this.opts.log.warn(
+        { mismatches },
+        'SRTP leg with a payload type the router does not use: the phone may not decode it',
+      );
+    }
+    await this.relay.setPayloadTypeMap(
+      plain ? mismatches.map((x): [number, number] => [x.routerPayloadType, x.phonePayloadType]) : null,
     );
   }
 

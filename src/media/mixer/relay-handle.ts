@@ -83,6 +83,11 @@ export class RelayHandle extends TypedEmitter<RelayHandleEvents> {
     await this.thread.request('relay.setDtmf', { legId: this.legId, dtmf });
   }
 
+  /** Rewrite payload types on the way to the phone (router PT → phone PT; null: none). Plain RTP only. */
+  async setPayloadTypeMap(map: Array<[number, number]> | null): Promise<void> {
+    await this.thread.request('relay.setPayloadTypeMap', { legId: this.legId, map });
+  }
+
   async stats(): Promise<RelayStats> {
     return this.thread.request('relay.stats', { legId: this.legId });
   }

@@ -64,6 +64,10 @@ export class MediaThreadHost {
       this.relay(p.legId).core.setDtmf(p.dtmf);
       return null;
     };
+    this.handlers['relay.setPayloadTypeMap'] = (p) => {
+      this.relay(p.legId).core.setPayloadTypeMap(p.map);
+      return null;
+    };
     this.handlers['relay.stats'] = (p) => this.relay(p.legId).counters();
     this.handlers['relay.close'] = async (p) => {
       const r = this.relays.get(p.legId);

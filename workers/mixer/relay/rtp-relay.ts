@@ -103,6 +103,7 @@ export class RtpRelay {
   private inactiveFired = false;
   private closed = false;
   private dtmfPt = -1;
+  private ptMap: Map<number, number> | null = null;
   private dtmf: TelephoneEventReceiver | null = null;
 
   private readonly c: RelayCounters = {
@@ -130,6 +131,15 @@ export class RtpRelay {
    * Decode RFC 4733 digits from the phone's RTP (mediasoup 3.19 consumers do not forward telephone-event, so
    * this is where DTMF of plain-RTP phones is seen). Never for SRTP legs: the payload is encrypted there.
    */
+  /**
+   * mediasoup consumers always send the router's payload type; a phone that negotiated another number for the same
+   * codec (RFC 3264 §6.1: it receives the PTs of its own SDP) gets them rewritten here. Plain RTP only: SRTP
+   * authenticates the header.
+   */
+  setPayloadTypeMap(map: Array<[number, number]> | null): void {
+    this.ptMap = map && map.length ? new Map(map) : null;
+  }
+
   setDtmf(dtmf: RelayDtmf | null): void {
     this.dtmfPt = dtmf ? dtmf.payloadType : -1;
     this.dtmf = dtmf ? new TelephoneEventReceiver(dtmf.clockRate ?? 8000) : null;
@@ -238,6 +248,10 @@ export class RtpRelay {
     const rtcp = kind === PacketKind.Rtcp;
     const target = rtcp ? this.rtcpTarget : this.rtpTarget;
     if (!target) return this.drop();
+    if (!rtcp && this.ptMap) {
+      const to = this.ptMap.get(buf[1]! & 0x7f);
+      if (to !== undefined) buf[1] = (buf[1]! & 0x80) | to;
+    }
     this.c.packetsOut++;
     this.c.bytesOut += buf.length;
     this.send(

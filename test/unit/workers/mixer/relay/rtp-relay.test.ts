@@ -339,3 +339,19 @@ describe('RtpRelay', () => {
     });
   });
 });
+
+describe('payload type rewrite toward the phone (RFC 3264 §6.1)', () => {
+  it('rewrites mapped RTP payload types, keeps the marker bit, leaves RTCP and unmapped PTs alone', () => {
+    const { relay, sent } = make({ remote: { ip: '127.0.0.1', port: 20000 } });
+    relay.setPayloadTypeMap([[111, 96]]);
+    const marked = rtp(7, 1, 111);
+    marked[1] = 0x80 | 111;
+    relay.fromInner(marked, '127.0.0.1', 40000);
+    relay.fromInner(rtp(7, 2, 0), '127.0.0.1', 40000);
+    relay.fromInner(rtcp(200), '127.0.0.1', 40000);
+    expect(sent.map((s) => s.buf[1])).toEqual([0x80 | 96, 0, 200]);
+    relay.setPayloadTypeMap(null);
+    relay.fromInner(rtp(7, 3, 111), '127.0.0.1', 40000);
+    expect(sent[3]!.buf[1]).toBe(111);
+  });
+});
