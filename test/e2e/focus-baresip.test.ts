@@ -1,5 +1,5 @@
 /**
- * A real softphone: baresip dials a room over UDP and over TCP, talks with a second phone (SIPp signalling + an
+ * A real softphone: baresip dials a room over UDP, TCP and TLS (verifying the server's certificate), talks with a second phone (SIPp signalling + an
  * RtpPeer), and hangs up with BYE when it quits. Needs `npm run build` first.
  */
 import { startFocusSipp } from '../support/focus-sipp';
@@ -14,7 +14,7 @@ const peers: RtpPeer[] = [];
 
 beforeAll(async () => {
   // Forwarding (SFU) audio: these tests check the media path byte for byte; the mixer has its own tests.
-  parley = await startE2eParley({ conference: { audio: 'forward' } });
+  parley = await startE2eParley({ conference: { audio: 'forward' }, tls: true });
 });
 
 afterAll(async () => {
@@ -25,6 +25,7 @@ afterAll(async () => {
 describe.each([
   ['udp', 'UDP'],
   ['tcp', 'TCP'],
+  ['tls', 'TLS'],
 ] as const)('baresip over %s', (transport, apiTransport) => {
   test('joins, hears the other phone and is heard, hangs up cleanly', async () => {
     const room = `soft-${transport}`;
@@ -42,8 +43,9 @@ describe.each([
     const phone = await runBaresip({
       dir: parley.dir,
       user,
-      target: `sip:${room}@127.0.0.1:${parley.sipPort}`,
+      target: `sip:${room}@127.0.0.1:${transport === 'tls' ? parley.tls!.port : parley.sipPort}`,
       transport,
+      ...(transport === 'tls' ? { cafile: parley.tls!.certFile } : {}),
       quitAfterSec: 5,
     });
     const ps = await parley

@@ -21,7 +21,9 @@ export async function runBaresip(o: {
   dir: string;
   user: string;
   target: string;
-  transport: 'udp' | 'tcp';
+  transport: 'udp' | 'tcp' | 'tls';
+  /** TLS: the CA file that verifies the server's certificate (its self-signed certificate). */
+  cafile?: string;
   quitAfterSec: number;
 }): Promise<BaresipRun> {
   const cfgDir = path.join(o.dir, `baresip-${o.user}`);
@@ -54,6 +56,7 @@ export async function runBaresip(o: {
       'audio_player aubridge,nil',
       'audio_alert aubridge,nil',
       `rtp_ports ${rtpBase}-${rtpBase + 99}`,
+      ...(o.cafile ? [`sip_cafile ${o.cafile}`] : []),
       'module_path /usr/lib/baresip/modules',
       'module g711.so',
       'module aufile.so',
@@ -63,7 +66,7 @@ export async function runBaresip(o: {
       '',
     ].join('\n'),
   );
-  const tp = o.transport === 'tcp' ? ';transport=tcp' : '';
+  const tp = o.transport === 'udp' ? '' : `;transport=${o.transport}`;
   fs.writeFileSync(path.join(cfgDir, 'accounts'), `<sip:${o.user}@127.0.0.1${tp}>;regint=0\n`);
   const child = spawn(
     'baresip',

@@ -20,6 +20,8 @@ export interface E2eParley {
   run: RunningParley;
   /** SIP UDP/TCP port on 127.0.0.1 */
   sipPort: number;
+  /** SIP TLS port (only when started with `tls: true`), with the server's self-signed development certificate. */
+  tls?: { port: number; certFile: string };
   /** http://127.0.0.1:port */
   http: string;
   /** A scratch directory for this server's SIPp runs (cwd, logs, out files). */
@@ -51,16 +53,17 @@ function rtpRange(): { min: number; max: number } {
  * port (UDP+TCP; TLS and WS off), HTTP on port 0 (read back from the 'parley started' line), one mediasoup worker.
  */
 export async function startE2eParley(
-  opts: { conference?: Record<string, unknown>; env?: Record<string, string> } = {},
+  opts: { conference?: Record<string, unknown>; env?: Record<string, string>; tls?: boolean } = {},
 ): Promise<E2eParley> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-e2e-'));
   const cfgFile = path.join(dir, 'parley.yaml');
   fs.writeFileSync(cfgFile, JSON.stringify({ conference: opts.conference ?? {} })); // JSON is YAML
   const sipPort = await freePort();
+  const tlsPort = opts.tls ? await freePort() : undefined;
   const range = rtpRange();
   const run = startParley(['--config', cfgFile], {
     PARLEY_SIP_PORT: String(sipPort),
-    PARLEY_SIP_TLS_PORT: 'off',
+    PARLEY_SIP_TLS_PORT: tlsPort ? String(tlsPort) : 'off',
     PARLEY_SIP_WS_PORT: 'off',
     PARLEY_HTTP_PORT: '0',
     PARLEY_RTC_NUM_WORKERS: '1',
@@ -82,6 +85,10 @@ export async function startE2eParley(
   return {
     run,
     sipPort,
+    // The server generates its development certificate into $TMPDIR/parley-dev-cert (src/sip/transport/tls-credentials.ts).
+    ...(tlsPort
+      ? { tls: { port: tlsPort, certFile: path.join(os.tmpdir(), 'parley-dev-cert', 'cert.pem') } }
+      : {}),
     http,
     dir,
     api,
