@@ -14,6 +14,10 @@ export interface ApiParticipant {
   srtp: boolean;
   onHold: boolean;
   state: string;
+  muted?: boolean;
+  speaking?: boolean;
+  role?: string;
+  video?: boolean;
 }
 
 export interface E2eParley {

@@ -259,6 +259,8 @@ export class Focus {
   /**
    * PIN entry in the lobby: "enter the conference PIN", digits until '#', three tries, then goodbye and BYE. The
    * moderator PIN makes the caller a moderator. Resolves true when the caller is in the room.
+   * Callers type over prompts: a key press stops the prompt playing (barge-in), and a PIN completed while a prompt
+   * plays (type-ahead) is kept for the next try rather than lost.
    */
   private async enterPin(room: Room, call: SipCall): Promise<boolean> {
     const p = call.participant;
@@ -267,41 +269,60 @@ export class Focus {
       if (clip && p.state !== ParticipantState.Left)
         await call.roomAudio.play(p.id, clip, PROMPT_RATE).catch(() => undefined);
     };
-    call.keypad?.collectPin();
-    for (let attempt = 1; attempt <= PIN_TRIES; attempt++) {
-      void play('enter-pin');
-      const pin = await new Promise<string | null>((resolve) => {
-        const timer = setTimeout(() => resolve(null), PIN_TIMEOUT_MS);
-        const done = (v: string | null) => {
+    const entered: string[] = [];
+    let wake: (() => void) | undefined;
+    const onPin = (v: string): void => {
+      entered.push(v);
+      wake?.();
+    };
+    const onKey = (): void => void call.roomAudio.stopPlay(p.id).catch(() => undefined);
+    const onLeft = (): void => wake?.();
+    /** The next PIN typed (or already typed ahead); null on timeout or when the caller left. */
+    const nextPin = (): Promise<string | null> =>
+      new Promise((resolve) => {
+        const timer = setTimeout(() => finish(), PIN_TIMEOUT_MS);
+        const finish = (): void => {
           clearTimeout(timer);
-          call.off('pin', onPin);
-          p.off('left', onLeft);
-          resolve(v);
+          wake = undefined;
+          resolve(entered.shift() ?? null);
         };
-        const onPin = (v: string) => done(v);
-        const onLeft = () => done(null);
-        call.on('pin', onPin);
-        p.once('left', onLeft);
+        wake = finish;
+        if (entered.length > 0 || p.state === ParticipantState.Left) finish();
       });
-      if (p.state === ParticipantState.Left) return false;
-      const role =
-        pin === null
-          ? undefined
-          : pin === room.settings.moderatorPin
-            ? 'moderator'
-            : pin === room.settings.pin
-              ? 'participant'
-              : undefined;
-      if (role) {
-        call.keypad?.stopPin();
-        p.update({ role });
-        await call.moveTo(await this.audioFor(room));
-        return !p.leaveReason;
+    call.on('pin', onPin);
+    call.on('dtmf', onKey);
+    p.once('left', onLeft);
+    call.keypad?.collectPin();
+    try {
+      for (let attempt = 1; attempt <= PIN_TRIES; attempt++) {
+        if (entered.length === 0) void play('enter-pin');
+        const pin = await nextPin();
+        if (p.state === ParticipantState.Left) return false;
+        const role =
+          pin === null
+            ? undefined
+            : pin === room.settings.moderatorPin
+              ? 'moderator'
+              : pin === room.settings.pin
+                ? 'participant'
+                : undefined;
+        if (role) {
+          call.keypad?.stopPin();
+          await call.roomAudio.stopPlay(p.id).catch(() => undefined);
+          p.update({ role });
+          await call.moveTo(await this.audioFor(room));
+          return !p.leaveReason;
+        }
+        p.log.info({ attempt }, 'wrong PIN');
+        if (pin === null) break;
+        if (attempt < PIN_TRIES && entered.length === 0) await play('wrong-pin');
       }
-      p.log.info({ attempt }, 'wrong PIN');
-      if (pin === null) break;
-      if (attempt < PIN_TRIES) await play('wrong-pin');
+    } finally {
+      call.off('pin', onPin);
+      call.off('dtmf', onKey);
+      p.off('left', onLeft);
     }
+    call.keypad?.stopPin();
     await play('goodbye');
     call.hangup(LeaveReason.PinFailed, { cause: 403, text: 'Wrong conference PIN' });
     return false;

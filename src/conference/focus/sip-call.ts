@@ -107,6 +107,13 @@ export class SipCall extends TypedEmitter<SipCallEvents> implements AudioEndpoin
     return undefined;
   }
 
+  /** The phone's H.264 video, for browsers. */
+  get videoProducer(): types.Producer | undefined {
+    for (const leg of this.legs.values())
+      if (leg.negotiated?.kind === 'video' && leg.producer) return leg.producer;
+    return undefined;
+  }
+
   private get caps(): LocalCapabilities {
     return { codecs: this.media.router.rtpCapabilities.codecs ?? [] };
   }
@@ -263,7 +270,18 @@ export class SipCall extends TypedEmitter<SipCallEvents> implements AudioEndpoin
       leg.close();
       throw new Error('call ended during media setup');
     }
-    leg.on('producer', () => void this.audio.producerChanged(this).catch(() => undefined));
+    leg.on('producer', (producer) => {
+      if (producer.kind === 'video') {
+        // H.264 from a video phone: a Producer browsers can consume (later wave); phones get no video back yet.
+        this.participant.update({ video: true });
+        producer.observer.once('close', () => {
+          if (![...this.legs.values()].some((l) => l.producer?.kind === 'video' && !l.producer.closed))
+            this.participant.update({ video: false });
+        });
+        return;
+      }
+      void this.audio.producerChanged(this).catch(() => undefined);
+    });
     leg.on('dtmf', (digit) => this.safeEmit('dtmf', digit));
     leg.on('inactive', () => {
       this.log.warn('no RTP: ending the call');

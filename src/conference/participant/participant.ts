@@ -20,6 +20,7 @@ export interface ParticipantView {
   onHold: boolean;
   muted: boolean;
   speaking: boolean;
+  video: boolean;
   role: 'participant' | 'moderator';
   state: ParticipantState;
   joinedAt: string;
@@ -43,6 +44,8 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
   onHold = false;
   muted = false;
   speaking = false;
+  /** The phone sends H.264 video: a video Producer exists (browsers can consume it). */
+  video = false;
   role: 'participant' | 'moderator' = 'participant';
   leaveReason?: LeaveReason;
   private readonly closers: Array<() => void | Promise<void>> = [];
@@ -63,7 +66,7 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
   }
 
   update(
-    fields: Partial<Pick<Participant, 'codec' | 'srtp' | 'onHold' | 'muted' | 'speaking' | 'role'>>,
+    fields: Partial<Pick<Participant, 'codec' | 'srtp' | 'onHold' | 'muted' | 'speaking' | 'role' | 'video'>>,
   ): void {
     Object.assign(this, fields);
     this.safeEmit('changed');
@@ -103,6 +106,7 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
       onHold: this.onHold,
       muted: this.muted,
       speaking: this.speaking,
+      video: this.video,
       role: this.role,
       state: this.state,
       joinedAt: this.joinedAt.toISOString(),

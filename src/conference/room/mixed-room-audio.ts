@@ -22,6 +22,8 @@ interface Member {
   /** The participant's voice into the mixer: a Consumer of its Producer on the mixer-input transport. */
   input?: types.Consumer;
   muted: boolean;
+  /** Bumped each time the member is re-registered in the mixer (which drops its queued prompts). */
+  generation: number;
 }
 
 export interface MixedRoomAudioEvents extends Record<string, unknown[]> {
@@ -97,7 +99,7 @@ export class MixedRoomAudio extends TypedEmitter<MixedRoomAudioEvents> implement
   add(ep: AudioEndpoint): Promise<void> {
     return this.serial(async () => {
       if (this.closed || this.members.has(ep.participantId)) return;
-      const m: Member = { ep, muted: false };
+      const m: Member = { ep, muted: false, generation: 0 };
       this.members.set(ep.participantId, m);
       await this.sync(m);
     });
@@ -128,9 +130,32 @@ export class MixedRoomAudio extends TypedEmitter<MixedRoomAudioEvents> implement
     await this.mixer.setMuted(participantId, muted);
   }
 
+  /**
+   * Plays a clip to one participant and resolves when it was played out or stopped. A re-registration in the
+   * mixer (the phone's producer appears with its first RTP, an SSRC or codec change) drops the participant's
+   * queued clips: a clip cut that way is played again from the start, so that a prompt queued right after the
+   * join ("you are the only participant") is heard in full rather than for the first few frames.
+   */
   async play(participantId: string, pcm: Int16Array, rate: number): Promise<void> {
-    if (this.closed || !this.members.get(participantId)?.output) return;
-    await this.mixer.playAndWait(participantId, pcm, rate);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      await this.serial(async () => undefined); // let a pending membership change finish first
+      const m = this.members.get(participantId);
+      if (this.closed || !m?.output) return;
+      const generation = m.generation;
+      let stopped: boolean;
+      try {
+        ({ stopped } = await this.mixer.playAndWait(participantId, pcm, rate));
+      } catch (err) {
+        if (this.members.get(participantId)?.generation === generation) throw err;
+        continue; // re-registered between our check and the thread's: try again
+      }
+      if (!stopped || this.closed || this.members.get(participantId)?.generation === generation) return;
+    }
+  }
+
+  async stopPlay(participantId: string): Promise<void> {
+    if (this.closed || !this.members.has(participantId)) return;
+    await this.mixer.stopPlay(participantId).catch(() => undefined);
   }
 
   has(participantId: string): boolean {
@@ -173,6 +198,7 @@ export class MixedRoomAudio extends TypedEmitter<MixedRoomAudioEvents> implement
       return;
 
     // Re-register from scratch: cheap (a few channel requests) and only on join, codec or SSRC changes.
+    m.generation++; // before the request: the 'stopped' playDone it causes must see the new generation
     await this.mixer.removeParticipant(ep.participantId).catch(() => undefined);
     if (inputStale || !producer) {
       m.input?.close();

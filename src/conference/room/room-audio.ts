@@ -24,6 +24,8 @@ export interface RoomAudio {
   setMuted(participantId: string, muted: boolean): Promise<void>;
   /** Play 16-bit mono PCM to one participant only (prompts, tones); resolves when played or stopped. */
   play(participantId: string, pcm: Int16Array, rate: number): Promise<void>;
+  /** Stops whatever is playing or queued for this participant (barge-in: a key press cuts the prompt). */
+  stopPlay(participantId: string): Promise<void>;
   close(): void;
 }
 
@@ -54,6 +56,8 @@ export class ForwardingRoomAudio implements RoomAudio {
 
   /** Forwarding has no mixer to play into: prompts are skipped. */
   async play(): Promise<void> {}
+
+  async stopPlay(): Promise<void> {}
 
   close(): void {
     this.eps.clear();
