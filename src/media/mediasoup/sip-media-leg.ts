@@ -169,6 +169,7 @@ export class SipMediaLeg extends TypedEmitter<SipMediaLegEvents> {
       prev.telephoneEvent?.payloadType !== media.telephoneEvent?.payloadType;
     if (codecChanged) {
       if (this.ssrc !== undefined) this.onSsrc(this.ssrc, true);
+      await this.producing; // the new Producer exists before its direction is applied
       const source = this.sourceProducerId;
       this.sourceProducerId = null;
       await this.setSource(source);
@@ -238,15 +239,21 @@ export class SipMediaLeg extends TypedEmitter<SipMediaLegEvents> {
 
   private async applyDirection(): Promise<void> {
     if (this.closed || !this.media) return;
-    if (this.producer) {
-      // On hold (the phone stopped receiving) its music-on-hold must not reach the room either.
-      if (this.media.phoneSends && this.media.phoneReceives) await this.producer.resume();
-      else await this.producer.pause();
-    }
-    if (this.consumer) {
-      if (this.media.phoneReceives) await this.consumer.resume();
-      else await this.consumer.pause();
-    }
+    // On hold (the phone stopped receiving) its music-on-hold must not reach the room either.
+    const send = this.media.phoneSends && this.media.phoneReceives;
+    const receive = this.media.phoneReceives;
+    // A Producer or Consumer may be replaced (SSRC, codec, source change) while we wait: skip closed ones, the new
+    // one is created with the right `paused` state.
+    const p = this.producer;
+    if (p && !p.closed)
+      await (send ? p.resume() : p.pause()).catch((err: unknown) => this.ignoreIfClosed(p, err));
+    const c = this.consumer;
+    if (c && !c.closed)
+      await (receive ? c.resume() : c.pause()).catch((err: unknown) => this.ignoreIfClosed(c, err));
+  }
+
+  private ignoreIfClosed(o: { closed: boolean }, err: unknown): void {
+    if (!o.closed) throw err;
   }
 
   private onSsrc(ssrc: number, force = false): void {
