@@ -43,8 +43,12 @@ export interface FocusLoadOptions {
   /** Calls held open for the memory measurement (default 1000). */
   memoryCalls?: number;
   memoryRampRate?: number;
+  /** Hold/BYE rounds (default 2; quick 1): a second round tells retained heap from a leak. */
+  memoryRounds?: number;
   /** mediasoup workers = media threads (PARLEY_RTC_NUM_WORKERS; default 0 = one per core). */
   numWorkers?: number;
+  /** Parley's conference.audio: 'mixer' (MCU) or 'forward' (SFU); default: the server's default. */
+  audio?: 'mixer' | 'forward';
   /** Extra `conference` settings for Parley's --config file. */
   conference?: Record<string, unknown>;
 }
@@ -56,6 +60,8 @@ interface Target {
   name: string;
   remote: string;
   cpuSeconds(): number;
+  /** [main thread, mediasoup workers] CPU seconds, where that applies. */
+  cpuSplit?(): [number, number];
   /** For a failed probe: what the server said (warn/error log counts). */
   problems(): string;
 }
@@ -67,6 +73,12 @@ interface Probe {
   why: string;
   creationRate: number;
   serverCpuPct: number;
+  /** Parley: % of a core used by the main (event-loop) thread and by the mediasoup workers. */
+  split?: [number, number];
+  /** 1-minute load average of the machine at the end of the probe (it is shared). */
+  load: number;
+  /** 2xx per second: (calls − 1) / (last 200 − first INVITE). */
+  answerRate: number;
   p50: number;
   p99: number;
 }
@@ -88,12 +100,21 @@ function latencies(res: LoadResult): number[] {
   return (res.rtts ?? []).map((r) => r.ms).sort((a, b) => a - b);
 }
 
-/** Calls created per second, from the spread of the calls' 200s (SIPp's own CallRate(C) includes the hold). */
+/** Calls created per second, from the INVITE send times (SIPp's own CallRate(C) includes the hold). */
 function creationRate(res: LoadResult): number {
   const at = (res.rtts ?? []).map((r) => r.at - r.ms);
   if (at.length < 2) return NaN;
   const span = (Math.max(...at) - Math.min(...at)) / 1000;
   return span > 0 ? (at.length - 1) / span : NaN;
+}
+
+/** Calls answered per second: from the first INVITE sent to the last 200 received. A server that falls behind
+ *  (answers queue up, SIPp retransmits) shows here even when no call fails within the 32 s INVITE timeout. */
+function answerRate(res: LoadResult): number {
+  const r = res.rtts ?? [];
+  if (r.length < 2) return NaN;
+  const span = (Math.max(...r.map((x) => x.at)) - Math.min(...r.map((x) => x.at - x.ms))) / 1000;
+  return span > 0 ? (r.length - 1) / span : NaN;
 }
 
 async function probe(
@@ -105,6 +126,7 @@ async function probe(
   holdMs: number,
 ): Promise<Probe> {
   const c0 = t.cpuSeconds();
+  const s0 = t.cpuSplit?.();
   const t0 = Date.now();
   const res = await runLoad({
     scenario,
@@ -119,15 +141,22 @@ async function probe(
     traceErr: true,
     extra: ['-inf', inf],
   });
-  const serverCpuPct = (100 * (t.cpuSeconds() - c0)) / ((Date.now() - t0) / 1000);
+  const wall = (Date.now() - t0) / 1000;
+  const serverCpuPct = (100 * (t.cpuSeconds() - c0)) / wall;
+  const s1 = t.cpuSplit?.();
+  const split: [number, number] | undefined =
+    s0 && s1 ? [(100 * (s1[0] - s0[0])) / wall, (100 * (s1[1] - s0[1])) / wall] : undefined;
+  const ar = answerRate(res);
   const calls = Math.max(1, Math.round(rate * seconds));
   const cr = creationRate(res);
   const lat = latencies(res);
   const why: string[] = [];
   if (res.failed > 0) why.push(`${res.failed} failed`);
   if (res.successful < calls) why.push(`${res.successful}/${calls} succeeded`);
-  if (!(cr >= 0.9 * rate)) why.push(`created ${cr.toFixed(0)}/s`);
-  if (why.length && res.errors) why.push(`SIPp: ${res.errors.split('\n').slice(-2).join(' | ').slice(0, 300)}`);
+  if (!(cr >= 0.9 * rate)) why.push(`SIPp created only ${cr.toFixed(0)}/s`);
+  else if (!(ar >= 0.9 * rate)) why.push(`answered only ${ar.toFixed(0)}/s (falling behind)`);
+  if (why.length && res.errors)
+    why.push(`SIPp: ${res.errors.split('\n').slice(-2).join(' | ').slice(0, 300)}`);
   if (why.length) {
     const p = t.problems();
     if (p) why.push(`server log: ${p}`);
@@ -138,7 +167,10 @@ async function probe(
     ok: why.length === 0,
     why: why.join('; '),
     creationRate: cr,
+    answerRate: ar,
+    load: os.loadavg()[0]!,
     serverCpuPct,
+    ...(split ? { split } : {}),
     p50: percentile(lat, 50),
     p99: percentile(lat, 99),
   };
@@ -152,7 +184,14 @@ async function searchMaxRate(
   t: Target,
   scenario: string,
   inf: string,
-  o: { start: number; max: number; seconds: number; holdMs: number; bisect: number; log: (s: string) => void },
+  o: {
+    start: number;
+    max: number;
+    seconds: number;
+    holdMs: number;
+    bisect: number;
+    log: (s: string) => void;
+  },
 ): Promise<{ best?: Probe; probes: Probe[]; sippBound: boolean; capped: boolean }> {
   const probes: Probe[] = [];
   let best: Probe | undefined;
@@ -163,8 +202,10 @@ async function searchMaxRate(
     probes.push(p);
     o.log(
       `  ${t.name} ${path.basename(scenario)} ${rate}/s: ${p.ok ? 'ok' : `FAIL (${p.why})`}; ` +
-        `setup p50 ${p.p50.toFixed(1)} ms p99 ${p.p99.toFixed(1)} ms; server CPU ${p.serverCpuPct.toFixed(0)}%, ` +
-        `SIPp CPU ${p.res.sippCpuPct.toFixed(0)}%`,
+        `answered ${p.answerRate.toFixed(0)}/s; setup p50 ${p.p50.toFixed(1)} ms p99 ${p.p99.toFixed(1)} ms; ` +
+        `retransmissions ${p.res.retransmissions ?? '?'}; server CPU ${p.serverCpuPct.toFixed(0)}%` +
+        (p.split ? ` (main thread ${p.split[0].toFixed(0)}%, mediasoup ${p.split[1].toFixed(0)}%)` : '') +
+        `, SIPp CPU ${p.res.sippCpuPct.toFixed(0)}%; load avg ${p.load.toFixed(1)}`,
     );
     // Let the server finish tearing down the previous probe's calls.
     await sleep(1500);
@@ -198,7 +239,10 @@ function mb(b: number): number {
   return Math.round((10 * b) / MB) / 10;
 }
 
-async function startParley(o: FocusLoadOptions, extraConference: Record<string, unknown> = {}): Promise<ParleyServer> {
+async function startParley(
+  o: FocusLoadOptions,
+  extraConference: Record<string, unknown> = {},
+): Promise<ParleyServer> {
   const port = await freeSipPort(25100 + (process.pid % 50) * 8);
   return ParleyServer.start(port, {
     config: {
@@ -206,6 +250,7 @@ async function startParley(o: FocusLoadOptions, extraConference: Record<string, 
         maxParticipants: 2000,
         emptyRoomGraceSeconds: 600,
         ...extraConference,
+        ...(o.audio ? { audio: o.audio } : {}),
         ...o.conference,
       },
     },
@@ -225,12 +270,18 @@ function parleyTarget(s: ParleyServer): Target {
     name: 'Parley',
     remote: `127.0.0.1:${s.sipPort}`,
     cpuSeconds: () => s.sample().cpuSeconds,
+    cpuSplit: () => {
+      const x = s.sample();
+      return [x.mainThreadCpuSeconds, x.workersCpuSeconds];
+    },
     problems: () => {
       const lines = s.logs(40).slice(seen);
       seen += lines.length;
       const counts: Record<string, number> = {};
       for (const l of lines) {
-        const k = String(l.msg ?? l.raw).slice(0, 80);
+        const err = l.err as { message?: string } | string | undefined;
+        const detail = typeof err === 'string' ? err : (err?.message ?? (l.reason as string | undefined));
+        const k = `${String(l.msg ?? l.raw)}${detail ? ` [${String(detail).slice(0, 100)}]` : ''}`;
         counts[k] = (counts[k] ?? 0) + 1;
       }
       return Object.entries(counts)
@@ -256,30 +307,57 @@ async function withSippUas<T>(fn: (t: Target) => Promise<T>): Promise<T> {
   }
 }
 
-async function rateSection(o: Required<Pick<FocusLoadOptions, 'holdMs' | 'probeSeconds' | 'confirmSeconds' | 'bisectSteps'>> & FocusLoadOptions, inf: string, log: (s: string) => void): Promise<Row[]> {
+async function rateSection(
+  o: Required<Pick<FocusLoadOptions, 'holdMs' | 'probeSeconds' | 'confirmSeconds' | 'bisectSteps'>> &
+    FocusLoadOptions,
+  inf: string,
+  log: (s: string) => void,
+): Promise<Row[]> {
   const rows: Row[] = [];
-  const scenarios = [path.join(SCEN, 'focus-uac.xml'), ...(o.rtp ? [path.join(SCEN, 'focus-uac-rtp.xml')] : [])];
+  const scenarios = [
+    path.join(SCEN, 'focus-uac.xml'),
+    ...(o.rtp ? [path.join(SCEN, 'focus-uac-rtp.xml')] : []),
+  ];
   for (const scenario of scenarios) {
-    const media = scenario.endsWith('-rtp.xml') ? 'RTP (g711a.pcap)' : 'no RTP';
+    const media = `${scenario.endsWith('-rtp.xml') ? 'RTP (g711a.pcap)' : 'no RTP'}${o.audio ? `, audio: ${o.audio}` : ''}`;
     const measure = async (t: Target, start: number, max: number): Promise<Row> => {
-      const s = await searchMaxRate(t, scenario, inf, { start, max, seconds: o.probeSeconds, holdMs: o.holdMs, bisect: o.bisectSteps, log });
+      const s = await searchMaxRate(t, scenario, inf, {
+        start,
+        max,
+        seconds: o.probeSeconds,
+        holdMs: o.holdMs,
+        bisect: o.bisectSteps,
+        log,
+      });
       let final = s.best;
-      let note = s.sippBound ? 'SIPp-bound (client near 100% CPU)' : s.capped ? `ladder capped at ${max}/s` : '';
+      let note = s.sippBound
+        ? 'SIPp-bound (client near 100% CPU)'
+        : s.capped
+          ? `ladder capped at ${max}/s`
+          : '';
       if (final && o.confirmSeconds > 0) {
         let c = await probe(t, scenario, inf, final.rate, o.confirmSeconds, o.holdMs);
-        log(`  ${t.name} confirm ${final.rate}/s × ${o.confirmSeconds} s: ${c.ok ? 'ok' : `FAIL (${c.why})`}`);
-        if (!c.ok) {
-          const lower = Math.max(1, Math.round(final.rate * 0.8));
+        log(
+          `  ${t.name} confirm ${final.rate}/s × ${o.confirmSeconds} s: ${c.ok ? 'ok' : `FAIL (${c.why})`}`,
+        );
+        // Step down (at most 3 times) until a rate holds for the longer run.
+        for (let step = 0; step < 3 && !c.ok; step++) {
+          note = [note, `${c.rate}/s failed over ${o.confirmSeconds} s (${c.why.slice(0, 60)})`]
+            .filter(Boolean)
+            .join('; ');
+          const lower = Math.max(1, Math.round(c.rate * 0.75));
           await sleep(1500);
           c = await probe(t, scenario, inf, lower, o.confirmSeconds, o.holdMs);
           log(`  ${t.name} confirm ${lower}/s × ${o.confirmSeconds} s: ${c.ok ? 'ok' : `FAIL (${c.why})`}`);
-          note = [note, `${final.rate}/s failed over ${o.confirmSeconds} s`].filter(Boolean).join('; ');
         }
         final = c;
         await sleep(1500);
       }
       const firstFail = s.probes.find((p) => !p.ok);
-      if (firstFail) note = [note, `fails at ${firstFail.rate}/s: ${firstFail.why.slice(0, 160)}`].filter(Boolean).join('; ');
+      if (firstFail)
+        note = [note, `fails at ${firstFail.rate}/s: ${firstFail.why.slice(0, 160)}`]
+          .filter(Boolean)
+          .join('; ');
       return {
         table: 'max call rate',
         server: t.name,
@@ -290,32 +368,60 @@ async function rateSection(o: Required<Pick<FocusLoadOptions, 'holdMs' | 'probeS
         failed: final?.res.failed ?? NaN,
         'setup p50 (ms)': final?.p50 ?? NaN,
         'setup p99 (ms)': final?.p99 ?? NaN,
+        'answered (/s)': final?.ok ? Math.round(final.answerRate) : 0,
+        retrans: final?.res.retransmissions ?? NaN,
         'server CPU %': Math.round(final?.serverCpuPct ?? NaN),
+        'main thr %': final?.split ? Math.round(final.split[0]) : '-',
+        'mediasoup %': final?.split ? Math.round(final.split[1]) : '-',
+        'other thr %': final?.split ? Math.round(final.serverCpuPct - final.split[0] - final.split[1]) : '-',
         'SIPp CPU %': Math.round(final?.res.sippCpuPct ?? NaN),
+        'load avg': final ? Math.round(final.load * 10) / 10 : NaN,
         note,
       };
     };
     const ref = await withSippUas((t) => measure(t, 50, o.quick ? 800 : 3200));
     const srv = await startParley(o, { rtpTimeoutSeconds: 0 });
-    let ours: Row;
+    let ours: Row | undefined;
     try {
-      ours = await measure(parleyTarget(srv), 10, o.quick ? 320 : 640);
+      const t = parleyTarget(srv);
+      // Warm-up: every room (and its router) exists before the ladder, as in a running server.
+      await probe(t, scenario, inf, 20, 2, 0);
+      await sleep(1000);
+      ours = await measure(t, 10, o.quick ? 320 : 640);
     } finally {
-      await srv.stop();
+      const failedProbe = probeFailed(ours);
+      await srv.stop(failedProbe);
+      if (failedProbe) log(`  Parley log kept: ${srv.logFile}`);
     }
-    const ratio = (ours['max rate (/s)'] as number) / Math.max(1, ref['max rate (/s)'] as number);
-    ours.note = [`ratio vs SIPp UAS: ${ratio.toFixed(3)}`, ours.note].filter(Boolean).join('; ');
-    rows.push(ours, ref);
+    const mine = ours!;
+    const ratio = (mine['max rate (/s)'] as number) / Math.max(1, ref['max rate (/s)'] as number);
+    mine.note = [`ratio vs SIPp UAS: ${ratio.toFixed(3)}`, mine.note].filter(Boolean).join('; ');
+    rows.push(mine, ref);
   }
   return rows;
 }
 
-async function latencySection(o: FocusLoadOptions & { holdMs: number }, inf: string, log: (s: string) => void): Promise<Row[]> {
+function probeFailed(r: Row | undefined): boolean {
+  return !r || String(r.note).includes('fails at') || String(r.note).includes('failed over');
+}
+
+async function latencySection(
+  o: FocusLoadOptions & { holdMs: number },
+  inf: string,
+  log: (s: string) => void,
+): Promise<Row[]> {
   const rate = o.latencyRate ?? 20;
   const seconds = o.latencySeconds ?? (o.quick ? 8 : 20);
   const rooms = fs.readFileSync(inf, 'utf8').trim().split('\n').slice(1);
   const scenario = path.join(SCEN, 'focus-uac.xml');
-  const row = (t: Target, client: string, lat: number[], failed: number, serverCpuPct: number, sippCpuPct: number): Row => ({
+  const row = (
+    t: Target,
+    client: string,
+    lat: number[],
+    failed: number,
+    serverCpuPct: number,
+    sippCpuPct: number,
+  ): Row => ({
     table: 'setup latency',
     server: t.name,
     client,
@@ -335,9 +441,17 @@ async function latencySection(o: FocusLoadOptions & { holdMs: number }, inf: str
     await sleep(1500);
     const c0 = t.cpuSeconds();
     const t0 = Date.now();
-    const n = await runNodeUac({ remote: t.remote, rooms, rate, calls: Math.round(rate * seconds), holdMs: o.holdMs });
+    const n = await runNodeUac({
+      remote: t.remote,
+      rooms,
+      rate,
+      calls: Math.round(rate * seconds),
+      holdMs: o.holdMs,
+    });
     const cpu = (100 * (t.cpuSeconds() - c0)) / ((Date.now() - t0) / 1000);
-    log(`  ${t.name} Node UAC latency ${rate}/s: ${n.failed} failed${n.errors.length ? ` (${n.errors.join('; ')})` : ''}`);
+    log(
+      `  ${t.name} Node UAC latency ${rate}/s: ${n.failed} failed${n.errors.length ? ` (${n.errors.join('; ')})` : ''}`,
+    );
     return [
       row(t, 'Node UAC (µs clock)', n.setupMs, n.failed, cpu, NaN),
       row(t, 'SIPp (-trace_rtt, whole ms)', latencies(p.res), p.res.failed, p.serverCpuPct, p.res.sippCpuPct),
@@ -357,7 +471,8 @@ async function latencySection(o: FocusLoadOptions & { holdMs: number }, inf: str
   for (let i = 0; i < ours.length; i++) {
     const a = ours[i]!['p50 (ms)'] as number;
     const b = ref[i]!['p50 (ms)'] as number;
-    ours[i]!.note = b > 0 ? `p50 ${(a / b).toFixed(1)}× SIPp UAS` : `SIPp UAS p50 below ${i === 0 ? 'resolution' : '1 ms'}`;
+    ours[i]!.note =
+      b > 0 ? `p50 ${(a / b).toFixed(1)}× SIPp UAS` : `SIPp UAS p50 below ${i === 0 ? 'resolution' : '1 ms'}`;
     ref[i]!.note = '';
   }
   return [...ours, ...ref];
@@ -366,19 +481,24 @@ async function latencySection(o: FocusLoadOptions & { holdMs: number }, inf: str
 async function memorySection(o: FocusLoadOptions, inf: string, log: (s: string) => void): Promise<Row[]> {
   const n = o.memoryCalls ?? (o.quick ? 500 : 1000);
   const ramp = o.memoryRampRate ?? 100;
+  const rounds = o.memoryRounds ?? (o.quick ? 1 : 2);
   const srv = await startParley(o, { rtpTimeoutSeconds: 0 });
   const rows: Row[] = [];
   try {
     const t = parleyTarget(srv);
-    const avg = async (): Promise<TreeSample> => {
+    type Avg = TreeSample & { cpuPct: number };
+    const avg = async (): Promise<Avg> => {
       const xs: TreeSample[] = [];
       for (let i = 0; i < 3; i++) {
         xs.push(srv.sample());
         await sleep(500);
       }
       const m = (f: (s: TreeSample) => number) => xs.reduce((a, s) => a + f(s), 0) / xs.length;
+      const last = xs[xs.length - 1]!;
       return {
-        cpuSeconds: xs[xs.length - 1]!.cpuSeconds,
+        ...last,
+        // server tree CPU over the sampling window (2 × 500 ms)
+        cpuPct: (100 * (last.cpuSeconds - xs[0]!.cpuSeconds)) / 1.0,
         rssBytes: m((s) => s.rssBytes),
         serverRssBytes: m((s) => s.serverRssBytes),
         workersRssBytes: m((s) => s.workersRssBytes),
@@ -386,74 +506,80 @@ async function memorySection(o: FocusLoadOptions, inf: string, log: (s: string) 
         workerSockets: Math.round(m((s) => s.workerSockets)),
       };
     };
+    const r = (phase: string, parts: number, x: Avg, note: string): Row => ({
+      table: 'memory',
+      phase,
+      participants: parts,
+      'RSS total (MB)': mb(x.rssBytes),
+      'server (MB)': mb(x.serverRssBytes),
+      'workers (MB)': mb(x.workersRssBytes),
+      'server sockets': x.serverSockets,
+      'worker sockets': x.workerSockets,
+      'server CPU %': Math.round(x.cpuPct),
+      note,
+    });
     // Warm-up: one call per room, so the rooms (routers) and the code paths exist before the baseline.
     await probe(t, path.join(SCEN, 'focus-uac.xml'), inf, 20, 2, 0);
     await sleep(2000);
     const base = await avg();
     const basePart = await srv.participants();
-    const rampS = n / ramp;
-    // Held long enough to ramp up, settle and sample; SIPp then sends every BYE itself (in ramp order).
-    const holdMs = Math.round((rampS + 25) * 1000);
-    const running = runLoad({
-      scenario: path.join(SCEN, 'focus-uac.xml'),
-      remote: t.remote,
-      localPort: sippPort(),
-      rate: ramp,
-      seconds: rampS,
-      durationMs: holdMs,
-      limit: n + 10,
-      traceErr: true,
-      extra: ['-inf', inf],
-    });
-    let up = 0;
-    const deadline = Date.now() + (rampS + 20) * 1000;
-    while (Date.now() < deadline) {
-      up = await srv.participants();
-      if (up >= n) break;
-      await sleep(500);
+    rows.push(r('idle (after warm-up)', basePart, base, `${srv.workerPids.length} mediasoup workers`));
+    let prev = base;
+    for (let round = 1; round <= rounds; round++) {
+      const rampS = n / ramp;
+      // Held long enough to ramp up, settle and sample; SIPp then sends every BYE itself (in ramp order).
+      const holdMs = Math.round((rampS + 25) * 1000);
+      const running = runLoad({
+        scenario: path.join(SCEN, 'focus-uac.xml'),
+        remote: t.remote,
+        localPort: sippPort(),
+        rate: ramp,
+        seconds: rampS,
+        durationMs: holdMs,
+        limit: n + 10,
+        traceErr: true,
+        extra: ['-inf', inf],
+      });
+      let up = 0;
+      const deadline = Date.now() + (rampS + 20) * 1000;
+      while (Date.now() < deadline) {
+        up = await srv.participants();
+        if (up >= n) break;
+        await sleep(500);
+      }
+      log(`  memory round ${round}: ${up}/${n} participants up`);
+      await sleep(2000);
+      const held = await avg();
+      const heldPart = await srv.participants();
+      const res = await running;
+      log(
+        `  memory round ${round}: SIPp ${res.successful} ok, ${res.failed} failed${res.errors ? `; ${res.errors.split('\n').slice(-1)[0]}` : ''}`,
+      );
+      for (let i = 0; i < 40 && (await srv.participants()) > 0; i++) await sleep(250);
+      await sleep(3000);
+      const after = await avg();
+      const afterPart = await srv.participants();
+      const d = heldPart - basePart;
+      const per = (a: number, b: number) => (d > 0 ? Math.round((b - a) / 1024 / d) : NaN);
+      rows.push(
+        r(
+          `round ${round}: ${n} calls held`,
+          heldPart,
+          held,
+          round === 1
+            ? `per participant: ${per(base.rssBytes, held.rssBytes)} KB (server ${per(base.serverRssBytes, held.serverRssBytes)} KB, ` +
+                `workers ${per(base.workersRssBytes, held.workersRssBytes)} KB); ramp ${ramp}/s; SIPp ${res.successful} ok / ${res.failed} failed`
+            : `growth over the previous idle: ${per(prev.rssBytes, held.rssBytes)} KB/participant; SIPp ${res.successful} ok / ${res.failed} failed`,
+        ),
+        r(
+          `round ${round}: after BYE of all`,
+          afterPart,
+          after,
+          `RSS kept vs first idle: ${mb(after.rssBytes - base.rssBytes)} MB; sockets vs idle: server ${after.serverSockets - base.serverSockets}, workers ${after.workerSockets - base.workerSockets}`,
+        ),
+      );
+      prev = after;
     }
-    log(`  memory: ${up}/${n} participants up`);
-    await sleep(2000);
-    const held = await avg();
-    const heldPart = await srv.participants();
-    const res = await running;
-    log(`  memory: SIPp done: ${res.successful} ok, ${res.failed} failed${res.errors ? `; ${res.errors.split('\n').slice(-1)[0]}` : ''}`);
-    let left = -1;
-    for (let i = 0; i < 40; i++) {
-      left = await srv.participants();
-      if (left === 0) break;
-      await sleep(250);
-    }
-    await sleep(3000);
-    const after = await avg();
-    const afterPart = await srv.participants();
-    const perKb = (a: number, b: number) => (heldPart > basePart ? Math.round((b - a) / 1024 / (heldPart - basePart)) : NaN);
-    const r = (phase: string, parts: number, s: TreeSample, note: string): Row => ({
-      table: 'memory',
-      phase,
-      participants: parts,
-      'RSS total (MB)': mb(s.rssBytes),
-      'server (MB)': mb(s.serverRssBytes),
-      'workers (MB)': mb(s.workersRssBytes),
-      'server sockets': s.serverSockets,
-      'worker sockets': s.workerSockets,
-      note,
-    });
-    rows.push(
-      r('idle (after warm-up)', basePart, base, `${srv.workerPids.length} mediasoup workers`),
-      r(
-        `${n} calls held (no RTP)`,
-        heldPart,
-        held,
-        `per participant: ${perKb(base.rssBytes, held.rssBytes)} KB total (server ${perKb(base.serverRssBytes, held.serverRssBytes)} KB, workers ${perKb(base.workersRssBytes, held.workersRssBytes)} KB); ramp ${ramp}/s; SIPp ${res.successful} ok / ${res.failed} failed`,
-      ),
-      r(
-        'after BYE of all',
-        afterPart,
-        after,
-        `RSS kept vs idle: ${mb(after.rssBytes - base.rssBytes)} MB; sockets vs idle: server ${after.serverSockets - base.serverSockets}, workers ${after.workerSockets - base.workerSockets}`,
-      ),
-    );
   } finally {
     await srv.stop();
   }
@@ -513,6 +639,11 @@ if (require.main === module) {
   void run({
     quick,
     rtp: argv.includes('--rtp'),
+    ...(argv.includes('--audio=forward')
+      ? { audio: 'forward' as const }
+      : argv.includes('--audio=mixer')
+        ? { audio: 'mixer' as const }
+        : {}),
     ...(only ? { sections: only.split(',') as FocusLoadOptions['sections'] } : {}),
   }).then(
     (rows) => {

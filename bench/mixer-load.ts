@@ -45,8 +45,10 @@ export interface MixerLoadOptions {
   clicks?: number;
   /** Run the Janus reference (default: when janus is installed). */
   janus?: boolean;
-  /** Print the tables (default true). */
+  /** Print the tables, and progress on stderr (default true). */
   print?: boolean;
+  /** Wall-time budget of the load series in s (default 540, quick 110); later steps are skipped. */
+  budgetS?: number;
 }
 
 export type SystemName = 'Parley' | 'Janus';
@@ -69,10 +71,14 @@ export interface LoadRow extends Step {
   eluPct: number;
   outPps: number;
   expectedPps: number;
-  /** Packets the kernel dropped at the sink socket (receiver overload, not the mixer's). */
+  /** Packets the kernel dropped at the sink socket (receiver overload, not the mixer's; counted in outPps). */
   sinkDrops: number;
   saturated: boolean;
   error?: string;
+  /** Why the step was not run. */
+  skipped?: string;
+  /** Server-side counters (Parley: mix-clock ticks skipped, max tick lateness). */
+  notes?: string;
 }
 
 export interface LatencyRow {
@@ -117,7 +123,9 @@ function toneFrames(k: number, amp = 8000): Buffer[] {
   const f = 200 + 50 * (k % 12);
   return Array.from({ length: 50 }, (_, fr) =>
     Buffer.from(
-      Array.from({ length: SAMPLES }, (_, i) => ulaw(amp * Math.sin((2 * Math.PI * f * (fr * SAMPLES + i)) / 8000))),
+      Array.from({ length: SAMPLES }, (_, i) =>
+        ulaw(amp * Math.sin((2 * Math.PI * f * (fr * SAMPLES + i)) / 8000)),
+      ),
     ),
   );
 }
@@ -181,7 +189,11 @@ function snapshot(pid: number | 'self', only?: string[]): Map<string, number> {
 }
 
 /** Sum and max over threads of the CPU % of one core used between two snapshots. */
-function cpuBetween(a: Map<string, number>, b: Map<string, number>, wallS: number): { total: number; max: number } {
+function cpuBetween(
+  a: Map<string, number>,
+  b: Map<string, number>,
+  wallS: number,
+): { total: number; max: number } {
   let total = 0;
   let max = 0;
   for (const [t, c1] of b) {
@@ -211,7 +223,8 @@ async function drive(talkers: Talker[], ms: number, onFrame?: (step: number) => 
   const steps = Math.round(ms / FRAME_MS);
   for (let step = 0; step < steps; step++) {
     onFrame?.(step);
-    for (const t of talkers) t.sock.send([rtpHeader(step, t.ssrc), t.frames[step % t.frames.length]!], t.port, t.ip);
+    for (const t of talkers)
+      t.sock.send([rtpHeader(step, t.ssrc), t.frames[step % t.frames.length]!], t.port, t.ip);
     const wait = t0 + (step + 1) * FRAME_MS - performance.now();
     if (wait > 0) await sleep(wait);
     else if (step % 10 === 0) await new Promise<void>((r) => setImmediate(r));
@@ -220,6 +233,8 @@ async function drive(talkers: Talker[], ms: number, onFrame?: (step: number) => 
 
 interface Deployed {
   talkers: Talker[];
+  /** Server-side counters worth showing next to the row (Parley: mix ticks skipped after stalls). */
+  notes?(): Promise<string>;
   teardown(): Promise<void>;
 }
 
@@ -232,7 +247,12 @@ interface SystemUnderTest {
   elu?(): Promise<number>;
 }
 
-async function measureStep(sut: SystemUnderTest, step: Step, stepNo: number, seconds: number): Promise<LoadRow> {
+async function measureStep(
+  sut: SystemUnderTest,
+  step: Step,
+  stepNo: number,
+  seconds: number,
+): Promise<LoadRow> {
   const participants = step.rooms * (step.talkersPerRoom + step.listenersPerRoom);
   const base: LoadRow = {
     system: sut.name,
@@ -282,6 +302,7 @@ async function measureStep(sut: SystemUnderTest, step: Step, stepNo: number, sec
       }
     });
     const wallS = (w1 - w0) / 1000;
+    base.notes = await deployed.notes?.().catch(() => undefined);
     const cpu = cpuBetween(s0, s1, wallS);
     if (eluStart && eluEnd) {
       e0 = await eluStart;
@@ -289,8 +310,10 @@ async function measureStep(sut: SystemUnderTest, step: Step, stepNo: number, sec
     }
     base.cpuPct = cpu.total;
     base.maxThreadPct = cpu.max;
-    base.outPps = (r1 - r0) / wallS;
     base.sinkDrops = d1 - d0;
+    // what the server delivered: packets read + packets that reached the sink but overflowed its buffer
+    // (the load generator shares the machine; a drop there is the rig's, not the mixer's)
+    base.outPps = (r1 - r0 + base.sinkDrops) / wallS;
     base.saturated = cpu.max >= SAT_THREAD_PCT || base.outPps < SAT_DELIVERY * base.expectedPps;
   } catch (err) {
     base.error = (err as Error).message;
@@ -304,7 +327,11 @@ async function measureStep(sut: SystemUnderTest, step: Step, stepNo: number, sec
 
 // ---------------------------------------------------------------- Parley
 
-async function parleySystem(): Promise<{ sut: SystemUnderTest; pool: MediaThreadPool; thread: MediaThread }> {
+async function parleySystem(): Promise<{
+  sut: SystemUnderTest;
+  thread: MediaThread;
+  close(): Promise<void>;
+}> {
   const before = new Set(tasks('self'));
   const pool = await MediaThreadPool.create({ threads: 1, logger: pino({ level: 'silent' }) });
   const thread = pool.threadFor('bench');
@@ -322,7 +349,11 @@ async function parleySystem(): Promise<{ sut: SystemUnderTest; pool: MediaThread
       const talkers: Talker[] = [];
       try {
         for (let r = 0; r < step.rooms; r++) {
-          const room = await thread.createMixerRoom({ roomId: `s${stepNo}r${r}`, ip: '127.0.0.1', rate: 16000 });
+          const room = await thread.createMixerRoom({
+            roomId: `s${stepNo}r${r}`,
+            ip: '127.0.0.1',
+            rate: 16000,
+          });
           rooms.push(room);
           await room.connectOutput('127.0.0.1', sinkPort);
           const n = step.talkersPerRoom + step.listenersPerRoom;
@@ -335,7 +366,13 @@ async function parleySystem(): Promise<{ sut: SystemUnderTest; pool: MediaThread
               output: { ssrc: 0x2000000 + r * 4096 + p, payloadType: 0, codec: 'PCMU' },
             });
             if (talker)
-              talkers.push({ sock: src, ip: room.inputIp, port: room.inputPort, ssrc, frames: toneFrames(p) });
+              talkers.push({
+                sock: src,
+                ip: room.inputIp,
+                port: room.inputPort,
+                ssrc,
+                frames: toneFrames(p),
+              });
           }
         }
       } catch (err) {
@@ -344,44 +381,63 @@ async function parleySystem(): Promise<{ sut: SystemUnderTest; pool: MediaThread
       }
       return {
         talkers,
+        async notes() {
+          const st = await Promise.all(rooms.map((room) => room.stats()));
+          // the thread's one mix clock: every room reports the same counters (since the room was created)
+          const skipped = Math.max(...st.map((x) => x.skippedTicks));
+          const late = Math.max(...st.map((x) => x.lateMaxMs));
+          return `ticks skipped ${skipped}, late max ${late.toFixed(0)} ms`;
+        },
         async teardown() {
           for (const room of rooms) await room.close();
         },
       };
     },
   };
-  const close = pool.close.bind(pool);
-  pool.close = async () => {
+  const close = async (): Promise<void> => {
     src?.close();
-    await close();
+    await pool.close();
   };
-  return { sut, pool, thread };
+  return { sut, thread, close };
 }
 
 // ---------------------------------------------------------------- Janus
 
-async function janusSystem(janus: JanusInstance): Promise<SystemUnderTest> {
+/** Setup of one step (joins) may take at most this long; beyond, the step is reported as failed. */
+const SETUP_LIMIT_MS = 60000;
+
+/**
+ * A FRESH private Janus per step (so a step never inherits another's participant threads), killed at teardown.
+ * Its CPU is the whole process's (all threads) plus its busiest thread.
+ */
+function janusSystem(): SystemUnderTest {
+  let current: JanusInstance | null = null;
   return {
     name: 'Janus',
-    snap: () => snapshot(janus.pid),
+    snap: () => (current ? snapshot(current.pid) : new Map()),
     async deploy(step, sink, stepNo, onOutput) {
       const sinkPort = sink.address().port;
-      const session = await JanusSession.create(janus.url);
+      const janus = await startJanus();
+      current = janus;
       const sockets: dgram.Socket[] = [];
-      const roomIds: number[] = [];
-      const admin = await session.attach('janus.plugin.audiobridge');
+      let session: JanusSession | null = null;
       const teardown = async (): Promise<void> => {
-        for (const room of roomIds) await session.message(admin, { request: 'destroy', room }).catch(() => undefined);
-        await session.destroy();
+        // no polite session destroy: an overloaded Janus may take minutes to answer; it is per step anyway
+        session?.stopPolling();
+        await janus.close();
+        if (current === janus) current = null;
         for (const s of sockets) s.close();
-        await sleep(300); // let Janus end its participant threads before the next step
       };
       try {
+        session = await JanusSession.create(janus.url);
+        const sess = session;
+        const admin = await sess.attach('janus.plugin.audiobridge');
+        const deadline = Date.now() + SETUP_LIMIT_MS;
         const talkers: Talker[] = [];
         const jobs: Array<() => Promise<void>> = [];
         for (let r = 0; r < step.rooms; r++) {
           const room = stepNo * 1000 + r + 1;
-          await session.message(admin, {
+          await sess.message(admin, {
             request: 'create',
             room,
             sampling_rate: 16000,
@@ -389,10 +445,10 @@ async function janusSystem(janus: JanusInstance): Promise<SystemUnderTest> {
             record: false,
             audiolevel_event: false,
           });
-          roomIds.push(room);
           const n = step.talkersPerRoom + step.listenersPerRoom;
           for (let p = 0; p < n; p++) {
             jobs.push(async () => {
+              if (Date.now() > deadline) throw new Error(`janus setup over ${SETUP_LIMIT_MS / 1000} s`);
               const talker = p < step.talkersPerRoom;
               // a talker hears its mix-minus on the socket it sends from
               const sock = talker ? await udp() : null;
@@ -400,8 +456,8 @@ async function janusSystem(janus: JanusInstance): Promise<SystemUnderTest> {
                 sockets.push(sock);
                 sock.on('message', onOutput);
               }
-              const h = await session.attach('janus.plugin.audiobridge');
-              const joined = await session.message(h, {
+              const h = await sess.attach('janus.plugin.audiobridge');
+              const joined = await sess.message(h, {
                 request: 'join',
                 room,
                 display: `p${p}`,
@@ -456,7 +512,9 @@ function clickFrame(step: number): Buffer {
     Array.from({ length: SAMPLES }, (_, i) => {
       const n = step * SAMPLES + i;
       const bg = 1000 * Math.sin((2 * Math.PI * 300 * n) / 8000);
-      return ulaw(click && i < 80 ? bg + 24000 * Math.sin((2 * Math.PI * 1000 * i) / 8000 + Math.PI / 4) : bg);
+      return ulaw(
+        click && i < 80 ? bg + 24000 * Math.sin((2 * Math.PI * 1000 * i) / 8000 + Math.PI / 4) : bg,
+      );
     }),
   );
 }
@@ -545,7 +603,10 @@ async function parleyLatency(thread: MediaThread, clicks: number): Promise<Laten
       input: { ssrc: 0x4000001, payloadType: 0, codec: 'PCMU' },
       output: { ssrc: 0x5000001, payloadType: 0, codec: 'PCMU' },
     });
-    await room.addParticipant({ participantId: 'ear', output: { ssrc: 0x5000002, payloadType: 0, codec: 'PCMU' } });
+    await room.addParticipant({
+      participantId: 'ear',
+      output: { ssrc: 0x5000002, payloadType: 0, codec: 'PCMU' },
+    });
     return await clickRun(
       'Parley',
       { sock: src, ip: room.inputIp, port: room.inputPort, ssrc: 0x4000001 },
@@ -560,7 +621,11 @@ async function parleyLatency(thread: MediaThread, clicks: number): Promise<Laten
   }
 }
 
-async function janusLatency(janus: JanusInstance, clicks: number, prebuffering?: number): Promise<LatencyRow> {
+async function janusLatency(
+  janus: JanusInstance,
+  clicks: number,
+  prebuffering?: number,
+): Promise<LatencyRow> {
   const session = await JanusSession.create(janus.url);
   const ear = await udp();
   const mouth = await udp();
@@ -590,7 +655,13 @@ async function janusLatency(janus: JanusInstance, clicks: number, prebuffering?:
     const e = await join(ear, 'ear');
     // the ear must send once before AudioBridge sends it anything (see janusSystem)
     for (let k = 0; k < 3; k++) ear.send([rtpHeader(k, 0x6000002), SILENCE], e.port, e.ip);
-    const row = await clickRun('Janus', { sock: mouth, ip: m.ip, port: m.port, ssrc: 0x6000001 }, ear, null, clicks);
+    const row = await clickRun(
+      'Janus',
+      { sock: mouth, ip: m.ip, port: m.port, ssrc: 0x6000001 },
+      ear,
+      null,
+      clicks,
+    );
     if (prebuffering !== undefined) row.note = `default_prebuffering ${prebuffering}`;
     return row;
   } finally {
@@ -608,12 +679,22 @@ function steps(opts: MixerLoadOptions): Step[] {
   const rooms = opts.rooms ?? (opts.quick ? [5, 25] : [5, 10, 25, 50, 100]);
   const out: Step[] = [];
   for (const n of listeners)
-    out.push({ series: 'one room', rooms: 1, talkersPerRoom: 3, listenersPerRoom: Math.min(MAX_PARTICIPANTS - 3, n) });
+    out.push({
+      series: 'one room',
+      rooms: 1,
+      talkersPerRoom: 3,
+      listenersPerRoom: Math.min(MAX_PARTICIPANTS - 3, n),
+    });
   // the cost of a talker: 13 talkers instead of 3, same number of participants as the first step
   const n0 = listeners[0] ?? 50;
   out.push({ series: 'one room', rooms: 1, talkersPerRoom: 13, listenersPerRoom: Math.max(0, n0 - 10) });
   for (const r of rooms)
-    out.push({ series: 'rooms', rooms: Math.min(MAX_PARTICIPANTS / 10, r), talkersPerRoom: 3, listenersPerRoom: 7 });
+    out.push({
+      series: 'rooms',
+      rooms: Math.min(MAX_PARTICIPANTS / 10, r),
+      talkersPerRoom: 3,
+      listenersPerRoom: 7,
+    });
   return out;
 }
 
@@ -622,34 +703,83 @@ export async function run(opts: MixerLoadOptions = {}): Promise<MixerLoadResult>
   const clicks = Math.min(100, Math.max(4, opts.clicks ?? (opts.quick ? 10 : 40)));
   const plan = steps(opts);
   const result: MixerLoadResult = { rows: [], latency: [] };
+  const withJanus = opts.janus ?? janusAvailable();
+  if (!withJanus) result.janusError = 'janus not installed (or --no-janus)';
+  // bounded: steps that would start past the budget are skipped (and reported as such)
+  const until = Date.now() + (opts.budgetS ?? (opts.quick ? 100 : 480)) * 1000;
 
   const parley = await parleySystem();
+  const suts: SystemUnderTest[] = [parley.sut];
+  if (withJanus) suts.push(janusSystem());
   try {
-    for (const [i, step] of plan.entries()) result.rows.push(await measureStep(parley.sut, step, i, seconds));
+    // each step on Parley then at once on Janus, so both see the same machine; loads only grow within a series:
+    // once a system saturated on one step, its larger steps of that series are not run
+    const saturated = new Map<SystemName, Set<string>>(suts.map((x) => [x.name, new Set<string>()]));
+    for (const [i, step] of plan.entries()) {
+      const key = `${step.series}|${step.talkersPerRoom}`;
+      for (const sut of suts) {
+        const sat = saturated.get(sut.name)!;
+        const row = sat.has(key)
+          ? skippedRow(sut.name, step, 'skipped: a smaller load saturated')
+          : Date.now() > until
+            ? skippedRow(sut.name, step, 'skipped: time budget')
+            : await measureStep(sut, step, i, seconds);
+        if (row.saturated) sat.add(key);
+        result.rows.push(row);
+        if (opts.print ?? true) console.error(progressLine(row));
+      }
+    }
     result.latency.push(await parleyLatency(parley.thread, clicks));
   } finally {
-    await parley.pool.close();
+    await parley.close();
   }
 
-  if (opts.janus ?? janusAvailable()) {
-    let janus: JanusInstance | null = null;
+  if (withJanus) {
     try {
-      janus = await startJanus();
-      const sut = await janusSystem(janus);
-      for (const [i, step] of plan.entries()) result.rows.push(await measureStep(sut, step, i, seconds));
-      result.latency.push(await janusLatency(janus, clicks).catch((err: Error) => failedLatency('Janus', err)));
-      // AudioBridge's default jitter prebuffer is 6 packets (120 ms): also with a small one, for a like-for-like
-      result.latency.push(await janusLatency(janus, clicks, 2).catch((err: Error) => failedLatency('Janus', err)));
+      for (const pre of [undefined, 2]) {
+        // AudioBridge's default jitter prebuffer is 6 packets (120 ms): also with 2, for a like-for-like view
+        const janus = await startJanus();
+        try {
+          result.latency.push(
+            await janusLatency(janus, clicks, pre).catch((err: Error) => failedLatency('Janus', err)),
+          );
+        } finally {
+          await janus.close();
+        }
+      }
     } catch (err) {
       result.janusError = (err as Error).message;
-    } finally {
-      await janus?.close();
     }
-  } else {
-    result.janusError = 'janus not installed';
   }
   if (opts.print ?? true) printResult(result, seconds);
   return result;
+}
+
+function skippedRow(system: SystemName, step: Step, why: string): LoadRow {
+  const participants = step.rooms * (step.talkersPerRoom + step.listenersPerRoom);
+  return {
+    system,
+    ...step,
+    participants,
+    cpuPct: NaN,
+    maxThreadPct: NaN,
+    eluPct: NaN,
+    outPps: NaN,
+    expectedPps: participants * 50,
+    sinkDrops: 0,
+    saturated: false,
+    skipped: why,
+  };
+}
+
+function progressLine(r: LoadRow): string {
+  const what = `${r.system} ${r.series} ${r.rooms}x(${r.talkersPerRoom}+${r.listenersPerRoom})`;
+  if (r.skipped) return `${what}: ${r.skipped}`;
+  if (r.error) return `${what}: ERROR ${r.error}`;
+  return (
+    `${what}: cpu ${f1(r.cpuPct)} % (max thread ${f1(r.maxThreadPct)} %), out ${f1((100 * r.outPps) / r.expectedPps)} %` +
+    (r.saturated ? ' SATURATED' : '')
+  );
 }
 
 function failedLatency(system: SystemName, err: Error): LatencyRow {
@@ -657,6 +787,8 @@ function failedLatency(system: SystemName, err: Error): LatencyRow {
 }
 
 const f1 = (n: number): string => (Number.isFinite(n) ? n.toFixed(1) : '-');
+const verdict = (r: LoadRow): string =>
+  r.skipped ? 'skipped' : r.error ? `ERR ${r.error}` : r.saturated ? 'YES' : 'no';
 
 export function printResult(res: MixerLoadResult, seconds: number): void {
   const key = (r: Step): string => `${r.series}|${r.rooms}|${r.talkersPerRoom}|${r.listenersPerRoom}`;
@@ -674,40 +806,48 @@ export function printResult(res: MixerLoadResult, seconds: number): void {
         'Parley thread %': f1(p.cpuPct),
         'Parley ELU %': f1(p.eluPct),
         'Parley out/exp %': f1((100 * p.outPps) / p.expectedPps),
-        'Parley sat': p.error ? `ERR ${p.error}` : p.saturated ? 'YES' : 'no',
+        'Parley sat': verdict(p),
         'Janus proc %': f1(j?.cpuPct ?? NaN),
         'Janus max thr %': f1(j?.maxThreadPct ?? NaN),
         'Janus out/exp %': f1(j ? (100 * j.outPps) / j.expectedPps : NaN),
-        'Janus sat': !j ? '-' : j.error ? `ERR ${j.error}` : j.saturated ? 'YES' : 'no',
+        'Janus sat': j ? verdict(j) : '-',
         'CPU Parley/Janus': f1(j ? p.cpuPct / j.cpuPct : NaN),
         'sink drops P/J': `${p.sinkDrops}/${j?.sinkDrops ?? '-'}`,
+        'Parley mix clock': p.notes ?? '',
       };
     });
   printTable(
     `Mixer load, PCMU in/out, 16 kHz mix, ${seconds} s per step, loopback plain RTP driving the mixer room directly ` +
       `(no mediasoup); Parley = its one mixer thread's CPU, Janus AudioBridge = whole process (% of one core); ` +
-      `expected = 50 pps per participant; sat = busiest thread ≥ ${SAT_THREAD_PCT} % or out < ${SAT_DELIVERY * 100} %`,
+      `expected = 50 pps per participant, out counts sink-buffer drops as delivered; sat = busiest thread ≥ ${SAT_THREAD_PCT} % or out < ${SAT_DELIVERY * 100} %`,
     rows,
   );
 
   // per-participant costs: slope over the one-room series (3 talkers), and the 13-talker step
   const costs: Array<Record<string, string | number>> = [];
   for (const sys of ['Parley', 'Janus'] as const) {
-    const one = res.rows.filter((r) => r.system === sys && r.series === 'one room' && !r.error);
-    const three = one.filter((r) => r.talkersPerRoom === 3).sort((a, b) => a.listenersPerRoom - b.listenersPerRoom);
+    const one = res.rows.filter((r) => r.system === sys && r.series === 'one room' && !r.skipped);
+    const three = one
+      .filter((r) => r.talkersPerRoom === 3)
+      .sort((a, b) => a.listenersPerRoom - b.listenersPerRoom);
     const thirteen = one.find((r) => r.talkersPerRoom === 13);
     const first = three[0];
     const unsat = three.filter((r) => !r.saturated);
     const hi = unsat[unsat.length - 1];
     const perListener =
-      first && hi && hi !== first ? (hi.cpuPct - first.cpuPct) / (hi.listenersPerRoom - first.listenersPerRoom) : NaN;
+      first && hi && hi !== first
+        ? (hi.cpuPct - first.cpuPct) / (hi.listenersPerRoom - first.listenersPerRoom)
+        : NaN;
     const perTalker =
       first && thirteen
-        ? (thirteen.cpuPct - first.cpuPct - perListener * (thirteen.listenersPerRoom - first.listenersPerRoom)) /
+        ? (thirteen.cpuPct -
+            first.cpuPct -
+            perListener * (thirteen.listenersPerRoom - first.listenersPerRoom)) /
           (thirteen.talkersPerRoom - first.talkersPerRoom)
         : NaN;
-    const rooms = res.rows.filter((r) => r.system === sys && r.series === 'rooms' && !r.error);
+    const rooms = res.rows.filter((r) => r.system === sys && r.series === 'rooms' && !r.skipped);
     const maxOk = (rs: LoadRow[]): string => {
+      if (rs.length === 0) return '-';
       let best = 0;
       for (const r of rs.sort((a, b) => a.participants - b.participants)) {
         if (r.saturated) return `${best} (saturated at ${r.participants})`;
@@ -724,7 +864,10 @@ export function printResult(res: MixerLoadResult, seconds: number): void {
       'max parts, rooms×10': maxOk(rooms),
     });
   }
-  printTable('Cost per participant (slope of CPU % over the unsaturated one-room steps) and saturation point', costs);
+  printTable(
+    'Cost per participant (slope of CPU % over the unsaturated one-room steps) and saturation point',
+    costs,
+  );
 
   printTable(
     'Mouth-to-ear latency added by the server (click every 500 ms over a faint tone, PCMU, one room of 2)',
@@ -744,6 +887,8 @@ export function printResult(res: MixerLoadResult, seconds: number): void {
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
+  // SIGTERM/SIGINT end the process through 'exit', where bench/lib/janus.ts kills its Janus
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => process.exit(130));
   await run({ quick: args.includes('--quick'), janus: args.includes('--no-janus') ? false : undefined });
 }
 

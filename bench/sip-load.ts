@@ -53,7 +53,7 @@ function row(
 export async function run(opts: { probeSeconds?: number; confirmSeconds?: number } = {}): Promise<Row[]> {
   const probe = opts.probeSeconds ?? 8;
   const confirm = opts.confirmSeconds ?? 60;
-  const ladder = [100, 200, 400, 700, 1000, 1500, 2000, 3000, 4000, 6000];
+  const ladder = [50, 100, 200, 400, 700, 1000, 1500, 2000, 3000, 4000, 6000];
   const rows: Row[] = [];
   const workloads: Array<{ name: string; client: string; refServer: string }> = [
     {

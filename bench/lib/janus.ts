@@ -57,7 +57,10 @@ export async function startJanus(opts: StartJanusOptions = {}): Promise<JanusIns
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-janus-'));
   const dirs = { conf: 'conf', plugins: 'plugins', transports: 'transports', empty: 'empty' };
   for (const d of Object.values(dirs)) fs.mkdirSync(path.join(tmp, d));
-  fs.symlinkSync(`${LIB_DIR}/plugins/libjanus_audiobridge.so`, path.join(tmp, 'plugins/libjanus_audiobridge.so'));
+  fs.symlinkSync(
+    `${LIB_DIR}/plugins/libjanus_audiobridge.so`,
+    path.join(tmp, 'plugins/libjanus_audiobridge.so'),
+  );
   fs.symlinkSync(`${LIB_DIR}/transports/libjanus_http.so`, path.join(tmp, 'transports/libjanus_http.so'));
   const httpPort = await freePort();
   const vars: Record<string, string> = {
@@ -66,8 +69,8 @@ export async function startJanus(opts: StartJanusOptions = {}): Promise<JanusIns
     TRANSPORTS: path.join(tmp, dirs.transports),
     EMPTY: path.join(tmp, dirs.empty),
     HTTP_PORT: String(httpPort),
-    RTP_RANGE: opts.rtpRange ?? '42000-45999',
-    ICE_RTP_RANGE: '46000-46099',
+    RTP_RANGE: opts.rtpRange ?? '42000-49999',
+    ICE_RTP_RANGE: '41900-41999',
   };
   const templates = opts.templateDir ?? findTemplateDir();
   for (const f of fs.readdirSync(templates).filter((n) => n.endsWith('.jcfg'))) {
@@ -83,9 +86,21 @@ export async function startJanus(opts: StartJanusOptions = {}): Promise<JanusIns
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()).length > 4000 && (stderr = stderr.slice(-4000)));
+  child.stderr?.on(
+    'data',
+    (d: Buffer) => (stderr += d.toString()).length > 4000 && (stderr = stderr.slice(-4000)),
+  );
   let exited = false;
-  const exitedP = new Promise<void>((r) => child.once('exit', () => ((exited = true), r())));
+  // never leave a Janus behind when the bench process ends (timeout, Ctrl-C, crash)
+  const killOnExit = (): void => void child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  const exitedP = new Promise<void>((r) =>
+    child.once('exit', () => {
+      exited = true;
+      process.off('exit', killOnExit);
+      r();
+    }),
+  );
   const url = `http://127.0.0.1:${httpPort}/janus`;
   let closed: Promise<void> | null = null;
   const close = (keepLogs = false): Promise<void> =>
@@ -133,6 +148,9 @@ export class JanusError extends Error {
 
 type Json = Record<string, unknown>;
 
+/** An overloaded Janus may answer very late: a request gives up after this long. */
+const POST_TIMEOUT_MS = 15000;
+
 interface Waiter {
   resolve: (v: Json) => void;
   reject: (e: Error) => void;
@@ -144,6 +162,8 @@ export class JanusSession {
   private tx = 0;
   private readonly waiters = new Map<string, Waiter>();
   private polling = true;
+  /** Of the long poll in flight (one per poll: a shared signal would collect a listener per fetch). */
+  private abort = new AbortController();
   private pollLoop: Promise<void> = Promise.resolve();
 
   private constructor(
@@ -187,8 +207,20 @@ export class JanusSession {
     return pluginData(r);
   }
 
+  /** Stops the long poll and fails pending requests, without telling Janus (e.g. it is about to be killed). */
+  stopPolling(): void {
+    this.polling = false;
+    this.abort.abort();
+    for (const w of this.waiters.values()) {
+      clearTimeout(w.timer);
+      w.reject(new JanusError('session abandoned', undefined));
+    }
+    this.waiters.clear();
+  }
+
   async destroy(): Promise<void> {
     this.polling = false;
+    this.abort.abort(); // a long poll would otherwise hang for up to 30 s
     try {
       await post(`${this.url}/${this.id}`, { janus: 'destroy', transaction: this.nextTx() });
     } catch {
@@ -210,7 +242,10 @@ export class JanusSession {
     while (this.polling) {
       let events: Json[] = [];
       try {
-        const r = await fetch(`${this.url}/${this.id}?maxev=50&rid=${Date.now()}`);
+        this.abort = new AbortController();
+        const r = await fetch(`${this.url}/${this.id}?maxev=50&rid=${Date.now()}`, {
+          signal: this.abort.signal,
+        });
         const j = (await r.json()) as Json | Json[];
         events = Array.isArray(j) ? j : [j];
       } catch {
@@ -246,6 +281,7 @@ async function post(url: string, body: Json): Promise<Json> {
     method: 'POST',
     body: JSON.stringify(body),
     headers: { 'content-type': 'application/json' },
+    signal: AbortSignal.timeout(POST_TIMEOUT_MS),
   });
   const j = (await r.json()) as Json;
   if (j.janus === 'error') {

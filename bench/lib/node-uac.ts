@@ -33,12 +33,25 @@ export async function runNodeUac(r: NodeUacRun): Promise<NodeUacResult> {
   const errors: string[] = [];
   let failed = 0;
   const sdp = (port: number) =>
-    ['v=0', 'o=bench 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', `m=audio ${port} RTP/AVP 8`, 'a=rtpmap:8 PCMA/8000', 'a=sendrecv', ''].join('\r\n');
+    [
+      'v=0',
+      'o=bench 1 1 IN IP4 127.0.0.1',
+      's=-',
+      'c=IN IP4 127.0.0.1',
+      't=0 0',
+      `m=audio ${port} RTP/AVP 8`,
+      'a=rtpmap:8 PCMA/8000',
+      'a=sendrecv',
+      '',
+    ].join('\r\n');
   const one = async (i: number): Promise<void> => {
     const room = r.rooms[i % r.rooms.length]!;
     try {
       const t0 = process.hrtime.bigint();
-      const dialog = await stack.invite(`sip:${room}@${r.remote}`, { sdp: sdp(40000 + (i % 5000) * 2), timeoutMs: 32000 });
+      const dialog = await stack.invite(`sip:${room}@${r.remote}`, {
+        sdp: sdp(40000 + (i % 5000) * 2),
+        timeoutMs: 32000,
+      });
       setupMs.push(Number(process.hrtime.bigint() - t0) / 1e6);
       await new Promise((res) => setTimeout(res, r.holdMs));
       await dialog.bye();

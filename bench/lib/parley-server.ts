@@ -26,6 +26,10 @@ export interface ParleyServerOptions {
 
 export interface TreeSample {
   cpuSeconds: number;
+  /** CPU of the server's main (event-loop) thread alone. */
+  mainThreadCpuSeconds: number;
+  /** CPU of the mediasoup worker processes. */
+  workersCpuSeconds: number;
   rssBytes: number;
   serverRssBytes: number;
   workersRssBytes: number;
@@ -70,6 +74,17 @@ function childPids(pid: number): number[] {
   return out;
 }
 
+/** CPU seconds of one thread, from /proc/<pid>/task/<tid>/stat. */
+function threadCpuSeconds(pid: number, tid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
 function socketCount(pid: number): number {
   let n = 0;
   try {
@@ -111,7 +126,14 @@ export class ParleyServer {
     // `exec` keeps the pid: the child is node itself, its children the mediasoup workers.
     const proc = spawn(
       'bash',
-      ['-c', `ulimit -n ${nofile} 2>/dev/null || ulimit -n $(ulimit -Hn); exec "$0" "$@"`, process.execPath, ENTRY, '--config', cfg],
+      [
+        '-c',
+        `ulimit -n ${nofile} 2>/dev/null || ulimit -n $(ulimit -Hn); exec "$0" "$@"`,
+        process.execPath,
+        ENTRY,
+        '--config',
+        cfg,
+      ],
       {
         cwd: path.resolve(__dirname, '../../..'),
         env: {
@@ -127,7 +149,7 @@ export class ParleyServer {
       },
     );
     fs.closeSync(logFd);
-    const end = Date.now() + (opts.startTimeoutMs ?? 30000);
+    const end = Date.now() + (opts.startTimeoutMs ?? 60000);
     let started: { http?: string } | undefined;
     while (!started && Date.now() < end && proc.exitCode === null) {
       await sleep(100);
@@ -145,8 +167,11 @@ export class ParleyServer {
   sample(): TreeSample {
     const pids = [this.pid, ...this.workerPids];
     const rss = pids.map(rssBytes);
+    const cpu = pids.map(cpuSeconds);
     return {
-      cpuSeconds: pids.map(cpuSeconds).reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0),
+      cpuSeconds: cpu.reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0),
+      mainThreadCpuSeconds: threadCpuSeconds(this.pid, this.pid),
+      workersCpuSeconds: cpu.slice(1).reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0),
       rssBytes: rss.reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0),
       serverRssBytes: rss[0]!,
       workersRssBytes: rss.slice(1).reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0),

@@ -35,6 +35,10 @@ export interface LoadResult {
   rtts?: Array<{ at: number; ms: number }>;
   /** With `traceErr`: the last lines of SIPp's error log ('' when none). */
   errors?: string;
+  /** Messages SIPp had to retransmit (no answer within its timer): a sign of a server falling behind. */
+  retransmissions?: number;
+  /** The tail of SIPp's stderr, when it wrote any. */
+  stderr?: string;
 }
 
 /** Runs a SIPp client at a fixed rate for a bounded number of calls; reads its final statistics file. */
@@ -76,6 +80,17 @@ export async function runLoad(r: LoadRun): Promise<LoadResult> {
     ...(r.extra ?? []),
   ];
   const child = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  // Drain stderr: SIPp reports every failed call there, and a full pipe blocks it (its watchdog then trips and
+  // calls fail for the client's sake, not the server's). Keep the tail for the caller.
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
+  // Safety net beyond SIPp's own -timeout.
+  const killer = setTimeout(
+    () => child.kill('SIGKILL'),
+    (r.seconds + (r.durationMs ?? 0) / 1000 + 90) * 1000,
+  );
   const c0 = cpuSeconds(child.pid!);
   const t0 = Date.now();
   let lastCpu = c0;
@@ -85,6 +100,7 @@ export async function runLoad(r: LoadRun): Promise<LoadResult> {
   }, 200);
   await new Promise<void>((resolve) => child.on('close', () => resolve()));
   clearInterval(sampler);
+  clearTimeout(killer);
   const wall = (Date.now() - t0) / 1000;
   const lines = fs.existsSync(stf) ? fs.readFileSync(stf, 'utf8').trim().split('\n') : [];
   const traces = collectTraces(dir, r);
@@ -106,6 +122,8 @@ export async function runLoad(r: LoadRun): Promise<LoadResult> {
     achievedRate: col('CallRate(C)'),
     sippCpuPct: (100 * (lastCpu - c0)) / wall,
     ...(rt ? { responseTimeMs: parseRt(rt) } : {}),
+    ...(head.includes('Retransmissions(C)') ? { retransmissions: col('Retransmissions(C)') } : {}),
+    ...(stderr ? { stderr } : {}),
     ...traces,
   };
 }
@@ -176,14 +194,15 @@ export async function findMaxRate(
     }
   }
   if (best === null) return { best: null, serverCpuPct: NaN, sippBound, probes };
-  const c0 = cpuSeconds(serverPid);
-  const t0 = Date.now();
-  let confirm = await runLoad({ ...base, rate: best, seconds: confirmSeconds });
-  const serverCpuPct = (100 * (cpuSeconds(serverPid) - c0)) / ((Date.now() - t0) / 1000);
-  // One step down if the long run failed where the short probe passed.
-  if (confirm.failed > 0) {
-    const lower = ladder[Math.max(0, ladder.indexOf(best) - 1)]!;
-    confirm = await runLoad({ ...base, rate: lower, seconds: confirmSeconds });
+  // The long run must have zero failures; step down (×0.75, at most 4 times) when it does not.
+  for (let attempt = 0, rate = best; attempt < 4; attempt++, rate = Math.max(1, Math.floor(rate * 0.75))) {
+    const c0 = cpuSeconds(serverPid);
+    const t0 = Date.now();
+    const confirm = await runLoad({ ...base, rate, seconds: confirmSeconds });
+    const serverCpuPct = (100 * (cpuSeconds(serverPid) - c0)) / ((Date.now() - t0) / 1000);
+    if (confirm.failed === 0 && confirm.successful >= 0.98 * rate * confirmSeconds)
+      return { best: confirm, serverCpuPct, sippBound, probes };
+    probes.push(confirm);
   }
-  return { best: confirm, serverCpuPct, sippBound, probes };
+  return { best: null, serverCpuPct: NaN, sippBound, probes };
 }
