@@ -16,8 +16,10 @@ const CODEC: Record<BaresipCodec, { module: string; sdpName: string }> = {
 export interface BaresipTonePhone {
   /** the softphone's console output */
   output(): string;
-  /** resolves when baresip has quit (it hangs up with BYE at `quitAfterSec`) */
+  /** resolves when baresip has quit (it hangs up with BYE at `stop()` or at `quitAfterSec`) */
   done: Promise<{ code: number | null; output: string; killed: boolean }>;
+  /** Hangs up now (SIGINT: baresip sends BYE and quits) and resolves with `done`. */
+  stop(): Promise<{ code: number | null; output: string; killed: boolean }>;
   /** What baresip decoded from the call (sndfile's `dump-*-dec.wav`); call after `done`. */
   recording(): Wav;
 }
@@ -25,15 +27,16 @@ export interface BaresipTonePhone {
 /**
  * A real softphone for the MCU tone tests: baresip 1.0 with ONE codec (`audio_codecs` on the account), a sine tone
  * rendered by sox as its microphone (aufile), and the sndfile module dumping the decoded audio of the call to a
- * WAV — what the phone heard. The player is aubridge (no sound card). It dials `target` at once and quits after
- * `quitAfterSec`; killed 10 s later at the latest.
+ * WAV — what the phone heard. The player is aubridge (no sound card). It dials `target` at once and hangs up on
+ * `stop()`, or after `quitAfterSec` at the latest (a bound, not a schedule); killed 10 s after that.
  */
 export async function startBaresipTonePhone(o: {
   dir: string;
   user: string;
   target: string;
   codec: BaresipCodec;
-  tone: number;
+  /** the microphone's sine tone (Hz), or null for a silent microphone */
+  tone: number | null;
   quitAfterSec: number;
 }): Promise<BaresipTonePhone> {
   const cfgDir = path.join(o.dir, `baresip-${o.user}`);
@@ -41,7 +44,11 @@ export async function startBaresipTonePhone(o: {
   fs.mkdirSync(recDir, { recursive: true });
   const rate = o.codec === 'opus' ? 48000 : o.codec === 'G722' ? 16000 : 8000;
   const wav = path.join(cfgDir, 'tone.wav');
-  execFileSync('sox', ['-n', '-r', String(rate), '-c', '1', '-b', '16', wav, 'synth', String(o.quitAfterSec + 5), 'sine', String(o.tone), 'vol', '0.25']);
+  const secs = String(o.quitAfterSec + 5);
+  execFileSync('sox', [
+    ...['-n', '-r', String(rate), '-c', '1', '-b', '16', wav],
+    ...(o.tone === null ? ['trim', '0', secs] : ['synth', secs, 'sine', String(o.tone), 'vol', '0.25']),
+  ]);
   const sipPort = await freePort();
   const rtpBase = 20000 + (sipPort % 50) * 100;
   fs.writeFileSync(
@@ -70,9 +77,13 @@ export async function startBaresipTonePhone(o: {
     path.join(cfgDir, 'accounts'),
     `<sip:${o.user}@127.0.0.1>;regint=0;audio_codecs=${CODEC[o.codec].sdpName}\n`,
   );
-  const child = spawn('baresip', ['-f', cfgDir, '-n', '127.0.0.1', '-s', '-e', `/dial ${o.target}`, '-t', String(o.quitAfterSec)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    'baresip',
+    ['-f', cfgDir, '-n', '127.0.0.1', '-e', `/dial ${o.target}`, '-t', String(o.quitAfterSec)],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -93,9 +104,16 @@ export async function startBaresipTonePhone(o: {
   return {
     output: () => out,
     done,
+    stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+      return done;
+    },
     recording() {
       const files = fs.readdirSync(recDir).filter((f) => f.endsWith('-dec.wav'));
-      if (files.length !== 1) throw new Error(`baresip ${o.user}: expected one *-dec.wav in ${recDir}, found ${files.join(', ') || 'none'}\n${out.slice(-3000)}`);
+      if (files.length !== 1)
+        throw new Error(
+          `baresip ${o.user}: expected one *-dec.wav in ${recDir}, found ${files.join(', ') || 'none'}\n${out.slice(-3000)}`,
+        );
       return readWav(path.join(recDir, files[0]!));
     },
   };

@@ -2,7 +2,13 @@ import dgram from 'node:dgram';
 import type { SessionDialog } from '../../src/sip/dialog/session-dialog';
 import type { SipRequest } from '../../src/sip/message/sip-message';
 import { SipStack } from '../../src/sip/ua/sip-stack';
-import { createDecoder, createEncoder, type AudioDecoder, type AudioEncoder, type CodecName } from '../../workers/mixer/codec';
+import {
+  createDecoder,
+  createEncoder,
+  type AudioDecoder,
+  type AudioEncoder,
+  type CodecName,
+} from '../../workers/mixer/codec';
 import { DTMF_EVENTS, serializeTelephoneEvent } from '../../workers/mixer/dtmf';
 import { parseRtp, serializeRtp } from '../../workers/mixer/rtp';
 import { ToneSource } from './tone-analysis';
@@ -25,6 +31,8 @@ export interface SipPhoneOptions {
   tone: number | null;
   /** linear amplitude of the tone (0..1 of full scale) */
   amplitude?: number;
+  /** the payload type to offer for `codec` (default: its static PT, or 111 for Opus) */
+  pt?: number;
 }
 
 interface Chunk {
@@ -48,6 +56,10 @@ export class SipPhone {
   private readonly dtmfQueue: Array<{ event: number; ts: number; n: number }> = [];
   private startedAt = 0;
   private framesSent = 0;
+  /** payload types received (telephone-event and RTCP aside) and how many packets of each */
+  readonly ptsHeard = new Map<number, number>();
+  /** errors that stopped the sender (an encoder failure): a test should expect none */
+  readonly errors: Error[] = [];
   /** the BYE the server sent (with its Reason header), if any */
   byeFromServer?: SipRequest;
   terminated = false;
@@ -99,7 +111,7 @@ export class SipPhone {
   }
 
   private async dial(): Promise<void> {
-    const o = OFFER[this.opts.codec];
+    const o = { ...OFFER[this.opts.codec], ...(this.opts.pt !== undefined ? { pt: this.opts.pt } : {}) };
     const sdp = [
       'v=0',
       `o=${this.opts.user} 1 1 IN IP4 127.0.0.1`,
@@ -139,7 +151,12 @@ export class SipPhone {
     // Paced by the wall clock, not by setInterval's drift: send every frame that is due.
     this.timer = setInterval(() => {
       const due = Math.floor((Date.now() - this.startedAt) / 20) + 1;
-      while (this.framesSent < due && this.framesSent < due + 10) this.sendFrame();
+      try {
+        while (this.framesSent < due && this.framesSent < due + 10) this.sendFrame();
+      } catch (err) {
+        this.errors.push(err as Error);
+        this.stopSending();
+      }
       if (due - this.framesSent > 10) this.framesSent = due; // stalled: skip rather than burst
     }, 10);
   }
@@ -159,7 +176,13 @@ export class SipPhone {
       const payload = serializeTelephoneEvent({ event: d.event, end, volume: 10, duration });
       this.sock.send(
         serializeRtp(
-          { marker: d.n === 1, payloadType: this.remote.tePt, seq: this.seq++ & 0xffff, timestamp: d.ts >>> 0, ssrc: this.ssrc },
+          {
+            marker: d.n === 1,
+            payloadType: this.remote.tePt,
+            seq: this.seq++ & 0xffff,
+            timestamp: d.ts >>> 0,
+            ssrc: this.ssrc,
+          },
           payload,
         ),
         this.remote.port,
@@ -170,7 +193,12 @@ export class SipPhone {
       const payload = this.encoder.encode(pcm);
       this.sock.send(
         serializeRtp(
-          { payloadType: this.remote.pt, seq: this.seq++ & 0xffff, timestamp: this.ts >>> 0, ssrc: this.ssrc },
+          {
+            payloadType: this.remote.pt,
+            seq: this.seq++ & 0xffff,
+            timestamp: this.ts >>> 0,
+            ssrc: this.ssrc,
+          },
           payload,
         ),
         this.remote.port,
@@ -214,6 +242,7 @@ export class SipPhone {
     if (msg.length < 12 || msg[0]! >> 6 !== 2) return;
     const pt = msg[1]! & 0x7f;
     if (pt >= 72 && pt <= 79) return; // RTCP (RFC 5761 §4)
+    this.ptsHeard.set(pt, (this.ptsHeard.get(pt) ?? 0) + 1);
     if (!this.remote || pt !== this.remote.pt) return;
     try {
       const p = parseRtp(msg);
@@ -278,8 +307,11 @@ function parseAnswer(sdp: string, codec: CodecName): SipPhone['remote'] {
     name: x[2]!.toLowerCase(),
   }));
   const want = OFFER[codec].rtpmap.split('/')[0]!.toLowerCase();
-  const pt = maps.find((x) => x.name === want)?.pt ?? (codec === 'PCMU' ? 0 : codec === 'PCMA' ? 8 : codec === 'G722' ? 9 : undefined);
-  if (pt === undefined || !m[2]!.split(' ').includes(String(pt))) throw new Error(`${codec} not in the answer:\n${sdp}`);
+  const pt =
+    maps.find((x) => x.name === want)?.pt ??
+    (codec === 'PCMU' ? 0 : codec === 'PCMA' ? 8 : codec === 'G722' ? 9 : undefined);
+  if (pt === undefined || !m[2]!.split(' ').includes(String(pt)))
+    throw new Error(`${codec} not in the answer:\n${sdp}`);
   const tePt = maps.find((x) => x.name === 'telephone-event')?.pt;
   return { ip, port: Number(m[1]), pt, tePt };
 }

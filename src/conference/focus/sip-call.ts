@@ -76,6 +76,8 @@ export class SipCall extends TypedEmitter<SipCallEvents> implements AudioEndpoin
   private negotiated?: NegotiatedSession;
   private dialog?: SessionDialog;
   private ending = false;
+  /** Why we hung up (hangup()): the leave reason, not the dialog's generic local-bye. */
+  private hangupReason?: LeaveReason;
 
   constructor(
     readonly participant: Participant,
@@ -177,7 +179,10 @@ export class SipCall extends TypedEmitter<SipCallEvents> implements AudioEndpoin
     });
     dialog.on('terminated', (info) => {
       this.log.info({ reason: info.reason }, 'dialog terminated');
-      this.participant.close(TERMINATION_TO_LEAVE[info.reason] ?? LeaveReason.LocalBye);
+      // Our own BYE terminates the dialog synchronously inside hangup(): keep hangup()'s reason (pin-failed,
+      // rtp-timeout...) rather than the dialog's local-bye.
+      const ours = info.reason === TerminationReason.LocalBye ? this.hangupReason : undefined;
+      this.participant.close(ours ?? TERMINATION_TO_LEAVE[info.reason] ?? LeaveReason.LocalBye);
     });
     if (dialog.terminated) this.participant.close(LeaveReason.RemoteBye);
   }
@@ -186,6 +191,7 @@ export class SipCall extends TypedEmitter<SipCallEvents> implements AudioEndpoin
   hangup(reason: LeaveReason, why?: { cause: number; text: string }): void {
     if (this.dialog && !this.dialog.terminated && !this.ending) {
       this.ending = true;
+      this.hangupReason = reason;
       const headers = why ? { Reason: `SIP;cause=${why.cause};text="${why.text}"` } : undefined;
       this.dialog
         .bye(headers ? { headers } : {})
