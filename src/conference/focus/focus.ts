@@ -60,11 +60,6 @@ export class Focus {
     });
   }
 
-  /** Live calls (for tests and metrics). */
-  get callCount(): number {
-    return this.calls.size;
-  }
-
   /** The room's audio (one mixer room per conference room, in the room's media thread). */
   private audioFor(room: Room): Promise<RoomAudio> {
     return this.roomAudio(room, this.audio, room.id, true);

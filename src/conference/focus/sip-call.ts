@@ -109,13 +109,6 @@ export class SipCall extends TypedEmitter<SipCallEvents> implements AudioEndpoin
     return undefined;
   }
 
-  /** The phone's H.264 video, for browsers. */
-  get videoProducer(): types.Producer | undefined {
-    for (const leg of this.legs.values())
-      if (leg.negotiated?.kind === 'video' && leg.producer) return leg.producer;
-    return undefined;
-  }
-
   private get caps(): LocalCapabilities {
     return { codecs: this.media.router.rtpCapabilities.codecs ?? [] };
   }

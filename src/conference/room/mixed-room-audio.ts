@@ -158,10 +158,6 @@ export class MixedRoomAudio extends TypedEmitter<MixedRoomAudioEvents> implement
     await this.mixer.stopPlay(participantId).catch(() => undefined);
   }
 
-  has(participantId: string): boolean {
-    return this.members.has(participantId);
-  }
-
   close(): void {
     if (this.closed) return;
     this.closed = true;

@@ -50,8 +50,4 @@ export class Prompts {
   get(name: PromptName): Int16Array | undefined {
     return this.clips.get(name);
   }
-
-  get loaded(): PromptName[] {
-    return [...this.clips.keys()];
-  }
 }
