@@ -48,6 +48,9 @@ export class Focus {
   private readonly audio = new WeakMap<Room, Promise<RoomAudio>>();
   private readonly lobbies = new WeakMap<Room, Promise<RoomAudio>>();
   private readonly calls = new Set<SipCall>();
+  /** Calls between "room found" and "admitted" per room: an empty room's mixer must not close under them. */
+  private readonly joining = new Map<Room, number>();
+  private readonly watched = new WeakSet<Room>();
   private readonly prompts: Prompts;
 
   constructor(private readonly opts: FocusOptions) {
@@ -58,6 +61,23 @@ export class Focus {
         invite.reject(500, 'Server Internal Error');
       });
     });
+  }
+
+  /**
+   * An empty room (declared rooms stay open) gives back its mixer and lobby: two PlainTransports and two thread
+   * sockets each. The next caller creates them again.
+   */
+  private releaseIdleAudio(room: Room): void {
+    if (room.participants.size > 0 || (this.joining.get(room) ?? 0) > 0) return;
+    for (const cache of [this.audio, this.lobbies]) {
+      const pending = cache.get(room);
+      if (!pending) continue;
+      cache.delete(room);
+      void pending.then(
+        (x) => x.close(),
+        () => undefined,
+      );
+    }
   }
 
   /** The room's audio (one mixer room per conference room, in the room's media thread). */
@@ -102,6 +122,10 @@ export class Focus {
         if (mixInputs) this.opts.threads.releaseRoom(room.id);
       });
       a.catch(() => cache.delete(room));
+      if (!this.watched.has(room)) {
+        this.watched.add(room);
+        room.on('participantLeft', () => this.releaseIdleAudio(room));
+      }
     }
     return a;
   }
@@ -158,6 +182,33 @@ export class Focus {
       log.child({ roomId: room.id }),
     );
     const plog = participant.log.child({ participantId: participant.id });
+    this.joining.set(room, (this.joining.get(room) ?? 0) + 1);
+    try {
+      await this.join(
+        invite,
+        room,
+        participant,
+        plog,
+        () => cancelled,
+        (fn) => (onCancel = fn),
+      );
+    } finally {
+      const n = (this.joining.get(room) ?? 1) - 1;
+      if (n > 0) this.joining.set(room, n);
+      else this.joining.delete(room);
+      this.releaseIdleAudio(room);
+    }
+  }
+
+  /** Media, admission, answer and (for PIN rooms) the lobby, for one caller of `room`. */
+  private async join(
+    invite: IncomingInvite,
+    room: Room,
+    participant: Participant,
+    plog: Logger,
+    isCancelled: () => boolean,
+    setOnCancel: (fn: () => void) => void,
+  ): Promise<void> {
     const needsPin = room.settings.pin !== undefined || room.settings.moderatorPin !== undefined;
     let audio: RoomAudio;
     try {
@@ -166,6 +217,7 @@ export class Focus {
       this.reject(invite, err, plog);
       return;
     }
+    if (isCancelled()) return; // the stack answered 487 already
     const call = new SipCall(
       participant,
       {
@@ -181,7 +233,7 @@ export class Focus {
     );
     this.calls.add(call);
     participant.once('left', () => this.calls.delete(call));
-    onCancel = () => participant.close(LeaveReason.Cancelled);
+    setOnCancel(() => participant.close(LeaveReason.Cancelled));
     const hasLeft = (): boolean => participant.state === ParticipantState.Left;
 
     let localSdp: string;
