@@ -1,4 +1,5 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { spawnBaresip } from './baresip';
 import fs from 'node:fs';
 import path from 'node:path';
 import { freePort } from './sipp';
@@ -77,32 +78,9 @@ export async function startBaresipTonePhone(o: {
     path.join(cfgDir, 'accounts'),
     `<sip:${o.user}@127.0.0.1>;regint=0;audio_codecs=${CODEC[o.codec].sdpName}\n`,
   );
-  const child = spawn(
-    'baresip',
-    ['-f', cfgDir, '-n', '127.0.0.1', '-e', `/dial ${o.target}`, '-t', String(o.quitAfterSec)],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  let killed = false;
-  const killer = setTimeout(
-    () => {
-      killed = true;
-      child.kill('SIGKILL');
-    },
-    (o.quitAfterSec + 10) * 1000,
-  );
-  const done = new Promise<{ code: number | null; output: string; killed: boolean }>((resolve) =>
-    child.on('close', (code) => {
-      clearTimeout(killer);
-      resolve({ code, output: out, killed });
-    }),
-  );
+  const { child, output, done } = spawnBaresip(cfgDir, o.target, o.quitAfterSec);
   return {
-    output: () => out,
+    output,
     done,
     stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
@@ -112,7 +90,7 @@ export async function startBaresipTonePhone(o: {
       const files = fs.readdirSync(recDir).filter((f) => f.endsWith('-dec.wav'));
       if (files.length !== 1)
         throw new Error(
-          `baresip ${o.user}: expected one *-dec.wav in ${recDir}, found ${files.join(', ') || 'none'}\n${out.slice(-3000)}`,
+          `baresip ${o.user}: expected one *-dec.wav in ${recDir}, found ${files.join(', ') || 'none'}\n${output().slice(-3000)}`,
         );
       return readWav(path.join(recDir, files[0]!));
     },

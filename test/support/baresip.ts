@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -68,21 +68,36 @@ export async function runBaresip(o: {
   );
   const tp = o.transport === 'udp' ? '' : `;transport=${o.transport}`;
   fs.writeFileSync(path.join(cfgDir, 'accounts'), `<sip:${o.user}@127.0.0.1${tp}>;regint=0\n`);
+  const run = spawnBaresip(cfgDir, `${o.target}${tp}`, o.quitAfterSec);
+  return { output: run.output, done: run.done };
+}
+
+/**
+ * Starts baresip on a prepared config directory, dialling `target` at once and quitting (with BYE) after
+ * `quitAfterSec`; killed 10 s later at the latest. Collects its console output.
+ */
+export function spawnBaresip(
+  cfgDir: string,
+  target: string,
+  quitAfterSec: number,
+): BaresipRun & { child: ChildProcess } {
   const child = spawn(
     'baresip',
-    ['-f', cfgDir, '-n', '127.0.0.1', '-e', `/dial ${o.target}${tp}`, '-t', String(o.quitAfterSec)],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    ['-f', cfgDir, '-n', '127.0.0.1', '-e', `/dial ${target}`, '-t', String(quitAfterSec)],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   );
   let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   let killed = false;
   const killer = setTimeout(
     () => {
       killed = true;
       child.kill('SIGKILL');
     },
-    (o.quitAfterSec + 10) * 1000,
+    (quitAfterSec + 10) * 1000,
   );
   const done = new Promise<{ code: number | null; output: string; killed: boolean }>((resolve) =>
     child.on('close', (code) => {
@@ -90,7 +105,7 @@ export async function runBaresip(o: {
       resolve({ code, output: out, killed });
     }),
   );
-  return { output: () => out, done };
+  return { child, output: () => out, done };
 }
 
 /** The highest receive bit rate among baresip's status lines (`audio=TX/RX (bit/s)`). */
