@@ -3,7 +3,7 @@
  *   node dist/bench/mixer-core.js
  * Bounded: every measurement is a fixed number of ticks/frames (a few seconds in total).
  */
-import { OpusEncoder } from '@discordjs/opus';
+import { Decoder as OpusDecoder, Encoder as OpusEncoder } from '@parley/opus';
 import { G711Decoder, G711Encoder } from '../workers/mixer/codec/g711';
 import { G722Decoder, G722Encoder } from '../workers/mixer/codec/g722';
 import { OpusAudioDecoder, OpusAudioEncoder } from '../workers/mixer/codec/opus';
@@ -164,14 +164,18 @@ interface OpusLike {
 
 function opusLibraries(rate: OpusRate): OpusLike[] {
   const libs: OpusLike[] = [];
-  const native = new OpusEncoder(rate, 1);
-  native.applyEncoderCTL(4000, 2048);
-  native.applyEncoderCTL(4010, 5);
-  native.setBitrate(32000);
+  const enc = new OpusEncoder(rate, 1, 2048);
+  enc.ctl(4010, 5);
+  enc.ctl(4002, 32000);
+  const dec = new OpusDecoder(rate, 1);
+  const toPcm = (b: Buffer) => new Int16Array(b.buffer, b.byteOffset, b.length >> 1);
   libs.push({
-    name: '@discordjs/opus (native)',
-    encode: (b) => native.encode(b),
-    decode: (p) => native.decode(p),
+    name: '@parley/opus (native, system libopus)',
+    encode: (b) => enc.encode(toPcm(b)),
+    decode: (p) => {
+      const pcm = dec.decode(p, rate / 50, false);
+      return Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength);
+    },
   });
   try {
     // devDependency, only for this comparison

@@ -24,7 +24,7 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 # Build dependencies of the mediasoup worker, and what Parley runs at start.
 pkgs=(build-essential pkg-config python3 python3-pip ninja-build libssl-dev libuv1-dev libsrtp2-dev libusrsctp-dev
-      libabsl-dev flatbuffers-compiler libflatbuffers-dev openssl espeak-ng sox)
+      libabsl-dev flatbuffers-compiler libflatbuffers-dev libopus-dev openssl espeak-ng sox)
 if [ "$with_test" = 1 ]; then
   pkgs+=(sip-tester baresip-core iproute2 procps)
 fi
@@ -54,11 +54,16 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_hash" ]; then
   log "npm ci"
   # --ignore-scripts: mediasoup's own postinstall would try the network; the worker is built below instead.
   npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
-  # The Opus codec of the mixer is a native addon: its prebuilt download fails offline and node-gyp then builds it
-  # from the sources bundled in the npm package (about 3 minutes on 2 cores).
-  log "building @discordjs/opus from its bundled sources"
-  npm rebuild @discordjs/opus --loglevel=error >/dev/null
   echo "$lock_hash" > "$stamp"
+fi
+
+# The mixer's Opus codec: our N-API binding over Debian's libopus (native/opus), built by node-gyp against
+# Node's own headers (a few seconds). Rebuilt when its sources are newer than the addon.
+addon="native/opus/build/Release/parley_opus.node"
+if [ ! -f "$addon" ] || [ -n "$(find native/opus/src native/opus/binding.gyp -newer "$addon" 2>/dev/null)" ]; then
+  log "building native/opus (libopus binding)"
+  npm rebuild @parley/opus --loglevel=error >/dev/null
+  [ -f "$addon" ] || { echo "setup.sh: native/opus did not build ($addon missing)" >&2; exit 1; }
 fi
 
 bash scripts/build-mediasoup-worker.sh

@@ -101,7 +101,7 @@ export class App {
             return { ok: list.length > 0 && list.every((w) => w.alive), workers: list };
           },
         },
-        api: [roomsRouter(rooms)],
+        api: [roomsRouter(rooms, focus)],
       });
       log.info(
         { http: `${config.http.ip}:${http.port}`, sip: sip.ports, workers: workers.size, rtp: range },

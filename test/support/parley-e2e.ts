@@ -32,6 +32,8 @@ export interface E2eParley {
   dir: string;
   /** GET /api/... → { status, body } */
   api<T = unknown>(p: string): Promise<{ status: number; body: T }>;
+  /** POST /api/... with a JSON body → { status, body } */
+  post<T = unknown>(p: string, body: unknown): Promise<{ status: number; body: T }>;
   /** The participants of a room ([] when the room does not exist). */
   participants(room: string): Promise<ApiParticipant[]>;
   /** Polls `participants(room)` until `pred` holds (or throws after `timeoutMs`). */
@@ -82,6 +84,14 @@ export async function startE2eParley(
     const res = await fetch(`${http}${p}`);
     return { status: res.status, body: (await res.json()) as T };
   };
+  const post = async <T>(p: string, body: unknown): Promise<{ status: number; body: T }> => {
+    const res = await fetch(`${http}${p}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as T };
+  };
   const participants = async (room: string): Promise<ApiParticipant[]> => {
     const r = await api<{ participants?: ApiParticipant[] }>(`/api/rooms/${encodeURIComponent(room)}`);
     return r.status === 200 ? (r.body.participants ?? []) : [];
@@ -96,6 +106,7 @@ export async function startE2eParley(
     http,
     dir,
     api,
+    post,
     participants,
     async waitParticipants(room, pred, timeoutMs = 10000) {
       const end = Date.now() + timeoutMs;

@@ -9,6 +9,7 @@ import {
   type AudioEncoder,
   type CodecName,
 } from '../../workers/mixer/codec';
+import { OpusAudioEncoder } from '../../workers/mixer/codec/opus';
 import { DTMF_EVENTS, serializeTelephoneEvent } from '../../workers/mixer/dtmf';
 import { parseRtp, serializeRtp } from '../../workers/mixer/rtp';
 import { ToneSource } from './tone-analysis';
@@ -33,6 +34,8 @@ export interface SipPhoneOptions {
   amplitude?: number;
   /** the payload type to offer for `codec` (default: its static PT, or 111 for Opus) */
   pt?: number;
+  /** network loss on the way out: every n-th audio packet is not sent (its sequence number is spent) */
+  lossEvery?: number;
 }
 
 interface Chunk {
@@ -56,6 +59,9 @@ export class SipPhone {
   private readonly dtmfQueue: Array<{ event: number; ts: number; n: number }> = [];
   private startedAt = 0;
   private framesSent = 0;
+  /** audio packets not sent (`lossEvery`) */
+  packetsLost = 0;
+  private audioPackets = 0;
   /** payload types received (telephone-event and RTCP aside) and how many packets of each */
   readonly ptsHeard = new Map<number, number>();
   /** errors that stopped the sender (an encoder failure): a test should expect none */
@@ -75,7 +81,11 @@ export class SipPhone {
     private readonly stack: SipStack,
     private readonly sock: dgram.Socket,
   ) {
-    this.encoder = createEncoder(opts.codec, 48000);
+    // a lossy phone plans its Opus in-band FEC for 20 % loss, as a real one would after RTCP reports
+    this.encoder =
+      opts.codec === 'opus' && opts.lossEvery
+        ? new OpusAudioEncoder({ sampleRate: 48000, packetLossPercent: 20 })
+        : createEncoder(opts.codec, 48000);
     this.decoder = createDecoder(opts.codec, 48000);
     this.source = new ToneSource(opts.tone, this.encoder.sampleRate, opts.amplitude ?? 0.25);
     sock.on('message', (msg) => this.onRtp(msg));
@@ -191,6 +201,13 @@ export class SipPhone {
       if (d.n >= steps + 3) this.dtmfQueue.shift();
     } else {
       const payload = this.encoder.encode(pcm);
+      this.audioPackets++;
+      if (this.opts.lossEvery && this.audioPackets % this.opts.lossEvery === 0) {
+        this.packetsLost++;
+        this.seq++;
+        this.ts = (this.ts + tsStep) >>> 0;
+        return;
+      }
       this.sock.send(
         serializeRtp(
           {

@@ -294,10 +294,7 @@ export class JitterBuffer {
           this.nextTs = this.queue.ts(minExt);
           continue;
         }
-        if (this.queue.has(this.nextExt + 1) && this.decoder.decodeFec) {
-          const fec = this.decoder.decodeFec.bind(this.decoder);
-          const next = this.queue.payload(this.nextExt + 1);
-          this.appendConcealment(() => fec(next));
+        if (this.queue.has(this.nextExt + 1) && this.appendFec()) {
           this.stats.fecRecovered++;
         } else if (this.lossRun < this.maxConceal) {
           this.appendConcealment(() => this.decoder.plc());
@@ -386,6 +383,28 @@ export class JitterBuffer {
   /** Samples (decoder rate) one packet of the current duration covers. */
   private packetSamples(): number {
     return Math.round((this.packetTicks * this.decoder.sampleRate) / this.decoder.rtpClockRate);
+  }
+
+  /**
+   * Recover the lost packet `nextExt` from the FEC in packet `nextExt + 1`; false if the codec has no FEC or that
+   * packet is corrupt (the caller conceals instead).
+   */
+  private appendFec(): boolean {
+    const decodeFec = this.decoder.decodeFec;
+    if (!decodeFec) return false;
+    const need = this.packetSamples();
+    let pcm: Int16Array;
+    try {
+      pcm = decodeFec.call(this.decoder, this.queue.payload(this.nextExt + 1), need);
+    } catch {
+      return false;
+    }
+    if (pcm.length >= need) this.append(pcm.length === need ? pcm : pcm.subarray(0, need));
+    else {
+      this.append(pcm);
+      this.appendSilence(need - pcm.length);
+    }
+    return true;
   }
 
   /** Conceal exactly one packet's duration (PLC/FEC give 20 ms frames; packets may be 10/30/60 ms). */

@@ -106,6 +106,25 @@ export interface MixerParticipantStats {
   dtmfPacketsIn: number;
   speaking: boolean;
   muted: boolean;
+  /** How this participant's voice arrives (its jitter buffer since its input was last described). */
+  receive?: MixerReceiveStats;
+}
+
+export interface MixerReceiveStats {
+  received: number;
+  duplicates: number;
+  /** Arrived after their playout time. */
+  late: number;
+  /** Frames concealed by PLC (loss or starvation). */
+  concealed: number;
+  /** Lost packets recovered from the next packet's in-band FEC (Opus). */
+  fecRecovered: number;
+  underruns: number;
+  decodeErrors: number;
+  /** RFC 3550 interarrival jitter estimate, ms. */
+  jitterMs: number;
+  /** Current playout delay target, ms. */
+  targetDelayMs: number;
 }
 
 export interface MixerRoomStats {
@@ -146,6 +165,8 @@ export interface RequestMap {
   /** Where mixed RTP goes: the mixer-output PlainTransport's tuple.localIp/localPort. */
   'mixer.connectOutput': { params: { roomId: string; ip: string; port: number }; result: null };
   'mixer.addParticipant': { params: AddMixerParticipantParams; result: null };
+  /** Re-describe an existing participant in place: its queued prompts, gain and counters survive. */
+  'mixer.updateParticipant': { params: AddMixerParticipantParams; result: null };
   'mixer.removeParticipant': { params: { roomId: string; participantId: string }; result: null };
   'mixer.setMuted': { params: { roomId: string; participantId: string; muted: boolean }; result: null };
   'mixer.setGain': { params: { roomId: string; participantId: string; gain: number }; result: null };

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { AppError } from '../../errors/app-error';
+import { AppError, NotFoundError } from '../../errors/app-error';
 import type { MediaThreadPool } from '../../media/mixer/media-thread-pool';
 import type { PortAllocator } from '../../media/rtp/port-allocator';
 import { SdpNegotiationError } from '../../media/sdp';
@@ -7,7 +7,7 @@ import type { IncomingInvite } from '../../sip/ua/incoming-invite';
 import { LeaveReason } from '../participant/leave-reason';
 import { Participant, ParticipantState } from '../participant/participant';
 import type { Room } from '../room/room';
-import { ForwardingRoomAudio, type RoomAudio } from '../room/room-audio';
+import { ForwardingRoomAudio, type RoomAudio, type RoomAudioStats } from '../room/room-audio';
 import type { RoomManager } from '../room/room-manager';
 import { MixedRoomAudio } from '../room/mixed-room-audio';
 import { Prompts, PROMPT_RATE, type PromptName } from '../room/prompts';
@@ -47,7 +47,8 @@ const PIN_TIMEOUT_MS = 60_000;
 export class Focus {
   private readonly audio = new WeakMap<Room, Promise<RoomAudio>>();
   private readonly lobbies = new WeakMap<Room, Promise<RoomAudio>>();
-  private readonly calls = new Set<SipCall>();
+  /** Calls by participant id, with their room (moderation by id: REST API, dashboard). */
+  private readonly calls = new Map<string, { call: SipCall; room: Room }>();
   /** Calls between "room found" and "admitted" per room: an empty room's mixer must not close under them. */
   private readonly joining = new Map<Room, number>();
   private readonly watched = new WeakSet<Room>();
@@ -231,8 +232,8 @@ export class Focus {
       audio,
       plog,
     );
-    this.calls.add(call);
-    participant.once('left', () => this.calls.delete(call));
+    this.calls.set(participant.id, { call, room });
+    participant.once('left', () => this.calls.delete(participant.id));
     setOnCancel(() => participant.close(LeaveReason.Cancelled));
     const hasLeft = (): boolean => participant.state === ParticipantState.Left;
 
@@ -292,6 +293,27 @@ export class Focus {
         void this.setMuted(room, call, !call.participant.muted, 'self');
       }
     });
+  }
+
+  /**
+   * Mute or unmute a participant by id (REST API, dashboard). Only a participant in the room (not one still
+   * entering its PIN) can be muted: 409 otherwise.
+   */
+  async muteParticipant(roomId: string, participantId: string, muted: boolean): Promise<void> {
+    const found = this.calls.get(participantId);
+    if (!found || found.room.id !== roomId)
+      throw new NotFoundError(`participant ${participantId} in room ${roomId}`);
+    if (found.call.participant.state !== ParticipantState.Joined)
+      throw new AppError('NOT_JOINED', `participant ${participantId} has not joined yet`, undefined, 409);
+    if (found.call.participant.muted !== muted)
+      await this.setMuted(found.room, found.call, muted, 'moderator');
+  }
+
+  /** The room's media figures (mixer tick cost, per-participant packets and receive quality); null without a mixer. */
+  async mediaStats(room: Room): Promise<RoomAudioStats | null> {
+    const audio = this.audio.get(room);
+    if (!audio) return null;
+    return (await audio).stats();
   }
 
   /** Mute from anywhere (keypad, dashboard): the participant leaves everyone's mix at once. */
@@ -394,7 +416,7 @@ export class Focus {
 
   /** Ends every call with BYE (shutdown). */
   close(): void {
-    for (const c of [...this.calls]) c.hangup(LeaveReason.ServerShutdown);
+    for (const { call } of [...this.calls.values()]) call.hangup(LeaveReason.ServerShutdown);
   }
 }
 

@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
 import type { MediaThread } from '../../media/mixer/media-thread';
-import type { MixerRoomHandle } from '../../media/mixer/mixer-room-handle';
+import type { MixerRoomHandle, MixerRoomStats } from '../../media/mixer/mixer-room-handle';
 import { TypedEmitter } from '../../util/typed-emitter';
 import type { AudioEndpoint, RoomAudio } from './room-audio';
 
@@ -22,8 +22,8 @@ interface Member {
   /** The participant's voice into the mixer: a Consumer of its Producer on the mixer-input transport. */
   input?: types.Consumer;
   muted: boolean;
-  /** Bumped each time the member is re-registered in the mixer (which drops its queued prompts). */
-  generation: number;
+  /** Known to the mixer thread (added once, then updated in place). */
+  registered: boolean;
 }
 
 export interface MixedRoomAudioEvents extends Record<string, unknown[]> {
@@ -99,7 +99,7 @@ export class MixedRoomAudio extends TypedEmitter<MixedRoomAudioEvents> implement
   add(ep: AudioEndpoint): Promise<void> {
     return this.serial(async () => {
       if (this.closed || this.members.has(ep.participantId)) return;
-      const m: Member = { ep, muted: false, generation: 0 };
+      const m: Member = { ep, muted: false, registered: false };
       this.members.set(ep.participantId, m);
       await this.sync(m);
     });
@@ -131,31 +131,24 @@ export class MixedRoomAudio extends TypedEmitter<MixedRoomAudioEvents> implement
   }
 
   /**
-   * Plays a clip to one participant and resolves when it was played out or stopped. A re-registration in the
-   * mixer (the phone's producer appears with its first RTP, an SSRC or codec change) drops the participant's
-   * queued clips: a clip cut that way is played again from the start, so that a prompt queued right after the
-   * join ("you are the only participant") is heard in full rather than for the first few frames.
+   * Plays a clip to one participant and resolves when it was played out or stopped. Waits for pending membership
+   * changes first, so a prompt queued right after a join reaches the registered participant; later changes (its
+   * producer appears with the first RTP, an SSRC or codec change) update it in place and do not cut the clip.
    */
   async play(participantId: string, pcm: Int16Array, rate: number): Promise<void> {
-    for (let attempt = 0; attempt < 3; attempt++) {
-      await this.serial(async () => undefined); // let a pending membership change finish first
-      const m = this.members.get(participantId);
-      if (this.closed || !m?.output) return;
-      const generation = m.generation;
-      let stopped: boolean;
-      try {
-        ({ stopped } = await this.mixer.playAndWait(participantId, pcm, rate));
-      } catch (err) {
-        if (this.members.get(participantId)?.generation === generation) throw err;
-        continue; // re-registered between our check and the thread's: try again
-      }
-      if (!stopped || this.closed || this.members.get(participantId)?.generation === generation) return;
-    }
+    await this.serial(async () => undefined);
+    const m = this.members.get(participantId);
+    if (this.closed || !m?.output) return;
+    await this.mixer.playAndWait(participantId, pcm, rate);
   }
 
   async stopPlay(participantId: string): Promise<void> {
     if (this.closed || !this.members.has(participantId)) return;
     await this.mixer.stopPlay(participantId).catch(() => undefined);
+  }
+
+  stats(): Promise<MixerRoomStats> {
+    return this.mixer.stats();
   }
 
   close(): void {
@@ -193,9 +186,7 @@ export class MixedRoomAudio extends TypedEmitter<MixedRoomAudioEvents> implement
     )
       return;
 
-    // Re-register from scratch: cheap (a few channel requests) and only on join, codec or SSRC changes.
-    m.generation++; // before the request: the 'stopped' playDone it causes must see the new generation
-    await this.mixer.removeParticipant(ep.participantId).catch(() => undefined);
+    // Only on join, codec or SSRC changes: rebuild the stale mediasoup side, then describe it to the mixer.
     if (inputStale || !producer) {
       m.input?.close();
       m.input = undefined;
@@ -234,7 +225,8 @@ export class MixedRoomAudio extends TypedEmitter<MixedRoomAudioEvents> implement
     const inCodec = m.input
       ? CODEC_BY_MIME[m.input.rtpParameters.codecs[0]!.mimeType.toLowerCase()]
       : undefined;
-    await this.mixer.addParticipant({
+    const describe = m.registered ? this.mixer.updateParticipant : this.mixer.addParticipant;
+    await describe.call(this.mixer, {
       participantId: ep.participantId,
       ...(m.input && inCodec
         ? {
@@ -256,6 +248,7 @@ export class MixedRoomAudio extends TypedEmitter<MixedRoomAudioEvents> implement
         : {}),
       muted: m.muted,
     });
+    m.registered = true;
     await ep.setSource(m.output?.producer.id ?? null);
   }
 }

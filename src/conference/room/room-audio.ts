@@ -1,4 +1,5 @@
 import type { types } from 'mediasoup';
+import type { MixerRoomStats } from '../../media/mixer/mixer-room-handle';
 
 /** What a room's audio router needs of a participant's audio leg. */
 export interface AudioEndpoint {
@@ -26,8 +27,13 @@ export interface RoomAudio {
   play(participantId: string, pcm: Int16Array, rate: number): Promise<void>;
   /** Stops whatever is playing or queued for this participant (barge-in: a key press cuts the prompt). */
   stopPlay(participantId: string): Promise<void>;
+  /** Media figures of the room's audio; null when nothing is measured (forwarding). */
+  stats(): Promise<RoomAudioStats | null>;
   close(): void;
 }
+
+/** What the mixer measures, per room and per participant (the API shows it as is). */
+export type RoomAudioStats = MixerRoomStats;
 
 export class ForwardingRoomAudio implements RoomAudio {
   private readonly eps = new Map<string, AudioEndpoint>();
@@ -58,6 +64,10 @@ export class ForwardingRoomAudio implements RoomAudio {
   async play(): Promise<void> {}
 
   async stopPlay(): Promise<void> {}
+
+  async stats(): Promise<null> {
+    return null;
+  }
 
   close(): void {
     this.eps.clear();

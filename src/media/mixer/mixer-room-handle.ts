@@ -8,6 +8,7 @@ import type {
 import type { MediaThread, ThreadChild } from './media-thread';
 
 export type MixerParticipantOptions = Omit<AddMixerParticipantParams, 'roomId'>;
+export type { MixerRoomStats };
 
 export interface MixerRoomHandleEvents extends Record<string, unknown[]> {
   speaking: [participantId: string, speaking: boolean];
@@ -72,6 +73,11 @@ export class MixerRoomHandle extends TypedEmitter<MixerRoomHandleEvents> impleme
 
   async addParticipant(opts: MixerParticipantOptions): Promise<void> {
     await this.thread.request('mixer.addParticipant', { roomId: this.roomId, ...opts });
+  }
+
+  /** Re-describe a participant in place (new input SSRC/codec, new output): queued prompts keep playing. */
+  async updateParticipant(opts: MixerParticipantOptions): Promise<void> {
+    await this.thread.request('mixer.updateParticipant', { roomId: this.roomId, ...opts });
   }
 
   async removeParticipant(participantId: string): Promise<void> {

@@ -24,8 +24,12 @@ export interface AudioDecoder extends AudioCodecInfo {
   decode(payload: Buffer): Int16Array;
   /** One concealment frame for a lost packet (codec PLC, or fade/repeat of the last frame). */
   plc(): Int16Array;
-  /** Recover a lost frame from the in-band FEC of the *next* packet; absent if the codec has no FEC. */
-  decodeFec?(nextPayload: Buffer): Int16Array;
+  /**
+   * Recover a lost packet of `samples` duration from the in-band FEC of the packet after it (Opus LBRR), or
+   * conceal it when that packet carries none; absent if the codec has no FEC. Must be called before `decode`
+   * of that next packet.
+   */
+  decodeFec?(nextPayload: Buffer, samples: number): Int16Array;
   close(): void;
 }
 

@@ -1,18 +1,20 @@
 /**
- * Opus via `@discordjs/opus` (native libopus addon, built from bundled sources at install time).
- * Chosen over the WebAssembly `opusscript` after `bench/mixer-core.ts` (interleaved runs on this shared 2-core
- * machine, 20 ms mono frames): native encode 1.3–3.7× and decode 1.9–3.9× faster than the wasm build,
- * depending on load and complexity; both built/installed offline from the npm registry.
+ * Opus through `@parley/opus` (`native/opus`): our own small N-API binding over the system libopus (Debian
+ * libopus-dev), built by node-gyp at install time. We wrote it because neither npm binding that builds offline
+ * can recover a lost packet from the in-band FEC of the next one: `@discordjs/opus` hardcodes `decode_fec = 0`
+ * and `opusscript` does not expose it. `bench/mixer-core.ts` compares it with the WebAssembly `opusscript`.
  *
  * RTP clock is always 48000 (RFC 7587 §4.1) whatever `sampleRate` the PCM side uses; libopus resamples
  * internally, so the mixer runs its Opus legs at its own mix rate and needs no resampler for them.
  *
- * Loss handling: neither binding exposes `opus_decode(..., decode_fec=1)`, so `decodeFec` is not offered and
- * the jitter buffer falls back to PLC. PLC is libopus's own: decoding a 1-byte packet (just the last TOC, code
- * 0, i.e. one empty frame) makes libopus conceal exactly one frame of the last frame size (RFC 6716 §3.2.1:
- * a 0-length frame; libopus treats len ≤ 1 as lost), instead of the 120 ms an empty buffer would conceal.
+ * Loss handling (RFC 6716 §4.2.7.8, libopus `opus_decode`):
+ * - `decodeFec(next, n)`: the packet after a lost one carries a low-bitrate copy of the lost frame (LBRR,
+ *   RFC 6716 §2.1.7) when its sender enabled in-band FEC (`useinbandfec=1`, RFC 7587 §6.1) and coded in SILK or
+ *   hybrid mode. libopus decodes it with `decode_fec = 1` and a frame size equal to the lost duration; without
+ *   LBRR data it conceals instead, so asking is never worse than PLC.
+ * - `plc()`: `opus_decode(NULL)` conceals exactly one 20 ms frame whatever the sender's packet duration.
  */
-import { OpusEncoder as NativeOpus } from '@discordjs/opus';
+import { Decoder as NativeDecoder, Encoder as NativeEncoder } from '@parley/opus';
 import { FRAME_MS } from './codec';
 import type { AudioDecoder, AudioEncoder } from './codec';
 
@@ -31,49 +33,48 @@ export interface OpusOptions {
   complexity?: number;
 }
 
-// opus_defines.h CTL request numbers
-const OPUS_SET_APPLICATION = 4000;
-const OPUS_APPLICATION_VOIP = 2048;
-const OPUS_SET_INBAND_FEC = 4012;
-const OPUS_SET_PACKET_LOSS_PERC = 4014;
-const OPUS_SET_COMPLEXITY = 4010;
-
-function toLe(pcm: Int16Array): Buffer {
-  return Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength);
-}
-
-function fromLe(buf: Buffer): Int16Array {
-  const out = new Int16Array(buf.length >> 1);
-  for (let i = 0; i < out.length; i++) out[i] = buf.readInt16LE(i * 2);
-  return out;
-}
+/** opus_defines.h request numbers and values. */
+export const OpusCtl = {
+  SET_APPLICATION: 4000,
+  SET_BITRATE: 4002,
+  SET_COMPLEXITY: 4010,
+  SET_INBAND_FEC: 4012,
+  SET_PACKET_LOSS_PERC: 4014,
+  APPLICATION_VOIP: 2048,
+} as const;
 
 export class OpusAudioEncoder implements AudioEncoder {
   readonly name = 'opus' as const;
   readonly rtpClockRate = 48000;
   readonly sampleRate: OpusRate;
   readonly frameSamples: number;
-  private readonly enc: NativeOpus;
+  private readonly enc: NativeEncoder;
 
   constructor(opts: OpusOptions = {}) {
     this.sampleRate = opts.sampleRate ?? 48000;
     this.frameSamples = (this.sampleRate * FRAME_MS) / 1000;
-    this.enc = new NativeOpus(this.sampleRate, 1);
-    this.enc.applyEncoderCTL(OPUS_SET_APPLICATION, OPUS_APPLICATION_VOIP);
-    this.enc.applyEncoderCTL(OPUS_SET_COMPLEXITY, opts.complexity ?? 5);
-    this.enc.setBitrate(opts.bitrate ?? 32000);
+    this.enc = new NativeEncoder(this.sampleRate, 1, OpusCtl.APPLICATION_VOIP);
+    this.enc.ctl(OpusCtl.SET_COMPLEXITY, opts.complexity ?? 5);
+    this.enc.ctl(OpusCtl.SET_BITRATE, opts.bitrate ?? 32000);
     if (opts.inbandFec ?? true) {
-      this.enc.applyEncoderCTL(OPUS_SET_INBAND_FEC, 1);
-      this.enc.applyEncoderCTL(OPUS_SET_PACKET_LOSS_PERC, opts.packetLossPercent ?? 5);
+      this.enc.ctl(OpusCtl.SET_INBAND_FEC, 1);
+      this.enc.ctl(OpusCtl.SET_PACKET_LOSS_PERC, opts.packetLossPercent ?? 5);
     }
   }
 
   encode(pcm: Int16Array): Buffer {
     if (pcm.length !== this.frameSamples) throw new RangeError(`opus: expected ${this.frameSamples} samples`);
-    return this.enc.encode(toLe(pcm));
+    return this.enc.encode(pcm);
   }
 
-  close(): void {}
+  /** Re-plan FEC for the loss the far end reports (RTCP fraction lost); 0 turns the redundancy off. */
+  setPacketLossPercent(percent: number): void {
+    this.enc.ctl(OpusCtl.SET_PACKET_LOSS_PERC, Math.max(0, Math.min(100, Math.round(percent))));
+  }
+
+  close(): void {
+    this.enc.close();
+  }
 }
 
 export class OpusAudioDecoder implements AudioDecoder {
@@ -81,40 +82,33 @@ export class OpusAudioDecoder implements AudioDecoder {
   readonly rtpClockRate = 48000;
   readonly sampleRate: OpusRate;
   readonly frameSamples: number;
-  private readonly dec: NativeOpus;
-  /** TOC byte of the last good packet, code 0 (one frame); null before the first packet. */
-  private lastToc: number | null = null;
+  /** Longest packet: 120 ms (RFC 6716 §3.2.5). */
+  private readonly maxSamples: number;
+  private readonly dec: NativeDecoder;
 
   constructor(opts: Pick<OpusOptions, 'sampleRate'> = {}) {
     this.sampleRate = opts.sampleRate ?? 48000;
     this.frameSamples = (this.sampleRate * FRAME_MS) / 1000;
-    this.dec = new NativeOpus(this.sampleRate, 1);
+    this.maxSamples = (this.sampleRate * 120) / 1000;
+    this.dec = new NativeDecoder(this.sampleRate, 1);
   }
 
   decode(payload: Buffer): Int16Array {
-    const pcm = fromLe(this.dec.decode(payload));
-    if (payload.length > 0) this.lastToc = payload[0] & 0xfc;
-    return pcm;
+    return this.dec.decode(payload, this.maxSamples, false);
   }
 
   plc(): Int16Array {
-    if (this.lastToc === null) return new Int16Array(this.frameSamples);
-    const toc = Buffer.from([this.lastToc]);
-    const pcm = fromLe(this.dec.decode(toc));
-    if (pcm.length === this.frameSamples) return pcm;
-    // the sender's frames are not 20 ms: conceal as many of them as one 20 ms frame needs
-    const out = new Int16Array(this.frameSamples);
-    let filled = Math.min(pcm.length, out.length);
-    out.set(pcm.subarray(0, filled));
-    for (let guard = 0; filled < out.length && guard < 8; guard++) {
-      const more = fromLe(this.dec.decode(toc));
-      if (more.length === 0) break;
-      const n = Math.min(more.length, out.length - filled);
-      out.set(more.subarray(0, n), filled);
-      filled += n;
-    }
-    return out;
+    return this.dec.decode(null, this.frameSamples, false);
   }
 
-  close(): void {}
+  decodeFec(nextPayload: Buffer, samples: number): Int16Array {
+    // libopus wants the lost duration in whole 2.5 ms steps
+    const step = this.sampleRate / 400;
+    const n = Math.max(step, Math.min(this.maxSamples, Math.round(samples / step) * step));
+    return this.dec.decode(nextPayload, n, true);
+  }
+
+  close(): void {
+    this.dec.close();
+  }
 }

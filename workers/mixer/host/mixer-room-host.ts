@@ -74,6 +74,10 @@ export class MixerRoomHost implements RoomHostRegistry {
       this.slot(p.roomId).room.addParticipant(p);
       return null;
     });
+    host.register('mixer.updateParticipant', (p) => {
+      this.slot(p.roomId).room.updateParticipant(p);
+      return null;
+    });
     host.register('mixer.removeParticipant', (p) => {
       this.slot(p.roomId).room.removeParticipant(p.participantId);
       return null;

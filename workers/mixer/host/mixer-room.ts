@@ -3,7 +3,7 @@ import { TelephoneEventReceiver } from '../dtmf';
 import { InputPipeline } from '../input-pipeline';
 import { Mixer } from '../mixer';
 import type { MixRate } from '../mixer';
-import type { AddMixerParticipantParams, MixerRoomStats, Notification } from '../protocol';
+import type { AddMixerParticipantParams, MixerReceiveStats, MixerRoomStats, Notification } from '../protocol';
 import { classifyPacket, PacketKind } from '../relay/packet-kind';
 import { Resampler } from '../resampler';
 import { parseRtp, RtpOutputStream } from '../rtp';
@@ -23,6 +23,22 @@ function ticksPerFrame(codec: CodecName): number {
   return codec === 'opus' ? 960 : 160;
 }
 
+function receiveStats(pipeline: InputPipeline): MixerReceiveStats {
+  const jb = pipeline.jitterBuffer;
+  const st = jb.stats;
+  return {
+    received: st.received,
+    duplicates: st.duplicates,
+    late: st.late,
+    concealed: st.concealed,
+    fecRecovered: st.fecRecovered,
+    underruns: st.underruns,
+    decodeErrors: st.decodeErrors,
+    jitterMs: Math.round(jb.jitterMs * 10) / 10,
+    targetDelayMs: jb.targetFrames * 20,
+  };
+}
+
 interface Play {
   playId: string;
   /** Cumulative sample position (mix rate) where this clip ends in the participant's prompt queue. */
@@ -38,20 +54,25 @@ class RoomParticipant {
   readonly plays: Play[] = [];
   queuedSamples = 0;
   playedSamples = 0;
+  inputSsrc: number | null = null;
+  inputPayloadType: number | null = null;
+  dtmfPayloadType: number | null = null;
+  pipeline: InputPipeline | null = null;
+  dtmf: TelephoneEventReceiver | null = null;
+  output: RtpOutputStream | null = null;
+  /** What `input` / `output` were built from, to tell a real change from a repeated registration. */
+  inputKey = '';
+  outputKey = '';
 
   constructor(
     readonly id: string,
-    readonly inputSsrc: number | null,
-    readonly inputPayloadType: number | null,
-    readonly dtmfPayloadType: number | null,
-    readonly pipeline: InputPipeline | null,
-    readonly dtmf: TelephoneEventReceiver | null,
-    readonly output: RtpOutputStream | null,
     muted: boolean,
   ) {
     this.muted = muted;
   }
 }
+
+type ParticipantParams = Omit<AddMixerParticipantParams, 'roomId'>;
 
 export interface MixerRoomOptions {
   roomId: string;
@@ -95,36 +116,12 @@ export class MixerRoom {
     return this.participants.size;
   }
 
-  addParticipant(p: Omit<AddMixerParticipantParams, 'roomId'>): void {
+  addParticipant(p: ParticipantParams): void {
     if (this.participants.has(p.participantId)) {
       throw new MixerRoomError(`participant ${p.participantId} exists`, 'EEXIST');
     }
-    const inSsrc = p.input ? p.input.ssrc >>> 0 : null;
-    if (inSsrc !== null && this.bySsrc.has(inSsrc)) {
-      throw new MixerRoomError(`input SSRC ${inSsrc} already used in room ${this.roomId}`, 'EEXIST');
-    }
-    const pipeline = p.input ? new InputPipeline({ codec: p.input.codec, mixRate: this.rate }) : null;
-    const dtmf =
-      p.input?.dtmfPayloadType !== undefined
-        ? new TelephoneEventReceiver(p.input.dtmfClockRate ?? 8000)
-        : null;
-    const output = p.output
-      ? new RtpOutputStream({
-          ssrc: p.output.ssrc,
-          payloadType: p.output.payloadType,
-          ticksPerFrame: ticksPerFrame(p.output.codec),
-        })
-      : null;
-    const party = new RoomParticipant(
-      p.participantId,
-      inSsrc,
-      p.input?.payloadType ?? null,
-      p.input?.dtmfPayloadType ?? null,
-      pipeline,
-      dtmf,
-      output,
-      p.muted ?? false,
-    );
+    this.checkInputSsrc(p);
+    const party = new RoomParticipant(p.participantId, p.muted ?? false);
     this.mixer.addParticipant(p.participantId, {
       output: p.output?.codec ?? null,
       input: p.input !== undefined,
@@ -132,7 +129,65 @@ export class MixerRoom {
       muted: p.muted ?? false,
     });
     this.participants.set(p.participantId, party);
-    if (inSsrc !== null) this.bySsrc.set(inSsrc, party);
+    this.applyInput(party, p.input);
+    this.applyOutput(party, p.output);
+  }
+
+  /**
+   * Re-describe a participant in place (its phone's SSRC or codec changed, its producer appeared, its output codec
+   * changed). Unlike remove + add, queued prompts and their `playDone` promises, counters, gain and speaking state
+   * survive; only a changed input restarts its jitter buffer and only a changed output starts a new RTP stream.
+   */
+  updateParticipant(p: ParticipantParams): void {
+    const party = this.party(p.participantId);
+    this.checkInputSsrc(p);
+    this.applyInput(party, p.input);
+    this.applyOutput(party, p.output);
+    if (p.gain !== undefined) this.setGain(party.id, p.gain);
+    if (p.muted !== undefined) this.setMuted(party.id, p.muted);
+  }
+
+  private checkInputSsrc(p: ParticipantParams): void {
+    if (!p.input) return;
+    const owner = this.bySsrc.get(p.input.ssrc >>> 0);
+    if (owner && owner.id !== p.participantId) {
+      throw new MixerRoomError(
+        `input SSRC ${p.input.ssrc >>> 0} already used in room ${this.roomId}`,
+        'EEXIST',
+      );
+    }
+  }
+
+  private applyInput(party: RoomParticipant, input: ParticipantParams['input']): void {
+    const key = input
+      ? JSON.stringify([input.ssrc >>> 0, input.payloadType, input.codec, input.dtmfPayloadType])
+      : '';
+    if (key === party.inputKey) return;
+    party.inputKey = key;
+    if (party.inputSsrc !== null) this.bySsrc.delete(party.inputSsrc);
+    party.pipeline?.close();
+    party.inputSsrc = input ? input.ssrc >>> 0 : null;
+    party.inputPayloadType = input?.payloadType ?? null;
+    party.dtmfPayloadType = input?.dtmfPayloadType ?? null;
+    party.pipeline = input ? new InputPipeline({ codec: input.codec, mixRate: this.rate }) : null;
+    party.dtmf =
+      input?.dtmfPayloadType !== undefined ? new TelephoneEventReceiver(input.dtmfClockRate ?? 8000) : null;
+    if (party.inputSsrc !== null) this.bySsrc.set(party.inputSsrc, party);
+    this.mixer.setInput(party.id, input !== undefined);
+  }
+
+  private applyOutput(party: RoomParticipant, output: ParticipantParams['output']): void {
+    const key = output ? JSON.stringify([output.ssrc >>> 0, output.payloadType, output.codec]) : '';
+    if (key === party.outputKey) return;
+    party.outputKey = key;
+    party.output = output
+      ? new RtpOutputStream({
+          ssrc: output.ssrc,
+          payloadType: output.payloadType,
+          ticksPerFrame: ticksPerFrame(output.codec),
+        })
+      : null;
+    this.mixer.setOutput(party.id, output?.codec ?? null);
   }
 
   removeParticipant(id: string): void {
@@ -308,6 +363,7 @@ export class MixerRoom {
         packetsOut: p.packetsOut,
         speaking: p.speaking,
         muted: p.muted,
+        ...(p.pipeline ? { receive: receiveStats(p.pipeline) } : {}),
       })),
     };
   }

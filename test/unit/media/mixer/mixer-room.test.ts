@@ -216,6 +216,65 @@ describe('MixerRoom', () => {
     expect(rms(outFor(A_OUT).at(-1)!)).toBeLessThan(100);
   });
 
+  it('updateParticipant re-describes in place: a queued prompt keeps playing, a new input SSRC is mixed', () => {
+    const { room, notes, sent, step, outFor } = setup();
+    room.play('B', 'welcome', tone(1000, 8000, 8000), 8000); // 1 s
+    for (let i = 0; i < 10; i++) step(null);
+    // A's phone changed SSRC (re-INVITE / new producer) and B's output was re-described with the same stream
+    const A_NEW = 0x0c0c0c0c;
+    room.updateParticipant({
+      participantId: 'A',
+      input: { ssrc: A_NEW, payloadType: 0, codec: 'PCMU' },
+      output: { ssrc: A_OUT, payloadType: 0, codec: 'PCMU' },
+    });
+    room.updateParticipant({
+      participantId: 'B',
+      input: { ssrc: B_IN, payloadType: 0, codec: 'PCMU' },
+      output: { ssrc: B_OUT, payloadType: 0, codec: 'PCMU' },
+    });
+    expect(notes.some((n) => n.event === 'mixer.playDone')).toBe(false); // not cut
+    for (let i = 0; i < 5; i++) step(null);
+    expect(toneShare(outFor(B_OUT).at(-1)!, 1000, 8000)).toBeGreaterThan(0.8);
+    // the new SSRC is A's voice now; the old one is unknown
+    for (let i = 0; i < 10; i++) {
+      room.onInput(
+        serializeRtp(
+          { payloadType: 0, seq: 7000 + i, timestamp: i * 160, ssrc: A_NEW },
+          encodeUlaw(tone(440, 8000, 160, 12000, i * 160)),
+        ),
+        1000 + i * 20,
+      );
+      room.onInput(
+        serializeRtp({ payloadType: 0, seq: 1 + i, timestamp: 0, ssrc: A_IN }, Buffer.alloc(160)),
+        0,
+      );
+      step(null);
+    }
+    const stats = room.stats({ skipped: 0, lateMaxMs: 0 });
+    expect(stats.packetsUnknownSsrc).toBe(10);
+    expect(stats.participants.find((p) => p.participantId === 'A')!.packetsIn).toBe(10);
+    expect(toneShare(outFor(B_OUT).at(-1)!, 440, 8000)).toBeGreaterThan(0.05);
+    // B's output stream continues: same SSRC, sequence numbers without a gap
+    const bSeqs = sent
+      .map((b) => parseRtp(b))
+      .filter((p) => p.ssrc === B_OUT)
+      .map((p) => p.seq);
+    for (let i = 1; i < bSeqs.length; i++) expect((bSeqs[i]! - bSeqs[i - 1]!) & 0xffff).toBe(1);
+    // a codec change of the output starts a new stream (new SSRC/PT given by the caller)
+    room.updateParticipant({
+      participantId: 'B',
+      input: { ssrc: B_IN, payloadType: 0, codec: 'PCMU' },
+      output: { ssrc: 0xb0000003, payloadType: 9, codec: 'G722' },
+    });
+    step(null);
+    const last = parseRtp(sent.at(-1)!);
+    expect([last.ssrc, last.payloadType]).toEqual([0xb0000003, 9]);
+    expect(() => room.updateParticipant({ participantId: 'nobody' })).toThrow(/no participant/);
+    expect(() =>
+      room.updateParticipant({ participantId: 'B', input: { ssrc: A_NEW, payloadType: 0, codec: 'PCMU' } }),
+    ).toThrow(/already used/);
+  });
+
   it('counts unknown SSRCs, ignores RTCP and garbage, refuses a duplicate input SSRC', () => {
     const { room, step } = setup();
     room.onInput(

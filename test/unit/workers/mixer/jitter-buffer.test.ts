@@ -12,9 +12,9 @@ class FakeDecoder implements AudioDecoder {
   readonly rtpClockRate = 8000;
   readonly frameSamples = 160;
   plcCalls = 0;
-  decodeFec?: (next: Buffer) => Int16Array;
+  decodeFec?: (next: Buffer, samples: number) => Int16Array;
   constructor(withFec = false) {
-    if (withFec) this.decodeFec = () => new Int16Array(160).fill(FEC);
+    if (withFec) this.decodeFec = (_next, samples) => new Int16Array(samples).fill(FEC);
   }
   decode(p: Buffer): Int16Array {
     return new Int16Array(p.readUInt16BE(2)).fill(p.readUInt16BE(0));
