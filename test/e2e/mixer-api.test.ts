@@ -3,7 +3,7 @@
  * - a lossy Opus caller (every 10th packet never sent) is recovered from the in-band FEC of the packet after each
  *   loss, and GET /api/rooms/:id/media says so (fecRecovered, concealed, jitter, per participant);
  * - POST /api/rooms/:id/participants/:pid/mute takes a caller out of everyone's mix at once and puts it back;
- *   bad requests get 400/404 and change nothing.
+ *   bad requests get 400/404 and change nothing; a caller still entering its PIN cannot be muted (409).
  * Needs `npm run build` (dist/) and the rendered prompts (scripts/render-prompts.sh).
  */
 import { startE2eParley, sleep, type ApiParticipant, type E2eParley } from '../support/parley-e2e';
@@ -33,7 +33,7 @@ let parley: E2eParley;
 const phones: SipPhone[] = [];
 
 beforeAll(async () => {
-  parley = await startE2eParley({ conference: {} });
+  parley = await startE2eParley({ conference: { rooms: [{ name: 'locked', pin: '4321' }] } });
 });
 
 afterAll(async () => {
@@ -72,8 +72,10 @@ test('lossy Opus is recovered by in-band FEC (API figures); API mute takes a cal
   const concealed = rx(after.body).concealed - rx(before.body).concealed;
   const ctx = { lost, recovered, concealed, receive: rx(after.body) };
   expect(lost).toBeGreaterThanOrEqual(15); // 4 s at 50 packets/s, one in ten dropped
-  // Each loss is either recovered from the next packet's FEC or, when that packet was not there yet, concealed.
-  expect({ ctx, most: recovered >= lost * 0.6 }).toEqual({ ctx, most: true });
+  // Each loss is recovered from the next packet's FEC, or concealed when that packet did not come in time even
+  // with the playout stretched (jitter far beyond the buffer's target). Measured: 20 of 20–21 recovered, also
+  // with both cores kept busy; half is a floor that only a broken FEC path (0) or a starving buffer would miss.
+  expect({ ctx, most: recovered >= lost / 2 }).toEqual({ ctx, most: true });
   expect({ ctx, accounted: recovered + concealed >= lost - 2 }).toEqual({ ctx, accounted: true });
   expect(after.body.mixer!.ticks).toBeGreaterThan(before.body.mixer!.ticks + 150);
   // The listener hears the talker's tone all along (no 20 ms dropouts would show as a level collapse).
@@ -113,4 +115,28 @@ test('lossy Opus is recovered by in-band FEC (API figures); API mute takes a cal
   await sleep(2500);
   expect(toneDb(listener.heard(uFrom, Date.now()), listener.rate, TALK_HZ)).toBeGreaterThan(-25);
   expect(talker.errors).toEqual([]);
+});
+
+test('a caller still in the PIN lobby cannot be muted (409) and is not in the mixer figures', async () => {
+  const room = 'locked';
+  const caller = await SipPhone.call({
+    target: `sip:${room}@127.0.0.1:${parley.sipPort}`,
+    user: 'waiting',
+    codec: 'PCMU',
+    tone: null,
+  });
+  phones.push(caller);
+  const [p] = await parley.waitParticipants(room, (l) => l.length === 1);
+  expect(p!.state).not.toBe('joined');
+  const r = await parley.post<{ error: string }>(`/api/rooms/${room}/participants/${p!.id}/mute`, {
+    muted: true,
+  });
+  expect(r).toEqual({
+    status: 409,
+    body: { error: 'NOT_JOINED', message: expect.stringMatching(/not joined/) },
+  });
+  const media = await parley.api<MediaView>(`/api/rooms/${room}/media`);
+  expect(media.status).toBe(200);
+  expect(media.body.mixer?.participants ?? []).toEqual([]); // the lobby has its own mixer; the room's has nobody
+  await caller.close();
 });

@@ -12,10 +12,12 @@
  * - Duplicates and packets older than the playout point are dropped and counted.
  * - Loss (a gap while later packets are queued) → FEC from the next packet if the decoder offers it, else the
  *   decoder's `plc()` (libopus PLC; fade/repeat for G.711/G.722) for up to `maxConcealFrames`, then silence;
- *   a gap longer than the maximum depth is jumped over instead of played out. Starvation (queue empty, e.g. DTX: the
- *   sender stops while its timestamps run on) → at most `maxConcealFrames` (60 ms) of PLC, then null/silence
- *   and re-buffering; a timestamp gap between consecutive sequence numbers (DTX resume with the gap still
- *   inside the queue) is played as silence, not PLC.
+ *   a gap longer than the maximum depth is jumped over instead of played out. Starvation (queue empty: a late
+ *   packet, or DTX: the sender stops while its timestamps run on) → PLC that stretches the playout (the awaited
+ *   packet is not skipped, so the buffer deepens by what it lacked and a lost packet can still be recovered from
+ *   its successor's FEC), at most `maxConcealFrames` (60 ms), then null/silence and re-buffering; a timestamp
+ *   gap between consecutive sequence numbers (DTX resume with the gap still inside the queue) is played as
+ *   silence, not PLC.
  * - Packets of other durations than 20 ms (10/30/60 ms ptime) are decoded into a PCM FIFO and cut into 20 ms.
  */
 import { FRAME_MS } from './codec/codec';
@@ -307,19 +309,18 @@ export class JitterBuffer {
         this.nextTs = (this.nextTs + this.packetTicks) >>> 0;
         continue;
       }
-      // starving
+      // starving: conceal, but do not give up on `nextExt` — it is late rather than lost until a later packet
+      // shows otherwise. The playout point moves back by the concealed frame, so the buffer grows by what it
+      // lacked (bounded by the catch-up above), and a packet that really was lost is met in the loss branch once
+      // its successor is here: recovered from that successor's FEC instead of concealed blind.
       this.stats.underruns++;
       if (this.concealRun < this.maxConceal) {
         this.concealRun++;
         this.appendConcealment(() => this.decoder.plc());
         this.stats.concealed++;
-        this.nextExt++;
-        this.nextTs = (this.nextTs + this.packetTicks) >>> 0;
         continue;
       }
-      // concealment exhausted (DTX or the sender went away): silence, re-buffer when packets come back.
-      // DTX senders do not spend sequence numbers on the gap: un-skip the numbers we concealed.
-      this.nextExt -= this.concealRun;
+      // concealment exhausted (DTX or the sender went away): silence, re-buffer when packets come back
       this.concealRun = 0;
       this._state = JitterBufferState.Buffering;
       this.fifoLen = 0;

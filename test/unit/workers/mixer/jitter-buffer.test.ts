@@ -123,6 +123,28 @@ describe('JitterBuffer', () => {
     expect(dec.plcCalls).toBe(3);
   });
 
+  it('starving on a late packet stretches the playout: the packet is played when it comes, not dropped', () => {
+    const jb = new JitterBuffer({ decoder: new FakeDecoder() });
+    jb.push(pkt(1, 160), 0);
+    expect(v(jb.pop())).toBe(1);
+    expect(v(jb.pop())).toBe(PLC); // 2 is late
+    jb.push(pkt(2, 320), 45);
+    jb.push(pkt(3, 480), 50);
+    expect([jb.pop(), jb.pop()].map(v)).toEqual([2, 3]); // one frame deeper now, nothing lost
+    expect(jb.stats.late).toBe(0);
+    expect(jb.stats.underruns).toBe(1);
+  });
+
+  it('starving on a lost packet: once its successor arrives, the lost one is recovered from its FEC', () => {
+    const jb = new JitterBuffer({ decoder: new FakeDecoder(true) });
+    jb.push(pkt(1, 160), 0);
+    expect(v(jb.pop())).toBe(1);
+    expect(v(jb.pop())).toBe(PLC); // 2 never comes; 3 comes a little late
+    jb.push(pkt(3, 480), 50);
+    expect([jb.pop(), jb.pop()].map(v)).toEqual([FEC, 3]);
+    expect(jb.stats.fecRecovered).toBe(1);
+  });
+
   it('a DTX timestamp gap between consecutive packets already queued is played as silence, not PLC', () => {
     const dec = new FakeDecoder();
     const jb = new JitterBuffer({ decoder: dec, minDelayMs: 40 });
