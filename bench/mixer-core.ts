@@ -328,6 +328,13 @@ export function run(print = true): BenchRow[] {
         measure(() => dec.plc(), 300),
       ),
     );
+    rows.push(
+      row(
+        `Opus FEC ${rate / 1000} kHz (wrapper), per recovered frame`,
+        measure((i) => dec.decodeFec(pk[i % pk.length], rate / 50), 300),
+        'LBRR of the next packet (encoder planned for 5 % loss)',
+      ),
+    );
   }
   for (const rate of [48000, 16000] as const) {
     const src = (rate === 48000 ? s48 : s16).map((f) => Buffer.from(f.buffer, f.byteOffset, f.byteLength));

@@ -138,7 +138,9 @@ describe('SIPp UAC against our UAS (RFC 3261 §13, §15, §18)', () => {
   });
 
   it('leaves no dialogs behind', async () => {
-    await new Promise((r) => setTimeout(r, 200));
-    expect(stack.dialogCount).toBe(0);
+    // the last BYEs may still be in our transaction layer on a loaded machine: allow a few seconds
+    for (let i = 0; i < 50 && stack.dialogCount > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    const open = dialogs.filter((d) => d.state !== 'terminated').map((d) => `${d.callId} ${d.state}`);
+    expect({ open, count: stack.dialogCount }).toEqual({ open: [], count: 0 });
   });
 });
