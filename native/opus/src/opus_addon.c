@@ -12,6 +12,7 @@
 #define NAPI_VERSION 8
 #include <node_api.h>
 #include <opus.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,20 +27,76 @@
     }                                                                     \
   } while (0)
 
+/* The state behind one JS Encoder or Decoder; `state` is NULL once closed. */
 typedef struct {
-  OpusEncoder *enc;
+  void *state;
+  void (*destroy)(void *state);
+  const char *kind;
   int channels;
-} EncoderBox;
+} Box;
 
-typedef struct {
-  OpusDecoder *dec;
-  int channels;
-  int sampleRate;
-} DecoderBox;
+static void destroy_encoder(void *state) { opus_encoder_destroy(state); }
+static void destroy_decoder(void *state) { opus_decoder_destroy(state); }
+
+static void box_finalize(napi_env env, void *data, void *hint) {
+  (void)env; (void)hint;
+  Box *box = data;
+  if (box->state) box->destroy(box->state);
+  free(box);
+}
+
+/* `this` of a method call, with its arguments; NULL after throwing when it is not an open `kind`. */
+static Box *unwrap_open(napi_env env, napi_callback_info info, size_t *argc, napi_value *argv, const char *kind) {
+  napi_value self;
+  void *data = NULL;
+  if (napi_get_cb_info(env, info, argc, argv, &self, NULL) != napi_ok) return NULL;
+  char msg[64];
+  if (napi_unwrap(env, self, &data) != napi_ok || data == NULL || strcmp(((Box *)data)->kind, kind) != 0) {
+    snprintf(msg, sizeof msg, "parley_opus: not a%s %s", kind[0] == 'E' ? "n" : "", kind);
+    napi_throw_error(env, NULL, msg);
+    return NULL;
+  }
+  Box *box = data;
+  if (box->state == NULL) {
+    snprintf(msg, sizeof msg, "parley_opus: %s is closed", kind[0] == 'E' ? "encoder" : "decoder");
+    napi_throw_error(env, NULL, msg);
+    return NULL;
+  }
+  return box;
+}
+
+static napi_value wrap_new(napi_env env, napi_value self, void *state, void (*destroy)(void *), const char *kind,
+                           int channels) {
+  Box *box = calloc(1, sizeof *box);
+  if (box == NULL) {
+    destroy(state);
+    napi_throw_error(env, NULL, "parley_opus: out of memory");
+    return NULL;
+  }
+  box->state = state;
+  box->destroy = destroy;
+  box->kind = kind;
+  box->channels = channels;
+  CHECK(napi_wrap(env, self, box, box_finalize, NULL, NULL));
+  return self;
+}
+
+/* close(): frees the state now (the finalizer would later); idempotent. */
+static napi_value box_close(napi_env env, napi_callback_info info) {
+  napi_value self;
+  void *data = NULL;
+  CHECK(napi_get_cb_info(env, info, NULL, NULL, &self, NULL));
+  if (napi_unwrap(env, self, &data) == napi_ok && data) {
+    Box *box = data;
+    if (box->state) box->destroy(box->state);
+    box->state = NULL;
+  }
+  return NULL;
+}
 
 static napi_value throw_opus(napi_env env, const char *what, int err) {
   char msg[160];
-  char code[16];
+  char code[24];
   snprintf(msg, sizeof msg, "%s: %s", what, opus_strerror(err));
   snprintf(code, sizeof code, "OPUS_%d", err);
   napi_throw_error(env, code, msg);
@@ -60,29 +117,6 @@ static int get_int(napi_env env, napi_value v, int32_t *out, const char *name) {
 
 /* ---------------------------------------------------------------- encoder */
 
-static void encoder_finalize(napi_env env, void *data, void *hint) {
-  (void)env; (void)hint;
-  EncoderBox *box = data;
-  if (box->enc) opus_encoder_destroy(box->enc);
-  free(box);
-}
-
-static EncoderBox *unwrap_encoder(napi_env env, napi_callback_info info, size_t *argc, napi_value *argv) {
-  napi_value self;
-  void *data = NULL;
-  if (napi_get_cb_info(env, info, argc, argv, &self, NULL) != napi_ok) return NULL;
-  if (napi_unwrap(env, self, &data) != napi_ok || data == NULL) {
-    napi_throw_error(env, NULL, "parley_opus: not an Encoder");
-    return NULL;
-  }
-  EncoderBox *box = data;
-  if (box->enc == NULL) {
-    napi_throw_error(env, NULL, "parley_opus: encoder is closed");
-    return NULL;
-  }
-  return box;
-}
-
 static napi_value encoder_new(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3], self;
@@ -98,17 +132,13 @@ static napi_value encoder_new(napi_env env, napi_callback_info info) {
   int err = OPUS_OK;
   OpusEncoder *enc = opus_encoder_create(rate, channels, application, &err);
   if (err != OPUS_OK || enc == NULL) return throw_opus(env, "opus_encoder_create", err);
-  EncoderBox *box = calloc(1, sizeof *box);
-  box->enc = enc;
-  box->channels = channels;
-  CHECK(napi_wrap(env, self, box, encoder_finalize, NULL, NULL));
-  return self;
+  return wrap_new(env, self, enc, destroy_encoder, "Encoder", channels);
 }
 
 static napi_value encoder_encode(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
-  EncoderBox *box = unwrap_encoder(env, info, &argc, argv);
+  Box *box = unwrap_open(env, info, &argc, argv, "Encoder");
   if (!box) return NULL;
   bool is_ta = false;
   napi_is_typedarray(env, argv[0], &is_ta);
@@ -125,7 +155,7 @@ static napi_value encoder_encode(napi_env env, napi_callback_info info) {
     return NULL;
   }
   unsigned char packet[MAX_PACKET];
-  int n = opus_encode(box->enc, (const opus_int16 *)data, (int)(length / (size_t)box->channels), packet, MAX_PACKET);
+  int n = opus_encode(box->state, (const opus_int16 *)data, (int)(length / (size_t)box->channels), packet, MAX_PACKET);
   if (n < 0) return throw_opus(env, "opus_encode", n);
   napi_value out;
   void *copy;
@@ -136,23 +166,23 @@ static napi_value encoder_encode(napi_env env, napi_callback_info info) {
 static napi_value encoder_ctl(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
-  EncoderBox *box = unwrap_encoder(env, info, &argc, argv);
+  Box *box = unwrap_open(env, info, &argc, argv, "Encoder");
   if (!box) return NULL;
   int32_t request, value;
   if (argc < 2 || !get_int(env, argv[0], &request, "request") || !get_int(env, argv[1], &value, "value")) return NULL;
   int err;
   /* Only the setters that take one opus_int32; getters would need a pointer and are not exposed. */
   switch (request) {
-    case OPUS_SET_APPLICATION_REQUEST: err = opus_encoder_ctl(box->enc, OPUS_SET_APPLICATION(value)); break;
-    case OPUS_SET_BITRATE_REQUEST: err = opus_encoder_ctl(box->enc, OPUS_SET_BITRATE(value)); break;
-    case OPUS_SET_MAX_BANDWIDTH_REQUEST: err = opus_encoder_ctl(box->enc, OPUS_SET_MAX_BANDWIDTH(value)); break;
-    case OPUS_SET_VBR_REQUEST: err = opus_encoder_ctl(box->enc, OPUS_SET_VBR(value)); break;
-    case OPUS_SET_BANDWIDTH_REQUEST: err = opus_encoder_ctl(box->enc, OPUS_SET_BANDWIDTH(value)); break;
-    case OPUS_SET_COMPLEXITY_REQUEST: err = opus_encoder_ctl(box->enc, OPUS_SET_COMPLEXITY(value)); break;
-    case OPUS_SET_INBAND_FEC_REQUEST: err = opus_encoder_ctl(box->enc, OPUS_SET_INBAND_FEC(value)); break;
-    case OPUS_SET_PACKET_LOSS_PERC_REQUEST: err = opus_encoder_ctl(box->enc, OPUS_SET_PACKET_LOSS_PERC(value)); break;
-    case OPUS_SET_DTX_REQUEST: err = opus_encoder_ctl(box->enc, OPUS_SET_DTX(value)); break;
-    case OPUS_SET_SIGNAL_REQUEST: err = opus_encoder_ctl(box->enc, OPUS_SET_SIGNAL(value)); break;
+    case OPUS_SET_APPLICATION_REQUEST: err = opus_encoder_ctl(box->state, OPUS_SET_APPLICATION(value)); break;
+    case OPUS_SET_BITRATE_REQUEST: err = opus_encoder_ctl(box->state, OPUS_SET_BITRATE(value)); break;
+    case OPUS_SET_MAX_BANDWIDTH_REQUEST: err = opus_encoder_ctl(box->state, OPUS_SET_MAX_BANDWIDTH(value)); break;
+    case OPUS_SET_VBR_REQUEST: err = opus_encoder_ctl(box->state, OPUS_SET_VBR(value)); break;
+    case OPUS_SET_BANDWIDTH_REQUEST: err = opus_encoder_ctl(box->state, OPUS_SET_BANDWIDTH(value)); break;
+    case OPUS_SET_COMPLEXITY_REQUEST: err = opus_encoder_ctl(box->state, OPUS_SET_COMPLEXITY(value)); break;
+    case OPUS_SET_INBAND_FEC_REQUEST: err = opus_encoder_ctl(box->state, OPUS_SET_INBAND_FEC(value)); break;
+    case OPUS_SET_PACKET_LOSS_PERC_REQUEST: err = opus_encoder_ctl(box->state, OPUS_SET_PACKET_LOSS_PERC(value)); break;
+    case OPUS_SET_DTX_REQUEST: err = opus_encoder_ctl(box->state, OPUS_SET_DTX(value)); break;
+    case OPUS_SET_SIGNAL_REQUEST: err = opus_encoder_ctl(box->state, OPUS_SET_SIGNAL(value)); break;
     default: {
       char msg[96];
       snprintf(msg, sizeof msg, "parley_opus: ctl request %d is not supported", request);
@@ -164,42 +194,7 @@ static napi_value encoder_ctl(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-static napi_value encoder_close(napi_env env, napi_callback_info info) {
-  napi_value self;
-  void *data = NULL;
-  CHECK(napi_get_cb_info(env, info, NULL, NULL, &self, NULL));
-  if (napi_unwrap(env, self, &data) == napi_ok && data) {
-    EncoderBox *box = data;
-    if (box->enc) opus_encoder_destroy(box->enc);
-    box->enc = NULL;
-  }
-  return NULL;
-}
-
 /* ---------------------------------------------------------------- decoder */
-
-static void decoder_finalize(napi_env env, void *data, void *hint) {
-  (void)env; (void)hint;
-  DecoderBox *box = data;
-  if (box->dec) opus_decoder_destroy(box->dec);
-  free(box);
-}
-
-static DecoderBox *unwrap_decoder(napi_env env, napi_callback_info info, size_t *argc, napi_value *argv) {
-  napi_value self;
-  void *data = NULL;
-  if (napi_get_cb_info(env, info, argc, argv, &self, NULL) != napi_ok) return NULL;
-  if (napi_unwrap(env, self, &data) != napi_ok || data == NULL) {
-    napi_throw_error(env, NULL, "parley_opus: not a Decoder");
-    return NULL;
-  }
-  DecoderBox *box = data;
-  if (box->dec == NULL) {
-    napi_throw_error(env, NULL, "parley_opus: decoder is closed");
-    return NULL;
-  }
-  return box;
-}
 
 static napi_value decoder_new(napi_env env, napi_callback_info info) {
   size_t argc = 2;
@@ -214,12 +209,7 @@ static napi_value decoder_new(napi_env env, napi_callback_info info) {
   int err = OPUS_OK;
   OpusDecoder *dec = opus_decoder_create(rate, channels, &err);
   if (err != OPUS_OK || dec == NULL) return throw_opus(env, "opus_decoder_create", err);
-  DecoderBox *box = calloc(1, sizeof *box);
-  box->dec = dec;
-  box->channels = channels;
-  box->sampleRate = rate;
-  CHECK(napi_wrap(env, self, box, decoder_finalize, NULL, NULL));
-  return self;
+  return wrap_new(env, self, dec, destroy_decoder, "Decoder", channels);
 }
 
 /* Reads an optional Buffer argument: NULL data for null/undefined. Returns 0 after throwing on a bad type. */
@@ -246,7 +236,7 @@ static int get_packet(napi_env env, napi_value v, const unsigned char **data, si
 static napi_value decoder_decode(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
-  DecoderBox *box = unwrap_decoder(env, info, &argc, argv);
+  Box *box = unwrap_open(env, info, &argc, argv, "Decoder");
   if (!box) return NULL;
   if (argc < 3) {
     napi_throw_type_error(env, NULL, "parley_opus: decode(packet, maxSamples, fec)");
@@ -263,7 +253,7 @@ static napi_value decoder_decode(napi_env env, napi_callback_info info) {
     return NULL;
   }
   opus_int16 pcm[MAX_FRAME_SAMPLES * 2];
-  int n = opus_decode(box->dec, packet, (opus_int32)len, pcm, max_samples, fec ? 1 : 0);
+  int n = opus_decode(box->state, packet, (opus_int32)len, pcm, max_samples, fec ? 1 : 0);
   if (n < 0) return throw_opus(env, "opus_decode", n);
   size_t bytes = (size_t)n * (size_t)box->channels * sizeof(opus_int16);
   napi_value ab, out;
@@ -277,29 +267,17 @@ static napi_value decoder_decode(napi_env env, napi_callback_info info) {
 static napi_value decoder_packet_samples(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
-  DecoderBox *box = unwrap_decoder(env, info, &argc, argv);
+  Box *box = unwrap_open(env, info, &argc, argv, "Decoder");
   if (!box) return NULL;
   const unsigned char *packet;
   size_t len;
   if (argc < 1 || !get_packet(env, argv[0], &packet, &len)) return NULL;
   if (packet == NULL || len == 0) return throw_opus(env, "opus_decoder_get_nb_samples", OPUS_BAD_ARG);
-  int n = opus_decoder_get_nb_samples(box->dec, packet, (opus_int32)len);
+  int n = opus_decoder_get_nb_samples(box->state, packet, (opus_int32)len);
   if (n < 0) return throw_opus(env, "opus_decoder_get_nb_samples", n);
   napi_value out;
   CHECK(napi_create_int32(env, n, &out));
   return out;
-}
-
-static napi_value decoder_close(napi_env env, napi_callback_info info) {
-  napi_value self;
-  void *data = NULL;
-  CHECK(napi_get_cb_info(env, info, NULL, NULL, &self, NULL));
-  if (napi_unwrap(env, self, &data) == napi_ok && data) {
-    DecoderBox *box = data;
-    if (box->dec) opus_decoder_destroy(box->dec);
-    box->dec = NULL;
-  }
-  return NULL;
 }
 
 /* ---------------------------------------------------------------- module */
@@ -315,12 +293,12 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor enc_methods[] = {
       {"encode", NULL, encoder_encode, NULL, NULL, NULL, napi_default, NULL},
       {"ctl", NULL, encoder_ctl, NULL, NULL, NULL, napi_default, NULL},
-      {"close", NULL, encoder_close, NULL, NULL, NULL, napi_default, NULL},
+      {"close", NULL, box_close, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_property_descriptor dec_methods[] = {
       {"decode", NULL, decoder_decode, NULL, NULL, NULL, napi_default, NULL},
       {"packetSamples", NULL, decoder_packet_samples, NULL, NULL, NULL, napi_default, NULL},
-      {"close", NULL, decoder_close, NULL, NULL, NULL, napi_default, NULL},
+      {"close", NULL, box_close, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_value enc_class, dec_class, ver;
   CHECK(napi_define_class(env, "Encoder", NAPI_AUTO_LENGTH, encoder_new, NULL, 3, enc_methods, &enc_class));
