@@ -38,7 +38,7 @@ export class HttpServer {
       });
     });
     for (const r of opts.api ?? []) app.use('/api', r);
-    app.use((_req, res) => res.status(404).json({ error: 'NOT_FOUND', message: 'no such route' }));
+    app.use((_req, res) => res.status(404).json({ error: 'API_NO_ROUTE', message: 'no such route' }));
     app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
       if (err instanceof AppError) {
         res.status(err.httpStatus).json({ error: err.code, message: err.message });
@@ -46,7 +46,7 @@ export class HttpServer {
       }
       const status = (err as { status?: number }).status;
       if (typeof status === 'number' && status >= 400 && status < 500) {
-        res.status(status).json({ error: 'BAD_REQUEST', message: (err as Error).message });
+        res.status(status).json({ error: 'API_BAD_REQUEST', message: (err as Error).message });
         return;
       }
       opts.logger.error({ err, url: req.url }, 'http handler failed');

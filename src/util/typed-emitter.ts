@@ -1,14 +1,17 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 
-/** An event map: event name → tuple of listener arguments. */
-export type EventMap = Record<string, unknown[]>;
+/**
+ * An event map: event name → tuple of listener arguments. Constrained by its own keys, not by a string index
+ * signature, so `on('participantLfet')` on an emitter of a map without that key does not compile.
+ */
+export type EventMap<E> = { [K in keyof E]: unknown[] };
 
 /**
  * EventEmitter with a typed event map (mediasoup's EnhancedEventEmitter in spirit). `safeEmit` never lets a
  * listener's exception escape into the emitter's own logic.
  */
-export class TypedEmitter<E extends EventMap> extends EventEmitter {
+export class TypedEmitter<E extends EventMap<E>> extends EventEmitter {
   constructor(protected readonly emitterLog?: Pick<Logger, 'error'>) {
     super();
     this.setMaxListeners(Infinity);

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { AppError, NotFoundError } from '../../errors/app-error';
+import { AppError } from '../../errors/app-error';
 import type { MediaThreadPool } from '../../media/mixer/media-thread-pool';
 import type { PortAllocator } from '../../media/rtp/port-allocator';
 import { SdpNegotiationError } from '../../media/sdp';
@@ -141,7 +141,7 @@ export class Focus {
       });
     } else if (err instanceof AppError && err.sipStatus) {
       log.info({ status: err.sipStatus, why: err.message }, 'INVITE rejected');
-      invite.reject(err.sipStatus, reasonFor(err.sipStatus, err.message));
+      invite.reject(err.sipStatus, err.sipReason ?? err.message);
     } else {
       log.error({ err }, 'INVITE failed');
       invite.reject(500, 'Server Internal Error');
@@ -160,7 +160,7 @@ export class Focus {
     invite.once('cancel', () => onCancel());
     const roomName = req.uri.user;
     if (!roomName) {
-      invite.reject(404, 'No conference named in the Request-URI');
+      this.reject(invite, new AppError('CONF_NO_ROOM_IN_URI'), log);
       return;
     }
     let room: Room;
@@ -302,9 +302,12 @@ export class Focus {
   async muteParticipant(roomId: string, participantId: string, muted: boolean): Promise<void> {
     const found = this.calls.get(participantId);
     if (!found || found.room.id !== roomId)
-      throw new NotFoundError(`participant ${participantId} in room ${roomId}`);
+      throw new AppError(
+        'CONF_PARTICIPANT_NOT_FOUND',
+        `participant ${participantId} not found in room ${roomId}`,
+      );
     if (found.call.participant.state !== ParticipantState.Joined)
-      throw new AppError('NOT_JOINED', `participant ${participantId} has not joined yet`, undefined, 409);
+      throw new AppError('NOT_JOINED', `participant ${participantId} has not joined yet`);
     if (found.call.participant.muted !== muted)
       await this.setMuted(found.room, found.call, muted, 'moderator');
   }
@@ -417,20 +420,5 @@ export class Focus {
   /** Ends every call with BYE (shutdown). */
   close(): void {
     for (const { call } of [...this.calls.values()]) call.hangup(LeaveReason.ServerShutdown);
-  }
-}
-
-function reasonFor(status: number, fallback: string): string {
-  switch (status) {
-    case 404:
-      return 'Conference Not Found';
-    case 486:
-      return 'Busy Here (conference full)';
-    case 503:
-      return 'Service Unavailable (conference full)';
-    case 403:
-      return 'Forbidden (conference locked)';
-    default:
-      return fallback;
   }
 }

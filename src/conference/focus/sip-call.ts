@@ -49,7 +49,7 @@ const TERMINATION_TO_LEAVE: Record<TerminationReason, LeaveReason> = {
  * One phone in a room: the SIP dialog, the SDP offer/answer state (RFC 3264) and one media leg per served m-line.
  * Owned by its Participant: closing the participant sends BYE (if the dialog is up) and closes the legs.
  */
-export interface SipCallEvents extends Record<string, unknown[]> {
+export interface SipCallEvents {
   /** A keypad digit: RFC 4733 in the RTP, or SIP INFO (application/dtmf-relay, application/dtmf). */
   dtmf: [digit: string];
   /** A PIN entered on the keypad (digits before '#'). */

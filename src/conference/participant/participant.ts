@@ -26,7 +26,7 @@ export interface ParticipantView {
   joinedAt: string;
 }
 
-export interface ParticipantEvents extends Record<string, unknown[]> {
+export interface ParticipantEvents {
   changed: [];
   left: [reason: LeaveReason];
 }

@@ -26,7 +26,7 @@ interface Member {
   registered: boolean;
 }
 
-export interface MixedRoomAudioEvents extends Record<string, unknown[]> {
+export interface MixedRoomAudioEvents {
   speaking: [participantId: string, speaking: boolean];
 }
 

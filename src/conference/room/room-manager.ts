@@ -49,13 +49,13 @@ export class RoomManager {
   }
 
   async getOrCreate(name: string): Promise<Room> {
-    if (this.closed) throw new AppError('CONF_SHUTTING_DOWN', 'server is shutting down', 503, 503);
+    if (this.closed) throw new AppError('CONF_SHUTTING_DOWN');
     const existing = this.rooms.get(name);
     if (existing && !existing.isClosed) return existing;
     const inflight = this.pending.get(name);
     if (inflight) return inflight;
     const settings = this.settingsFor(name);
-    if (!settings) throw new AppError('CONF_ROOM_NOT_FOUND', `no room named ${name}`, 404, 404);
+    if (!settings) throw new AppError('CONF_ROOM_NOT_FOUND', `no room named ${name}`);
     const creation = (async () => {
       const router = await this.routers.createRouter({ roomId: name });
       const room = new Room(settings, router, this.log.child({ roomId: name }));

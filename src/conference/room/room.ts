@@ -27,7 +27,7 @@ export interface RoomView {
   createdAt: string;
 }
 
-export interface RoomEvents extends Record<string, unknown[]> {
+export interface RoomEvents {
   participantJoined: [p: Participant];
   participantLeft: [p: Participant, reason: LeaveReason];
   participantChanged: [p: Participant];
@@ -70,10 +70,12 @@ export class Room extends TypedEmitter<RoomEvents> {
 
   /** Checks that one more participant may join; throws an AppError carrying the SIP status otherwise. */
   checkAdmission(): void {
-    if (this.closed) throw new AppError('CONF_ROOM_CLOSED', 'room is closing', 480, 409);
-    if (this.locked) throw new AppError('CONF_ROOM_LOCKED', 'room is locked', 403, 423);
+    if (this.closed) throw new AppError('CONF_ROOM_CLOSED');
+    if (this.locked) throw new AppError('CONF_ROOM_LOCKED');
     if (this.participants.size >= this.settings.maxParticipants)
-      throw new AppError('CONF_ROOM_FULL', 'room is full', this.settings.fullStatus, 409);
+      throw new AppError(
+        this.settings.fullStatus === 503 ? 'CONF_ROOM_FULL_UNAVAILABLE' : 'CONF_ROOM_FULL_BUSY',
+      );
   }
 
   admit(p: Participant): void {

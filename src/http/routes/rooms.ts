@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { AppError, NotFoundError } from '../../errors/app-error';
+import { AppError } from '../../errors/app-error';
 import type { Room } from '../../conference/room/room';
 import type { RoomAudioStats } from '../../conference/room/room-audio';
 import type { RoomManager } from '../../conference/room/room-manager';
@@ -24,7 +24,7 @@ export function roomsRouter(rooms: RoomManager, control?: RoomControl): Router {
   const r = Router();
   const roomOr404 = (id: string): Room => {
     const room = rooms.get(id);
-    if (!room) throw new NotFoundError(`room ${id}`);
+    if (!room) throw new AppError('CONF_ROOM_NOT_FOUND', `room ${id} not found`);
     return room;
   };
   r.get('/rooms', (_req, res) => {
@@ -47,8 +47,7 @@ export function roomsRouter(rooms: RoomManager, control?: RoomControl): Router {
   r.post('/rooms/:id/participants/:pid/mute', async (req, res) => {
     const room = roomOr404(req.params.id);
     const body = MuteBody.safeParse(req.body);
-    if (!body.success)
-      throw new AppError('BAD_REQUEST', 'body must be {"muted": true|false}', undefined, 400);
+    if (!body.success) throw new AppError('API_BAD_REQUEST', 'body must be {"muted": true|false}');
     await control.muteParticipant(room.id, req.params.pid, body.data.muted);
     res.json({ roomId: room.id, participantId: req.params.pid, muted: body.data.muted });
   });

@@ -20,7 +20,7 @@ export interface SipMediaLegOptions {
   log: Logger;
 }
 
-export interface SipMediaLegEvents extends Record<string, unknown[]> {
+export interface SipMediaLegEvents {
   /** A (new) Producer carries the phone's media: re-wire whatever consumed the previous one. */
   producer: [producer: types.Producer];
   /** No RTP for the configured time (never while on hold). */

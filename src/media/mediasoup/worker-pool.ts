@@ -14,7 +14,7 @@ export interface WorkerPoolOptions {
   logger: Logger;
 }
 
-export interface WorkerPoolEvents extends Record<string, unknown[]> {
+export interface WorkerPoolEvents {
   /** A worker died: every router on it is gone. The pool replaces the worker. */
   workerDied: [pid: number, error: Error];
 }

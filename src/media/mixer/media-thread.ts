@@ -14,7 +14,7 @@ import { MixerRoomHandle } from './mixer-room-handle';
 import { RelayHandle } from './relay-handle';
 import { startMediaWorker } from './worker-entry';
 
-export interface MediaThreadEvents extends Record<string, unknown[]> {
+export interface MediaThreadEvents {
   /** The thread exited unexpectedly: every relay/room on it is gone (their handles emit `closed`). */
   died: [error: Error];
 }

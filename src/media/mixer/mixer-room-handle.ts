@@ -10,7 +10,7 @@ import type { MediaThread, ThreadChild } from './media-thread';
 export type MixerParticipantOptions = Omit<AddMixerParticipantParams, 'roomId'>;
 export type { MixerRoomStats };
 
-export interface MixerRoomHandleEvents extends Record<string, unknown[]> {
+export interface MixerRoomHandleEvents {
   speaking: [participantId: string, speaking: boolean];
   /** RFC 4733 digit from a participant's input (reported once per key press). */
   dtmf: [participantId: string, digit: string, durationMs: number];

@@ -5,7 +5,7 @@ import type { MediaThread } from './media-thread';
 
 export type RelayStats = RelayStatsResult;
 
-export interface RelayHandleEvents extends Record<string, unknown[]> {
+export interface RelayHandleEvents {
   /** The first RTP SSRC from the phone, and every change: (re)create the mediasoup Producer with it. */
   ssrc: [ssrc: number, payloadType: number];
   /** Symmetric RTP latched (or re-latched) to the phone's real source address. */

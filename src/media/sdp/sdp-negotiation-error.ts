@@ -10,12 +10,12 @@ export class SdpNegotiationError extends AppError {
     readonly status: 400 | 488,
     readonly reason: string,
   ) {
-    super(status === 400 ? 'SDP_MALFORMED' : 'SDP_NOT_ACCEPTABLE', `${status} ${reason}`, status, 400);
+    super(status === 400 ? 'SDP_MALFORMED' : 'SDP_NOT_ACCEPTABLE', `${status} ${reason}`);
     this.name = 'SdpNegotiationError';
   }
 
   /** SIP reason phrase for the final response. */
   get reasonPhrase(): string {
-    return this.status === 400 ? 'Bad Request' : 'Not Acceptable Here';
+    return this.sipReason!;
   }
 }

@@ -59,7 +59,6 @@ export interface TerminationInfo {
 }
 
 export interface SessionDialogEvents {
-  [key: string]: unknown[];
   /** re-INVITE or UPDATE: answer with `m.accept({ sdp })` or `m.reject(488)`; no listener → our current SDP */
   modify: [ModifyRequest];
   /** REFER (RFC 3515): reply 202 and NOTIFY, or reject; no listener → 603 */

@@ -18,7 +18,6 @@ export enum IncomingInviteState {
 }
 
 export interface IncomingInviteEvents {
-  [key: string]: unknown[];
   /** the caller sent CANCEL (§9.2); we already answered 487 to the INVITE */
   cancel: [SipRequest];
 }

@@ -105,7 +105,6 @@ export interface InviteOptions {
 }
 
 export interface UserAgentCoreEvents {
-  [key: string]: unknown[];
   /** an initial INVITE (no listener → 480) */
   invite: [IncomingInvite];
   /** an out-of-dialog OPTIONS (no listener → 200 with Allow/Accept/Supported) */

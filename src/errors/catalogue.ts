@@ -1,0 +1,78 @@
+/**
+ * Every expected error of Parley, in one place: its code, the SIP final response it becomes (status and reason
+ * phrase) where a SIP request caused it, the HTTP status of the REST API / dashboard, and a default message.
+ * Nothing derives a reason from a status: the entry says it. A new expected failure is a new entry here.
+ */
+export interface CatalogueEntry {
+  /** SIP status and reason phrase (RFC 3261 §21); absent: never answered over SIP. */
+  sip?: { status: number; reason: string };
+  http: number;
+  message: string;
+}
+
+export const ERROR_CATALOGUE = {
+  // ---- rooms (focus and API) ----
+  CONF_NO_ROOM_IN_URI: {
+    sip: { status: 404, reason: 'No conference named in the Request-URI' },
+    http: 400,
+    message: 'no conference named',
+  },
+  CONF_ROOM_NOT_FOUND: {
+    sip: { status: 404, reason: 'Conference Not Found' },
+    http: 404,
+    message: 'no such room',
+  },
+  CONF_ROOM_LOCKED: {
+    sip: { status: 403, reason: 'Forbidden (conference locked)' },
+    http: 423,
+    message: 'room is locked',
+  },
+  CONF_ROOM_FULL_BUSY: {
+    sip: { status: 486, reason: 'Busy Here (conference full)' },
+    http: 409,
+    message: 'room is full',
+  },
+  CONF_ROOM_FULL_UNAVAILABLE: {
+    sip: { status: 503, reason: 'Service Unavailable (conference full)' },
+    http: 409,
+    message: 'room is full',
+  },
+  CONF_ROOM_CLOSED: {
+    sip: { status: 480, reason: 'Temporarily Unavailable (conference closing)' },
+    http: 409,
+    message: 'room is closing',
+  },
+  CONF_SHUTTING_DOWN: {
+    sip: { status: 503, reason: 'Service Unavailable (shutting down)' },
+    http: 503,
+    message: 'server is shutting down',
+  },
+  CONF_PARTICIPANT_NOT_FOUND: { http: 404, message: 'no such participant' },
+  NOT_JOINED: { http: 409, message: 'participant has not joined yet' },
+  CONF_SAME_ROOM: { http: 409, message: 'participant is already in that room' },
+  CONF_MOVE_UNSUPPORTED: { http: 409, message: 'this participant cannot be moved' },
+  // ---- media ----
+  SDP_MALFORMED: { sip: { status: 400, reason: 'Bad Request' }, http: 400, message: 'malformed SDP' },
+  SDP_NOT_ACCEPTABLE: {
+    sip: { status: 488, reason: 'Not Acceptable Here' },
+    http: 400,
+    message: 'nothing to serve',
+  },
+  MEDIA_FAILED: {
+    sip: { status: 500, reason: 'Server Internal Error (media setup failed)' },
+    http: 500,
+    message: 'media setup failed',
+  },
+  MEDIA_NO_PORT: {
+    sip: { status: 503, reason: 'Service Unavailable (no RTP port free)' },
+    http: 503,
+    message: 'no RTP port free',
+  },
+  // ---- HTTP API ----
+  API_NOT_FOUND: { http: 404, message: 'not found' },
+  API_BAD_REQUEST: { http: 400, message: 'bad request' },
+  API_NO_ROUTE: { http: 404, message: 'no such route' },
+  INTERNAL: { sip: { status: 500, reason: 'Server Internal Error' }, http: 500, message: 'internal error' },
+} as const satisfies Record<string, CatalogueEntry>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
