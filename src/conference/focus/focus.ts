@@ -7,9 +7,10 @@ import type { IncomingInvite } from '../../sip/ua/incoming-invite';
 import { LeaveReason } from '../participant/leave-reason';
 import { Participant, ParticipantState } from '../participant/participant';
 import type { Room } from '../room/room';
-import { ForwardingRoomAudio, type RoomAudio, type RoomAudioStats } from '../room/room-audio';
+import { ForwardingRoomAudio, type RoomAudio, type RoomAudioStats } from '../../media/room-audio/room-audio';
 import type { RoomManager } from '../room/room-manager';
-import { MixedRoomAudio } from '../room/mixed-room-audio';
+import { MixedRoomAudio } from '../../media/room-audio/mixed-room-audio';
+import { RoomLegFactory } from '../../media/room-leg-factory';
 import { Prompts, PROMPT_RATE, type PromptName } from '../room/prompts';
 import { Keypad } from './keypad';
 import { SipCall } from './sip-call';
@@ -222,10 +223,14 @@ export class Focus {
     const call = new SipCall(
       participant,
       {
-        router: room.router,
-        thread: this.opts.threads.threadFor(room.id),
-        ports: this.opts.ports,
-        listenIp: this.opts.listenIp,
+        legs: new RoomLegFactory({
+          router: room.router,
+          thread: this.opts.threads.threadFor(room.id),
+          ports: this.opts.ports,
+          listenIp: this.opts.listenIp,
+          latch: true,
+          audio: this.opts.audio === 'forward' ? 'router' : 'thread',
+        }),
         announcedIp: this.opts.announcedIp,
         rtpTimeoutMs: this.opts.rtpTimeoutMs,
       },

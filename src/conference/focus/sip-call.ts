@@ -1,8 +1,6 @@
 import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
-import type { MediaThread } from '../../media/mixer/media-thread';
-import { SipMediaLeg } from '../../media/mediasoup/sip-media-leg';
-import type { PortAllocator } from '../../media/rtp/port-allocator';
+import type { MediaLeg, MediaLegFactory, MixerLegInfo } from '../../media/media-leg';
 import {
   acceptedMedia,
   applyAnswer,
@@ -19,15 +17,13 @@ import type { ModifyRequest, SessionDialog } from '../../sip/dialog/session-dial
 import { TerminationReason } from '../../sip/dialog/dialog-state';
 import { LeaveReason } from '../participant/leave-reason';
 import { ParticipantState, type Participant } from '../participant/participant';
-import type { AudioEndpoint, RoomAudio } from '../room/room-audio';
+import type { AudioEndpoint, RoomAudio } from '../../media/room-audio/room-audio';
 import { TypedEmitter } from '../../util/typed-emitter';
 import type { Keypad } from './keypad';
 
 export interface CallMedia {
-  router: types.Router;
-  thread: MediaThread;
-  ports: PortAllocator;
-  listenIp: string;
+  /** Builds this call's legs in its room (thread, router, ports). */
+  legs: MediaLegFactory;
   announcedIp: string;
   rtpTimeoutMs: number;
 }
@@ -72,7 +68,7 @@ export class SipCall extends TypedEmitter<SipCallEvents> implements AudioEndpoin
   readonly sdpSession: SdpSession;
   /** The in-call keypad state (set by the focus). */
   keypad?: Keypad;
-  private readonly legs = new Map<number, SipMediaLeg>();
+  private readonly legs = new Map<number, MediaLeg>();
   private negotiated?: NegotiatedSession;
   private dialog?: SessionDialog;
   private ending = false;
@@ -104,13 +100,18 @@ export class SipCall extends TypedEmitter<SipCallEvents> implements AudioEndpoin
     return this.audioLeg?.producer;
   }
 
-  private get audioLeg(): SipMediaLeg | undefined {
+  /** Set when the phone's audio terminates in the room's media thread (mixed rooms). */
+  get mixerLeg(): MixerLegInfo | undefined {
+    return this.audioLeg?.mixerLeg;
+  }
+
+  private get audioLeg(): MediaLeg | undefined {
     for (const leg of this.legs.values()) if (leg.negotiated?.kind === 'audio' || !leg.negotiated) return leg;
     return undefined;
   }
 
   private get caps(): LocalCapabilities {
-    return { codecs: this.media.router.rtpCapabilities.codecs ?? [] };
+    return { codecs: this.media.legs.codecs };
   }
 
   async setSource(producerId: string | null): Promise<void> {
@@ -253,14 +254,10 @@ export class SipCall extends TypedEmitter<SipCallEvents> implements AudioEndpoin
     await this.afterMediaChange();
   }
 
-  private async createLeg(m: AcceptedMedia | undefined, index: number): Promise<SipMediaLeg> {
-    const leg = await SipMediaLeg.create({
-      router: this.media.router,
-      thread: this.media.thread,
-      ports: this.media.ports,
-      listenIp: this.media.listenIp,
-      ...(m ? { media: m } : { kind: 'audio' as const }),
-      latch: true,
+  private async createLeg(m: AcceptedMedia | undefined, index: number): Promise<MediaLeg> {
+    const leg = await this.media.legs.create({
+      ...(m ? { media: m } : {}),
+      kind: m?.kind ?? 'audio',
       log: this.log.child({ leg: index }),
     });
     if (this.participant.state === ParticipantState.Left) {

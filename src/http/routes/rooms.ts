@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { AppError } from '../../errors/app-error';
 import type { Room } from '../../conference/room/room';
-import type { RoomAudioStats } from '../../conference/room/room-audio';
+import type { RoomAudioStats } from '../../media/room-audio/room-audio';
 import type { RoomManager } from '../../conference/room/room-manager';
 
 /** What the API may ask of the focus (the moderator dashboard will use the same calls). */

@@ -1,5 +1,6 @@
 import type { types } from 'mediasoup';
-import type { MixerRoomStats } from '../../media/mixer/mixer-room-handle';
+import type { MixerLegInfo } from '../media-leg';
+import type { MixerRoomStats } from '../mixer/mixer-room-handle';
 
 /** What a room's audio router needs of a participant's audio leg. */
 export interface AudioEndpoint {
@@ -8,6 +9,8 @@ export interface AudioEndpoint {
   readonly producer?: types.Producer;
   /** The codec this endpoint receives (router mimeType, e.g. audio/PCMU), once negotiated. */
   readonly receiveMimeType?: string;
+  /** Set when the endpoint's audio terminates in a media thread: the mixer attaches it there directly. */
+  readonly mixerLeg?: MixerLegInfo;
   /** Make this endpoint hear `producerId` (null: nothing). */
   setSource(producerId: string | null): Promise<void>;
 }

@@ -1,12 +1,13 @@
 import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
 import { TypedEmitter } from '../../util/typed-emitter';
+import type { MediaLeg, MediaLegEvents } from '../media-leg';
 import type { MediaThread } from '../mixer/media-thread';
 import type { RelayHandle } from '../mixer/relay-handle';
 import type { PortAllocator } from '../rtp/port-allocator';
 import { buildProducerRtpParameters, type AcceptedMedia } from '../sdp';
 
-export interface SipMediaLegOptions {
+export interface RouterRtpLegOptions {
   router: types.Router;
   thread: MediaThread;
   ports: PortAllocator;
@@ -20,25 +21,15 @@ export interface SipMediaLegOptions {
   log: Logger;
 }
 
-export interface SipMediaLegEvents {
-  /** A (new) Producer carries the phone's media: re-wire whatever consumed the previous one. */
-  producer: [producer: types.Producer];
-  /** No RTP for the configured time (never while on hold). */
-  inactive: [];
-  /** RFC 4733 telephone-event digit (plain RTP legs; under SRTP the payload is encrypted: use SIP INFO). */
-  dtmf: [digit: string, durationMs: number];
-  closed: [];
-}
-
 /**
- * One served m-line of a SIP phone: phone ⇄ relay (media thread) ⇄ mediasoup PlainTransport.
+ * One served m-line of an RTP endpoint through mediasoup: endpoint ⇄ relay (media thread) ⇄ mediasoup PlainTransport.
  *
  * The relay exists because mediasoup matches plain RTP to a Producer only by a signalled SSRC (phones rarely send
  * a=ssrc and may change SSRC mid-call), and because under SDES-SRTP our key comes from the PlainTransport, so the
  * transport must exist before our answer. The relay reports each SSRC it sees; the leg (re)creates the Producer.
  * What the phone hears is a Consumer on the same transport (`setSource`).
  */
-export class SipMediaLeg extends TypedEmitter<SipMediaLegEvents> {
+export class RouterRtpLeg extends TypedEmitter<MediaLegEvents> implements MediaLeg {
   producer?: types.Producer;
   consumer?: types.Consumer;
   private sourceProducerId: string | null = null;
@@ -47,7 +38,7 @@ export class SipMediaLeg extends TypedEmitter<SipMediaLegEvents> {
   private producing?: Promise<void>;
 
   private constructor(
-    private readonly opts: SipMediaLegOptions,
+    private readonly opts: RouterRtpLegOptions,
     private media: AcceptedMedia | undefined,
     readonly transport: types.PlainTransport,
     readonly relay: RelayHandle,
@@ -62,9 +53,9 @@ export class SipMediaLeg extends TypedEmitter<SipMediaLegEvents> {
     transport.observer.once('close', () => this.close());
   }
 
-  static async create(opts: SipMediaLegOptions): Promise<SipMediaLeg> {
+  static async create(opts: RouterRtpLegOptions): Promise<RouterRtpLeg> {
     const { media } = opts;
-    const { relay, allocated } = await SipMediaLeg.openRelay(opts);
+    const { relay, allocated } = await RouterRtpLeg.openRelay(opts);
     let transport: types.PlainTransport | undefined;
     try {
       transport = await opts.router.createPlainTransport({
@@ -93,7 +84,7 @@ export class SipMediaLeg extends TypedEmitter<SipMediaLegEvents> {
       for (const p of allocated) opts.ports.release(p);
       throw err;
     }
-    const leg = new SipMediaLeg(opts, media, transport, relay, allocated);
+    const leg = new RouterRtpLeg(opts, media, transport, relay, allocated);
     if (media?.remote.ssrc !== undefined) leg.onSsrc(media.remote.ssrc);
     await leg.applyDirection();
     await leg.applyDtmf();
@@ -101,10 +92,10 @@ export class SipMediaLeg extends TypedEmitter<SipMediaLegEvents> {
   }
 
   private static async openRelay(
-    opts: SipMediaLegOptions,
+    opts: RouterRtpLegOptions,
   ): Promise<{ relay: RelayHandle; allocated: number[] }> {
     const separateRtcp = opts.media ? !opts.media.transportOptions.rtcpMux : false;
-    const remote = opts.media ? SipMediaLeg.remoteOf(opts.media) : undefined;
+    const remote = opts.media ? RouterRtpLeg.remoteOf(opts.media) : undefined;
     for (let attempt = 0; attempt < 32; attempt++) {
       const port = opts.ports.allocate();
       const allocated = [port];
@@ -135,6 +126,10 @@ export class SipMediaLeg extends TypedEmitter<SipMediaLegEvents> {
     };
   }
 
+  get kind(): types.MediaKind {
+    return this.opts.kind ?? this.media?.kind ?? 'audio';
+  }
+
   /** The port in our SDP (RTP; RTCP is the next one unless muxed). */
   get localPort(): number {
     return this.relay.port;
@@ -161,7 +156,7 @@ export class SipMediaLeg extends TypedEmitter<SipMediaLegEvents> {
   async update(media: AcceptedMedia): Promise<void> {
     const prev = this.media;
     this.media = media;
-    await this.relay.updateRemote(SipMediaLeg.remoteOf(media) ?? null, this.opts.latch);
+    await this.relay.updateRemote(RouterRtpLeg.remoteOf(media) ?? null, this.opts.latch);
     const codecChanged =
       !prev ||
       prev.codec.mimeType !== media.codec.mimeType ||

@@ -1,8 +1,8 @@
 import { randomInt } from 'node:crypto';
 import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
-import type { MediaThread } from '../../media/mixer/media-thread';
-import type { MixerRoomHandle, MixerRoomStats } from '../../media/mixer/mixer-room-handle';
+import type { MediaThread } from '../mixer/media-thread';
+import type { MixerRoomHandle, MixerRoomStats } from '../mixer/mixer-room-handle';
 import { TypedEmitter } from '../../util/typed-emitter';
 import type { AudioEndpoint, RoomAudio } from './room-audio';
 

@@ -1,0 +1,41 @@
+import type { types } from 'mediasoup';
+import type { CreateLegOptions, MediaLeg, MediaLegFactory } from './media-leg';
+import { RouterRtpLeg } from './mediasoup/router-rtp-leg';
+import type { MediaThread } from './mixer/media-thread';
+import type { PortAllocator } from './rtp/port-allocator';
+
+export interface RoomLegFactoryOptions {
+  router: types.Router;
+  thread: MediaThread;
+  ports: PortAllocator;
+  listenIp: string;
+  /** Symmetric RTP: follow the source of the endpoint's RTP (NAT). */
+  latch: boolean;
+  /**
+   * Where audio m-lines terminate: `thread` (RTP/SRTP in the room's media thread, mixed there; the default for
+   * mixed rooms) or `router` (through a mediasoup PlainTransport: forwarding rooms).
+   */
+  audio: 'thread' | 'router';
+}
+
+/** The legs of one room: audio in the room's media thread (mixed rooms), video and forwarded audio via mediasoup. */
+export class RoomLegFactory implements MediaLegFactory {
+  constructor(private readonly opts: RoomLegFactoryOptions) {}
+
+  get codecs(): readonly types.RtpCodecCapability[] {
+    return this.opts.router.rtpCapabilities.codecs ?? [];
+  }
+
+  async create(o: CreateLegOptions): Promise<MediaLeg> {
+    return RouterRtpLeg.create({
+      router: this.opts.router,
+      thread: this.opts.thread,
+      ports: this.opts.ports,
+      listenIp: this.opts.listenIp,
+      ...(o.media ? { media: o.media } : {}),
+      kind: o.kind,
+      latch: this.opts.latch,
+      log: o.log,
+    });
+  }
+}
