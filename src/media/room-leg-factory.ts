@@ -2,6 +2,7 @@ import type { types } from 'mediasoup';
 import type { CreateLegOptions, MediaLeg, MediaLegFactory } from './media-leg';
 import { RouterRtpLeg } from './mediasoup/router-rtp-leg';
 import type { MediaThread } from './mixer/media-thread';
+import { ThreadAudioLeg } from './mixer/thread-audio-leg';
 import type { PortAllocator } from './rtp/port-allocator';
 
 export interface RoomLegFactoryOptions {
@@ -27,6 +28,16 @@ export class RoomLegFactory implements MediaLegFactory {
   }
 
   async create(o: CreateLegOptions): Promise<MediaLeg> {
+    if (o.kind === 'audio' && this.opts.audio === 'thread') {
+      return ThreadAudioLeg.create({
+        thread: this.opts.thread,
+        ports: this.opts.ports,
+        listenIp: this.opts.listenIp,
+        ...(o.media ? { media: o.media } : {}),
+        latch: this.opts.latch,
+        log: o.log,
+      });
+    }
     return RouterRtpLeg.create({
       router: this.opts.router,
       thread: this.opts.thread,

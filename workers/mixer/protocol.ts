@@ -10,6 +10,13 @@ export interface RemoteAddress {
   rtcpPort?: number;
 }
 
+/** SDES-SRTP terminated in the thread: the phone's key (inbound) and ours (outbound), RFC 4568 inline keys. */
+export interface RelaySrtpParams {
+  suite: 'AES_CM_128_HMAC_SHA1_80' | 'AES_CM_128_HMAC_SHA1_32' | 'AEAD_AES_128_GCM' | 'AEAD_AES_256_GCM';
+  localKeyBase64: string;
+  remoteKeyBase64: string;
+}
+
 export interface CreateRelayParams {
   legId: string;
   ip: string;
@@ -20,8 +27,10 @@ export interface CreateRelayParams {
   latch: boolean;
   /** 0 / absent = off. */
   inactivityTimeoutMs?: number;
-  /** Decode RFC 4733 digits from the phone's RTP (plain RTP legs only: under SRTP the payload is encrypted). */
+  /** Decode RFC 4733 digits from the phone's RTP (plain RTP legs, or SRTP terminated here). */
   dtmf?: { payloadType: number; clockRate?: number } | null;
+  /** Terminate SDES-SRTP in the thread (absent: SRTP passes through to mediasoup, or there is none). */
+  srtp?: RelaySrtpParams | null;
 }
 
 export interface CreateRelayResult {
@@ -40,6 +49,7 @@ export interface RelayStatsResult {
   ssrc: number | null;
   latched: { ip: string; port: number } | null;
   packetsDropped: number;
+  srtpFailures: number;
 }
 
 export interface ThreadStatsResult {
@@ -82,7 +92,8 @@ export interface AddMixerParticipantParams {
    * recorder).
    */
   input?: {
-    ssrc: number;
+    /** The SSRC of its consumer on the mixer-input transport (router participants; ignored with `leg`). */
+    ssrc?: number;
     payloadType: number;
     codec: MixerCodec;
     /** telephone-event payload type on the input (RFC 4733), if negotiated, and its clock rate (8000). */
@@ -94,6 +105,12 @@ export interface AddMixerParticipantParams {
    * the main thread made on the mixer-output PlainTransport). Absent: input-only (hears nothing from the mixer).
    */
   output?: { ssrc: number; payloadType: number; codec: MixerCodec };
+  /**
+   * A relay leg of this thread (`relay.create`'s legId): the participant's RTP is read from that leg and its mix
+   * sent through it, with no mediasoup hop (phones in mixed rooms). Absent: router participant (SSRC demux on
+   * the room's input socket, output to the room's output socket).
+   */
+  leg?: string;
   /** Linear gain applied to this participant's voice in others' mixes (1 = unchanged). */
   gain?: number;
   muted?: boolean;
@@ -154,6 +171,10 @@ export interface RequestMap {
   };
   /** Payload types rewritten on the way to the phone (router PT → phone PT); plain RTP only. */
   'relay.setPayloadTypeMap': { params: { legId: string; map: Array<[number, number]> | null }; result: null };
+  /** Re-key: new SDES contexts (null: no SRTP in the thread). */
+  'relay.setSrtp': { params: { legId: string; srtp: RelaySrtpParams | null }; result: null };
+  /** Hold / resume (RFC 3264 §8.4): whether the phone's media is passed on and whether it is sent media. */
+  'relay.setDirection': { params: { legId: string; sends: boolean; receives: boolean }; result: null };
   'relay.stats': { params: { legId: string }; result: RelayStatsResult };
   'relay.close': { params: { legId: string }; result: null };
   'thread.stats': { params: Record<string, never>; result: ThreadStatsResult };

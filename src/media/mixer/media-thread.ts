@@ -4,6 +4,7 @@ import { TypedEmitter } from '../../util/typed-emitter';
 import type {
   Method,
   Notification,
+  RelaySrtpParams,
   RemoteAddress,
   RequestMap,
   RequestMessage,
@@ -32,6 +33,8 @@ export interface CreateRelayOptions {
   inactivityTimeoutMs?: number;
   /** Optional: decode RFC 4733 digits from the phone's RTP (plain RTP legs only, see RelayHandle.setDtmf). */
   dtmf?: { payloadType: number; clockRate?: number };
+  /** Terminate SDES-SRTP in the thread. */
+  srtp?: RelaySrtpParams;
 }
 
 /** An Error from the thread, with its errno-style `.code` (EADDRINUSE when a port is taken). */
@@ -148,6 +151,7 @@ export class MediaThread extends TypedEmitter<MediaThreadEvents> {
       latch: opts.latch,
       inactivityTimeoutMs: opts.inactivityTimeoutMs,
       dtmf: opts.dtmf ?? null,
+      srtp: opts.srtp ?? null,
     });
     const handle = new RelayHandle(this, { legId: opts.legId, ...r }, this.log);
     this.relays.set(opts.legId, handle);

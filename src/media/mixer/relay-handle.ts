@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { TypedEmitter } from '../../util/typed-emitter';
-import type { RelayStatsResult, RemoteAddress } from '../../../workers/mixer/protocol';
+import type { RelaySrtpParams, RelayStatsResult, RemoteAddress } from '../../../workers/mixer/protocol';
 import type { MediaThread } from './media-thread';
 
 export type RelayStats = RelayStatsResult;
@@ -86,6 +86,16 @@ export class RelayHandle extends TypedEmitter<RelayHandleEvents> {
   /** Rewrite payload types on the way to the phone (router PT → phone PT; null: none). Plain RTP only. */
   async setPayloadTypeMap(map: Array<[number, number]> | null): Promise<void> {
     await this.thread.request('relay.setPayloadTypeMap', { legId: this.legId, map });
+  }
+
+  /** New SDES contexts in the thread (re-key), or none. */
+  async setSrtp(srtp: RelaySrtpParams | null): Promise<void> {
+    await this.thread.request('relay.setSrtp', { legId: this.legId, srtp });
+  }
+
+  /** Hold / resume: whether the phone's media is passed on, and whether media is sent to it. */
+  async setDirection(sends: boolean, receives: boolean): Promise<void> {
+    await this.thread.request('relay.setDirection', { legId: this.legId, sends, receives });
   }
 
   async stats(): Promise<RelayStats> {

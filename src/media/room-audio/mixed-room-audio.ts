@@ -17,6 +17,10 @@ const CODEC_BY_MIME: Record<string, MixerCodec> = {
 
 interface Member {
   ep: AudioEndpoint;
+  /** Endpoint attached to a leg of the mixer's thread: what it was last described with (change detection). */
+  directKey?: string;
+  /** Output SSRC of a directly attached endpoint's mix (stable across codec changes and re-keys). */
+  directSsrc?: number;
   /** The mix this participant hears: a Producer on the mixer-output transport, consumed on the participant's leg. */
   output?: { producer: types.Producer; ssrc: number; mime: string };
   /** The participant's voice into the mixer: a Consumer of its Producer on the mixer-input transport. */
@@ -44,11 +48,13 @@ export class MixedRoomAudio extends TypedEmitter<MixedRoomAudioEvents> implement
   /** Serialises membership changes so a burst of events cannot interleave half-built members. */
   private queue: Promise<unknown> = Promise.resolve();
 
+  /** The mediasoup side (mixer-input and -output PlainTransports), built for the first router endpoint only. */
+  private transports?: Promise<{ inT: types.PlainTransport; outT: types.PlainTransport }>;
+
   private constructor(
     private readonly router: types.Router,
     private readonly mixer: MixerRoomHandle,
-    private readonly inTransport: types.PlainTransport,
-    private readonly outTransport: types.PlainTransport,
+    private readonly listenIp: string,
     private readonly mixInputs: boolean,
     private readonly log: Logger,
   ) {
@@ -68,32 +74,47 @@ export class MixedRoomAudio extends TypedEmitter<MixedRoomAudioEvents> implement
     log: Logger;
   }): Promise<MixedRoomAudio> {
     const mixer = await opts.thread.createMixerRoom({ roomId: opts.roomId, ip: opts.listenIp, rate: 16000 });
-    const listenInfo: types.TransportListenInfo = { protocol: 'udp', ip: opts.listenIp };
-    let inT: types.PlainTransport | undefined;
-    let outT: types.PlainTransport | undefined;
-    try {
-      inT = await opts.router.createPlainTransport({
-        listenInfo,
-        rtcpMux: true,
-        comedia: false,
-        appData: { mixer: 'in' },
-      });
-      outT = await opts.router.createPlainTransport({
-        listenInfo,
-        rtcpMux: true,
-        comedia: false,
-        appData: { mixer: 'out' },
-      });
-      await inT.connect({ ip: mixer.inputIp, port: mixer.inputPort });
-      await outT.connect({ ip: mixer.outputIp, port: mixer.outputPort });
-      await mixer.connectOutput(outT.tuple.localAddress ?? outT.tuple.localIp, outT.tuple.localPort);
-    } catch (err) {
-      inT?.close();
-      outT?.close();
-      await mixer.close();
-      throw err;
-    }
-    return new MixedRoomAudio(opts.router, mixer, inT, outT, opts.mixInputs ?? true, opts.log);
+    return new MixedRoomAudio(opts.router, mixer, opts.listenIp, opts.mixInputs ?? true, opts.log);
+  }
+
+  /**
+   * Endpoints whose audio goes through mediasoup (forwarded legs; browsers later) reach the mix through two
+   * PlainTransports connected to the thread's room sockets. Phones mixed in the thread never need them.
+   */
+  private routerSide(): Promise<{ inT: types.PlainTransport; outT: types.PlainTransport }> {
+    this.transports ??= (async () => {
+      const listenInfo: types.TransportListenInfo = { protocol: 'udp', ip: this.listenIp };
+      let inT: types.PlainTransport | undefined;
+      let outT: types.PlainTransport | undefined;
+      try {
+        inT = await this.router.createPlainTransport({
+          listenInfo,
+          rtcpMux: true,
+          comedia: false,
+          appData: { mixer: 'in' },
+        });
+        outT = await this.router.createPlainTransport({
+          listenInfo,
+          rtcpMux: true,
+          comedia: false,
+          appData: { mixer: 'out' },
+        });
+        await inT.connect({ ip: this.mixer.inputIp, port: this.mixer.inputPort });
+        await outT.connect({ ip: this.mixer.outputIp, port: this.mixer.outputPort });
+        await this.mixer.connectOutput(outT.tuple.localAddress ?? outT.tuple.localIp, outT.tuple.localPort);
+        if (this.closed) {
+          inT.close();
+          outT.close();
+        }
+        return { inT, outT };
+      } catch (err) {
+        inT?.close();
+        outT?.close();
+        this.transports = undefined;
+        throw err;
+      }
+    })();
+    return this.transports;
   }
 
   add(ep: AudioEndpoint): Promise<void> {
@@ -159,8 +180,13 @@ export class MixedRoomAudio extends TypedEmitter<MixedRoomAudioEvents> implement
       m.output?.producer.close();
     }
     this.members.clear();
-    this.inTransport.close();
-    this.outTransport.close();
+    void this.transports?.then(
+      (t) => {
+        t.inT.close();
+        t.outT.close();
+      },
+      () => undefined,
+    );
     void this.mixer.close();
   }
 
@@ -170,9 +196,36 @@ export class MixedRoomAudio extends TypedEmitter<MixedRoomAudioEvents> implement
     return next;
   }
 
+  /**
+   * An endpoint whose audio terminates in the mixer's own thread: the mixer reads and writes its leg directly,
+   * with the negotiated codec and payload type. No mediasoup object is involved.
+   */
+  private async syncDirect(m: Member): Promise<void> {
+    const leg = m.ep.mixerLeg!;
+    const key = JSON.stringify(leg);
+    if (key === m.directKey) return;
+    m.input?.close();
+    m.input = undefined;
+    m.output?.producer.close();
+    m.output = undefined;
+    m.directSsrc ??= randomInt(1, 2 ** 31);
+    const describe = m.registered ? this.mixer.updateParticipant : this.mixer.addParticipant;
+    await describe.call(this.mixer, {
+      participantId: m.ep.participantId,
+      leg: leg.legId,
+      ...(this.mixInputs ? { input: { payloadType: leg.payloadType, codec: leg.codec } } : {}),
+      output: { ssrc: m.directSsrc, payloadType: leg.payloadType, codec: leg.codec },
+      muted: m.muted,
+    });
+    m.registered = true;
+    m.directKey = key;
+  }
+
   /** Brings one member's mixer registration in line with its endpoint (codec, producer). */
   private async sync(m: Member): Promise<void> {
     const { ep } = m;
+    if (ep.mixerLeg) return this.syncDirect(m);
+    m.directKey = undefined;
     const mime = ep.receiveMimeType?.toLowerCase();
     const codec = mime ? CODEC_BY_MIME[mime] : undefined;
     const producer = this.mixInputs && ep.producer && !ep.producer.closed ? ep.producer : undefined;
@@ -195,8 +248,9 @@ export class MixedRoomAudio extends TypedEmitter<MixedRoomAudioEvents> implement
       m.output?.producer.close();
       m.output = undefined;
     }
+    const side = producer || codec ? await this.routerSide() : undefined;
     if (producer && !m.input) {
-      m.input = await this.inTransport.consume({
+      m.input = await side!.inT.consume({
         producerId: producer.id,
         rtpCapabilities: this.router.rtpCapabilities,
       });
@@ -204,7 +258,7 @@ export class MixedRoomAudio extends TypedEmitter<MixedRoomAudioEvents> implement
     if (codec && !m.output) {
       const cap = this.router.rtpCapabilities.codecs!.find((c) => c.mimeType.toLowerCase() === mime)!;
       const ssrc = randomInt(1, 2 ** 31);
-      const producerOut = await this.outTransport.produce({
+      const producerOut = await side!.outT.produce({
         kind: 'audio',
         rtpParameters: {
           codecs: [

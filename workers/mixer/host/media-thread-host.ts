@@ -11,6 +11,7 @@ import type {
 } from '../protocol';
 import { UdpRelay } from '../relay/udp-relay';
 import type { RelayNotification } from '../relay/rtp-relay';
+import { createRelaySrtp } from '../relay/srtp-context';
 import type { RoomHostRegistry } from './mixer-room-host';
 
 /** How often relays are checked for inactivity (the timeouts themselves are per leg, in ms). */
@@ -66,6 +67,15 @@ export class MediaThreadHost {
     };
     this.handlers['relay.setPayloadTypeMap'] = (p) => {
       this.relay(p.legId).core.setPayloadTypeMap(p.map);
+      return null;
+    };
+    this.handlers['relay.setSrtp'] = (p) => {
+      const r = this.relay(p.legId);
+      r.core.setSrtp(p.srtp ? createRelaySrtp(p.srtp) : null);
+      return null;
+    };
+    this.handlers['relay.setDirection'] = (p) => {
+      this.relay(p.legId).core.setDirection(p.sends, p.receives);
       return null;
     };
     this.handlers['relay.stats'] = (p) => this.relay(p.legId).counters();
@@ -134,7 +144,8 @@ export class MediaThreadHost {
     await this.rooms?.closeAll();
   }
 
-  private relay(legId: string): UdpRelay {
+  /** A relay of this thread, for the mixer rooms that attach legs directly. Throws ENOENT. */
+  relay(legId: string): UdpRelay {
     const r = this.relays.get(legId);
     if (!r) throw new HostError(`no relay for leg ${legId}`, 'ENOENT');
     return r;
@@ -147,7 +158,9 @@ export class MediaThreadHost {
     this.opening.add(p.legId);
     let relay: UdpRelay;
     try {
+      const srtp = p.srtp ? createRelaySrtp(p.srtp) : null;
       relay = await UdpRelay.open({
+        srtp,
         ip: p.ip,
         port: p.port,
         rtcpPort: p.rtcpPort,

@@ -3,7 +3,9 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { CreateMixerRoomParams, CreateMixerRoomResult } from '../protocol';
 import { MixClock } from './mix-clock';
-import { MixerRoom, MixerRoomError } from './mixer-room';
+import type { AddMixerParticipantParams } from '../protocol';
+import type { UdpRelay } from '../relay/udp-relay';
+import { MixerRoom, MixerRoomError, type DirectIo } from './mixer-room';
 import type { MediaThreadHost } from './media-thread-host';
 
 /** The mixer rooms of one thread, as the thread host sees them. */
@@ -17,6 +19,8 @@ interface RoomSlot {
   input: dgram.Socket;
   output: dgram.Socket;
   target: { ip: string; port: number } | null;
+  /** Participants attached to a leg of this thread: their relay feeds the room (its sink) until removed. */
+  legs: Map<string, UdpRelay>;
 }
 
 async function bind(ip: string): Promise<dgram.Socket> {
@@ -71,15 +75,24 @@ export class MixerRoomHost implements RoomHostRegistry {
       return null;
     });
     host.register('mixer.addParticipant', (p) => {
-      this.slot(p.roomId).room.addParticipant(p);
+      const s = this.slot(p.roomId);
+      const relay = this.legOf(p);
+      s.room.addParticipant(p, relay ? this.attach(s, p.participantId, relay) : null);
       return null;
     });
     host.register('mixer.updateParticipant', (p) => {
-      this.slot(p.roomId).room.updateParticipant(p);
+      const s = this.slot(p.roomId);
+      const relay = this.legOf(p);
+      const prev = s.legs.get(p.participantId);
+      if (prev && prev !== relay) this.detach(s, p.participantId);
+      const io = relay ? (prev === relay ? this.io.get(relay)! : this.attach(s, p.participantId, relay)) : null;
+      s.room.updateParticipant(p, io);
       return null;
     });
     host.register('mixer.removeParticipant', (p) => {
-      this.slot(p.roomId).room.removeParticipant(p.participantId);
+      const s = this.slot(p.roomId);
+      this.detach(s, p.participantId);
+      s.room.removeParticipant(p.participantId);
       return null;
     });
     host.register('mixer.setMuted', (p) => {
@@ -106,6 +119,29 @@ export class MixerRoomHost implements RoomHostRegistry {
 
   get size(): number {
     return this.rooms.size;
+  }
+
+  /** The DirectIo of each attached relay (stable per relay, so updates can tell "same leg" apart). */
+  private readonly io = new WeakMap<UdpRelay, DirectIo>();
+
+  private legOf(p: AddMixerParticipantParams): UdpRelay | null {
+    return p.leg === undefined ? null : this.host.relay(p.leg);
+  }
+
+  /** The leg's clear RTP feeds this room's participant; the participant's mix leaves through the leg. */
+  private attach(s: RoomSlot, participantId: string, relay: UdpRelay): DirectIo {
+    s.legs.set(participantId, relay);
+    relay.core.setSink((rtp, now) => s.room.pushInput(participantId, rtp, now), s);
+    const io: DirectIo = { send: (pkt) => relay.core.sendRtpToPhone(pkt) };
+    this.io.set(relay, io);
+    return io;
+  }
+
+  private detach(s: RoomSlot, participantId: string): void {
+    const relay = s.legs.get(participantId);
+    if (!relay) return;
+    s.legs.delete(participantId);
+    relay.core.clearSink(s);
   }
 
   async closeAll(): Promise<void> {
@@ -140,6 +176,7 @@ export class MixerRoomHost implements RoomHostRegistry {
       input,
       output,
       target: null,
+      legs: new Map(),
       room: new MixerRoom({
         roomId: p.roomId,
         rate: p.rate ?? 16000,
@@ -176,6 +213,7 @@ export class MixerRoomHost implements RoomHostRegistry {
     const s = this.rooms.get(roomId);
     if (!s) return;
     this.rooms.delete(roomId);
+    for (const id of [...s.legs.keys()]) this.detach(s, id);
     s.room.close();
     await Promise.all([close(s.input), close(s.output)]);
     if (this.rooms.size === 0) this.stopClock();

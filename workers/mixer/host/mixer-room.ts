@@ -60,6 +60,8 @@ class RoomParticipant {
   pipeline: InputPipeline | null = null;
   dtmf: TelephoneEventReceiver | null = null;
   output: RtpOutputStream | null = null;
+  /** Set for a participant attached to a leg of this thread (no SSRC demux, no output socket). */
+  direct: DirectIo | null = null;
   /** What `input` / `output` were built from, to tell a real change from a repeated registration. */
   inputKey = '';
   outputKey = '';
@@ -73,6 +75,14 @@ class RoomParticipant {
 }
 
 type ParticipantParams = Omit<AddMixerParticipantParams, 'roomId'>;
+
+/**
+ * A participant whose RTP does not come through the room's input socket: a phone leg of this thread. Its packets
+ * arrive by `pushInput` and its mix leaves by `send` (the leg protects it if SRTP and sends it to the phone).
+ */
+export interface DirectIo {
+  send(pkt: Buffer): void;
+}
 
 export interface MixerRoomOptions {
   roomId: string;
@@ -116,12 +126,13 @@ export class MixerRoom {
     return this.participants.size;
   }
 
-  addParticipant(p: ParticipantParams): void {
+  addParticipant(p: ParticipantParams, direct: DirectIo | null = null): void {
     if (this.participants.has(p.participantId)) {
       throw new MixerRoomError(`participant ${p.participantId} exists`, 'EEXIST');
     }
-    this.checkInputSsrc(p);
+    this.checkInputSsrc(p, direct);
     const party = new RoomParticipant(p.participantId, p.muted ?? false);
+    party.direct = direct;
     this.mixer.addParticipant(p.participantId, {
       output: p.output?.codec ?? null,
       input: p.input !== undefined,
@@ -138,17 +149,23 @@ export class MixerRoom {
    * changed). Unlike remove + add, queued prompts and their `playDone` promises, counters, gain and speaking state
    * survive; only a changed input restarts its jitter buffer and only a changed output starts a new RTP stream.
    */
-  updateParticipant(p: ParticipantParams): void {
+  updateParticipant(p: ParticipantParams, direct: DirectIo | null = null): void {
     const party = this.party(p.participantId);
-    this.checkInputSsrc(p);
+    this.checkInputSsrc(p, direct);
+    if (party.direct !== direct) {
+      party.direct = direct;
+      party.inputKey = '\u0000changed'; // the input moved (another leg, or to/from the socket): rebuild it
+    }
     this.applyInput(party, p.input);
     this.applyOutput(party, p.output);
     if (p.gain !== undefined) this.setGain(party.id, p.gain);
     if (p.muted !== undefined) this.setMuted(party.id, p.muted);
   }
 
-  private checkInputSsrc(p: ParticipantParams): void {
-    if (!p.input) return;
+  private checkInputSsrc(p: ParticipantParams, direct: DirectIo | null): void {
+    if (!p.input || direct) return;
+    if (p.input.ssrc === undefined)
+      throw new MixerRoomError(`participant ${p.participantId}: input without SSRC or leg`, 'EINVAL');
     const owner = this.bySsrc.get(p.input.ssrc >>> 0);
     if (owner && owner.id !== p.participantId) {
       throw new MixerRoomError(
@@ -159,14 +176,13 @@ export class MixerRoom {
   }
 
   private applyInput(party: RoomParticipant, input: ParticipantParams['input']): void {
-    const key = input
-      ? JSON.stringify([input.ssrc >>> 0, input.payloadType, input.codec, input.dtmfPayloadType])
-      : '';
+    const ssrc = party.direct || input?.ssrc === undefined ? null : input.ssrc >>> 0;
+    const key = input ? JSON.stringify([ssrc, input.payloadType, input.codec, input.dtmfPayloadType]) : '';
     if (key === party.inputKey) return;
     party.inputKey = key;
     if (party.inputSsrc !== null) this.bySsrc.delete(party.inputSsrc);
     party.pipeline?.close();
-    party.inputSsrc = input ? input.ssrc >>> 0 : null;
+    party.inputSsrc = input ? ssrc : null;
     party.inputPayloadType = input?.payloadType ?? null;
     party.dtmfPayloadType = input?.dtmfPayloadType ?? null;
     party.pipeline = input ? new InputPipeline({ codec: input.codec, mixRate: this.rate }) : null;
@@ -254,6 +270,17 @@ export class MixerRoom {
       this.unknownSsrc++;
       return;
     }
+    this.input(p, buf, nowMs);
+  }
+
+  /** Clear RTP of a directly attached participant (from its leg, any SSRC: phones change it). Never throws. */
+  pushInput(participantId: string, buf: Buffer, nowMs: number): void {
+    if (this.closed) return;
+    const p = this.participants.get(participantId);
+    if (p?.direct) this.input(p, buf, nowMs);
+  }
+
+  private input(p: RoomParticipant, buf: Buffer, nowMs: number): void {
     let pkt;
     try {
       pkt = parseRtp(buf);
@@ -298,7 +325,9 @@ export class MixerRoom {
       for (const id of out.participants) {
         const p = this.participants.get(id);
         if (!p?.output) continue;
-        this.send(p.output.next(out.payload));
+        const pkt = p.output.next(out.payload);
+        if (p.direct) p.direct.send(pkt);
+        else this.send(pkt);
         p.packetsOut++;
       }
     }

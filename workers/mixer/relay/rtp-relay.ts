@@ -47,7 +47,25 @@ export interface RelayCounters {
   latched: Endpoint | null;
   /** Datagrams dropped: not RTP/RTCP, from a foreign source while latched, or with nowhere to go. */
   packetsDropped: number;
+  /** SRTP/SRTCP packets that failed authentication or the replay check (dropped). */
+  srtpFailures: number;
 }
+
+/**
+ * SDES-SRTP terminated in the thread (RFC 3711, keys from RFC 4568 a=crypto): `inbound` holds the phone's key
+ * and unprotects what it sends, `outbound` ours and protects what we send. Unprotect returns null when
+ * authentication or the replay check fails.
+ */
+export interface RelaySrtp {
+  unprotectRtp(buf: Buffer): Buffer | null;
+  unprotectRtcp(buf: Buffer): Buffer | null;
+  protectRtp(buf: Buffer): Buffer;
+  protectRtcp(buf: Buffer): Buffer;
+  close(): void;
+}
+
+/** Where the phone's clear RTP goes when the leg is mixed in this thread (instead of, or besides, mediasoup). */
+export type RelaySink = (rtp: Buffer, now: number) => void;
 
 export interface RtpRelayOptions {
   /** True when the phone has its own RTCP socket (no a=rtcp-mux): RTCP back to it leaves by OuterRtcp. */
@@ -105,6 +123,12 @@ export class RtpRelay {
   private dtmfPt = -1;
   private ptMap: Map<number, number> | null = null;
   private dtmf: TelephoneEventReceiver | null = null;
+  private srtp: RelaySrtp | null = null;
+  private sink: RelaySink | null = null;
+  private sinkOwner: unknown = null;
+  /** Hold (RFC 3264 §8.4): what the phone sends is not passed on / nothing is sent to it. */
+  private phoneSends = true;
+  private phoneReceives = true;
 
   private readonly c: RelayCounters = {
     packetsIn: 0,
@@ -115,6 +139,7 @@ export class RtpRelay {
     ssrc: null,
     latched: null,
     packetsDropped: 0,
+    srtpFailures: 0,
   };
 
   constructor(opts: RtpRelayOptions) {
@@ -143,6 +168,44 @@ export class RtpRelay {
   setDtmf(dtmf: RelayDtmf | null): void {
     this.dtmfPt = dtmf ? dtmf.payloadType : -1;
     this.dtmf = dtmf ? new TelephoneEventReceiver(dtmf.clockRate ?? 8000) : null;
+  }
+
+  /**
+   * Terminate SDES-SRTP here (null: the packets pass through untouched, e.g. to a mediasoup SRTP transport).
+   * Replaces (and closes) the previous contexts: a re-key by re-INVITE or UPDATE.
+   */
+  setSrtp(srtp: RelaySrtp | null): void {
+    if (this.srtp && this.srtp !== srtp) this.srtp.close();
+    this.srtp = srtp;
+  }
+
+  /** The phone's clear RTP goes to `sink` (a mixer participant); `owner` lets only its owner clear it. */
+  setSink(sink: RelaySink, owner: unknown): void {
+    this.sink = sink;
+    this.sinkOwner = owner;
+  }
+
+  clearSink(owner: unknown): void {
+    if (this.sinkOwner !== owner) return;
+    this.sink = null;
+    this.sinkOwner = null;
+  }
+
+  /** RFC 3264 §6.1 directions: a held phone is neither heard (music on hold) nor sent to. */
+  setDirection(phoneSends: boolean, phoneReceives: boolean): void {
+    this.phoneSends = phoneSends;
+    this.phoneReceives = phoneReceives;
+  }
+
+  /** RTP built in this thread (the phone's mix) to the phone, protected when SRTP is terminated here. */
+  sendRtpToPhone(rtp: Buffer): void {
+    if (this.closed || !this.phoneReceives) return;
+    const target = this.rtpTarget;
+    if (!target) return this.drop();
+    const out = this.srtp ? this.srtp.protectRtp(rtp) : rtp;
+    this.c.packetsOut++;
+    this.c.bytesOut += out.length;
+    this.send(RelaySocketName.OuterRtp, out, target.ip, target.port);
   }
 
   /** Where RTP to the phone goes now (latched source, else the SDP address), or null. */
@@ -206,7 +269,17 @@ export class RtpRelay {
     if (kind === PacketKind.Rtcp) {
       // Muxed RTCP never latches; while latched only the latched source may send it.
       if (this.latch && this.latchedRtp && !sameEndpoint(this.latchedRtp, ip, port)) return this.drop();
-      return this.toInner(buf, now);
+      return this.rtcpIn(buf, now);
+    }
+    let rtp = buf;
+    if (this.srtp) {
+      // RFC 3711 §3.3: authenticate before anything acts on the packet (latching included)
+      const clear = this.srtp.unprotectRtp(buf);
+      if (!clear) {
+        this.c.srtpFailures++;
+        return this.drop();
+      }
+      rtp = clear;
     }
     if (this.latch) {
       if (!this.latchedRtp) {
@@ -217,14 +290,19 @@ export class RtpRelay {
       }
       this.lastFromLatchedAt = now;
     }
-    const ssrc = rtpSsrc(buf);
+    const ssrc = rtpSsrc(rtp);
     if (ssrc !== this.currentSsrc) {
       this.currentSsrc = ssrc;
       this.c.ssrc = ssrc;
-      this.notify({ type: 'ssrc', ssrc, payloadType: rtpPayloadType(buf) });
+      this.notify({ type: 'ssrc', ssrc, payloadType: rtpPayloadType(rtp) });
     }
-    if (this.dtmf && rtpPayloadType(buf) === this.dtmfPt) this.onDtmf(buf);
-    this.toInner(buf, now);
+    if (this.dtmf && rtpPayloadType(rtp) === this.dtmfPt) this.onDtmf(rtp);
+    this.c.packetsIn++;
+    this.c.bytesIn += buf.length;
+    this.c.lastPacketAt = now;
+    if (this.sink && this.phoneSends) this.sink(rtp, now);
+    const inner = this.inner;
+    if (inner) this.send(RelaySocketName.Inner, rtp, inner.ip, inner.port);
   }
 
   /** Datagram from the phone on its separate RTCP socket. */
@@ -236,7 +314,7 @@ export class RtpRelay {
       if (this.latchedRtp && this.latchedRtp.ip !== ip) return this.drop();
       if (!sameEndpoint(this.latchedRtcp, ip, port)) this.latchedRtcp = { ip, port };
     }
-    this.toInner(buf, now);
+    this.rtcpIn(buf, now);
   }
 
   /** Datagram from mediasoup: demultiplexed by RFC 5761 §4 to the phone's RTP or RTCP address. */
@@ -252,11 +330,12 @@ export class RtpRelay {
       const to = this.ptMap.get(buf[1]! & 0x7f);
       if (to !== undefined) buf[1] = (buf[1]! & 0x80) | to;
     }
+    const out = this.srtp ? (rtcp ? this.srtp.protectRtcp(buf) : this.srtp.protectRtp(buf)) : buf;
     this.c.packetsOut++;
-    this.c.bytesOut += buf.length;
+    this.c.bytesOut += out.length;
     this.send(
       rtcp && this.separateRtcp ? RelaySocketName.OuterRtcp : RelaySocketName.OuterRtp,
-      buf,
+      out,
       target.ip,
       target.port,
     );
@@ -277,6 +356,9 @@ export class RtpRelay {
 
   close(): void {
     this.closed = true;
+    this.sink = null;
+    this.srtp?.close();
+    this.srtp = null;
   }
 
   private onDtmf(buf: Buffer): void {
@@ -295,13 +377,23 @@ export class RtpRelay {
     this.notify({ type: 'latched', ip, port });
   }
 
-  private toInner(buf: Buffer, now: number): void {
+  /** RTCP from the phone: to mediasoup when connected (SRTCP unprotected first when SRTP ends here). */
+  private rtcpIn(buf: Buffer, now: number): void {
     this.c.packetsIn++;
     this.c.bytesIn += buf.length;
     this.c.lastPacketAt = now;
     const inner = this.inner;
-    // Before connectInner (PlainTransport not connected yet) there is nowhere to go: count it in, drop it.
-    if (inner) this.send(RelaySocketName.Inner, buf, inner.ip, inner.port);
+    // Before connectInner (or with no mediasoup side at all: a leg mixed in its thread) RTCP ends here.
+    if (!inner) return;
+    let out: Buffer | null = buf;
+    if (this.srtp) {
+      out = this.srtp.unprotectRtcp(buf);
+      if (!out) {
+        this.c.srtpFailures++;
+        return this.drop();
+      }
+    }
+    this.send(RelaySocketName.Inner, out, inner.ip, inner.port);
   }
 
   private drop(): void {

@@ -7,6 +7,7 @@ import {
   type RelayDtmf,
   type RelayNotification,
   type RelayRemote,
+  type RelaySrtp,
 } from './rtp-relay';
 
 export interface UdpRelayOptions {
@@ -17,6 +18,8 @@ export interface UdpRelayOptions {
   remote: RelayRemote | null;
   latch: boolean;
   dtmf?: RelayDtmf | null;
+  /** SRTP terminated in the thread (contexts owned by the relay from now on). */
+  srtp?: RelaySrtp | null;
   notify: (n: RelayNotification) => void;
   /** Socket errors after binding (never thrown). */
   onSocketError?: (err: Error, socket: RelaySocketName) => void;
@@ -107,6 +110,7 @@ export class UdpRelay {
           if (s) s.send(buf, port, ip);
         },
       });
+      if (opts.srtp) core.setSrtp(opts.srtp);
       const relay = new UdpRelay(core, outerRtp, outerRtcp, inner, opts.ip);
       const guard = (name: RelaySocketName, fn: (msg: Buffer, rinfo: dgram.RemoteInfo) => void) => {
         return (msg: Buffer, rinfo: dgram.RemoteInfo): void => {
@@ -134,6 +138,7 @@ export class UdpRelay {
       }
       return relay;
     } catch (err) {
+      opts.srtp?.close();
       await Promise.all(bound.map(closeSocket));
       throw err;
     }

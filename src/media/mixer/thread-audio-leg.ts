@@ -1,0 +1,188 @@
+import type { types } from 'mediasoup';
+import type { Logger } from 'pino';
+import type { MixerCodec, RelaySrtpParams, RemoteAddress } from '../../../workers/mixer/protocol';
+import { TypedEmitter } from '../../util/typed-emitter';
+import type { MediaLeg, MediaLegEvents, MixerLegInfo } from '../media-leg';
+import type { PortAllocator } from '../rtp/port-allocator';
+import { generateSdesKey, type AcceptedMedia } from '../sdp';
+import type { MediaThread } from './media-thread';
+import type { RelayHandle } from './relay-handle';
+
+export interface ThreadAudioLegOptions {
+  thread: MediaThread;
+  ports: PortAllocator;
+  listenIp: string;
+  /** The negotiated m-line; absent when we make the offer (delayed offer) until `update()`. */
+  media?: AcceptedMedia;
+  /** Symmetric RTP: follow the source of the endpoint's RTP (NAT). */
+  latch: boolean;
+  log: Logger;
+}
+
+const MIXER_CODEC: Record<string, MixerCodec> = {
+  'audio/pcmu': 'PCMU',
+  'audio/pcma': 'PCMA',
+  'audio/g722': 'G722',
+  'audio/opus': 'opus',
+};
+
+let legSeq = 0;
+
+/**
+ * An audio m-line terminated in the room's media thread: the endpoint's RTP (SDES-SRTP unprotected there by
+ * libsrtp) goes straight into the thread's mixer, and its mix goes straight back out of the same socket, with the
+ * negotiated payload type and no header extension. No mediasoup transport, Producer or Consumer exists for it:
+ * the path that every phone of a mixed room takes costs one socket read and one socket write per packet.
+ *
+ * SRTP re-keying, address, direction and codec changes are applied in place (the port stays); an RTCP-mux change
+ * needs another socket, hence another leg.
+ */
+export class ThreadAudioLeg extends TypedEmitter<MediaLegEvents> implements MediaLeg {
+  readonly kind: types.MediaKind = 'audio';
+  private closed = false;
+  private media: AcceptedMedia | undefined;
+  private srtp: RelaySrtpParams | undefined;
+
+  private constructor(
+    private readonly opts: ThreadAudioLegOptions,
+    private readonly relay: RelayHandle,
+    private readonly port: number,
+  ) {
+    super(opts.log);
+    relay.on('inactive', () => this.safeEmit('inactive'));
+    relay.on('dtmf', (digit, ms) => this.safeEmit('dtmf', digit, ms));
+    relay.on('latched', (ip, p) => opts.log.info({ ip, port: p }, 'RTP source latched'));
+    relay.on('closed', () => this.close());
+  }
+
+  static async create(opts: ThreadAudioLegOptions): Promise<ThreadAudioLeg> {
+    const m = opts.media;
+    const srtp = m ? ThreadAudioLeg.srtpOf(m, undefined) : undefined;
+    const separateRtcp = m ? !m.transportOptions.rtcpMux : false;
+    const remote = m ? remoteOf(m) : undefined;
+    for (let attempt = 0; attempt < 32; attempt++) {
+      const port = opts.ports.allocate();
+      try {
+        const relay = await opts.thread.createRelay({
+          legId: `a${++legSeq}-${port}`,
+          ip: opts.listenIp,
+          port,
+          ...(separateRtcp ? { rtcpPort: port + 1 } : {}),
+          ...(remote ? { remote } : {}),
+          latch: opts.latch,
+          ...(m?.telephoneEvent ? { dtmf: dtmfOf(m) } : {}),
+          ...(srtp ? { srtp } : {}),
+        });
+        const leg = new ThreadAudioLeg(opts, relay, port);
+        leg.media = m;
+        leg.srtp = srtp;
+        if (m) await leg.applyDirection();
+        return leg;
+      } catch (err) {
+        opts.ports.release(port);
+        if ((err as { code?: string }).code !== 'EADDRINUSE') throw err;
+      }
+    }
+    throw new Error('no bindable RTP port after 32 attempts');
+  }
+
+  /** Our key stays across re-negotiations unless the suite changes (RFC 4568 §7.1.4 allows either). */
+  private static srtpOf(m: AcceptedMedia, prev: RelaySrtpParams | undefined): RelaySrtpParams | undefined {
+    if (!m.transportOptions.enableSrtp || !m.srtp) return undefined;
+    const suite = m.srtp.suite;
+    return {
+      suite,
+      localKeyBase64: prev && prev.suite === suite ? prev.localKeyBase64 : generateSdesKey(suite),
+      remoteKeyBase64: m.srtp.remoteKeyBase64,
+    };
+  }
+
+  get localPort(): number {
+    return this.relay.port;
+  }
+
+  get localRtcpPort(): number | undefined {
+    return this.relay.rtcpPort;
+  }
+
+  get srtpKeyBase64(): string | undefined {
+    return this.srtp?.localKeyBase64;
+  }
+
+  get negotiated(): AcceptedMedia | undefined {
+    return this.media;
+  }
+
+  /** No mediasoup Producer: the endpoint's audio is mixed in the thread. */
+  get producer(): types.Producer | undefined {
+    return undefined;
+  }
+
+  get mixerLeg(): MixerLegInfo | undefined {
+    const m = this.media;
+    const codec = m ? MIXER_CODEC[m.codec.mimeType.toLowerCase()] : undefined;
+    if (this.closed || !m || !codec) return undefined;
+    return {
+      legId: this.relay.legId,
+      threadIndex: this.opts.thread.index,
+      codec,
+      payloadType: m.codec.payloadType,
+      ...(m.telephoneEvent ? { dtmf: dtmfOf(m) } : {}),
+      sends: m.phoneSends && m.phoneReceives,
+      receives: m.phoneReceives,
+    };
+  }
+
+  /** True when `next` needs a new socket (RTCP mux on or off): the caller builds another leg. */
+  needsNewSocket(next: AcceptedMedia): boolean {
+    const prev = this.media;
+    return prev !== undefined && prev.transportOptions.rtcpMux !== next.transportOptions.rtcpMux;
+  }
+
+  async update(media: AcceptedMedia): Promise<void> {
+    if (this.closed) return;
+    this.media = media;
+    await this.relay.updateRemote(remoteOf(media) ?? null, this.opts.latch);
+    const srtp = ThreadAudioLeg.srtpOf(media, this.srtp);
+    if (JSON.stringify(srtp) !== JSON.stringify(this.srtp)) {
+      this.srtp = srtp;
+      await this.relay.setSrtp(srtp ?? null);
+    }
+    await this.relay.setDtmf(media.telephoneEvent ? dtmfOf(media) : null);
+    await this.applyDirection();
+  }
+
+  /** Mixed in the thread: nothing to consume through mediasoup. */
+  async setSource(): Promise<void> {}
+
+  async setInactivityTimeout(ms: number): Promise<void> {
+    if (!this.closed) await this.relay.setInactivityTimeout(ms);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    void this.relay.close().finally(() => this.opts.ports.release(this.port));
+    this.safeEmit('closed');
+  }
+
+  private async applyDirection(): Promise<void> {
+    const m = this.media;
+    if (this.closed || !m) return;
+    // On hold (the phone stopped receiving) its music-on-hold must not reach the room either.
+    await this.relay.setDirection(m.phoneSends && m.phoneReceives, m.phoneReceives);
+  }
+}
+
+function remoteOf(m: AcceptedMedia): RemoteAddress | undefined {
+  if (!m.remote.port || m.remote.address === '0.0.0.0' || m.remote.address === '::') return undefined;
+  return {
+    ip: m.remote.address,
+    port: m.remote.port,
+    ...(m.remote.rtcpPort !== undefined ? { rtcpPort: m.remote.rtcpPort } : {}),
+  };
+}
+
+function dtmfOf(m: AcceptedMedia): { payloadType: number; clockRate: number } {
+  return { payloadType: m.telephoneEvent!.payloadType, clockRate: m.telephoneEvent!.clockRate };
+}
