@@ -66,6 +66,14 @@ if [ ! -f "$addon" ] || [ -n "$(find native/opus/src native/opus/binding.gyp -ne
   [ -f "$addon" ] || { echo "setup.sh: native/opus did not build ($addon missing)" >&2; exit 1; }
 fi
 
+# SDES-SRTP for the media threads: our N-API binding over Debian's libsrtp2 (native/srtp), built the same way.
+addon="native/srtp/build/Release/parley_srtp.node"
+if [ ! -f "$addon" ] || [ -n "$(find native/srtp/src native/srtp/binding.gyp -newer "$addon" 2>/dev/null)" ]; then
+  log "building native/srtp (libsrtp2 binding)"
+  npm rebuild @parley/srtp --loglevel=error >/dev/null
+  [ -f "$addon" ] || { echo "setup.sh: native/srtp did not build ($addon missing)" >&2; exit 1; }
+fi
+
 bash scripts/build-mediasoup-worker.sh
 
 if [ -f scripts/render-prompts.sh ]; then bash scripts/render-prompts.sh; fi
