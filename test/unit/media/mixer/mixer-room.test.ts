@@ -345,3 +345,102 @@ describe('MixClock', () => {
     expect(c.stats).toEqual({ ticks: 5, skipped: 5, lateMaxMs: 140 });
   });
 });
+
+describe('participants attached to a leg of the thread (no SSRC demux, no output socket)', () => {
+  test('input by pushInput with any SSRC, mix out through its own DirectIo with its own PT; re-attach moves it', () => {
+    const roomSent: Buffer[] = [];
+    const room = new MixerRoom({
+      roomId: 'd',
+      rate: 16000,
+      send: (p) => roomSent.push(p),
+      notify: () => undefined,
+    });
+    const toA: Buffer[] = [];
+    const toB: Buffer[] = [];
+    const toB2: Buffer[] = [];
+    room.addParticipant(
+      {
+        participantId: 'A',
+        leg: 'legA',
+        input: { payloadType: 8, codec: 'PCMA' },
+        output: { ssrc: 11, payloadType: 8, codec: 'PCMA' },
+      },
+      { send: (p) => toA.push(p) },
+    );
+    room.addParticipant(
+      {
+        participantId: 'B',
+        leg: 'legB',
+        input: { payloadType: 0, codec: 'PCMU' },
+        output: { ssrc: 22, payloadType: 0, codec: 'PCMU' },
+      },
+      { send: (p) => toB.push(p) },
+    );
+    // an input without SSRC is only valid for an attached participant
+    expect(() =>
+      room.addParticipant({ participantId: 'C', input: { payloadType: 0, codec: 'PCMU' } }),
+    ).toThrow(/SSRC or leg/);
+    let t = 0;
+    for (let i = 0; i < 40; i++) {
+      t += 20;
+      // A changes SSRC half-way (phones do): still A's voice
+      const ssrc = i < 20 ? 0x1111 : 0x2222;
+      const pcm = tone(407, 8000, 160, 12000, i * 160);
+      room.pushInput(
+        'A',
+        serializeRtp({ payloadType: 0, seq: 10 + i, timestamp: i * 160, ssrc }, encodeUlaw(pcm)),
+        t,
+      );
+      room.tick();
+    }
+    expect(roomSent).toHaveLength(0);
+    expect(toA.length).toBe(40);
+    expect(toB.length).toBe(40);
+    expect(toB.every((p) => parseRtp(p).payloadType === 0 && parseRtp(p).ssrc === 22)).toBe(true);
+    expect(toA.every((p) => parseRtp(p).payloadType === 8 && parseRtp(p).ssrc === 11)).toBe(true);
+    // A was sent as PCMU but A negotiated PCMA: a packet of another PT is not its audio, so B hears nothing
+    const tail = toB.slice(-10).map((p) => decodeUlaw(parseRtp(p).payload));
+    expect(Math.max(...tail.map(rms))).toBeLessThan(50);
+    // B re-attached to another leg (re-key: new leg): its output follows
+    room.updateParticipant(
+      {
+        participantId: 'B',
+        leg: 'legB2',
+        input: { payloadType: 0, codec: 'PCMU' },
+        output: { ssrc: 22, payloadType: 0, codec: 'PCMU' },
+      },
+      { send: (p) => toB2.push(p) },
+    );
+    room.tick();
+    expect(toB.length).toBe(40);
+    expect(toB2.length).toBe(1);
+  });
+
+  test('an attached participant hears the other one (pushInput with its negotiated PT)', () => {
+    const room = new MixerRoom({ roomId: 'e', rate: 16000, send: () => undefined, notify: () => undefined });
+    const toB: Buffer[] = [];
+    room.addParticipant(
+      { participantId: 'A', leg: 'a', input: { payloadType: 0, codec: 'PCMU' } },
+      { send: () => undefined },
+    );
+    room.addParticipant(
+      { participantId: 'B', leg: 'b', output: { ssrc: 5, payloadType: 0, codec: 'PCMU' } },
+      { send: (p) => toB.push(p) },
+    );
+    for (let i = 0; i < 40; i++) {
+      room.pushInput(
+        'A',
+        serializeRtp(
+          { payloadType: 0, seq: i, timestamp: i * 160, ssrc: 9 },
+          encodeUlaw(tone(407, 8000, 160, 12000, i * 160)),
+        ),
+        i * 20,
+      );
+      room.tick();
+    }
+    const pcm = decodeUlaw(parseRtp(toB[toB.length - 1]!).payload);
+    expect(rms(pcm)).toBeGreaterThan(3000);
+    expect(toneShare(pcm, 407, 8000)).toBeGreaterThan(0.8);
+    room.pushInput('nobody', Buffer.alloc(3), 0); // never throws
+  });
+});

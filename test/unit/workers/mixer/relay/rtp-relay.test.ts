@@ -1,4 +1,5 @@
 import {
+  type RelaySrtp,
   RELATCH_SILENCE_MS,
   RelaySocketName,
   RtpRelay,
@@ -336,7 +337,80 @@ describe('RtpRelay', () => {
       ssrc: 1,
       latched: { ip: '10.0.0.1', port: 5000 },
       packetsDropped: 0,
+      srtpFailures: 0,
     });
+  });
+});
+
+describe('legs mixed in the thread: sink, direction, SRTP terminated here (RFC 3711)', () => {
+  /** A stand-in cipher: payload bytes XOR 0x5a and a trailing tag byte 0xaa that "authenticates". */
+  function fakeSrtp(): RelaySrtp & { closed: boolean } {
+    const flip = (b: Buffer, from: number): Buffer => {
+      const out = Buffer.from(b);
+      for (let i = from; i < out.length; i++) out[i]! ^= 0x5a;
+      return out;
+    };
+    const ctx = {
+      closed: false,
+      unprotectRtp: (b: Buffer) => (b[b.length - 1] === 0xaa ? flip(b.subarray(0, b.length - 1), 12) : null),
+      unprotectRtcp: (b: Buffer) => (b[b.length - 1] === 0xaa ? flip(b.subarray(0, b.length - 1), 8) : null),
+      protectRtp: (b: Buffer) => Buffer.concat([flip(b, 12), Buffer.from([0xaa])]),
+      protectRtcp: (b: Buffer) => Buffer.concat([flip(b, 8), Buffer.from([0xaa])]),
+      close: () => {
+        ctx.closed = true;
+      },
+    };
+    return ctx;
+  }
+
+  it('hands the clear RTP to the sink (no inner needed) and sends our RTP to the phone protected', () => {
+    const { relay, sent } = make({ remote: { ip: '127.0.0.1', port: 20000 } });
+    const srtp = fakeSrtp();
+    relay.setSrtp(srtp);
+    const got: Buffer[] = [];
+    const owner = {};
+    relay.setSink((b) => got.push(b), owner);
+    const clear = rtp(7, 1, 0, 40);
+    relay.fromOuterRtp(srtp.protectRtp(clear), '127.0.0.1', 20000, 1);
+    expect(got).toHaveLength(1);
+    expect(got[0]!.equals(clear)).toBe(true);
+    relay.sendRtpToPhone(rtp(9, 5, 0, 30));
+    const out = sent.filter((x) => x.via === RelaySocketName.OuterRtp);
+    expect(out).toHaveLength(1);
+    expect(srtp.unprotectRtp(out[0]!.buf)!.equals(rtp(9, 5, 0, 30))).toBe(true);
+  });
+
+  it('a packet failing authentication is dropped before it can latch or reach the sink', () => {
+    const { relay } = make({ remote: { ip: '127.0.0.1', port: 20000 } });
+    relay.setSrtp(fakeSrtp());
+    const got: Buffer[] = [];
+    relay.setSink((b) => got.push(b), {});
+    relay.fromOuterRtp(Buffer.concat([rtp(7, 1, 0, 40), Buffer.from([0x00])]), '10.9.9.9', 7000, 1);
+    expect(got).toHaveLength(0);
+    expect(relay.counters()).toMatchObject({ srtpFailures: 1, packetsDropped: 1, latched: null });
+  });
+
+  it('only the sink owner clears it; hold stops both directions; close() closes the SRTP contexts', () => {
+    const { relay, sent } = make({ remote: { ip: '127.0.0.1', port: 20000 } });
+    const srtp = fakeSrtp();
+    relay.setSrtp(srtp);
+    const got: Buffer[] = [];
+    const owner = {};
+    relay.setSink((b) => got.push(b), owner);
+    relay.clearSink({});
+    relay.setDirection(false, false);
+    relay.fromOuterRtp(srtp.protectRtp(rtp(7, 1, 0, 40)), '127.0.0.1', 20000, 1);
+    relay.sendRtpToPhone(rtp(9, 5, 0, 30));
+    expect(got).toHaveLength(0);
+    expect(sent.filter((x) => x.via === RelaySocketName.OuterRtp)).toHaveLength(0);
+    relay.setDirection(true, true);
+    relay.fromOuterRtp(srtp.protectRtp(rtp(7, 2, 160, 40)), '127.0.0.1', 20000, 2);
+    expect(got).toHaveLength(1);
+    relay.clearSink(owner);
+    relay.fromOuterRtp(srtp.protectRtp(rtp(7, 3, 320, 40)), '127.0.0.1', 20000, 3);
+    expect(got).toHaveLength(1);
+    relay.close();
+    expect(srtp.closed).toBe(true);
   });
 });
 
