@@ -5,7 +5,8 @@ import type { MediaLeg, MediaLegEvents } from '../media-leg';
 import type { MediaThread } from '../mixer/media-thread';
 import type { RelayHandle } from '../mixer/relay-handle';
 import type { PortAllocator } from '../rtp/port-allocator';
-import { buildProducerRtpParameters, type AcceptedMedia } from '../sdp';
+import type { RelaySrtpParams } from '../../../workers/mixer/protocol';
+import { buildProducerRtpParameters, generateSdesKey, type AcceptedMedia } from '../sdp';
 
 export interface RouterRtpLegOptions {
   router: types.Router;
@@ -24,6 +25,9 @@ export interface RouterRtpLegOptions {
 /**
  * One served m-line of an RTP endpoint through mediasoup: endpoint ⇄ relay (media thread) ⇄ mediasoup PlainTransport.
  *
+ * SDES-SRTP ends in the relay (libsrtp), so the PlainTransport is plain RTP; the relay strips mediasoup's MID header
+ * extension and maps payload types before protecting what goes to the phone.
+ *
  * The relay exists because mediasoup matches plain RTP to a Producer only by a signalled SSRC (phones rarely send
  * a=ssrc and may change SSRC mid-call), and because under SDES-SRTP our key comes from the PlainTransport, so the
  * transport must exist before our answer. The relay reports each SSRC it sees; the leg (re)creates the Producer.
@@ -33,6 +37,8 @@ export class RouterRtpLeg extends TypedEmitter<MediaLegEvents> implements MediaL
   producer?: types.Producer;
   consumer?: types.Consumer;
   private sourceProducerId: string | null = null;
+  /** SDES contexts of the relay (SRTP ends there; a re-key is a new leg). */
+  private srtp: RelaySrtpParams | undefined;
   private closed = false;
   private ssrc?: number;
   private producing?: Promise<void>;
@@ -55,29 +61,29 @@ export class RouterRtpLeg extends TypedEmitter<MediaLegEvents> implements MediaL
 
   static async create(opts: RouterRtpLegOptions): Promise<RouterRtpLeg> {
     const { media } = opts;
-    const { relay, allocated } = await RouterRtpLeg.openRelay(opts);
+    // SDES-SRTP ends in the relay (libsrtp in the media thread), so the mediasoup side is always plain RTP: the
+    // relay can take out what mediasoup adds (its MID header extension) and map payload types before protecting.
+    const srtp =
+      media?.transportOptions.enableSrtp && media.srtp
+        ? {
+            suite: media.srtp.suite,
+            localKeyBase64: generateSdesKey(media.srtp.suite),
+            remoteKeyBase64: media.srtp.remoteKeyBase64,
+          }
+        : undefined;
+    const { relay, allocated } = await RouterRtpLeg.openRelay(opts, srtp);
     let transport: types.PlainTransport | undefined;
     try {
       transport = await opts.router.createPlainTransport({
         listenInfo: { protocol: 'udp', ip: opts.listenIp },
         rtcpMux: true,
         comedia: false,
-        enableSrtp: media?.transportOptions.enableSrtp ?? false,
-        ...(media?.transportOptions.srtpCryptoSuite
-          ? { srtpCryptoSuite: media.transportOptions.srtpCryptoSuite }
-          : {}),
       });
       await relay.connectInner(
         transport.tuple.localAddress ?? transport.tuple.localIp,
         transport.tuple.localPort,
       );
-      await transport.connect({
-        ip: relay.innerIp,
-        port: relay.innerPort,
-        ...(media?.connectParams?.srtpParameters
-          ? { srtpParameters: media.connectParams.srtpParameters }
-          : {}),
-      });
+      await transport.connect({ ip: relay.innerIp, port: relay.innerPort });
     } catch (err) {
       transport?.close();
       await relay.close();
@@ -85,6 +91,7 @@ export class RouterRtpLeg extends TypedEmitter<MediaLegEvents> implements MediaL
       throw err;
     }
     const leg = new RouterRtpLeg(opts, media, transport, relay, allocated);
+    leg.srtp = srtp;
     if (media?.remote.ssrc !== undefined) leg.onSsrc(media.remote.ssrc);
     await leg.applyDirection();
     await leg.applyDtmf();
@@ -93,6 +100,7 @@ export class RouterRtpLeg extends TypedEmitter<MediaLegEvents> implements MediaL
 
   private static async openRelay(
     opts: RouterRtpLegOptions,
+    srtp: RelaySrtpParams | undefined,
   ): Promise<{ relay: RelayHandle; allocated: number[] }> {
     const separateRtcp = opts.media ? !opts.media.transportOptions.rtcpMux : false;
     const remote = opts.media ? RouterRtpLeg.remoteOf(opts.media) : undefined;
@@ -107,6 +115,7 @@ export class RouterRtpLeg extends TypedEmitter<MediaLegEvents> implements MediaL
           ...(separateRtcp ? { rtcpPort: port + 1 } : {}),
           ...(remote ? { remote } : {}),
           latch: opts.latch,
+          ...(srtp ? { srtp } : {}),
         });
         return { relay, allocated };
       } catch (err) {
@@ -141,7 +150,7 @@ export class RouterRtpLeg extends TypedEmitter<MediaLegEvents> implements MediaL
 
   /** Our SDES key for the SDP (RFC 4568), valid after connect(). */
   get srtpKeyBase64(): string | undefined {
-    return this.transport.srtpParameters?.keyBase64;
+    return this.srtp?.localKeyBase64;
   }
 
   get negotiated(): AcceptedMedia | undefined {
@@ -175,24 +184,19 @@ export class RouterRtpLeg extends TypedEmitter<MediaLegEvents> implements MediaL
 
   /**
    * mediasoup consumers forward media codecs only, so RFC 4733 events never reach the mixer through mediasoup:
-   * the relay decodes them on plain RTP legs.
+   * the relay decodes them (in the clear: SRTP ends in the relay).
    */
   private async applyDtmf(): Promise<void> {
     const m = this.media;
     if (this.closed || !m) return;
-    const plain = !m.transportOptions.enableSrtp;
+    // The relay sees clear RTP (SRTP ends there), so RFC 4733 digits are read for SRTP phones too.
     const te = m.telephoneEvent;
-    await this.relay.setDtmf(te && plain ? { payloadType: te.payloadType, clockRate: te.clockRate } : null);
-    // mediasoup consumers send the router's payload types; the phone expects its own (RFC 3264 §6.1).
+    await this.relay.setDtmf(te ? { payloadType: te.payloadType, clockRate: te.clockRate } : null);
+    // mediasoup consumers send the router's payload types; the phone expects its own (RFC 3264 §6.1). The relay
+    // maps them before it protects the packet.
     const mismatches = m.consumer.payloadTypeMismatches.filter((x) => !/telephone-event/i.test(x.mimeType));
-    if (mismatches.length && !plain) {
-      this.opts.log.warn(
-        { mismatches },
-        'SRTP leg with a payload type the router does not use: the phone may not decode it',
-      );
-    }
     await this.relay.setPayloadTypeMap(
-      plain ? mismatches.map((x): [number, number] => [x.routerPayloadType, x.phonePayloadType]) : null,
+      mismatches.map((x): [number, number] => [x.routerPayloadType, x.phonePayloadType]),
     );
   }
 

@@ -89,6 +89,23 @@ export function usableRemote(r: RelayRemote | null | undefined): RelayRemote | n
   return r;
 }
 
+/**
+ * The RTP packet without its header extension (RFC 3550 §5.3.1): X cleared, the extension block cut out. The
+ * packet itself when it has none; null when the extension overruns the packet.
+ */
+export function withoutHeaderExtension(buf: Buffer): Buffer | null {
+  if ((buf[0]! & 0x10) === 0) return buf;
+  const head = 12 + (buf[0]! & 0x0f) * 4;
+  if (buf.length < head + 4) return null;
+  const end = head + 4 + buf.readUInt16BE(head + 2) * 4;
+  if (end > buf.length) return null;
+  const out = Buffer.allocUnsafe(buf.length - (end - head));
+  buf.copy(out, 0, 0, head);
+  buf.copy(out, head, end);
+  out[0] = buf[0]! & ~0x10;
+  return out;
+}
+
 function sameEndpoint(a: Endpoint | null, ip: string, port: number): boolean {
   return a !== null && a.port === port && a.ip === ip;
 }
@@ -326,11 +343,18 @@ export class RtpRelay {
     const rtcp = kind === PacketKind.Rtcp;
     const target = rtcp ? this.rtcpTarget : this.rtpTarget;
     if (!target) return this.drop();
-    if (!rtcp && this.ptMap) {
-      const to = this.ptMap.get(buf[1]! & 0x7f);
-      if (to !== undefined) buf[1] = (buf[1]! & 0x80) | to;
+    let pkt = buf;
+    if (!rtcp) {
+      // Nothing unnegotiated reaches a phone: mediasoup puts its MID extension on every packet it routes, and we
+      // never negotiate a=extmap with phones (RFC 8285 §4.1: only negotiated extensions may be sent).
+      pkt = withoutHeaderExtension(buf);
+      if (!pkt) return this.drop();
+      if (this.ptMap) {
+        const to = this.ptMap.get(pkt[1]! & 0x7f);
+        if (to !== undefined) pkt[1] = (pkt[1]! & 0x80) | to;
+      }
     }
-    const out = this.srtp ? (rtcp ? this.srtp.protectRtcp(buf) : this.srtp.protectRtp(buf)) : buf;
+    const out = this.srtp ? (rtcp ? this.srtp.protectRtcp(pkt) : this.srtp.protectRtp(pkt)) : pkt;
     this.c.packetsOut++;
     this.c.bytesOut += out.length;
     this.send(

@@ -1,5 +1,6 @@
 import {
   type RelaySrtp,
+  withoutHeaderExtension,
   RELATCH_SILENCE_MS,
   RelaySocketName,
   RtpRelay,
@@ -427,5 +428,24 @@ describe('payload type rewrite toward the phone (RFC 3264 §6.1)', () => {
     relay.setPayloadTypeMap(null);
     relay.fromInner(rtp(7, 3, 111), '127.0.0.1', 40000);
     expect(sent[3]!.buf[1]).toBe(111);
+  });
+});
+
+describe('nothing unnegotiated to the phone (RFC 8285: header extensions only when negotiated)', () => {
+  it('cuts the header extension out of RTP from mediasoup, keeps CSRCs and payload', () => {
+    const { relay, sent } = make({ remote: { ip: '127.0.0.1', port: 20000 } });
+    relay.connectInner('127.0.0.1', 40000);
+    const pkt = Buffer.concat([
+      Buffer.from([0x91, 0x00, 0, 1, 0, 0, 0, 160, 0, 0, 0, 9]), // X=1, CC=1
+      Buffer.from([0, 0, 0, 7]), // CSRC
+      Buffer.from([0xbe, 0xde, 0, 1, 0x10, 0x30, 0, 0]), // one-byte extension: MID "0"
+      Buffer.from([1, 2, 3, 4]),
+    ]);
+    relay.fromInner(pkt, '127.0.0.1', 40000);
+    const out = sent.find((x) => x.via === RelaySocketName.OuterRtp)!.buf;
+    expect([...out]).toEqual([0x81, 0x00, 0, 1, 0, 0, 0, 160, 0, 0, 0, 9, 0, 0, 0, 7, 1, 2, 3, 4]);
+    expect(
+      withoutHeaderExtension(Buffer.from([0x90, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0xbe, 0xde, 0, 9])),
+    ).toBeNull();
   });
 });
