@@ -347,8 +347,9 @@ export class RtpRelay {
     if (!rtcp) {
       // Nothing unnegotiated reaches a phone: mediasoup puts its MID extension on every packet it routes, and we
       // never negotiate a=extmap with phones (RFC 8285 §4.1: only negotiated extensions may be sent).
-      pkt = withoutHeaderExtension(buf);
-      if (!pkt) return this.drop();
+      const stripped = withoutHeaderExtension(buf);
+      if (!stripped) return this.drop();
+      pkt = stripped;
       if (this.ptMap) {
         const to = this.ptMap.get(pkt[1]! & 0x7f);
         if (to !== undefined) pkt[1] = (pkt[1]! & 0x80) | to;
