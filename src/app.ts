@@ -2,7 +2,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema';
+import { Conference } from './conference/conference';
 import { Focus } from './conference/focus/focus';
+import { SipDialer } from './conference/focus/sip-dialer';
+import { MediasoupRoomMedia } from './conference/room/mediasoup-room-media';
+import { Prompts } from './conference/room/prompts';
 import { RoomManager } from './conference/room/room-manager';
 import { HttpServer } from './http/http-server';
 import { roomsRouter } from './http/routes/rooms';
@@ -42,6 +46,7 @@ export class App {
     readonly threads: MediaThreadPool,
     readonly sip: SipStack,
     readonly rooms: RoomManager,
+    readonly conference: Conference,
     readonly focus: Focus,
     readonly http: HttpServer,
   ) {}
@@ -76,20 +81,28 @@ export class App {
         tryingDelayMs: 0,
       });
       opened.push(sip);
-      const rooms = new RoomManager(config.conference, workers, log.child({ component: 'rooms' }));
-      opened.push(rooms);
-      const focus = new Focus({
-        sip,
-        rooms,
+      const media = new MediasoupRoomMedia({
+        routers: workers,
         threads,
         ports: new PortAllocator(range.phones[0], range.phones[1]),
         listenIp: config.rtc.listenIp,
+        audio: config.conference.audio,
+      });
+      const rooms = new RoomManager(config.conference, media, log.child({ component: 'rooms' }));
+      opened.push(rooms);
+      const callSettings = {
         announcedIp: config.rtc.announcedIp ?? config.rtc.listenIp,
         rtpTimeoutMs: config.conference.rtpTimeoutSeconds * 1000,
-        audio: config.conference.audio,
+      };
+      const conference = new Conference({
+        rooms,
+        prompts: new Prompts(),
         joinTones: config.conference.joinTones,
-        log: log.child({ component: 'focus' }),
+        dialer: new SipDialer({ sip, ...callSettings }),
+        log: log.child({ component: 'conference' }),
       });
+      opened.push(conference);
+      const focus = new Focus({ sip, conference, ...callSettings, log: log.child({ component: 'focus' }) });
       const http = await HttpServer.create({
         ip: config.http.ip,
         port: config.http.port,
@@ -101,13 +114,13 @@ export class App {
             return { ok: list.length > 0 && list.every((w) => w.alive), workers: list };
           },
         },
-        api: [roomsRouter(rooms, focus)],
+        api: [roomsRouter(conference)],
       });
       log.info(
         { http: `${config.http.ip}:${http.port}`, sip: sip.ports, workers: workers.size, rtp: range },
         'parley started',
       );
-      return new App(config, log, workers, threads, sip, rooms, focus, http);
+      return new App(config, log, workers, threads, sip, rooms, conference, focus, http);
     } catch (err) {
       for (const o of opened.reverse()) await o.close();
       throw err;
@@ -117,7 +130,7 @@ export class App {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.http.close();
-      this.focus.close();
+      this.conference.close();
       // Give the BYEs a moment to leave before the transports close.
       await new Promise((r) => setTimeout(r, 200));
       this.rooms.close();

@@ -51,6 +51,15 @@ export const ERROR_CATALOGUE = {
   NOT_JOINED: { http: 409, message: 'participant has not joined yet' },
   CONF_SAME_ROOM: { http: 409, message: 'participant is already in that room' },
   CONF_MOVE_UNSUPPORTED: { http: 409, message: 'this participant cannot be moved' },
+  CONF_MOVE_FAILED: { http: 502, message: "the participant's endpoint refused the move" },
+  CONF_JOIN_ABANDONED: {
+    sip: { status: 487, reason: 'Request Terminated' },
+    http: 409,
+    message: 'participant left before joining',
+  },
+  CONF_DIAL_UNAVAILABLE: { http: 501, message: 'dial-out is not available' },
+  CONF_DIAL_BAD_TARGET: { http: 400, message: 'not a dialable address' },
+  CONF_DIAL_FAILED: { http: 502, message: 'the call was not answered' },
   // ---- media ----
   SDP_MALFORMED: { sip: { status: 400, reason: 'Bad Request' }, http: 400, message: 'malformed SDP' },
   SDP_NOT_ACCEPTABLE: {

@@ -1,5 +1,6 @@
 import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
+import { AppError } from '../../errors/app-error';
 import type { MediaLeg, MediaLegFactory, MixerLegInfo } from '../../media/media-leg';
 import {
   acceptedMedia,
@@ -15,11 +16,17 @@ import {
 } from '../../media/sdp';
 import type { ModifyRequest, SessionDialog } from '../../sip/dialog/session-dialog';
 import { TerminationReason } from '../../sip/dialog/dialog-state';
+import { SipError } from '../../sip/errors';
 import { LeaveReason } from '../participant/leave-reason';
 import { ParticipantState, type Participant } from '../participant/participant';
-import type { AudioEndpoint, RoomAudio } from '../../media/room-audio/room-audio';
+import { ParticipantKind } from '../participant/participant-kind';
+import type {
+  HangupCause,
+  ParticipantSession,
+  ParticipantSessionEvents,
+} from '../participant/participant-session';
+import type { AudioEndpoint } from '../../media/room-audio/room-audio';
 import { TypedEmitter } from '../../util/typed-emitter';
-import type { Keypad } from './keypad';
 
 export interface CallMedia {
   /** Builds this call's legs in its room (thread, router, ports). */
@@ -41,17 +48,6 @@ const TERMINATION_TO_LEAVE: Record<TerminationReason, LeaveReason> = {
   [TerminationReason.StackClosed]: LeaveReason.ServerShutdown,
 };
 
-/**
- * One phone in a room: the SIP dialog, the SDP offer/answer state (RFC 3264) and one media leg per served m-line.
- * Owned by its Participant: closing the participant sends BYE (if the dialog is up) and closes the legs.
- */
-export interface SipCallEvents {
-  /** A keypad digit: RFC 4733 in the RTP, or SIP INFO (application/dtmf-relay, application/dtmf). */
-  dtmf: [digit: string];
-  /** A PIN entered on the keypad (digits before '#'). */
-  pin: [pin: string];
-}
-
 /** Parses the body of a SIP INFO carrying DTMF: `Signal=5` (application/dtmf-relay) or `5` (application/dtmf). */
 export function parseInfoDtmf(contentType: string | undefined, body: string): string | undefined {
   const type = contentType?.toLowerCase();
@@ -64,26 +60,46 @@ export function parseInfoDtmf(contentType: string | undefined, body: string): st
   return /^[0-9*#A-Da-d]$/.test(signal) ? signal.toUpperCase() : undefined;
 }
 
-export class SipCall extends TypedEmitter<SipCallEvents> implements AudioEndpoint {
+/**
+ * One phone in a room, the SIP session of a participant: the SIP dialog, the SDP offer/answer state (RFC 3264) and
+ * one media leg per served m-line. Emits `dtmf` (RFC 4733 in the RTP, or SIP INFO application/dtmf-relay and
+ * application/dtmf) and `audioChanged`. Owned by its Participant: closing the participant sends BYE (if the
+ * dialog is up) and closes the legs.
+ */
+export class SipCall
+  extends TypedEmitter<ParticipantSessionEvents>
+  implements AudioEndpoint, ParticipantSession
+{
+  readonly kind = ParticipantKind.Sip;
   readonly sdpSession: SdpSession;
-  /** The in-call keypad state (set by the focus). */
-  keypad?: Keypad;
-  private readonly legs = new Map<number, MediaLeg>();
+  private readonly legMap = new Map<number, MediaLeg>();
+  /** Where new legs are built: the room's media (changes when the call moves to another room). */
+  private legFactory: MediaLegFactory;
   private negotiated?: NegotiatedSession;
   private dialog?: SessionDialog;
   private ending = false;
+  private moving = false;
   /** Why we hung up (hangup()): the leave reason, not the dialog's generic local-bye. */
   private hangupReason?: LeaveReason;
 
   constructor(
     readonly participant: Participant,
     private readonly media: CallMedia,
-    private audio: RoomAudio,
     private readonly log: Logger,
   ) {
     super(log);
+    this.legFactory = media.legs;
     this.sdpSession = new SdpSession({ address: media.announcedIp });
     participant.own(() => this.teardown());
+  }
+
+  /** This call is its own audio endpoint. */
+  get audio(): AudioEndpoint {
+    return this;
+  }
+
+  get legs(): readonly MediaLeg[] {
+    return [...this.legMap.values()];
   }
 
   get participantId(): string {
@@ -106,28 +122,17 @@ export class SipCall extends TypedEmitter<SipCallEvents> implements AudioEndpoin
   }
 
   private get audioLeg(): MediaLeg | undefined {
-    for (const leg of this.legs.values()) if (leg.negotiated?.kind === 'audio' || !leg.negotiated) return leg;
+    for (const leg of this.legMap.values())
+      if (leg.negotiated?.kind === 'audio' || !leg.negotiated) return leg;
     return undefined;
   }
 
   private get caps(): LocalCapabilities {
-    return { codecs: this.media.legs.codecs };
+    return { codecs: this.legFactory.codecs };
   }
 
   async setSource(producerId: string | null): Promise<void> {
     await this.audioLeg?.setSource(producerId);
-  }
-
-  /** Moves the phone to another audio room (PIN lobby → conference). */
-  async moveTo(next: RoomAudio): Promise<void> {
-    const prev = this.audio;
-    this.audio = next;
-    await prev.remove(this.participant.id);
-    await next.add(this);
-  }
-
-  get roomAudio(): RoomAudio {
-    return this.audio;
   }
 
   /** Early offer: negotiate the phone's offer and build our answer. Throws SdpNegotiationError (488/400). */
@@ -139,8 +144,8 @@ export class SipCall extends TypedEmitter<SipCallEvents> implements AudioEndpoin
 
   /** Delayed offer (RFC 3261 §13.2.1): our offer goes in the 2xx; the answer comes in the ACK (`applyAckAnswer`). */
   async makeOffer(): Promise<string> {
-    const leg = await this.createLeg(undefined, 0);
-    this.legs.set(0, leg);
+    const leg = await this.createLeg(this.legFactory, undefined, 0);
+    this.legMap.set(0, leg);
     return buildOffer(
       { ip: this.media.announcedIp, media: [{ kind: 'audio', port: leg.localPort }] },
       this.caps,
@@ -148,11 +153,12 @@ export class SipCall extends TypedEmitter<SipCallEvents> implements AudioEndpoin
     );
   }
 
-  async applyAckAnswer(answer: string, offer: string): Promise<void> {
+  /** The answer to our offer (`makeOffer`): in the ACK (delayed offer) or in the 2xx to our INVITE (dial-out). */
+  async applyRemoteAnswer(answer: string, offer: string): Promise<void> {
     const neg = applyAnswer(offer, answer, this.caps, {});
     this.negotiated = neg;
     const m = acceptedMedia(neg).find((x) => x.kind === 'audio');
-    const leg = this.legs.get(0);
+    const leg = this.legMap.get(0);
     if (!m || !leg) throw new SdpNegotiationError(488, 'no audio in the answer');
     await leg.update(m);
     await this.afterMediaChange();
@@ -182,7 +188,7 @@ export class SipCall extends TypedEmitter<SipCallEvents> implements AudioEndpoin
   }
 
   /** Ends the call from our side with BYE and an RFC 3326 Reason header. */
-  hangup(reason: LeaveReason, why?: { cause: number; text: string }): void {
+  hangup(reason: LeaveReason, why?: HangupCause): void {
     if (this.dialog && !this.dialog.terminated && !this.ending) {
       this.ending = true;
       this.hangupReason = reason;
@@ -192,6 +198,83 @@ export class SipCall extends TypedEmitter<SipCallEvents> implements AudioEndpoin
         .catch((err: unknown) => this.log.warn({ err }, 'BYE failed'));
     }
     this.participant.close(reason);
+  }
+
+  /**
+   * Moves the call's media onto legs built by `legs` (another room's router and media thread): one new leg per
+   * served m-line, a re-INVITE offering them (RFC 3261 §14.1; the offer restates the negotiated codecs, RFC 3264
+   * §8), the answer applied, the old legs closed. Refused re-INVITE (491 glare, 488...): the old legs stay, and
+   * CONF_MOVE_FAILED. Once the phone accepted, it sends to the new legs: a failure then ends the call.
+   */
+  async renegotiate(legs: MediaLegFactory): Promise<void> {
+    const dialog = this.dialog;
+    const current = this.negotiated;
+    if (!dialog || dialog.terminated || !current)
+      throw new AppError('CONF_MOVE_UNSUPPORTED', 'the call is not established');
+    if (this.moving) throw new AppError('CONF_MOVE_FAILED', 'a move is already in progress');
+    this.moving = true;
+    const fresh = new Map<number, MediaLeg>();
+    const closeFresh = (): void => {
+      for (const leg of fresh.values()) leg.close();
+      fresh.clear();
+    };
+    try {
+      let offer: string;
+      try {
+        for (const m of acceptedMedia(current)) fresh.set(m.index, await this.createLeg(legs, m, m.index));
+        offer = this.render(current, fresh);
+      } catch (err) {
+        closeFresh();
+        throw err;
+      }
+      let answer: string;
+      try {
+        const res = await dialog.reinvite(offer);
+        answer = res.body.toString('utf8');
+      } catch (err) {
+        closeFresh();
+        const why = err instanceof SipError ? `${err.status} ${err.reason ?? ''}`.trim() : String(err);
+        this.log.info({ why }, 'move re-INVITE refused');
+        throw new AppError('CONF_MOVE_FAILED', `re-INVITE refused: ${why}`);
+      }
+      try {
+        const neg = applyAnswer(offer, answer, { codecs: legs.codecs }, {});
+        for (const m of neg.media) {
+          const leg = fresh.get(m.index);
+          if (!m.accepted || !leg) {
+            leg?.close();
+            fresh.delete(m.index);
+            continue;
+          }
+          const built = current.media[m.index];
+          // The new leg's transport was connected with the phone's current key (mediasoup connects once).
+          if (
+            !built?.accepted ||
+            built.transportOptions.enableSrtp !== m.transportOptions.enableSrtp ||
+            built.srtp?.remoteKeyBase64 !== m.srtp?.remoteKeyBase64 ||
+            built.srtp?.suite !== m.srtp?.suite ||
+            built.transportOptions.rtcpMux !== m.transportOptions.rtcpMux
+          )
+            throw new SdpNegotiationError(488, 'the answer changed the SRTP key or RTCP multiplexing');
+          await leg.update(m);
+        }
+        const old = [...this.legMap.values()];
+        this.legMap.clear();
+        for (const [index, leg] of fresh) this.legMap.set(index, leg);
+        fresh.clear();
+        for (const leg of old) leg.close();
+        this.legFactory = legs;
+        this.negotiated = neg;
+        await this.afterMediaChange();
+      } catch (err) {
+        closeFresh();
+        this.log.warn({ err: (err as Error).message }, 'move failed after the re-INVITE: ending the call');
+        this.hangup(LeaveReason.MediaFailed, { cause: 488, text: 'Media move failed' });
+        throw new AppError('CONF_MOVE_FAILED', (err as Error).message);
+      }
+    } finally {
+      this.moving = false;
+    }
   }
 
   private async onModify(m: ModifyRequest): Promise<void> {
@@ -226,10 +309,10 @@ export class SipCall extends TypedEmitter<SipCallEvents> implements AudioEndpoin
   private async applyNegotiation(neg: NegotiatedSession): Promise<void> {
     const prev = this.negotiated;
     for (const m of neg.media) {
-      const old = this.legs.get(m.index);
+      const old = this.legMap.get(m.index);
       if (!m.accepted) {
         old?.close();
-        this.legs.delete(m.index);
+        this.legMap.delete(m.index);
         continue;
       }
       const prevM = prev?.media[m.index];
@@ -242,20 +325,24 @@ export class SipCall extends TypedEmitter<SipCallEvents> implements AudioEndpoin
         prevM.transportOptions.rtcpMux !== m.transportOptions.rtcpMux;
       if (needsNewLeg) {
         // mediasoup connects a transport once: a new key or RTCP-mux change means a new leg (and a new port).
-        const leg = await this.createLeg(m, m.index);
+        const leg = await this.createLeg(this.legFactory, m, m.index);
         old?.close();
-        this.legs.set(m.index, leg);
+        this.legMap.set(m.index, leg);
       } else {
         await old.update(m);
       }
     }
-    for (const idx of [...this.legs.keys()]) if (!neg.media[idx]) this.legs.get(idx)?.close();
+    for (const idx of [...this.legMap.keys()]) if (!neg.media[idx]) this.legMap.get(idx)?.close();
     this.negotiated = neg;
     await this.afterMediaChange();
   }
 
-  private async createLeg(m: AcceptedMedia | undefined, index: number): Promise<MediaLeg> {
-    const leg = await this.media.legs.create({
+  private async createLeg(
+    factory: MediaLegFactory,
+    m: AcceptedMedia | undefined,
+    index: number,
+  ): Promise<MediaLeg> {
+    const leg = await factory.create({
       ...(m ? { media: m } : {}),
       kind: m?.kind ?? 'audio',
       log: this.log.child({ leg: index }),
@@ -269,14 +356,14 @@ export class SipCall extends TypedEmitter<SipCallEvents> implements AudioEndpoin
     leg.on('producer', (producer) => {
       if (producer.kind === 'video') {
         // H.264 from a video phone: a Producer browsers can consume (later wave); phones get no video back yet.
-        this.participant.update({ video: true });
+        this.participant.setMedia({ video: true });
         producer.observer.once('close', () => {
-          if (![...this.legs.values()].some((l) => l.producer?.kind === 'video' && !l.producer.closed))
-            this.participant.update({ video: false });
+          if (![...this.legMap.values()].some((l) => l.producer?.kind === 'video' && !l.producer.closed))
+            this.participant.setMedia({ video: false });
         });
         return;
       }
-      void this.audio.producerChanged(this).catch(() => undefined);
+      this.safeEmit('audioChanged');
     });
     leg.on('dtmf', (digit) => this.safeEmit('dtmf', digit));
     leg.on('inactive', () => {
@@ -284,7 +371,7 @@ export class SipCall extends TypedEmitter<SipCallEvents> implements AudioEndpoin
       this.hangup(LeaveReason.RtpTimeout, { cause: 408, text: 'RTP timeout' });
     });
     leg.on('closed', () => {
-      if (this.legs.get(index) === leg) this.legs.delete(index);
+      if (this.legMap.get(index) === leg) this.legMap.delete(index);
     });
     return leg;
   }
@@ -296,19 +383,24 @@ export class SipCall extends TypedEmitter<SipCallEvents> implements AudioEndpoin
     if (!leg || !m) return;
     // RFC 3264 §8.4: a phone that no longer wants to receive (sendonly/inactive, c=0.0.0.0) has put us on hold.
     const onHold = !m.phoneReceives;
-    this.participant.update({ codec: m.codec.encodingName, srtp: m.transportOptions.enableSrtp, onHold });
+    this.participant.setMedia({ codec: m.codec.encodingName, srtp: m.transportOptions.enableSrtp, onHold });
     await leg.setInactivityTimeout(onHold ? 0 : this.media.rtpTimeoutMs);
-    await this.audio.producerChanged(this);
+    this.safeEmit('audioChanged');
   }
 
   private renderAnswer(): string {
     if (!this.negotiated) throw new Error('no negotiation yet');
+    return this.render(this.negotiated, this.legMap);
+  }
+
+  /** Our SDP for `neg` with the ports and keys of `legs` (an answer, or the offer of a move's re-INVITE). */
+  private render(neg: NegotiatedSession, legs: ReadonlyMap<number, MediaLeg>): string {
     return buildAnswer(
-      this.negotiated,
+      neg,
       {
         ip: this.media.announcedIp,
-        media: this.negotiated.media.map((m) => {
-          const leg = this.legs.get(m.index);
+        media: neg.media.map((m) => {
+          const leg = legs.get(m.index);
           if (!m.accepted || !leg) return undefined;
           return {
             port: leg.localPort,
@@ -326,8 +418,7 @@ export class SipCall extends TypedEmitter<SipCallEvents> implements AudioEndpoin
       this.ending = true;
       this.dialog.bye().catch(() => undefined);
     }
-    for (const leg of this.legs.values()) leg.close();
-    this.legs.clear();
-    void this.audio.remove(this.participant.id).catch(() => undefined);
+    for (const leg of this.legMap.values()) leg.close();
+    this.legMap.clear();
   }
 }

@@ -11,4 +11,6 @@ export enum LeaveReason {
   RoomClosed = 'room-closed',
   MediaFailed = 'media-failed',
   ServerShutdown = 'server-shutdown',
+  /** A dial-out that was not answered (busy, declined, no answer). */
+  NotAnswered = 'not-answered',
 }

@@ -7,6 +7,11 @@ export type PromptName =
 
 export const PROMPT_RATE = 16000;
 
+/** Where prompts come from (the rendered files; a fake in unit tests). Clips are 16-bit mono at PROMPT_RATE. */
+export interface PromptSource {
+  get(name: PromptName): Int16Array | undefined;
+}
+
 /** A short two-tone chime (join: rising, leave: falling), 16 kHz. */
 function chime(f1: number, f2: number): Int16Array {
   const n = PROMPT_RATE * 0.12;
@@ -23,7 +28,7 @@ function chime(f1: number, f2: number): Int16Array {
  * Spoken prompts rendered at build time by scripts/render-prompts.sh (espeak-ng → 16 kHz PCM in dist/prompts),
  * plus generated join/leave chimes. A missing prompt file is simply not played.
  */
-export class Prompts {
+export class Prompts implements PromptSource {
   private readonly clips = new Map<PromptName, Int16Array>();
 
   constructor(dir = path.join(projectRoot(), 'dist', 'prompts')) {

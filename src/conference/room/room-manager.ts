@@ -1,28 +1,31 @@
-import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/schema';
 import { AppError } from '../../errors/app-error';
+import { TypedEmitter } from '../../util/typed-emitter';
 import { LeaveReason } from '../participant/leave-reason';
 import { Room, type RoomSettings } from './room';
+import type { RoomMediaProvider } from './room-media';
 
-export interface RouterSource {
-  createRouter(appData?: Record<string, unknown>): Promise<types.Router>;
+export interface RoomManagerEvents {
+  created: [room: Room];
 }
 
 /**
- * Finds or creates rooms. Concurrent joins of a new room share one creation (one router per room); rooms spread
- * across the worker pool through `RouterSource`. Unknown rooms are created or refused with 404 per config.
+ * Finds or creates rooms by name. Concurrent joins of a new room share one creation (one media host per room).
+ * Unknown rooms are created or refused with CONF_ROOM_NOT_FOUND per config.
  */
-export class RoomManager {
+export class RoomManager extends TypedEmitter<RoomManagerEvents> {
   private readonly rooms = new Map<string, Room>();
   private readonly pending = new Map<string, Promise<Room>>();
   private closed = false;
 
   constructor(
     private readonly conf: Readonly<Config['conference']>,
-    private readonly routers: RouterSource,
+    private readonly media: RoomMediaProvider,
     private readonly log: Logger,
-  ) {}
+  ) {
+    super(log);
+  }
 
   get(name: string): Room | undefined {
     return this.rooms.get(name);
@@ -32,7 +35,7 @@ export class RoomManager {
     return [...this.rooms.values()];
   }
 
-  /** The declared settings for a room name, or defaults when unknown rooms may be created; null = 404. */
+  /** The declared settings for a room name, or defaults when unknown rooms may be created; null = not found. */
   settingsFor(name: string): RoomSettings | null {
     const declared = this.conf.rooms.find((r) => r.name === name);
     if (!declared && this.conf.unknownRooms === 'reject') return null;
@@ -57,13 +60,19 @@ export class RoomManager {
     const settings = this.settingsFor(name);
     if (!settings) throw new AppError('CONF_ROOM_NOT_FOUND', `no room named ${name}`);
     const creation = (async () => {
-      const router = await this.routers.createRouter({ roomId: name });
-      const room = new Room(settings, router, this.log.child({ roomId: name }));
+      const log = this.log.child({ roomId: name });
+      const host = await this.media.createRoom(name, log);
+      if (this.closed) {
+        host.close();
+        throw new AppError('CONF_SHUTTING_DOWN');
+      }
+      const room = new Room(settings, host, log);
       this.rooms.set(name, room);
       room.once('closed', () => {
         if (this.rooms.get(name) === room) this.rooms.delete(name);
       });
       this.log.info({ roomId: name }, 'room created');
+      this.safeEmit('created', room);
       return room;
     })();
     this.pending.set(name, creation);
@@ -74,6 +83,7 @@ export class RoomManager {
     }
   }
 
+  /** Closes every room (shutdown). Idempotent. */
   close(): void {
     if (this.closed) return;
     this.closed = true;

@@ -1,9 +1,10 @@
-import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
 import { AppError } from '../../errors/app-error';
+import type { RoomAudio, RoomAudioStats } from '../../media/room-audio/room-audio';
 import { TypedEmitter } from '../../util/typed-emitter';
 import { LeaveReason } from '../participant/leave-reason';
 import type { Participant, ParticipantView } from '../participant/participant';
+import { MediaLease, RoomMedia, type RoomMediaHost } from './room-media';
 
 export interface RoomSettings {
   name: string;
@@ -28,30 +29,48 @@ export interface RoomView {
 }
 
 export interface RoomEvents {
-  participantJoined: [p: Participant];
+  /** In the room (waiting in the PIN lobby or completing its signalling, then joined). */
+  participantAdmitted: [p: Participant];
   participantLeft: [p: Participant, reason: LeaveReason];
-  participantChanged: [p: Participant];
+  locked: [locked: boolean];
   closed: [];
 }
 
+/** Which of the room's audios a participant hears and is heard in. */
+export type Seat = 'lobby' | 'mix';
+
+interface Member {
+  participant: Participant;
+  /** Keeps the room's media up while the participant is here. */
+  lease: MediaLease;
+  seat?: { name: Seat; audio: RoomAudio };
+  /** Stops following the participant (it left, or moved to another room). */
+  detach(): void;
+}
+
 /**
- * A conference room (a conference URI, RFC 4353) living on one mediasoup router. Owns its participants and its
- * router; a room created on demand closes itself after `emptyGraceMs` without participants.
+ * A conference room (a conference URI, RFC 4353) on one media host (router). Owns its participants, its media
+ * (mix, PIN lobby, thread placement: created for the first user, released when the last leaves, each lifetime
+ * under its own id) and which audio each participant is seated in. A room created on demand closes itself after
+ * `emptyGraceMs` without anyone.
  */
 export class Room extends TypedEmitter<RoomEvents> {
-  readonly participants = new Map<string, Participant>();
   readonly createdAt = new Date();
-  locked = false;
+  private readonly members = new Map<string, Member>();
+  private isLocked = false;
   private closed = false;
   private emptyTimer?: NodeJS.Timeout;
+  private media?: RoomMedia;
+  private leases = 0;
+  private mediaSeq = 0;
 
   constructor(
     readonly settings: RoomSettings,
-    readonly router: types.Router,
+    private readonly host: RoomMediaHost,
     readonly log: Logger,
   ) {
     super(log);
-    router.observer.once('close', () => {
+    host.onClosed(() => {
       if (!this.closed) {
         this.log.error('room router closed under the room (worker died?)');
         this.close(LeaveReason.MediaFailed);
@@ -68,36 +87,182 @@ export class Room extends TypedEmitter<RoomEvents> {
     return this.closed;
   }
 
-  /** Checks that one more participant may join; throws an AppError carrying the SIP status otherwise. */
+  get locked(): boolean {
+    return this.isLocked;
+  }
+
+  /** The router this room's legs are built on. */
+  get routerId(): string {
+    return this.host.routerId;
+  }
+
+  get needsPin(): boolean {
+    return this.settings.pin !== undefined || this.settings.moderatorPin !== undefined;
+  }
+
+  get size(): number {
+    return this.members.size;
+  }
+
+  participant(id: string): Participant | undefined {
+    return this.members.get(id)?.participant;
+  }
+
+  participants(): Participant[] {
+    return [...this.members.values()].map((m) => m.participant);
+  }
+
+  /** Checks that one more participant may come in; throws the catalogue's error otherwise. */
   checkAdmission(): void {
     if (this.closed) throw new AppError('CONF_ROOM_CLOSED');
-    if (this.locked) throw new AppError('CONF_ROOM_LOCKED');
-    if (this.participants.size >= this.settings.maxParticipants)
+    if (this.isLocked) throw new AppError('CONF_ROOM_LOCKED');
+    if (this.members.size >= this.settings.maxParticipants)
       throw new AppError(
         this.settings.fullStatus === 503 ? 'CONF_ROOM_FULL_UNAVAILABLE' : 'CONF_ROOM_FULL_BUSY',
       );
   }
 
-  admit(p: Participant): void {
-    this.checkAdmission();
-    this.participants.set(p.id, p);
-    clearTimeout(this.emptyTimer);
-    p.on('changed', () => this.safeEmit('participantChanged', p));
-    p.once('left', (reason) => {
-      this.participants.delete(p.id);
-      this.safeEmit('participantLeft', p, reason);
-      this.armEmptyTimer();
-    });
-    this.log.info({ participantId: p.id, uri: p.uri }, 'participant admitted');
-    this.safeEmit('participantJoined', p);
+  setLocked(locked: boolean): void {
+    if (this.closed) throw new AppError('CONF_ROOM_CLOSED');
+    if (locked === this.isLocked) return;
+    this.isLocked = locked;
+    this.log.info({ locked }, locked ? 'room locked' : 'room unlocked');
+    this.safeEmit('locked', locked);
   }
 
+  /**
+   * A claim on the room's media, taken before any await of a join: the media is created for the first claim and
+   * released when the last one goes, so a join that arrives while the last participant leaves either keeps the
+   * current media or gets a fresh one (under a new id), never a half-closed one.
+   */
+  acquireMedia(): MediaLease {
+    if (this.closed) throw new AppError('CONF_ROOM_CLOSED');
+    if (!this.media) {
+      const id = `${this.id}#${++this.mediaSeq}`;
+      this.media = new RoomMedia(this.host.open(id, this.log), this.log, (pid, speaking) =>
+        this.members.get(pid)?.participant.setSpeaking(speaking),
+      );
+    }
+    const media = this.media;
+    this.leases++;
+    clearTimeout(this.emptyTimer);
+    return new MediaLease(media, () => this.releaseLease(media));
+  }
+
+  /** Puts an admitted participant (whose media was built under `lease`) in the room. */
+  admit(p: Participant, lease: MediaLease): void {
+    this.checkAdmission();
+    this.adopt(p, lease);
+    this.log.info({ participantId: p.id, uri: p.uri }, 'participant admitted');
+    this.safeEmit('participantAdmitted', p);
+  }
+
+  /**
+   * Takes in a participant moved from another room (admission was checked before the move started). The lease
+   * belongs to the room from now on.
+   */
+  adopt(p: Participant, lease: MediaLease): void {
+    if (this.closed) throw new AppError('CONF_ROOM_CLOSED');
+    const session = p.session;
+    const onAudioChanged = (): void => {
+      const seat = this.members.get(p.id)?.seat;
+      if (seat && session) void seat.audio.producerChanged(session.audio).catch(() => undefined);
+    };
+    const onLeft = (reason: LeaveReason): void => {
+      const m = this.members.get(p.id);
+      if (!m) return;
+      this.drop(m);
+      this.safeEmit('participantLeft', p, reason);
+    };
+    session?.on('audioChanged', onAudioChanged);
+    p.once('left', onLeft);
+    this.members.set(p.id, {
+      participant: p,
+      lease,
+      detach: () => {
+        session?.off('audioChanged', onAudioChanged);
+        p.off('left', onLeft);
+      },
+    });
+    clearTimeout(this.emptyTimer);
+  }
+
+  /** Lets a participant go to another room without closing it: out of this room's audio and list. */
+  release(p: Participant): void {
+    const m = this.members.get(p.id);
+    if (m) this.drop(m);
+  }
+
+  /** The media the participant's legs were built on (its lease's). */
+  mediaOf(p: Participant): RoomMedia | undefined {
+    return this.members.get(p.id)?.lease.media;
+  }
+
+  /** Which audio the participant is seated in, if any. */
+  seatOf(p: Participant): Seat | undefined {
+    return this.members.get(p.id)?.seat?.name;
+  }
+
+  /**
+   * Seats the participant's audio in the lobby or the mix (leaving the other). The participant's mute state is
+   * carried over.
+   */
+  async seat(p: Participant, name: Seat): Promise<void> {
+    const m = this.members.get(p.id);
+    const session = p.session;
+    if (!m || !session || m.seat?.name === name) return;
+    const audio = await (name === 'mix' ? m.lease.media.audio() : m.lease.media.lobby());
+    if (this.members.get(p.id) !== m || m.seat?.name === name) return; // left or moved meanwhile
+    const prev = m.seat;
+    m.seat = { name, audio };
+    if (prev) await prev.audio.remove(p.id).catch(() => undefined);
+    await audio.add(session.audio);
+    if (p.muted && name === 'mix') await audio.setMuted(p.id, true);
+  }
+
+  /** Takes the participant's audio out of whatever it is seated in (the start of a move). */
+  async unseat(p: Participant): Promise<void> {
+    const m = this.members.get(p.id);
+    const seat = m?.seat;
+    if (!m || !seat) return;
+    m.seat = undefined;
+    await seat.audio.remove(p.id).catch(() => undefined);
+  }
+
+  async setMuted(p: Participant, muted: boolean): Promise<void> {
+    const seat = this.members.get(p.id)?.seat;
+    if (seat?.name === 'mix') await seat.audio.setMuted(p.id, muted);
+  }
+
+  /** Plays a clip to one participant, in whatever audio it is seated; resolves when played or stopped. */
+  async play(p: Participant, pcm: Int16Array, rate: number): Promise<void> {
+    const seat = this.members.get(p.id)?.seat;
+    if (seat) await seat.audio.play(p.id, pcm, rate);
+  }
+
+  async stopPlay(p: Participant): Promise<void> {
+    const seat = this.members.get(p.id)?.seat;
+    if (seat) await seat.audio.stopPlay(p.id);
+  }
+
+  /** The mix's figures (tick cost, per participant packets and receive quality); null without a mix. */
+  async stats(): Promise<RoomAudioStats | null> {
+    return this.media ? this.media.stats() : null;
+  }
+
+  /** Ends every participant's session (SIP: BYE), releases the media and closes the router. Idempotent. */
   close(reason: LeaveReason = LeaveReason.RoomClosed): void {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.emptyTimer);
-    for (const p of [...this.participants.values()]) p.close(reason);
-    this.router.close();
+    for (const m of [...this.members.values()]) {
+      const p = m.participant;
+      if (p.session) p.session.hangup(reason);
+      else p.close(reason);
+    }
+    this.media?.close();
+    this.media = undefined;
+    this.host.close();
     this.log.info('room closed');
     this.safeEmit('closed');
   }
@@ -106,22 +271,41 @@ export class Room extends TypedEmitter<RoomEvents> {
     return {
       id: this.id,
       displayName: this.settings.displayName,
-      participants: this.participants.size,
-      locked: this.locked,
+      participants: this.members.size,
+      locked: this.isLocked,
       hasPin: this.settings.pin !== undefined,
       createdAt: this.createdAt.toISOString(),
     };
   }
 
   detail(): RoomView & { participantList: ParticipantView[] } {
-    return { ...this.view(), participantList: [...this.participants.values()].map((p) => p.view()) };
+    return { ...this.view(), participantList: this.participants().map((p) => p.view()) };
+  }
+
+  private drop(m: Member): void {
+    this.members.delete(m.participant.id);
+    m.detach();
+    const seat = m.seat;
+    m.seat = undefined;
+    void seat?.audio.remove(m.participant.id).catch(() => undefined);
+    m.lease.release();
+  }
+
+  private releaseLease(media: RoomMedia): void {
+    this.leases--;
+    if (this.leases > 0 || this.media !== media) return;
+    // Nobody left and nobody joining: give back the mix, the lobby and the thread placement. The next caller
+    // gets a fresh instance under a new id.
+    this.media = undefined;
+    media.close();
+    this.armEmptyTimer();
   }
 
   private armEmptyTimer(): void {
-    if (this.closed || this.settings.declared || this.participants.size > 0) return;
+    if (this.closed || this.settings.declared || this.members.size > 0 || this.leases > 0) return;
     clearTimeout(this.emptyTimer);
     this.emptyTimer = setTimeout(() => {
-      if (this.participants.size === 0) this.close(LeaveReason.RoomClosed);
+      if (this.members.size === 0 && this.leases === 0) this.close(LeaveReason.RoomClosed);
     }, this.settings.emptyGraceMs);
     this.emptyTimer.unref();
   }

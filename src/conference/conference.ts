@@ -1,0 +1,416 @@
+import type { Logger } from 'pino';
+import { AppError } from '../errors/app-error';
+import type { RoomAudioStats } from '../media/room-audio/room-audio';
+import { TypedEmitter } from '../util/typed-emitter';
+import { PinLobby } from './lobby/pin-lobby';
+import { Keypad } from './participant/keypad';
+import { LeaveReason } from './participant/leave-reason';
+import {
+  Participant,
+  ParticipantState,
+  type MuteSource,
+  type ParticipantRole,
+} from './participant/participant';
+import type { Dialer, ParticipantSession, SessionConnector } from './participant/participant-session';
+import { PROMPT_RATE, type PromptName, type PromptSource } from './room/prompts';
+import type { Room } from './room/room';
+import type { RoomMedia } from './room/room-media';
+import type { RoomManager } from './room/room-manager';
+
+/**
+ * Every change of every room and participant, for whoever watches the conference (dashboard, REST, webhooks,
+ * RFC 4575 conference state, livestream). mediasoup style: `conference.observer.on('participantJoined', ...)`.
+ */
+export interface ConferenceObserverEvents {
+  roomCreated: [room: Room];
+  roomClosed: [room: Room];
+  roomLocked: [room: Room, locked: boolean];
+  /** In the room: waiting in the PIN lobby or completing its signalling (SIP 2xx/ACK, ringing for a dial-out). */
+  participantAdmitted: [p: Participant, room: Room];
+  /** In the conference: hears the room and is heard. */
+  participantJoined: [p: Participant, room: Room];
+  participantLeft: [p: Participant, reason: LeaveReason, room: Room];
+  participantMuted: [p: Participant, muted: boolean, by: MuteSource];
+  participantSpeaking: [p: Participant, speaking: boolean];
+  participantRole: [p: Participant, role: ParticipantRole];
+  participantHand: [p: Participant, raised: boolean];
+  participantMoved: [p: Participant, from: Room, to: Room];
+  /** Codec, SRTP, hold or video changed. */
+  participantMedia: [p: Participant];
+}
+
+export interface ConferenceOptions {
+  rooms: RoomManager;
+  prompts: PromptSource;
+  /** Chime on join and "you are the only participant" (default true). */
+  joinTones?: boolean;
+  /** Places outgoing calls (dialOut); absent: dial-out is unavailable. */
+  dialer?: Dialer;
+  log: Logger;
+}
+
+export interface JoinRequest {
+  /** The room's name (the user part of `sip:<room>@host`). */
+  room: string;
+  connector: SessionConnector;
+  /**
+   * Aborts the join (SIP: CANCEL) until the signalling is established: a participant not admitted yet never is,
+   * one admitted leaves with `cancelled`.
+   */
+  signal?: AbortSignal;
+  /** Straight into the room, no PIN asked (a call we placed ourselves). */
+  bypassPin?: boolean;
+}
+
+const abandoned = (p: Participant): AppError =>
+  new AppError('CONF_JOIN_ABANDONED', `participant left before joining (${p.leaveReason ?? 'unknown'})`);
+
+/**
+ * The conference service: the one place that joins participants (of any kind), mutes, kicks, moves, locks and
+ * ends rooms, dials out, plays prompts and reports media figures. Transport adapters (the SIP focus) turn their
+ * requests into `join()`; the REST API and the dashboard call the commands; everybody watches `observer`.
+ * Per-room state lives in the Room; this service keeps none.
+ */
+export class Conference {
+  readonly observer: TypedEmitter<ConferenceObserverEvents>;
+  private readonly rooms: RoomManager;
+  private closed = false;
+
+  constructor(private readonly opts: ConferenceOptions) {
+    this.rooms = opts.rooms;
+    this.observer = new TypedEmitter<ConferenceObserverEvents>(opts.log);
+    this.rooms.on('created', (room) => this.watchRoom(room));
+  }
+
+  // ------------------------------------------------------------------ queries
+
+  listRooms(): Room[] {
+    return this.rooms.list();
+  }
+
+  /** Throws CONF_ROOM_NOT_FOUND. */
+  getRoom(name: string): Room {
+    const room = this.rooms.get(name);
+    if (!room || room.isClosed) throw new AppError('CONF_ROOM_NOT_FOUND', `room ${name} not found`);
+    return room;
+  }
+
+  /** The participant `pid` of room `roomName`; throws CONF_ROOM_NOT_FOUND / CONF_PARTICIPANT_NOT_FOUND. */
+  participantIn(roomName: string, pid: string): Participant {
+    const p = this.getRoom(roomName).participant(pid);
+    if (!p)
+      throw new AppError('CONF_PARTICIPANT_NOT_FOUND', `participant ${pid} not found in room ${roomName}`);
+    return p;
+  }
+
+  /** Where participant `pid` is; throws CONF_PARTICIPANT_NOT_FOUND. */
+  locate(pid: string): { participant: Participant; room: Room } {
+    for (const room of this.rooms.list()) {
+      const participant = room.participant(pid);
+      if (participant) return { participant, room };
+    }
+    throw new AppError('CONF_PARTICIPANT_NOT_FOUND', `participant ${pid} not found`);
+  }
+
+  /** The room's media figures (mixer tick cost, per participant packets and receive quality); null without a mix. */
+  async stats(roomName: string): Promise<RoomAudioStats | null> {
+    return this.getRoom(roomName).stats();
+  }
+
+  // ------------------------------------------------------------------ joining
+
+  /**
+   * Joins one participant: room admission (not found, locked, full, closed), its media built in the room, its
+   * signalling completed, the PIN lobby for PIN rooms, then the conference. Resolves with the joined participant;
+   * rejects with the catalogue's error (admission, media) or CONF_JOIN_ABANDONED when the participant left first
+   * (cancelled, wrong PIN, hung up).
+   */
+  async join(req: JoinRequest): Promise<Participant> {
+    if (this.closed) throw new AppError('CONF_SHUTTING_DOWN');
+    const { connector } = req;
+    const room = await this.rooms.getOrCreate(req.room);
+    room.checkAdmission();
+    const lobby = room.needsPin && !req.bypassPin;
+    if (req.signal?.aborted) {
+      connector.log.info('join cancelled before media setup');
+      throw new AppError('CONF_JOIN_ABANDONED', 'cancelled before media setup');
+    }
+    // Claimed before any await: the room's media cannot be released under this join.
+    const lease = room.acquireMedia();
+    const p = new Participant(connector.kind, connector.identity, connector.log.child({ roomId: room.id }));
+    const onCancel = (): void => p.close(LeaveReason.Cancelled);
+    req.signal?.addEventListener('abort', onCancel);
+    const stopCancel = (): void => {
+      req.signal?.removeEventListener('abort', onCancel);
+    };
+    p.own(stopCancel);
+    let session: ParticipantSession;
+    try {
+      try {
+        // The room's audio first (the first caller creates it; concurrent callers share it).
+        await (lobby ? lease.media.lobby() : lease.media.audio());
+        if (p.hasLeft()) throw abandoned(p);
+        session = await connector.connect(p, lease.media.legs);
+        p.bindSession(session);
+        if (p.hasLeft()) throw abandoned(p);
+        room.admit(p, lease);
+      } finally {
+        if (room.participant(p.id) !== p) lease.release();
+      }
+      this.watchParticipant(p);
+      await room.seat(p, lobby ? 'lobby' : 'mix');
+    } catch (err) {
+      const left = p.hasLeft();
+      p.close(LeaveReason.MediaFailed);
+      throw left ? abandoned(p) : err;
+    }
+    if (p.hasLeft()) throw abandoned(p);
+    try {
+      await connector.establish(p.signal);
+    } catch (err) {
+      const left = p.hasLeft();
+      p.close(LeaveReason.MediaFailed);
+      throw left ? abandoned(p) : err;
+    }
+    stopCancel();
+    if (p.hasLeft()) throw abandoned(p);
+    await this.enter(room, p, session, lobby);
+    if (p.hasLeft()) throw abandoned(p);
+    return p;
+  }
+
+  /**
+   * Calls `target` through the dialer and joins it to `roomName` as a participant like any other: admission,
+   * media (our offer), then the call (INVITE, 2xx, the answer applied). Resolves when it is in the room.
+   */
+  async dialOut(roomName: string, target: string): Promise<Participant> {
+    if (!this.opts.dialer) throw new AppError('CONF_DIAL_UNAVAILABLE');
+    const log = this.opts.log.child({ dialOut: target });
+    const connector = this.opts.dialer.dial(target, { roomName, log });
+    return this.join({ room: roomName, connector, bypassPin: true });
+  }
+
+  // ------------------------------------------------------------------ moderation
+
+  /** Mutes or unmutes a participant in the room (not one still in the PIN lobby: NOT_JOINED). */
+  async mute(pid: string, muted: boolean, by: MuteSource = 'moderator'): Promise<void> {
+    const { participant: p, room } = this.locate(pid);
+    if (p.state !== ParticipantState.Joined)
+      throw new AppError('NOT_JOINED', `participant ${pid} has not joined yet`);
+    if (p.muted !== muted) await this.applyMute(room, p, muted, by);
+  }
+
+  /** Mutes (or unmutes) everyone joined in the room except moderators; resolves with those changed. */
+  async muteAll(roomName: string, muted = true): Promise<Participant[]> {
+    const room = this.getRoom(roomName);
+    const changed = room
+      .participants()
+      .filter((p) => p.state === ParticipantState.Joined && p.role !== 'moderator' && p.muted !== muted);
+    await Promise.all(changed.map((p) => this.applyMute(room, p, muted, 'moderator')));
+    return changed;
+  }
+
+  /** Ends the participant's session (SIP: BYE); it leaves with `kicked`. */
+  kick(pid: string): void {
+    const { participant: p } = this.locate(pid);
+    p.log.info('participant kicked');
+    if (p.session) p.session.hangup(LeaveReason.Kicked);
+    else p.close(LeaveReason.Kicked);
+  }
+
+  setRole(pid: string, role: ParticipantRole): void {
+    this.locate(pid).participant.setRole(role);
+  }
+
+  setHand(pid: string, raised: boolean): void {
+    this.locate(pid).participant.setHand(raised);
+  }
+
+  /** A locked room admits nobody (SIP 403, REST 423); those inside stay. */
+  setLocked(roomName: string, locked: boolean): void {
+    this.getRoom(roomName).setLocked(locked);
+  }
+
+  /** Ends the room: every participant's session ends (SIP: BYE), the media is released, the room closes. */
+  endRoom(roomName: string): void {
+    this.getRoom(roomName).close(LeaveReason.RoomClosed);
+  }
+
+  /** Plays a prompt to one participant (in the lobby or the room); resolves when played or stopped. */
+  async play(pid: string, prompt: PromptName): Promise<void> {
+    const { participant: p, room } = this.locate(pid);
+    await this.prompt(room, p, prompt);
+  }
+
+  /**
+   * Moves a joined participant to another room (created on demand, admission checked). When its media can join
+   * the target's audio where it is (same router and thread, or thread-only legs on the target's thread) the audio
+   * is re-attached; otherwise the session renegotiates onto legs built in the target room (SIP: re-INVITE).
+   * CONF_MOVE_UNSUPPORTED when neither is possible, CONF_MOVE_FAILED when the far end refused.
+   */
+  async move(pid: string, toRoomName: string): Promise<void> {
+    const { participant: p, room: from } = this.locate(pid);
+    if (p.state !== ParticipantState.Joined)
+      throw new AppError('NOT_JOINED', `participant ${pid} has not joined yet`);
+    const session = p.session;
+    if (!session) throw new AppError('CONF_MOVE_UNSUPPORTED', 'participant has no session');
+    const to = await this.rooms.getOrCreate(toRoomName);
+    if (to === from) throw new AppError('CONF_SAME_ROOM');
+    to.checkAdmission();
+    const lease = to.acquireMedia();
+    let adopted = false;
+    try {
+      const reattach = canReattach(session, from.mediaOf(p), lease.media);
+      if (!reattach && !session.renegotiate)
+        throw new AppError(
+          'CONF_MOVE_UNSUPPORTED',
+          `a ${session.kind} participant cannot be moved to another media thread or router`,
+        );
+      await from.unseat(p);
+      if (!reattach) {
+        try {
+          await session.renegotiate!(lease.media.legs);
+        } catch (err) {
+          if (!p.hasLeft()) await from.seat(p, 'mix').catch(() => undefined);
+          throw err instanceof AppError
+            ? err
+            : new AppError('CONF_MOVE_FAILED', `renegotiation failed: ${(err as Error).message}`);
+        }
+      }
+      if (p.hasLeft()) throw abandoned(p);
+      to.adopt(p, lease);
+      adopted = true;
+      from.release(p);
+      await to.seat(p, 'mix');
+      p.log.info({ from: from.id, to: to.id, renegotiated: !reattach }, 'participant moved');
+      this.observer.safeEmit('participantMoved', p, from, to);
+    } finally {
+      if (!adopted) lease.release();
+    }
+  }
+
+  /** Ends every session (shutdown: SIP BYE); joins are refused from now on. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const room of this.rooms.list())
+      for (const p of room.participants()) {
+        if (p.session) p.session.hangup(LeaveReason.ServerShutdown);
+        else p.close(LeaveReason.ServerShutdown);
+      }
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  /** After the signalling: the keypad, the PIN lobby for PIN rooms, then the room itself. */
+  private async enter(room: Room, p: Participant, session: ParticipantSession, pin: boolean): Promise<void> {
+    const keypad = new Keypad();
+    let lobby: PinLobby | undefined;
+    const onDigit = (digit: string): void => {
+      lobby?.keyPressed();
+      const cmd = keypad.press(digit);
+      if (cmd.kind === 'pin') lobby?.submit(cmd.pin);
+      else if (cmd.kind === 'toggle-mute' && p.state === ParticipantState.Joined)
+        void this.applyMute(room, p, !p.muted, 'self').catch((err: unknown) =>
+          p.log.warn({ err }, 'self-mute failed'),
+        );
+    };
+    session.on('dtmf', onDigit);
+    p.own(() => {
+      session.off('dtmf', onDigit);
+    });
+
+    if (pin) {
+      lobby = new PinLobby({
+        pin: room.settings.pin,
+        moderatorPin: room.settings.moderatorPin,
+        play: (name) => this.prompt(room, p, name),
+        stopPlay: () => room.stopPlay(p),
+        signal: p.signal,
+        log: p.log,
+      });
+      keypad.collectPin();
+      const role = await lobby.run();
+      lobby = undefined;
+      keypad.stopPin();
+      if (p.hasLeft()) return;
+      if (!role) {
+        await this.prompt(room, p, 'goodbye');
+        session.hangup(LeaveReason.PinFailed, { cause: 403, text: 'Wrong conference PIN' });
+        return;
+      }
+      await room.stopPlay(p).catch(() => undefined);
+      p.setRole(role);
+      await room.seat(p, 'mix');
+      if (p.hasLeft()) return;
+    }
+    p.markJoined();
+    p.log.info({ codec: p.codec, srtp: p.srtp, role: p.role }, 'participant joined');
+    this.observer.safeEmit('participantJoined', p, room);
+    void this.announceJoin(room, p);
+  }
+
+  /** Mute from anywhere (keypad, REST, dashboard): out of everyone's mix at once, then "you are (no longer) muted". */
+  private async applyMute(room: Room, p: Participant, muted: boolean, by: MuteSource): Promise<void> {
+    p.setMuted(muted, by);
+    await room.setMuted(p, muted);
+    p.log.info({ muted, by }, muted ? 'participant muted' : 'participant unmuted');
+    void this.prompt(room, p, muted ? 'muted' : 'unmuted');
+  }
+
+  private async prompt(room: Room, p: Participant, name: PromptName): Promise<void> {
+    const clip = this.opts.prompts.get(name);
+    if (clip && !p.hasLeft()) await room.play(p, clip, PROMPT_RATE).catch(() => undefined);
+  }
+
+  /** A chime to the others, and "you are the only participant" to a lone caller. */
+  private async announceJoin(room: Room, p: Participant): Promise<void> {
+    if (this.opts.joinTones === false) return;
+    const others = room.participants().filter((x) => x !== p && x.state === ParticipantState.Joined);
+    if (others.length === 0) {
+      await this.prompt(room, p, 'only-participant');
+      return;
+    }
+    const chime = this.opts.prompts.get('join');
+    if (chime) await Promise.all(others.map((o) => room.play(o, chime, PROMPT_RATE).catch(() => undefined)));
+  }
+
+  private watchRoom(room: Room): void {
+    const o = this.observer;
+    room.on('participantAdmitted', (p) => o.safeEmit('participantAdmitted', p, room));
+    room.on('participantLeft', (p, reason) => o.safeEmit('participantLeft', p, reason, room));
+    room.on('locked', (locked) => o.safeEmit('roomLocked', room, locked));
+    room.once('closed', () => o.safeEmit('roomClosed', room));
+    o.safeEmit('roomCreated', room);
+  }
+
+  /** Relays the participant's own events (once per participant, whatever room it moves to). */
+  private watchParticipant(p: Participant): void {
+    const o = this.observer;
+    p.on('muted', (muted, by) => o.safeEmit('participantMuted', p, muted, by));
+    p.on('speaking', (speaking) => o.safeEmit('participantSpeaking', p, speaking));
+    p.on('role', (role) => o.safeEmit('participantRole', p, role));
+    p.on('hand', (raised) => o.safeEmit('participantHand', p, raised));
+    p.on('media', () => o.safeEmit('participantMedia', p));
+  }
+}
+
+/**
+ * A session's media can join `target`'s audio without renegotiation when it was built on the same router and
+ * thread, or when every leg terminates in a media thread (no router Producer) and that thread is the target's.
+ */
+function canReattach(
+  session: ParticipantSession,
+  current: RoomMedia | undefined,
+  target: RoomMedia,
+): boolean {
+  if (current && current.routerId === target.routerId && current.threadIndex === target.threadIndex)
+    return true;
+  return (
+    session.legs.length > 0 &&
+    session.legs.every(
+      (l) =>
+        l.mixerLeg !== undefined && l.producer === undefined && l.mixerLeg.threadIndex === target.threadIndex,
+    )
+  );
+}

@@ -1,0 +1,70 @@
+import type { Logger } from 'pino';
+import type { MediaLegFactory } from '../../media/media-leg';
+import type { IncomingInvite } from '../../sip/ua/incoming-invite';
+import { LeaveReason } from '../participant/leave-reason';
+import type { Participant } from '../participant/participant';
+import { ParticipantKind } from '../participant/participant-kind';
+import type { ParticipantIdentity, SessionConnector } from '../participant/participant-session';
+import { SdpNegotiationError, SipCall } from './sip-call';
+
+export interface SipCallSettings {
+  announcedIp: string;
+  rtpTimeoutMs: number;
+}
+
+/**
+ * An INVITE received, as a participant's session: `connect` negotiates the phone's offer (or makes ours for a
+ * delayed offer) on the room's legs; `establish` answers 200 (Contact `;isfocus`, RFC 4579 §4.5), waits for the
+ * ACK and, for a delayed offer, applies the answer it carries.
+ */
+export class InviteConnector implements SessionConnector {
+  readonly kind = ParticipantKind.Sip;
+  readonly identity: ParticipantIdentity;
+  private call?: SipCall;
+  private localSdp?: string;
+
+  constructor(
+    private readonly invite: IncomingInvite,
+    private readonly settings: SipCallSettings,
+    readonly log: Logger,
+  ) {
+    const from = invite.request.from;
+    this.identity = {
+      displayName: from.displayName ?? from.uri.user ?? from.uri.host,
+      uri: from.uri.toString(),
+      transport: invite.flow.protocol,
+    };
+  }
+
+  async connect(p: Participant, legs: MediaLegFactory): Promise<SipCall> {
+    const call = new SipCall(p, { legs, ...this.settings }, p.log);
+    this.call = call;
+    const offer = this.invite.sdp;
+    this.localSdp = offer ? await call.answerOffer(offer, this.invite.flow.address) : await call.makeOffer();
+    return call;
+  }
+
+  async establish(): Promise<void> {
+    const call = this.call;
+    const localSdp = this.localSdp;
+    if (!call || localSdp === undefined) throw new Error('establish() before connect()');
+    let dialog;
+    try {
+      dialog = await this.invite.accept({ sdp: localSdp, contactParams: ';isfocus' });
+    } catch (err) {
+      call.participant.log.info({ err: (err as Error).message }, 'call not established');
+      call.participant.close(LeaveReason.Cancelled);
+      throw err;
+    }
+    call.attachDialog(dialog);
+    if (this.invite.sdp) return;
+    try {
+      if (!dialog.ackBody?.length) throw new SdpNegotiationError(400, 'ACK without the answer to our offer');
+      await call.applyRemoteAnswer(dialog.ackBody.toString(), localSdp);
+    } catch (err) {
+      call.participant.log.warn({ err: (err as Error).message }, 'delayed offer failed');
+      call.hangup(LeaveReason.MediaFailed, { cause: 488, text: (err as Error).message });
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,90 @@
+import type { types } from 'mediasoup';
+import type { MediaThreadPool } from '../../media/mixer/media-thread-pool';
+import { MixedRoomAudio } from '../../media/room-audio/mixed-room-audio';
+import { ForwardingRoomAudio, type RoomAudio } from '../../media/room-audio/room-audio';
+import { RoomLegFactory } from '../../media/room-leg-factory';
+import type { PortAllocator } from '../../media/rtp/port-allocator';
+import type { CreateAudioOptions, RoomMediaHost, RoomMediaInstance, RoomMediaProvider } from './room-media';
+
+export interface RouterSource {
+  createRouter(appData?: Record<string, unknown>): Promise<types.Router>;
+}
+
+export interface MediasoupRoomMediaOptions {
+  routers: RouterSource;
+  threads: MediaThreadPool;
+  ports: PortAllocator;
+  listenIp: string;
+  /** What phones hear: the MCU mix (default) or the other party forwarded as-is. */
+  audio: 'mixer' | 'forward';
+}
+
+/**
+ * Rooms on mediasoup: one router per room (spread over the worker pool), and per media lifetime a media thread
+ * (placement by instance id), a leg factory on both, and mixer rooms in that thread (the mix, the PIN lobby).
+ */
+export class MediasoupRoomMedia implements RoomMediaProvider {
+  constructor(private readonly opts: MediasoupRoomMediaOptions) {}
+
+  async createRoom(roomId: string): Promise<RoomMediaHost> {
+    const router = await this.opts.routers.createRouter({ roomId });
+    return new RouterRoomHost(router, this.opts);
+  }
+}
+
+class RouterRoomHost implements RoomMediaHost {
+  constructor(
+    private readonly router: types.Router,
+    private readonly opts: MediasoupRoomMediaOptions,
+  ) {}
+
+  get routerId(): string {
+    return this.router.id;
+  }
+
+  onClosed(listener: () => void): void {
+    this.router.observer.once('close', listener);
+  }
+
+  open(instanceId: string): RoomMediaInstance {
+    const { router, opts } = this;
+    const thread = opts.threads.threadFor(instanceId);
+    let released = false;
+    return {
+      id: instanceId,
+      threadIndex: thread.index,
+      routerId: router.id,
+      legs: new RoomLegFactory({
+        router,
+        thread,
+        ports: opts.ports,
+        listenIp: opts.listenIp,
+        latch: true,
+        audio: opts.audio === 'forward' ? 'router' : 'thread',
+      }),
+      async createAudio(a: CreateAudioOptions): Promise<RoomAudio> {
+        if (opts.audio === 'forward') return new ForwardingRoomAudio();
+        const mixed = await MixedRoomAudio.create({
+          router,
+          thread,
+          roomId: a.name === 'mix' ? instanceId : `${instanceId}~lobby`,
+          listenIp: opts.listenIp,
+          mixInputs: a.name === 'mix',
+          log: a.log,
+        });
+        const { onSpeaking } = a;
+        if (onSpeaking) mixed.on('speaking', (pid, speaking) => onSpeaking(pid, speaking));
+        return mixed;
+      },
+      close() {
+        if (released) return;
+        released = true;
+        opts.threads.releaseRoom(instanceId);
+      },
+    };
+  }
+
+  close(): void {
+    this.router.close();
+  }
+}
