@@ -103,8 +103,9 @@ function buildRoom(
   listenersSend: boolean,
   maxTalkers = 3,
   listenerFormats: CodecName[] = ['PCMU'],
+  mixRate: 8000 | 16000 = 16000,
 ): Room {
-  const mixer = new Mixer({ sampleRate: 16000, maxTalkers });
+  const mixer = new Mixer({ sampleRate: mixRate, maxTalkers });
   const enc = new G711Encoder('PCMU');
   const talkerPackets = Array.from({ length: talkers }, (_, t) =>
     frames(speech(8000, 2, 140 + 37 * t, t + 1), 160).map((f) => enc.encode(f)),
@@ -122,7 +123,7 @@ function buildRoom(
     const isTalker = id.startsWith('t');
     const output = isTalker ? 'PCMU' : listenerFormats[i % listenerFormats.length];
     mixer.addParticipant(id, { output, muted: !isTalker && !listenersSend });
-    if (isTalker || listenersSend) pipes.set(id, new InputPipeline({ codec: 'PCMU', mixRate: 16000 }));
+    if (isTalker || listenersSend) pipes.set(id, new InputPipeline({ codec: 'PCMU', mixRate }));
     streams.set(
       id,
       new RtpOutputStream({
@@ -206,6 +207,7 @@ function opusLibraries(rate: OpusRate): OpusLike[] {
 
 export function run(print = true): BenchRow[] {
   const rows: BenchRow[] = [];
+  const narrowbandRoom = buildRoom(3, 10, false, 3, ['PCMU'], 8000);
 
   // 1. Room ticks
   const roomUs = new Map<string, number>();
@@ -245,6 +247,20 @@ export function run(print = true): BenchRow[] {
       '  per PCMU talker, slope 1→3 talkers',
       (us3 - us1) / 2,
       'jitter buffer, decode, 8→16k, mix-minus, 16→8k, encode',
+    ),
+  );
+
+  // 2b. The same at an 8 kHz mix (a room of G.711 phones only: no resampling at all)
+  const n1 = buildRoom(1, 100, false, 3, ['PCMU'], 8000);
+  const n3 = buildRoom(3, 100, false, 3, ['PCMU'], 8000);
+  const [nus1, nus3] = measureInterleaved([() => n1.tick(), () => n3.tick()], 200, 9);
+  rows.push(
+    row('  per PCMU talker, 8 kHz mix, slope 1→3 talkers', (nus3 - nus1) / 2, 'no resampler in or out'),
+  );
+  rows.push(
+    row(
+      'room tick: 3 talkers + 10 PCMU listeners, 8 kHz mix (muted)',
+      measure(() => narrowbandRoom.tick(), 200, 7, 50),
     ),
   );
 

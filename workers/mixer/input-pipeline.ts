@@ -16,8 +16,8 @@ import { frameLevelDb } from './vad';
 
 export interface InputPipelineOptions {
   codec: CodecName;
-  /** The mixer's rate (frames come out at this rate). */
-  mixRate: 16000 | 48000;
+  /** The mixer's rate (frames come out at this rate; 8000 for a room of narrowband phones only). */
+  mixRate: 8000 | 16000 | 48000;
   /** Frames quieter than this (dBFS) are passed on as null (default −60). */
   gateDb?: number;
   jitter?: Omit<JitterBufferOptions, 'decoder'>;

@@ -20,7 +20,7 @@
  *   silence, not PLC.
  * - Packets of other durations than 20 ms (10/30/60 ms ptime) are decoded into a PCM FIFO and cut into 20 ms.
  */
-import { FRAME_MS } from './codec/codec';
+import { allocPcm, FRAME_MS } from './codec/codec';
 import type { AudioDecoder } from './codec/codec';
 
 export interface RtpAudioPacket {
@@ -326,7 +326,8 @@ export class JitterBuffer {
       this.fifoLen = 0;
       return null;
     }
-    const out = this.fifo.slice(0, this.frameSamples);
+    const out = allocPcm(this.frameSamples);
+    out.set(this.fifo.subarray(0, this.frameSamples));
     this.fifo.copyWithin(0, this.frameSamples, this.fifoLen);
     this.fifoLen -= this.frameSamples;
     return out;

@@ -29,14 +29,18 @@
  * shared stream and its own mix-minus stream (starts/stops talking) hears one frame of predictor
  * discontinuity; G.711 is stateless and seamless.
  */
-import { createEncoder as defaultCreateEncoder } from './codec';
+import { allocPcm, createEncoder as defaultCreateEncoder } from './codec';
 import type { AudioEncoder, CodecName } from './codec';
 import { Resampler } from './resampler';
 import { softClipInto } from './soft-clip';
 import { Vad, energyToDb } from './vad';
 import type { VadOptions } from './vad';
 
-export type MixRate = 16000 | 48000;
+/**
+ * 8000 is for rooms whose participants are all narrowband (G.711): then nothing is resampled at all, in or out.
+ * The host picks it (and rebuilds at 16000 when a wideband participant joins); the core only needs it consistent.
+ */
+export type MixRate = 8000 | 16000 | 48000;
 
 export interface MixerOptions {
   /** Internal mix rate (default 16000, see the design note). */
@@ -83,7 +87,10 @@ export interface MixOutput {
   format: CodecName;
   kind: MixOutputKind;
   payload: Buffer;
-  /** Who receives this payload (each sends it with its own SSRC/seq/ts). */
+  /**
+   * Who receives this payload (each sends it with its own SSRC/seq/ts). Read-only: a shared group's list is reused
+   * from tick to tick while the room's membership, the talker set and the prompts do not change.
+   */
   participants: string[];
   pcm?: Int16Array;
 }
@@ -103,14 +110,21 @@ export interface MixResult {
 /** Encoder plus the resampler from the mix rate to the encoder's rate (null when they match). */
 class EncodeChain {
   private readonly resampler: Resampler | null;
+  /** The resampler's output, reused every tick (encoders copy what they are given into their payload). */
+  private readonly scratch: Int16Array;
   constructor(
     readonly encoder: AudioEncoder,
     mixRate: number,
   ) {
     this.resampler = encoder.sampleRate === mixRate ? null : new Resampler(mixRate, encoder.sampleRate);
+    this.scratch = new Int16Array(this.resampler ? encoder.frameSamples : 0);
   }
   encode(pcm: Int16Array): Buffer {
-    return this.encoder.encode(this.resampler ? this.resampler.process(pcm) : pcm);
+    if (!this.resampler) return this.encoder.encode(pcm);
+    const need = this.resampler.outputLength(pcm.length);
+    const buf = need <= this.scratch.length ? this.scratch : new Int16Array(need);
+    const n = this.resampler.processInto(pcm, buf);
+    return this.encoder.encode(n === buf.length ? buf : buf.subarray(0, n));
   }
   close(): void {
     this.encoder.close();
@@ -125,10 +139,16 @@ class Party {
   readonly vad: Vad;
   /** Smoothed mean-square energy per sample. */
   level = 0;
+  /** This tick's mean-square energy (0 without a frame). */
+  energy = 0;
   /** This tick's gain-applied frame, or null. */
   frame: Int32Array | null = null;
   private readonly buf: Int32Array;
   selectedAt = -1;
+  /** In the mixer's talker set. */
+  selected = false;
+  /** In the mixer's set of participants whose level/VAD still change without input (see `Mixer.live`). */
+  live = false;
   /** Own encoder for mix-minus / private frames; closed when unused for a while. */
   chain: EncodeChain | null = null;
   chainFormat: CodecName | null = null;
@@ -138,6 +158,8 @@ class Party {
 
   constructor(
     readonly id: string,
+    /** Join order: outputs and events are listed in it. */
+    readonly ordinal: number,
     opts: ParticipantOptions,
     frameSamples: number,
     vadOpts: VadOptions | undefined,
@@ -176,9 +198,10 @@ class Party {
     return this.prompts.length > 0;
   }
 
-  /** Next frame of the queued prompt(s), zero-padded at the end of the queue. */
-  nextPrompt(frameSamples: number): Int16Array {
-    const out = new Int16Array(frameSamples);
+  /** Next frame of the queued prompt(s) into `out` (zero-padded at the end of the queue). */
+  nextPrompt(out: Int16Array): Int16Array {
+    const frameSamples = out.length;
+    out.fill(0);
     let o = 0;
     while (o < frameSamples && this.prompts.length > 0) {
       const clip = this.prompts[0];
@@ -196,6 +219,13 @@ class Party {
 }
 
 const CHAIN_IDLE_TICKS = 250; // 5 s
+/** A smoothed level below this (≈ −123 dBFS, shown as −120) is 0: the participant's state is at rest. */
+const LEVEL_AT_REST = 1e-3;
+
+interface SharedGroup {
+  format: CodecName;
+  ids: string[];
+}
 
 export class Mixer {
   readonly sampleRate: MixRate;
@@ -214,6 +244,28 @@ export class Mixer {
   private tick = 0;
   private readonly total: Int32Array;
   private closed = false;
+  private nextOrdinal = 0;
+  /**
+   * Participants whose smoothed level or VAD state can still change: those with input this tick, a level above rest
+   * or a VAD that is counting or speaking. Everyone else (most listeners) is at rest and costs nothing per tick.
+   */
+  private readonly live = new Set<Party>();
+  /** Participants that got a frame this tick (their `frame` is cleared at the start of the next). */
+  private framed: Party[] = [];
+  /** Participants with queued prompts. */
+  private readonly prompted = new Set<Party>();
+  /** Participants owning a mix-minus/private encoder (reaped when idle). */
+  private readonly chained = new Set<Party>();
+  /** Bumped whenever who receives which format may change (join, leave, output change). */
+  private membership = 0;
+  /** Shared listener groups as last built, valid while `membership` and the individually served set stay. */
+  private groups: { membership: number; individual: Party[]; list: SharedGroup[] } | null = null;
+  private readonly individual: Party[] = [];
+  // per-tick work buffers (not handed out unless `keepPcm` is off, then fresh arrays are used)
+  private readonly mixBuf: Int16Array;
+  private readonly ownBuf: Int16Array;
+  private readonly accBuf: Int32Array;
+  private readonly promptBuf: Int16Array;
 
   constructor(opts: MixerOptions = {}) {
     this.sampleRate = opts.sampleRate ?? 16000;
@@ -227,19 +279,32 @@ export class Mixer {
     this.makeEncoder = opts.createEncoder ?? ((f, rate) => defaultCreateEncoder(f, rate));
     this.keepPcm = opts.keepPcm ?? false;
     this.total = new Int32Array(this.frameSamples);
+    this.mixBuf = new Int16Array(this.frameSamples);
+    this.ownBuf = new Int16Array(this.frameSamples);
+    this.accBuf = new Int32Array(this.frameSamples);
+    this.promptBuf = new Int16Array(this.frameSamples);
   }
 
   addParticipant(id: string, opts: ParticipantOptions = {}): void {
     if (this.parties.has(id)) throw new Error(`mixer: participant ${id} already exists`);
-    this.parties.set(id, new Party(id, opts, this.frameSamples, this.vadOpts));
+    this.parties.set(id, new Party(id, this.nextOrdinal++, opts, this.frameSamples, this.vadOpts));
+    this.membership++;
   }
 
   removeParticipant(id: string): void {
     const p = this.parties.get(id);
     if (!p) return;
     p.chain?.close();
+    p.chain = null;
     this.parties.delete(id);
-    this.selected = this.selected.filter((s) => s !== p);
+    this.live.delete(p);
+    this.prompted.delete(p);
+    this.chained.delete(p);
+    if (p.selected) {
+      p.selected = false;
+      this.selected = this.selected.filter((s) => s !== p);
+    }
+    this.membership++;
   }
 
   has(id: string): boolean {
@@ -261,6 +326,7 @@ export class Mixer {
 
   setOutput(id: string, output: CodecName | null): void {
     this.party(id).output = output;
+    this.membership++;
   }
 
   setInput(id: string, input: boolean): void {
@@ -269,13 +335,16 @@ export class Mixer {
 
   /** Queue a PCM clip (mix rate) to be heard by this participant only (join tone, spoken prompt). */
   playPrompt(id: string, pcm: Int16Array): void {
-    this.party(id).prompts.push(pcm);
+    const p = this.party(id);
+    p.prompts.push(pcm);
+    this.prompted.add(p);
   }
 
   cancelPrompts(id: string): void {
     const p = this.party(id);
     p.prompts.length = 0;
     p.promptOffset = 0;
+    this.prompted.delete(p);
   }
 
   isPlayingPrompt(id: string): boolean {
@@ -286,24 +355,43 @@ export class Mixer {
     if (this.closed) throw new Error('mixer: closed');
     this.tick++;
     const n = this.frameSamples;
-    const events: SpeakingEvent[] = [];
 
     // 1. inputs, levels, VAD
-    for (const p of this.parties.values()) p.frame = null;
-    const energies = new Map<Party, number>();
+    for (const p of this.framed) {
+      p.frame = null;
+      p.energy = 0;
+    }
+    this.framed.length = 0;
     for (const { id, pcm } of inputs) {
       const p = this.parties.get(id);
       if (!p || !pcm || !p.input || p.muted) continue;
       if (pcm.length !== n)
         throw new RangeError(`mixer: frame for ${id} has ${pcm.length} samples, not ${n}`);
-      energies.set(p, p.take(pcm));
+      if (p.frame === null) this.framed.push(p);
+      p.energy = p.take(pcm);
+      if (!p.live) {
+        p.live = true;
+        this.live.add(p);
+      }
     }
-    for (const p of this.parties.values()) {
-      const e = energies.get(p) ?? 0;
+    let raised: Array<{ p: Party; speaking: boolean }> | null = null;
+    for (const p of this.live) {
+      const e = p.energy;
       // fast attack, slow release (≈ −10 dB in 440 ms) — doubles as the talker hold time
-      p.level = e > p.level ? 0.5 * p.level + 0.5 * e : 0.9 * p.level + 0.1 * e;
+      let level = e > p.level ? 0.5 * p.level + 0.5 * e : 0.9 * p.level + 0.1 * e;
+      if (level < LEVEL_AT_REST) level = 0;
+      p.level = level;
       const ev = p.muted || !p.input ? p.vad.reset() : p.vad.processLevel(p.frame ? energyToDb(e) : null);
-      if (ev) events.push({ id: p.id, speaking: ev === 'start' });
+      if (ev) (raised ??= []).push({ p, speaking: ev === 'start' });
+      if (p.frame === null && level === 0 && p.vad.atRest) {
+        p.live = false;
+        this.live.delete(p);
+      }
+    }
+    const events: SpeakingEvent[] = [];
+    if (raised) {
+      raised.sort((a, b) => a.p.ordinal - b.p.ordinal);
+      for (const r of raised) events.push({ id: r.p.id, speaking: r.speaking });
     }
 
     // 2. talker selection with hysteresis
@@ -317,37 +405,36 @@ export class Mixer {
       if (f) for (let i = 0; i < n; i++) total[i] += f[i];
     }
     const outputs: MixOutput[] = [];
-    const sharedGroups = new Map<CodecName, string[]>();
-    const talkerSet = new Set(this.selected);
-    for (const p of this.parties.values()) {
-      if (!p.output) continue;
-      const isTalker = talkerSet.has(p);
-      if (!isTalker && !p.hasPrompt()) {
-        let g = sharedGroups.get(p.output);
-        if (!g) sharedGroups.set(p.output, (g = []));
-        g.push(p.id);
-        continue;
-      }
+    // talkers and prompt listeners get their own frame; in join order, like the shared groups
+    const individual = this.individual;
+    individual.length = 0;
+    for (const t of this.selected) if (t.output) individual.push(t);
+    for (const p of this.prompted) if (p.output && !p.selected) individual.push(p);
+    if (individual.length > 1) individual.sort((a, b) => a.ordinal - b.ordinal);
+    const groups = this.sharedGroups(individual);
+    for (const p of individual) {
+      const format = p.output as CodecName;
       let pcm: Int16Array;
       let kind: MixOutputKind;
+      const out = this.keepPcm ? allocPcm(n) : this.ownBuf;
       if (p.hasPrompt()) {
-        const acc = new Int32Array(n);
-        const own = isTalker ? p.frame : null;
-        const prompt = p.nextPrompt(n);
-        for (let i = 0; i < n; i++) acc[i] = total[i] - (own ? own[i] : 0) + prompt[i];
-        pcm = softClipInto(new Int16Array(n), acc);
+        const acc = this.accBuf;
+        const own = p.selected ? p.frame : null;
+        const prompt = p.nextPrompt(this.promptBuf);
+        if (own) for (let i = 0; i < n; i++) acc[i] = total[i] - own[i] + prompt[i];
+        else for (let i = 0; i < n; i++) acc[i] = total[i] + prompt[i];
+        if (!p.hasPrompt()) this.prompted.delete(p);
+        pcm = softClipInto(out, acc);
         kind = 'private';
       } else {
-        pcm = p.frame
-          ? softClipInto(new Int16Array(n), total, p.frame, -1)
-          : softClipInto(new Int16Array(n), total);
+        pcm = p.frame ? softClipInto(out, total, p.frame, -1) : softClipInto(out, total);
         kind = 'mix-minus';
       }
-      outputs.push(this.out(p.output, kind, this.ownChain(p, p.output).encode(pcm), [p.id], pcm));
+      outputs.push(this.out(format, kind, this.ownChain(p, format).encode(pcm), [p.id], pcm));
     }
-    if (sharedGroups.size > 0) {
-      const mix = softClipInto(new Int16Array(n), total);
-      for (const [format, ids] of sharedGroups) {
+    if (groups.length > 0) {
+      const mix = softClipInto(this.keepPcm ? allocPcm(n) : this.mixBuf, total);
+      for (const { format, ids } of groups) {
         let chain = this.shared.get(format);
         if (!chain)
           this.shared.set(
@@ -358,11 +445,9 @@ export class Mixer {
       }
     }
     this.reapChains();
-    return {
-      outputs,
-      talkers: [...this.selected].sort((a, b) => b.level - a.level).map((t) => t.id),
-      events,
-    };
+    const talkers =
+      this.selected.length === 0 ? [] : [...this.selected].sort((a, b) => b.level - a.level).map((t) => t.id);
+    return { outputs, talkers, events };
   }
 
   close(): void {
@@ -372,7 +457,41 @@ export class Mixer {
     this.shared.clear();
     for (const p of this.parties.values()) p.chain?.close();
     this.parties.clear();
+    this.live.clear();
+    this.prompted.clear();
+    this.chained.clear();
+    this.framed = [];
     this.selected = [];
+    this.groups = null;
+  }
+
+  /**
+   * Everyone with an output who is not served individually, grouped by format (formats in join order of their first
+   * listener, ids in join order). Rebuilt only when membership or the individually served set changed.
+   */
+  private sharedGroups(individual: Party[]): SharedGroup[] {
+    const g = this.groups;
+    if (g && g.membership === this.membership && g.individual.length === individual.length) {
+      let same = true;
+      for (let i = 0; i < individual.length; i++)
+        if (g.individual[i] !== individual[i]) {
+          same = false;
+          break;
+        }
+      if (same) return g.list;
+    }
+    const skip = new Set(individual);
+    const byFormat = new Map<CodecName, string[]>();
+    for (const p of this.parties.values()) {
+      if (!p.output || skip.has(p)) continue;
+      let ids = byFormat.get(p.output);
+      if (!ids) byFormat.set(p.output, (ids = []));
+      ids.push(p.id);
+    }
+    const list: SharedGroup[] = [];
+    for (const [format, ids] of byFormat) list.push({ format, ids });
+    this.groups = { membership: this.membership, individual: individual.slice(), list };
+    return list;
   }
 
   private out(
@@ -400,18 +519,25 @@ export class Mixer {
   private selectTalkers(): void {
     // drop talkers that are muted / listen-only (at once) or whose smoothed level faded below the floor;
     // a talker with no frame this tick (pause between words, gated input) stays selected while it decays
-    this.selected = this.selected.filter((t) => !t.muted && t.input && this.db(t) >= this.floorDb);
-    const candidates = [...this.parties.values()]
-      .filter(
-        (p) =>
-          p.frame !== null &&
-          (p.vad.speaking ? this.db(p) >= this.floorDb : this.db(p) >= this.startDb) &&
-          !this.selected.includes(p),
-      )
-      .sort((a, b) => b.level - a.level);
+    let kept = 0;
+    for (const t of this.selected) {
+      if (!t.muted && t.input && this.db(t) >= this.floorDb) this.selected[kept++] = t;
+      else t.selected = false;
+    }
+    this.selected.length = kept;
+    // candidates: only participants with a frame this tick can be
+    let candidates: Party[] | null = null;
+    for (const p of this.framed) {
+      if (p.selected) continue;
+      const db = this.db(p);
+      if (p.vad.speaking ? db >= this.floorDb : db >= this.startDb) (candidates ??= []).push(p);
+    }
+    if (!candidates) return;
+    candidates.sort((a, b) => b.level - a.level || a.ordinal - b.ordinal);
     for (const c of candidates) {
       if (this.selected.length < this.maxTalkers) {
         c.selectedAt = this.tick;
+        c.selected = true;
         this.selected.push(c);
         continue;
       }
@@ -419,6 +545,8 @@ export class Mixer {
       for (const t of this.selected) if (t.level < weakest.level) weakest = t;
       if (this.db(c) > this.db(weakest) + this.marginDb && this.tick - weakest.selectedAt >= this.minHold) {
         c.selectedAt = this.tick;
+        c.selected = true;
+        weakest.selected = false;
         this.selected[this.selected.indexOf(weakest)] = c;
       } else {
         break; // candidates are sorted: nobody quieter can qualify either
@@ -431,6 +559,7 @@ export class Mixer {
       p.chain?.close();
       p.chain = new EncodeChain(this.makeEncoder(format, this.sampleRate), this.sampleRate);
       p.chainFormat = format;
+      this.chained.add(p);
     }
     p.chainLastUsed = this.tick;
     return p.chain;
@@ -438,11 +567,12 @@ export class Mixer {
 
   private reapChains(): void {
     if (this.tick % 50 !== 0) return;
-    for (const p of this.parties.values()) {
+    for (const p of this.chained) {
       if (p.chain && this.tick - p.chainLastUsed > CHAIN_IDLE_TICKS) {
         p.chain.close();
         p.chain = null;
         p.chainFormat = null;
+        this.chained.delete(p);
       }
     }
   }

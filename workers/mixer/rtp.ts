@@ -87,11 +87,13 @@ export interface RtpSerializeInput {
   padTo?: number;
 }
 
+const NO_EXTENSION = Buffer.alloc(0);
+
 export function serializeRtp(h: RtpSerializeInput, payload: Uint8Array): Buffer {
   const csrcs = h.csrcs ?? [];
   if (csrcs.length > 15) throw new RangeError('rtp: at most 15 CSRCs');
   const ext = h.extensionProfile !== undefined;
-  const extData = h.extensionData ?? Buffer.alloc(0);
+  const extData = h.extensionData ?? NO_EXTENSION;
   if (extData.length % 4 !== 0) throw new RangeError('rtp: extension length must be a multiple of 4');
   const headerLen = 12 + csrcs.length * 4 + (ext ? 4 + extData.length : 0);
   let padLen = 0;
@@ -162,21 +164,10 @@ export class RtpOutputStream {
 
   /** Build the packet for this frame and advance seq and timestamp. */
   next(payload: Uint8Array): Buffer {
-    // RFC 3551 §4.1: marker on the first packet of a talkspurt (first packet, or after a skipped interval)
-    const pkt = serializeRtp(
-      {
-        marker: this.first || this.skipped,
-        payloadType: this.payloadType,
-        seq: this.seq,
-        timestamp: this.ts,
-        ssrc: this.ssrc,
-      },
-      payload,
-    );
-    this.first = false;
-    this.skipped = false;
-    this.seq = (this.seq + 1) & 0xffff;
-    this.ts = (this.ts + this.ticks) >>> 0;
+    // the fixed header written in place (no CSRCs, extension or padding): this runs once per listener per tick
+    const pkt = Buffer.allocUnsafe(12 + payload.length);
+    this.writeHeader(pkt);
+    pkt.set(payload, 12);
     return pkt;
   }
 
@@ -186,16 +177,31 @@ export class RtpOutputStream {
    */
   nextHeader(): Buffer {
     const h = Buffer.allocUnsafe(12);
-    h[0] = 0x80;
-    h[1] = (this.first || this.skipped ? 0x80 : 0) | (this.payloadType & 0x7f);
-    h.writeUInt16BE(this.seq, 2);
-    h.writeUInt32BE(this.ts, 4);
-    h.writeUInt32BE(this.ssrc, 8);
+    this.writeHeader(h);
+    return h;
+  }
+
+  /** The 12-byte fixed header of the next packet into `buf` (RFC 3551 §4.1: marker at a talkspurt's start). */
+  private writeHeader(buf: Buffer): void {
+    const seq = this.seq;
+    const ts = this.ts;
+    const ssrc = this.ssrc;
+    buf[0] = 0x80;
+    buf[1] = (this.first || this.skipped ? 0x80 : 0) | (this.payloadType & 0x7f);
+    buf[2] = seq >>> 8;
+    buf[3] = seq & 0xff;
+    buf[4] = ts >>> 24;
+    buf[5] = (ts >>> 16) & 0xff;
+    buf[6] = (ts >>> 8) & 0xff;
+    buf[7] = ts & 0xff;
+    buf[8] = ssrc >>> 24;
+    buf[9] = (ssrc >>> 16) & 0xff;
+    buf[10] = (ssrc >>> 8) & 0xff;
+    buf[11] = ssrc & 0xff;
     this.first = false;
     this.skipped = false;
-    this.seq = (this.seq + 1) & 0xffff;
-    this.ts = (this.ts + this.ticks) >>> 0;
-    return h;
+    this.seq = (seq + 1) & 0xffff;
+    this.ts = (ts + this.ticks) >>> 0;
   }
 
   /** A frame interval with nothing sent (DTX/silence suppression): time runs on, sequence does not. */

@@ -14,9 +14,17 @@ export interface VadOptions {
 
 /** RMS level of a frame in dBFS (−Infinity for digital silence... clamped to −120). */
 export function frameLevelDb(frame: Int16Array): number {
+  return energyToDb(frameEnergy(frame));
+}
+
+/** Mean-square energy (per sample) of a frame. */
+export function frameEnergy(frame: Int16Array): number {
   let sum = 0;
-  for (let i = 0; i < frame.length; i++) sum += frame[i] * frame[i];
-  return energyToDb(sum / Math.max(1, frame.length));
+  for (let i = 0; i < frame.length; i++) {
+    const v = frame[i];
+    sum += v * v;
+  }
+  return sum / Math.max(1, frame.length);
 }
 
 /** Mean-square energy (per sample) → dBFS. */
@@ -44,6 +52,11 @@ export class Vad {
 
   get speaking(): boolean {
     return this._speaking;
+  }
+
+  /** Not speaking and not counting towards a start: a frame of silence (or none) would change nothing. */
+  get atRest(): boolean {
+    return !this._speaking && this.above === 0;
   }
 
   /** Feed one frame's level (dBFS), or null for "no audio this tick" (counts as silence). */

@@ -6,7 +6,7 @@
  * (interval edges, e.g. µ-law 4063 | 4319 in 14-bit units), not the midpoints between reconstruction values
  * that some tools (e.g. FFmpeg's pcm_mulaw/pcm_alaw tables) use — they differ only at segment edges.
  */
-import { FadeRepeatPlc, FRAME_MS } from './codec';
+import { allocPcm, FadeRepeatPlc, FRAME_MS } from './codec';
 import type { AudioDecoder, AudioEncoder, CodecName } from './codec';
 
 const ULAW_BIAS = 0x84; // 132, in 16-bit units (33 in 14-bit)
@@ -91,7 +91,7 @@ export function encodeUlaw(pcm: Int16Array, out: Buffer = Buffer.allocUnsafe(pcm
   for (let i = 0; i < pcm.length; i++) out[i] = ULAW_ENCODE[(pcm[i] >> 2) + 8192];
   return out;
 }
-export function decodeUlaw(data: Uint8Array, out: Int16Array = new Int16Array(data.length)): Int16Array {
+export function decodeUlaw(data: Uint8Array, out: Int16Array = allocPcm(data.length)): Int16Array {
   for (let i = 0; i < data.length; i++) out[i] = ULAW_DECODE[data[i]];
   return out;
 }
@@ -99,7 +99,7 @@ export function encodeAlaw(pcm: Int16Array, out: Buffer = Buffer.allocUnsafe(pcm
   for (let i = 0; i < pcm.length; i++) out[i] = ALAW_ENCODE[(pcm[i] >> 3) + 4096];
   return out;
 }
-export function decodeAlaw(data: Uint8Array, out: Int16Array = new Int16Array(data.length)): Int16Array {
+export function decodeAlaw(data: Uint8Array, out: Int16Array = allocPcm(data.length)): Int16Array {
   for (let i = 0; i < data.length; i++) out[i] = ALAW_DECODE[data[i]];
   return out;
 }

@@ -3,10 +3,11 @@
  * Written from the block descriptions of the recommendation (QMF → lower band 6-bit ADPCM with a 4-bit
  * feedback loop, higher band 2-bit ADPCM; blocks named as in the standard: SUBTRA, QUANTL, INVQAL, LOGSCL,
  * SCALEL, RECONS, PARREC, UPPOL1/2, UPZERO, DELAYA, FILTEP, FILTEZ, PREDIC). Input/output is 16-bit PCM
- * at 16 kHz; the QMF scales it to the standard's 15-bit sub-band range and back.
+ * at 16 kHz, mapped onto the standard's 14-bit uniform PCM as `G722Mapping` says (default 'itu': full scale on
+ * full scale, as linphone and PJSIP; 'ffmpeg' is 6 dB hotter on the wire and bit-exact with FFmpeg).
  * RTP: clock rate 8000 although the audio is 16 kHz (RFC 3551 §4.5.2) — 20 ms = 160 bytes = 160 ticks.
  */
-import { FadeRepeatPlc, FRAME_MS } from './codec';
+import { allocPcm, FadeRepeatPlc, FRAME_MS } from './codec';
 import type { AudioDecoder, AudioEncoder } from './codec';
 
 const Q6 = [
@@ -38,7 +39,6 @@ const QM6 = [
   -136,
 ];
 const QM2 = [-7408, -1616, 7408, 1616];
-const QMF = [3, -11, 12, 32, -210, 951, 3876, -805, 362, -156, 53, -11];
 const IHN = [0, 1, 0];
 const IHP = [0, 3, 2];
 const WH = [0, -214, 798];
@@ -48,19 +48,32 @@ function sat(v: number): number {
   return v > 32767 ? 32767 : v < -32768 ? -32768 : v;
 }
 
-/** Adaptive predictor + scale factor state of one sub-band. */
+/**
+ * Adaptive predictor + scale factor state of one sub-band, one field per delayed variable of the standard (no arrays:
+ * this runs 16 000 times a second per stream).
+ */
 class Band {
   s = 0; // predicted signal
   sp = 0; // pole contribution
   sz = 0; // zero contribution
-  r = [0, 0, 0]; // reconstructed signal
-  a = [0, 0, 0]; // pole coefficients
-  ap = [0, 0, 0];
-  p = [0, 0, 0]; // partial reconstructed signal
-  d = [0, 0, 0, 0, 0, 0, 0]; // quantized difference
-  b = [0, 0, 0, 0, 0, 0, 0]; // zero coefficients
-  bp = [0, 0, 0, 0, 0, 0, 0];
-  sg = [0, 0, 0, 0, 0, 0, 0];
+  r1 = 0; // reconstructed signal, delayed 1 and 2
+  r2 = 0;
+  a1 = 0; // pole coefficients
+  a2 = 0;
+  p1 = 0; // partial reconstructed signal, delayed 1 and 2
+  p2 = 0;
+  d1 = 0; // quantized difference, delayed 1..6
+  d2 = 0;
+  d3 = 0;
+  d4 = 0;
+  d5 = 0;
+  d6 = 0;
+  b1 = 0; // zero coefficients
+  b2 = 0;
+  b3 = 0;
+  b4 = 0;
+  b5 = 0;
+  b6 = 0;
   nb = 0; // log scale factor
   det: number;
   constructor(det: number) {
@@ -69,58 +82,77 @@ class Band {
 
   /** Block 4: predictor update with the quantized difference `dx`. */
   update(dx: number): void {
-    const { r, a, ap, p, d, b, bp, sg } = this;
     // RECONS, PARREC
-    d[0] = dx;
-    r[0] = sat(this.s + dx);
-    p[0] = sat(this.sz + dx);
+    const r0 = sat(this.s + dx);
+    const p0 = sat(this.sz + dx);
     // UPPOL2
-    sg[0] = p[0] >> 15;
-    sg[1] = p[1] >> 15;
-    sg[2] = p[2] >> 15;
-    let wd1 = sat(a[1] * 4);
-    let wd2 = sg[0] === sg[1] ? -wd1 : wd1;
+    const sg0 = p0 >> 15;
+    const sg1 = this.p1 >> 15;
+    const sg2 = this.p2 >> 15;
+    const a1 = this.a1;
+    let wd1 = sat(a1 * 4);
+    let wd2 = sg0 === sg1 ? -wd1 : wd1;
     if (wd2 > 32767) wd2 = 32767;
-    let wd3 = (sg[0] === sg[2] ? 128 : -128) + (wd2 >> 7) + ((a[2] * 32512) >> 15);
-    if (wd3 > 12288) wd3 = 12288;
-    else if (wd3 < -12288) wd3 = -12288;
-    ap[2] = wd3;
+    let ap2 = (sg0 === sg2 ? 128 : -128) + (wd2 >> 7) + ((this.a2 * 32512) >> 15);
+    if (ap2 > 12288) ap2 = 12288;
+    else if (ap2 < -12288) ap2 = -12288;
     // UPPOL1
-    wd1 = sg[0] === sg[1] ? 192 : -192;
-    wd2 = (a[1] * 32640) >> 15;
-    ap[1] = sat(wd1 + wd2);
-    wd3 = sat(15360 - ap[2]);
-    if (ap[1] > wd3) ap[1] = wd3;
-    else if (ap[1] < -wd3) ap[1] = -wd3;
-    // UPZERO
-    wd1 = dx === 0 ? 0 : 128;
-    sg[0] = dx >> 15;
-    for (let i = 1; i < 7; i++) {
-      sg[i] = d[i] >> 15;
-      wd2 = sg[i] === sg[0] ? wd1 : -wd1;
-      wd3 = (b[i] * 32640) >> 15;
-      bp[i] = sat(wd2 + wd3);
-    }
-    // DELAYA
-    for (let i = 6; i > 0; i--) {
-      d[i] = d[i - 1];
-      b[i] = bp[i];
-    }
-    for (let i = 2; i > 0; i--) {
-      r[i] = r[i - 1];
-      p[i] = p[i - 1];
-      a[i] = ap[i];
-    }
+    wd1 = sg0 === sg1 ? 192 : -192;
+    wd2 = (a1 * 32640) >> 15;
+    let ap1 = sat(wd1 + wd2);
+    const lim = sat(15360 - ap2);
+    if (ap1 > lim) ap1 = lim;
+    else if (ap1 < -lim) ap1 = -lim;
+    // UPZERO (with the old d1..d6), then DELAYA
+    const step = dx === 0 ? 0 : 128;
+    const sgd = dx >> 15;
+    const d1 = this.d1;
+    const d2 = this.d2;
+    const d3 = this.d3;
+    const d4 = this.d4;
+    const d5 = this.d5;
+    const d6 = this.d6;
+    const b1 = sat((d1 >> 15 === sgd ? step : -step) + ((this.b1 * 32640) >> 15));
+    const b2 = sat((d2 >> 15 === sgd ? step : -step) + ((this.b2 * 32640) >> 15));
+    const b3 = sat((d3 >> 15 === sgd ? step : -step) + ((this.b3 * 32640) >> 15));
+    const b4 = sat((d4 >> 15 === sgd ? step : -step) + ((this.b4 * 32640) >> 15));
+    const b5 = sat((d5 >> 15 === sgd ? step : -step) + ((this.b5 * 32640) >> 15));
+    const b6 = sat((d6 >> 15 === sgd ? step : -step) + ((this.b6 * 32640) >> 15));
+    this.b1 = b1;
+    this.b2 = b2;
+    this.b3 = b3;
+    this.b4 = b4;
+    this.b5 = b5;
+    this.b6 = b6;
+    this.d6 = d5;
+    this.d5 = d4;
+    this.d4 = d3;
+    this.d3 = d2;
+    this.d2 = d1;
+    this.d1 = dx;
+    const r1 = r0;
+    const r2 = this.r1;
+    this.r2 = r2;
+    this.r1 = r1;
+    this.p2 = this.p1;
+    this.p1 = p0;
+    this.a1 = ap1;
+    this.a2 = ap2;
     // FILTEP
-    wd1 = (a[1] * sat(r[1] + r[1])) >> 15;
-    wd2 = (a[2] * sat(r[2] + r[2])) >> 15;
-    this.sp = sat(wd1 + wd2);
-    // FILTEZ
-    let sz = 0;
-    for (let i = 6; i > 0; i--) sz += (b[i] * sat(d[i] + d[i])) >> 15;
-    this.sz = sat(sz);
+    const sp = sat(((ap1 * sat(r1 + r1)) >> 15) + ((ap2 * sat(r2 + r2)) >> 15));
+    this.sp = sp;
+    // FILTEZ (d6..d1 after the shift: d5..d1 before it, and dx)
+    const sz = sat(
+      ((b6 * sat(d5 + d5)) >> 15) +
+        ((b5 * sat(d4 + d4)) >> 15) +
+        ((b4 * sat(d3 + d3)) >> 15) +
+        ((b3 * sat(d2 + d2)) >> 15) +
+        ((b2 * sat(d1 + d1)) >> 15) +
+        ((b1 * sat(dx + dx)) >> 15),
+    );
+    this.sz = sz;
     // PREDIC
-    this.s = sat(this.sp + this.sz);
+    this.s = sat(sp + sz);
   }
 
   /** LOGSCL + SCALEL (lower band). */
@@ -146,6 +178,61 @@ class Band {
   }
 }
 
+/**
+ * How 16-bit PCM maps onto G.722's 14-bit uniform PCM (§1.1, §3.2: the transmit QMF has unity gain, Σh = 1, and the
+ * receive QMF's factor 2 makes it unity too, so a sub-band signal is in 14-bit units):
+ * - 'itu' (default): the 14 bits are the top of the 16-bit word (x14 = x16/4, as for G.711's 13/14-bit codes), so
+ *   digital full scale is the same on both sides. mediastreamer2 (linphone) and PJSIP convert this way.
+ * - 'ffmpeg': x14 = x16/2, as FFmpeg's adpcm_g722 and spandsp (hence Asterisk, FreeSWITCH, baresip) do: the same
+ *   PCM goes out 6 dB hotter, and what comes in is played 6 dB quieter. Bit-exact with FFmpeg.
+ */
+export type G722Mapping = 'itu' | 'ffmpeg';
+
+export interface G722Options {
+  mapping?: G722Mapping;
+}
+
+/**
+ * QMF (§3.2 / §4.4) over a linear delay line `x` whose window for pair k is x[2k .. 2k+23] (newest last): returns
+ * Σ x[2k+2i]·QMF[i] and Σ x[2k+2i+1]·QMF[11−i] with QMF = 3, −11, 12, 32, −210, 951, 3876, −805, 362, −156, 53, −11.
+ */
+function qmfEven(x: Int32Array, o: number): number {
+  return (
+    3 * x[o] -
+    11 * x[o + 2] +
+    12 * x[o + 4] +
+    32 * x[o + 6] -
+    210 * x[o + 8] +
+    951 * x[o + 10] +
+    3876 * x[o + 12] -
+    805 * x[o + 14] +
+    362 * x[o + 16] -
+    156 * x[o + 18] +
+    53 * x[o + 20] -
+    11 * x[o + 22]
+  );
+}
+
+function qmfOdd(x: Int32Array, o: number): number {
+  return (
+    -11 * x[o + 1] +
+    53 * x[o + 3] -
+    156 * x[o + 5] +
+    362 * x[o + 7] -
+    805 * x[o + 9] +
+    3876 * x[o + 11] +
+    951 * x[o + 13] -
+    210 * x[o + 15] +
+    32 * x[o + 17] +
+    12 * x[o + 19] -
+    11 * x[o + 21] +
+    3 * x[o + 23]
+  );
+}
+
+/** QMF history kept between calls: 22 samples. */
+const QMF_HIST = 22;
+
 const G722_RATE = 16000;
 const G722_FRAME = (G722_RATE * FRAME_MS) / 1000;
 
@@ -154,39 +241,49 @@ export class G722Encoder implements AudioEncoder {
   readonly sampleRate = G722_RATE;
   readonly rtpClockRate = 8000;
   readonly frameSamples = G722_FRAME;
+  readonly mapping: G722Mapping;
+  private readonly shift: number;
   private readonly low = new Band(32);
   private readonly high = new Band(8);
-  private readonly x = new Int32Array(24); // transmit QMF delay line
+  /** Transmit QMF delay line: 22 samples of history, then the block being encoded. */
+  private x = new Int32Array(QMF_HIST + G722_FRAME);
+
+  constructor(opts: G722Options = {}) {
+    this.mapping = opts.mapping ?? 'itu';
+    // Σ QMF = 4096 per branch, two branches summed: >> 13 would be unity gain; 'itu' takes x16/4, 'ffmpeg' x16/2
+    this.shift = this.mapping === 'itu' ? 15 : 14;
+  }
 
   encode(pcm: Int16Array): Buffer {
     const n = pcm.length >> 1;
     const out = Buffer.allocUnsafe(n);
+    if (this.x.length < QMF_HIST + 2 * n) {
+      const bigger = new Int32Array(QMF_HIST + 2 * n);
+      bigger.set(this.x.subarray(0, QMF_HIST));
+      this.x = bigger;
+    }
     const x = this.x;
+    for (let i = 0; i < 2 * n; i++) x[QMF_HIST + i] = pcm[i];
+    const shift = this.shift;
     const low = this.low;
     const high = this.high;
-    for (let j = 0, k = 0; k < n; k++) {
+    for (let k = 0, o = 0; k < n; k++, o += 2) {
       // Transmit QMF (§3.2): two input samples in, one low and one high sub-band sample out.
-      x.copyWithin(0, 2);
-      x[22] = pcm[j++];
-      x[23] = pcm[j++];
-      let sumOdd = 0;
-      let sumEven = 0;
-      for (let i = 0; i < 12; i++) {
-        sumOdd += x[2 * i] * QMF[i];
-        sumEven += x[2 * i + 1] * QMF[11 - i];
-      }
-      const xl = (sumEven + sumOdd) >> 14;
-      const xh = (sumEven - sumOdd) >> 14;
+      const sumOdd = qmfEven(x, o);
+      const sumEven = qmfOdd(x, o);
+      const xl = (sumEven + sumOdd) >> shift;
+      const xh = (sumEven - sumOdd) >> shift;
 
       // Lower band: SUBTRA, QUANTL (6 bit)
       const el = sat(xl - low.s);
       let wd = el >= 0 ? el : -(el + 1);
+      const det = low.det;
       let i = 1;
-      for (; i < 30; i++) if (wd < (Q6[i] * low.det) >> 12) break;
+      for (; i < 30; i++) if (wd < (Q6[i] * det) >> 12) break;
       const ilow = el < 0 ? ILN[i] : ILP[i];
       // INVQAL uses only the 4 MSBs (the decoder's feedback loop must not depend on dropped bits)
       const ril = ilow >> 2;
-      const dlow = (low.det * QM4[ril]) >> 15;
+      const dlow = (det * QM4[ril]) >> 15;
       low.scaleLow(RL42[ril]);
       low.update(dlow);
 
@@ -201,6 +298,7 @@ export class G722Encoder implements AudioEncoder {
 
       out[k] = (ihigh << 6) | ilow;
     }
+    x.copyWithin(0, 2 * n, 2 * n + QMF_HIST);
     return out;
   }
 
@@ -212,28 +310,44 @@ export class G722Decoder implements AudioDecoder {
   readonly sampleRate = G722_RATE;
   readonly rtpClockRate = 8000;
   readonly frameSamples = G722_FRAME;
+  readonly mapping: G722Mapping;
+  private readonly shift: number;
   private readonly low = new Band(32);
   private readonly high = new Band(8);
-  private readonly x = new Int32Array(24); // receive QMF delay line
+  /** Receive QMF delay line: 22 values of history, then this payload's (rL ± rH) pairs. */
+  private x = new Int32Array(QMF_HIST + G722_FRAME);
   private readonly fade = new FadeRepeatPlc(G722_FRAME);
 
+  constructor(opts: G722Options = {}) {
+    this.mapping = opts.mapping ?? 'itu';
+    // Σ QMF = 4096 per branch: >> 12 is unity gain (14-bit units); 'itu' gives 4·x14, 'ffmpeg' 2·x14
+    this.shift = this.mapping === 'itu' ? 10 : 11;
+  }
+
   decode(payload: Buffer): Int16Array {
-    const out = new Int16Array(payload.length * 2);
+    const n = payload.length;
+    const out = allocPcm(n * 2);
+    if (this.x.length < QMF_HIST + 2 * n) {
+      const bigger = new Int32Array(QMF_HIST + 2 * n);
+      bigger.set(this.x.subarray(0, QMF_HIST));
+      this.x = bigger;
+    }
     const x = this.x;
+    const shift = this.shift;
     const low = this.low;
     const high = this.high;
-    let o = 0;
-    for (let j = 0; j < payload.length; j++) {
+    for (let j = 0, o = 0; j < n; j++, o += 2) {
       const code = payload[j];
       const ilr = code & 0x3f;
       const ihigh = (code >> 6) & 0x03;
       // Lower band: INVQBL (6 bit), RECONS, LIMIT
-      let rlow = low.s + ((low.det * QM6[ilr]) >> 15);
+      const det = low.det;
+      let rlow = low.s + ((det * QM6[ilr]) >> 15);
       if (rlow > 16383) rlow = 16383;
       else if (rlow < -16384) rlow = -16384;
       // INVQAL (4 bit) feeds the predictor, exactly as in the encoder
       const ril = ilr >> 2;
-      const dlowt = (low.det * QM4[ril]) >> 15;
+      const dlowt = (det * QM4[ril]) >> 15;
       low.scaleLow(RL42[ril]);
       low.update(dlowt);
 
@@ -246,18 +360,14 @@ export class G722Decoder implements AudioDecoder {
       high.update(dhigh);
 
       // Receive QMF (§4.4)
-      x.copyWithin(0, 2);
-      x[22] = rlow + rhigh;
-      x[23] = rlow - rhigh;
-      let xout1 = 0;
-      let xout2 = 0;
-      for (let i = 0; i < 12; i++) {
-        xout2 += x[2 * i] * QMF[i];
-        xout1 += x[2 * i + 1] * QMF[11 - i];
-      }
-      out[o++] = sat(xout1 >> 11);
-      out[o++] = sat(xout2 >> 11);
+      x[QMF_HIST + o] = rlow + rhigh;
+      x[QMF_HIST + o + 1] = rlow - rhigh;
+      const xout2 = qmfEven(x, o);
+      const xout1 = qmfOdd(x, o);
+      out[o] = sat(xout1 >> shift);
+      out[o + 1] = sat(xout2 >> shift);
     }
+    x.copyWithin(0, 2 * n, 2 * n + QMF_HIST);
     this.fade.good(out);
     return out;
   }

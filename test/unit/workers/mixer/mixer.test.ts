@@ -328,4 +328,74 @@ describe('Mixer.mixOnce', () => {
     r = runTicks(m, 30, { noisy: noise });
     expect(r.talkers).toEqual(['noisy']);
   });
+
+  it('runs at an 8 kHz mix rate for a room of G.711 phones: nothing resampled, PCMU out is the mix itself', () => {
+    const m = new Mixer({ sampleRate: 8000 });
+    expect(m.frameSamples).toBe(160);
+    m.addParticipant('a', { output: 'PCMU' });
+    m.addParticipant('l', { output: 'PCMA' });
+    m.addParticipant('g', { output: 'G722' });
+    let r: MixResult | undefined;
+    for (let k = 0; k < 5; k++)
+      r = m.mixOnce([{ id: 'a', pcm: sine(407, 8000, 160, 8000, (2 * Math.PI * 407 * k * 160) / 8000) }]);
+    const res = r as MixResult;
+    expect(outputFor(res, 'l').payload.length).toBe(160);
+    expect(outputFor(res, 'g').payload.length).toBe(160); // 20 ms of G.722 (16 kHz through the 1:2 half-band)
+    expect(outputFor(res, 'a').kind).toBe('mix-minus');
+  });
+
+  it('shared groups follow joins, leaves, output changes, talkers and prompts (cached only while nothing changed)', () => {
+    const m = rawMixer();
+    for (const id of ['a', 'b', 'c']) m.addParticipant(id, { output: 'PCMU' });
+    const groupIds = (r: MixResult): Record<string, string[]> =>
+      Object.fromEntries(
+        r.outputs.filter((o) => o.kind === 'shared').map((o) => [o.format, [...o.participants]]),
+      );
+    let r = runTicks(m, 1, {});
+    const first = r.outputs[0].participants;
+    expect(groupIds(r)).toEqual({ PCMU: ['a', 'b', 'c'] });
+    r = runTicks(m, 1, {});
+    expect(r.outputs[0].participants).toBe(first); // nothing changed: the same list
+    m.addParticipant('d', { output: 'PCMA' });
+    expect(groupIds(runTicks(m, 1, {}))).toEqual({ PCMU: ['a', 'b', 'c'], PCMA: ['d'] });
+    m.setOutput('a', 'PCMA');
+    expect(groupIds(runTicks(m, 1, {}))).toEqual({ PCMU: ['b', 'c'], PCMA: ['a', 'd'] });
+    r = runTicks(m, 1, { b: constant(2000, N) });
+    expect(groupIds(r)).toEqual({ PCMU: ['c'], PCMA: ['a', 'd'] });
+    expect(outputFor(r, 'b').kind).toBe('mix-minus');
+    m.removeParticipant('c');
+    m.playPrompt('d', constant(10, N));
+    r = runTicks(m, 1, { b: constant(2000, N) });
+    expect(groupIds(r)).toEqual({ PCMA: ['a'] });
+    expect(outputFor(r, 'd').kind).toBe('private');
+    r = runTicks(m, 100, {}); // b released, prompt over
+    expect(groupIds(r)).toEqual({ PCMA: ['a', 'd'], PCMU: ['b'] });
+  });
+
+  it('events and individual outputs are listed in join order whatever the order of the inputs', () => {
+    const m = rawMixer({ vad: { attackFrames: 1 } });
+    for (const id of ['x', 'y', 'z']) m.addParticipant(id, { output: 'PCMU' });
+    const loud = constant(3000, N);
+    const r = m.mixOnce([
+      { id: 'z', pcm: loud },
+      { id: 'x', pcm: loud },
+      { id: 'y', pcm: loud },
+    ]);
+    expect(r.events.map((e) => e.id)).toEqual(['x', 'y', 'z']);
+    expect(r.outputs.map((o) => o.participants[0])).toEqual(['x', 'y', 'z']);
+  });
+
+  it('a participant at rest costs nothing but still wakes up: silence after speech decays, then a new start is seen', () => {
+    const m = rawMixer({ vad: { attackFrames: 1, releaseFrames: 2 } });
+    m.addParticipant('a', { output: 'PCMU' });
+    m.addParticipant('l', { output: 'PCMU' });
+    expect(m.mixOnce([{ id: 'a', pcm: constant(3000, N) }]).events).toEqual([{ id: 'a', speaking: true }]);
+    const stops = [];
+    for (let k = 0; k < 400; k++) stops.push(...m.mixOnce([]).events);
+    expect(stops).toEqual([{ id: 'a', speaking: false }]);
+    const r = m.mixOnce([{ id: 'a', pcm: constant(3000, N) }]);
+    expect(r.events).toEqual([{ id: 'a', speaking: true }]);
+    expect(r.talkers).toEqual(['a']);
+    expect(pcmOf(outputFor(r, 'l'))[0]).toBe(3000);
+  });
 });

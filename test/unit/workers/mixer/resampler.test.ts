@@ -1,5 +1,5 @@
-import { Resampler } from '../../../../workers/mixer/resampler';
-import { alignedSnr, byFrames, chirp, rms, sine, snrAt, tonePower } from './audio-helpers';
+import { HALF_BAND_TAPS, Resampler } from '../../../../workers/mixer/resampler';
+import { alignedSnr, byFrames, chirp, constant, rms, sine, snrAt, tonePower } from './audio-helpers';
 
 function run(inRate: number, outRate: number, x: Int16Array): Int16Array {
   const r = new Resampler(inRate, outRate);
@@ -79,5 +79,82 @@ describe('Resampler (polyphase windowed sinc)', () => {
     r.process(sine(1000, 8000, 160, 20000));
     r.reset();
     expect(rms(r.process(new Int16Array(160)))).toBe(0);
+  });
+
+  describe('2:1 / 1:2 half-band path (G.711 legs of a 16 kHz mix)', () => {
+    /** Gain (dB) of a steady tone through `inRate → outRate`, measured at the output by Goertzel. */
+    function gainDb(inRate: number, outRate: number, f: number): number {
+      const x = sine(f, inRate, inRate, 10000);
+      const y = run(inRate, outRate, x).subarray(outRate / 10);
+      const ref = sine(f, outRate, y.length, 10000);
+      return 10 * Math.log10(tonePower(y, f, outRate) / tonePower(ref, f, outRate));
+    }
+
+    it('is a half-band filter: centre ½, odd taps summing to ¼ each side (unit DC gain, exact even phase)', () => {
+      expect(HALF_BAND_TAPS.length).toBe(13);
+      expect(HALF_BAND_TAPS.reduce((a, b) => a + b, 0)).toBeCloseTo(0.25, 12);
+      const r = new Resampler(8000, 16000);
+      const y = r.process(constant(12345, 160));
+      const z = r.process(constant(12345, 160));
+      expect(Math.max(...z.map((v) => Math.abs(v - 12345)))).toBeLessThanOrEqual(1);
+      expect(y.length).toBe(320);
+    });
+
+    it.each([
+      [16000, 8000],
+      [8000, 16000],
+    ])(
+      '%i → %i: a 407 Hz tone passes within 0.5 dB, and the whole 300–3400 Hz band within 0.1 dB',
+      (a, b) => {
+        expect(Math.abs(gainDb(a, b, 407))).toBeLessThan(0.5);
+        for (const f of [300, 1000, 2000, 3000, 3400]) expect(Math.abs(gainDb(a, b, f))).toBeLessThan(0.1);
+      },
+    );
+
+    it('16k → 8k: a 5 kHz tone is attenuated by ≥ 40 dB (it would alias to 3 kHz), everything from 4.6 kHz by ≥ 60 dB', () => {
+      for (const f of [4600, 5000, 6000, 7000, 7900]) {
+        const x = sine(f, 16000, 16000, 16000);
+        const y = run(16000, 8000, x).subarray(800);
+        const alias = 8000 - f;
+        const ref = tonePower(sine(alias, 8000, y.length, 16000), alias, 8000);
+        const rejection = 10 * Math.log10(ref / Math.max(tonePower(y, alias, 8000), 1e-12));
+        expect(rejection).toBeGreaterThan(f === 5000 ? 40 : 60);
+      }
+    });
+
+    it('has whole-sample group delays (12 samples at 8 kHz, 26 at 16 kHz): 1.5 and 1.6 ms', () => {
+      expect(new Resampler(16000, 8000).delayOut).toBe(12);
+      expect(new Resampler(8000, 16000).delayOut).toBe(26);
+    });
+
+    it('processInto writes the same samples as process, and odd-length blocks give the same stream', () => {
+      const x = chirp(200, 3000, 16000, 16000);
+      const a = new Resampler(16000, 8000);
+      const b = new Resampler(16000, 8000);
+      const c = new Resampler(16000, 8000);
+      const viaProcess = run(16000, 8000, x);
+      const out = new Int16Array(160);
+      const viaInto: number[] = [];
+      for (let i = 0; i + 320 <= x.length; i += 320) {
+        expect(b.processInto(x.subarray(i, i + 320), out)).toBe(160);
+        viaInto.push(...out);
+      }
+      expect(Int16Array.from(viaInto)).toEqual(viaProcess);
+      // blocks of 321 and 319 samples: an unpaired sample waits for the next block
+      const odd: number[] = [];
+      for (let i = 0; i + 640 <= x.length; i += 640) {
+        odd.push(...c.process(x.subarray(i, i + 321)));
+        odd.push(...c.process(x.subarray(i + 321, i + 640)));
+      }
+      expect(Int16Array.from(odd)).toEqual(viaProcess.subarray(0, odd.length));
+      expect(a.outputLength(321)).toBe(160);
+    });
+
+    it('same rate is a copy', () => {
+      const r = new Resampler(16000, 16000);
+      const x = sine(1000, 16000, 320);
+      expect(r.process(x)).toEqual(x);
+      expect(r.delayOut).toBe(0);
+    });
   });
 });
