@@ -159,7 +159,7 @@ export class MixedRoomAudio extends TypedEmitter<MixedRoomAudioEvents> implement
   async play(participantId: string, pcm: Int16Array, rate: number): Promise<void> {
     await this.serial(async () => undefined);
     const m = this.members.get(participantId);
-    if (this.closed || !m?.output) return;
+    if (this.closed || !m || (!m.output && m.directKey === undefined)) return;
     await this.mixer.playAndWait(participantId, pcm, rate);
   }
 
