@@ -70,8 +70,8 @@ export interface CreateMixerRoomParams {
   roomId: string;
   /** IP to bind the room's two sockets on (loopback normally: they only talk to mediasoup). */
   ip: string;
-  /** Mix rate; 16000 (wideband) or 48000. */
-  rate?: 16000 | 48000;
+  /** Mix rate: 8000, 16000 (default), 48000, or `auto` (8000 while everyone is on G.711, else 16000). */
+  rate?: 8000 | 16000 | 48000 | 'auto';
 }
 
 export interface CreateMixerRoomResult {
@@ -146,6 +146,9 @@ export interface MixerReceiveStats {
 
 export interface MixerRoomStats {
   roomId: string;
+  /** The mix rate now, and how often `auto` changed it. */
+  mixRate: number;
+  rateChanges: number;
   ticks: number;
   /** Mean / max time one 20 ms tick of this room took (decode + mix + encode + send), in µs. */
   tickMeanUs: number;

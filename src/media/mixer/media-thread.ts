@@ -165,7 +165,7 @@ export class MediaThread extends TypedEmitter<MediaThreadEvents> {
   async createMixerRoom(opts: {
     roomId: string;
     ip?: string;
-    rate?: 16000 | 48000;
+    rate?: 8000 | 16000 | 48000 | 'auto';
   }): Promise<MixerRoomHandle> {
     if (this.rooms.has(opts.roomId)) {
       throw new MediaThreadError(`mixer room ${opts.roomId} exists`, 'EEXIST', 'mixer.createRoom');

@@ -73,7 +73,7 @@ export class MixedRoomAudio extends TypedEmitter<MixedRoomAudioEvents> implement
     mixInputs?: boolean;
     log: Logger;
   }): Promise<MixedRoomAudio> {
-    const mixer = await opts.thread.createMixerRoom({ roomId: opts.roomId, ip: opts.listenIp, rate: 16000 });
+    const mixer = await opts.thread.createMixerRoom({ roomId: opts.roomId, ip: opts.listenIp, rate: 'auto' });
     return new MixedRoomAudio(opts.router, mixer, opts.listenIp, opts.mixInputs ?? true, opts.log);
   }
 

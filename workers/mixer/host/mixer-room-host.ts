@@ -85,7 +85,11 @@ export class MixerRoomHost implements RoomHostRegistry {
       const relay = this.legOf(p);
       const prev = s.legs.get(p.participantId);
       if (prev && prev !== relay) this.detach(s, p.participantId);
-      const io = relay ? (prev === relay ? this.io.get(relay)! : this.attach(s, p.participantId, relay)) : null;
+      const io = relay
+        ? prev === relay
+          ? this.io.get(relay)!
+          : this.attach(s, p.participantId, relay)
+        : null;
       s.room.updateParticipant(p, io);
       return null;
     });

@@ -62,6 +62,9 @@ class RoomParticipant {
   output: RtpOutputStream | null = null;
   /** Set for a participant attached to a leg of this thread (no SSRC demux, no output socket). */
   direct: DirectIo | null = null;
+  inputCodec: CodecName | null = null;
+  outputCodec: CodecName | null = null;
+  gain = 1;
   /** What `input` / `output` were built from, to tell a real change from a repeated registration. */
   inputKey = '';
   outputKey = '';
@@ -86,7 +89,11 @@ export interface DirectIo {
 
 export interface MixerRoomOptions {
   roomId: string;
-  rate: MixRate;
+  /**
+   * Mix rate, or `auto` (FreeSWITCH's conference `rate: auto` in spirit): 8 kHz while every participant is on
+   * G.711 (narrowband end to end: no resampling at all), 16 kHz as soon as a wideband codec (G.722, Opus) is in.
+   */
+  rate: MixRate | 'auto';
   /** Send one RTP packet to the mixer-output PlainTransport. */
   send: (pkt: Buffer) => void;
   notify: (n: Notification) => void;
@@ -100,10 +107,14 @@ export interface MixerRoomOptions {
  * (InputPipeline, Mixer); this class is the routing around it: SSRC → participant, RFC 4733 events → DTMF
  * notifications, speaking / prompt-finished notifications, per-participant counters.
  */
+const NARROWBAND = new Set<CodecName>(['PCMU', 'PCMA']);
+
 export class MixerRoom {
   readonly roomId: string;
-  readonly rate: MixRate;
-  private readonly mixer: Mixer;
+  private readonly autoRate: boolean;
+  private currentRate: MixRate;
+  private mixer: Mixer;
+  private rateChanges = 0;
   private readonly participants = new Map<string, RoomParticipant>();
   private readonly bySsrc = new Map<number, RoomParticipant>();
   private readonly send: (pkt: Buffer) => void;
@@ -116,10 +127,52 @@ export class MixerRoom {
 
   constructor(opts: MixerRoomOptions) {
     this.roomId = opts.roomId;
-    this.rate = opts.rate;
+    this.autoRate = opts.rate === 'auto';
+    this.currentRate = opts.rate === 'auto' ? 8000 : opts.rate;
     this.send = opts.send;
     this.notify = opts.notify;
-    this.mixer = new Mixer({ sampleRate: opts.rate });
+    this.mixer = new Mixer({ sampleRate: this.currentRate });
+  }
+
+  /** The mix rate now (changes with membership when created with `auto`). */
+  get rate(): MixRate {
+    return this.currentRate;
+  }
+
+  /**
+   * `auto` rate: after a membership or codec change, mix at 8 kHz if everyone is narrowband, else 16 kHz. A change
+   * rebuilds the mix core and every input's pipeline (jitter buffers restart: one frame of silence for the room)
+   * and ends prompts in progress (their playDone says stopped).
+   */
+  private fitRate(): void {
+    if (!this.autoRate || this.closed) return;
+    let wide = false;
+    for (const p of this.participants.values()) {
+      if (
+        (p.inputCodec && !NARROWBAND.has(p.inputCodec)) ||
+        (p.outputCodec && !NARROWBAND.has(p.outputCodec))
+      )
+        wide = true;
+    }
+    const rate: MixRate = wide ? 16000 : 8000;
+    if (rate === this.currentRate) return;
+    this.currentRate = rate;
+    this.rateChanges++;
+    this.mixer.close();
+    this.mixer = new Mixer({ sampleRate: rate });
+    for (const p of this.participants.values()) {
+      this.finishPlays(p, true);
+      this.mixer.addParticipant(p.id, {
+        output: p.outputCodec,
+        input: p.pipeline !== null,
+        gain: p.gain,
+        muted: p.muted,
+      });
+      if (p.pipeline && p.inputCodec) {
+        p.pipeline.close();
+        p.pipeline = new InputPipeline({ codec: p.inputCodec, mixRate: rate });
+      }
+    }
   }
 
   get size(): number {
@@ -139,9 +192,11 @@ export class MixerRoom {
       gain: p.gain ?? 1,
       muted: p.muted ?? false,
     });
+    party.gain = p.gain ?? 1;
     this.participants.set(p.participantId, party);
     this.applyInput(party, p.input);
     this.applyOutput(party, p.output);
+    this.fitRate();
   }
 
   /**
@@ -160,6 +215,7 @@ export class MixerRoom {
     this.applyOutput(party, p.output);
     if (p.gain !== undefined) this.setGain(party.id, p.gain);
     if (p.muted !== undefined) this.setMuted(party.id, p.muted);
+    this.fitRate();
   }
 
   private checkInputSsrc(p: ParticipantParams, direct: DirectIo | null): void {
@@ -185,7 +241,8 @@ export class MixerRoom {
     party.inputSsrc = input ? ssrc : null;
     party.inputPayloadType = input?.payloadType ?? null;
     party.dtmfPayloadType = input?.dtmfPayloadType ?? null;
-    party.pipeline = input ? new InputPipeline({ codec: input.codec, mixRate: this.rate }) : null;
+    party.inputCodec = input?.codec ?? null;
+    party.pipeline = input ? new InputPipeline({ codec: input.codec, mixRate: this.currentRate }) : null;
     party.dtmf =
       input?.dtmfPayloadType !== undefined ? new TelephoneEventReceiver(input.dtmfClockRate ?? 8000) : null;
     if (party.inputSsrc !== null) this.bySsrc.set(party.inputSsrc, party);
@@ -196,6 +253,7 @@ export class MixerRoom {
     const key = output ? JSON.stringify([output.ssrc >>> 0, output.payloadType, output.codec]) : '';
     if (key === party.outputKey) return;
     party.outputKey = key;
+    party.outputCodec = output?.codec ?? null;
     party.output = output
       ? new RtpOutputStream({
           ssrc: output.ssrc,
@@ -214,6 +272,7 @@ export class MixerRoom {
     if (p.inputSsrc !== null) this.bySsrc.delete(p.inputSsrc);
     p.pipeline?.close();
     this.mixer.removeParticipant(id);
+    this.fitRate();
   }
 
   setMuted(id: string, muted: boolean): void {
@@ -226,6 +285,7 @@ export class MixerRoom {
     this.party(id);
     if (!(gain >= 0) || !Number.isFinite(gain))
       throw new MixerRoomError('gain must be a finite number >= 0', 'EINVAL');
+    this.party(id).gain = gain;
     this.mixer.setGain(id, gain);
   }
 
@@ -379,6 +439,8 @@ export class MixerRoom {
   stats(clock: { skipped: number; lateMaxMs: number }): MixerRoomStats {
     return {
       roomId: this.roomId,
+      mixRate: this.currentRate,
+      rateChanges: this.rateChanges,
       ticks: this.ticks,
       tickMeanUs: this.ticks ? this.tickUsTotal / this.ticks : 0,
       tickMaxUs: this.tickUsMax,

@@ -2,7 +2,7 @@
  * MixerRoom (the routing around the pure mixer core inside a media thread), driven step by step: RTP in by SSRC,
  * tick(), RTP out per participant; and the MixClock schedule.
  */
-import { decodeUlaw, encodeUlaw } from '../../../../workers/mixer/codec/g711';
+import { decodeAlaw, decodeUlaw, encodeUlaw } from '../../../../workers/mixer/codec/g711';
 import { MixClock } from '../../../../workers/mixer/host/mix-clock';
 import { MixerRoom } from '../../../../workers/mixer/host/mixer-room';
 import type { Notification } from '../../../../workers/mixer/protocol';
@@ -442,5 +442,57 @@ describe('participants attached to a leg of the thread (no SSRC demux, no output
     expect(rms(pcm)).toBeGreaterThan(3000);
     expect(toneShare(pcm, 407, 8000)).toBeGreaterThan(0.8);
     room.pushInput('nobody', Buffer.alloc(3), 0); // never throws
+  });
+});
+
+describe('auto mix rate: 8 kHz while everyone is on G.711, 16 kHz with a wideband codec', () => {
+  test('switches with membership, keeps mixing across the switch, ends a prompt in progress', () => {
+    const notes: Notification[] = [];
+    const room = new MixerRoom({
+      roomId: 'auto',
+      rate: 'auto',
+      send: () => undefined,
+      notify: (n) => notes.push(n),
+    });
+    const toB: Buffer[] = [];
+    room.addParticipant(
+      { participantId: 'A', leg: 'a', input: { payloadType: 0, codec: 'PCMU' } },
+      { send: () => undefined },
+    );
+    room.addParticipant(
+      { participantId: 'B', leg: 'b', output: { ssrc: 5, payloadType: 8, codec: 'PCMA' } },
+      { send: (p) => toB.push(p) },
+    );
+    const clock = { skipped: 0, lateMaxMs: 0 };
+    expect(room.stats(clock)).toMatchObject({ mixRate: 8000, rateChanges: 0 });
+    let i = 0;
+    const say = (n: number): void => {
+      for (let k = 0; k < n; k++, i++) {
+        const pcm = tone(407, 8000, 160, 12000, i * 160);
+        room.pushInput(
+          'A',
+          serializeRtp({ payloadType: 0, seq: i, timestamp: i * 160, ssrc: 3 }, encodeUlaw(pcm)),
+          i * 20,
+        );
+        room.tick();
+      }
+    };
+    say(30);
+    const at8k = decodeAlaw(parseRtp(toB[toB.length - 1]!).payload);
+    expect(toneShare(at8k, 407, 8000)).toBeGreaterThan(0.8);
+    room.play('B', 'p1', tone(700, 16000, 16000), 16000); // a 1 s prompt, cut by the switch below
+    say(5);
+    room.addParticipant(
+      { participantId: 'C', leg: 'c', output: { ssrc: 6, payloadType: 9, codec: 'G722' } },
+      { send: () => undefined },
+    );
+    expect(room.stats(clock)).toMatchObject({ mixRate: 16000, rateChanges: 1 });
+    expect(notes.some((n) => n.event === 'mixer.playDone' && n.playId === 'p1' && n.stopped)).toBe(true);
+    say(30);
+    const at16k = decodeAlaw(parseRtp(toB[toB.length - 1]!).payload);
+    expect(rms(at16k)).toBeGreaterThan(3000);
+    expect(toneShare(at16k, 407, 8000)).toBeGreaterThan(0.8);
+    room.removeParticipant('C');
+    expect(room.stats(clock)).toMatchObject({ mixRate: 8000, rateChanges: 2 });
   });
 });
