@@ -267,7 +267,8 @@ export class Conference {
           `a ${session.kind} participant cannot be moved to another media thread or router`,
         );
       await from.unseat(p);
-      if (!reattach) {
+      if (reattach) session.rehome(lease.media.legs);
+      else {
         try {
           await session.renegotiate!(lease.media.legs);
         } catch (err) {

@@ -200,6 +200,10 @@ export class SipCall
     this.participant.close(reason);
   }
 
+  rehome(legs: MediaLegFactory): void {
+    this.legFactory = legs;
+  }
+
   /**
    * Moves the call's media onto legs built by `legs` (another room's router and media thread): one new leg per
    * served m-line, a re-INVITE offering them (RFC 3261 §14.1; the offer restates the negotiated codecs, RFC 3264

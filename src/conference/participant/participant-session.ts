@@ -35,6 +35,11 @@ export interface ParticipantSession {
   /** Ends the session from our side (SIP: BYE with a Reason header) and closes the participant with `reason`. */
   hangup(reason: LeaveReason, why?: HangupCause): void;
   /**
+   * The session's media was re-attached to another room's audio where it is (same media thread): legs it builds
+   * from now on (a re-INVITE adding a stream, a re-key) come from `legs`, the new room's.
+   */
+  rehome(legs: MediaLegFactory): void;
+  /**
    * Moves the session's media onto the legs of another room (another router or media thread) by renegotiating
    * with the far end (SIP: a re-INVITE offering the new legs). Absent when the session cannot renegotiate. On
    * failure before the far end accepted, the session keeps its previous legs and the promise rejects.

@@ -588,6 +588,7 @@ describe('moving a participant', () => {
     expect(red.instances[0]!.mix()!.calls).toContainEqual(['remove', p.id]);
     expect(blue.mix()!.members.has(p.id)).toBe(true);
     expect(a.session!.renegotiated).toEqual([]);
+    expect(a.session!.rehomed).toEqual([blue.legs]); // later legs (a re-key, video) are built in blue
     expect(seen).toEqual([['participantMoved', 'alice', 'red', 'blue']]);
     expect(t.conference.locate(p.id).room.id).toBe('blue');
     expect(t.conference.getRoom('red').size).toBe(0);

@@ -101,16 +101,8 @@ export class FakeRoomAudio implements RoomAudio {
   }
 
   async stats(): Promise<RoomAudioStats | null> {
-    return {
-      roomId: this.id,
-      ticks: 1,
-      tickMeanUs: 1,
-      tickMaxUs: 1,
-      lateMaxMs: 0,
-      skippedTicks: 0,
-      packetsUnknownSsrc: 0,
-      participants: [],
-    };
+    // Only what the tests read; the mixer's full figures belong to the media layer.
+    return { roomId: this.id, ticks: 1, participants: [] } as unknown as RoomAudioStats;
   }
 
   close(): void {
@@ -349,6 +341,11 @@ export class FakeSession extends EventEmitter implements ParticipantSession {
   }
 
   closed = false;
+  rehomed: MediaLegFactory[] = [];
+
+  rehome(legs: MediaLegFactory): void {
+    this.rehomed.push(legs);
+  }
 
   hangup(reason: LeaveReason, why?: HangupCause): void {
     this.hangups.push(why ? { reason, why } : { reason });
