@@ -49,7 +49,7 @@ class Phone {
   private outbound?: SrtpSession;
   private seq = 1000;
   private ts = 5000;
-  private readonly ssrc = (Math.random() * 0xffffffff) >>> 0;
+  readonly ssrc = (Math.random() * 0xffffffff) >>> 0;
   private timer?: NodeJS.Timeout;
   private target?: { ip: string; port: number };
   readonly source: ToneSource;
@@ -171,7 +171,30 @@ class Phone {
     }
   }
 
+  /** Sender reports received (RTCP PT 200, after SRTCP unprotect): [sender SSRC, report block SSRC or null]. */
+  senderReports: Array<{ ssrc: number; packets: number; reportOn: number | null; cname: string }> = [];
+
   private onPacket(msg: Buffer): void {
+    const pt = msg[1]! & 0x7f;
+    if (pt >= 72 && pt <= 79) {
+      const rtcp = this.inbound ? this.inbound.unprotectRtcp(msg) : msg;
+      if (!rtcp) {
+        this.undecryptable++;
+        return;
+      }
+      if (rtcp[1] === 200) {
+        const rc = rtcp[0]! & 0x1f;
+        const sdes = 28 + rc * 24;
+        this.senderReports.push({
+          ssrc: rtcp.readUInt32BE(4),
+          packets: rtcp.readUInt32BE(20),
+          reportOn: rc ? rtcp.readUInt32BE(28) : null,
+          cname:
+            rtcp[sdes + 1] === 202 ? rtcp.subarray(sdes + 10, sdes + 10 + rtcp[sdes + 9]!).toString() : '',
+        });
+      }
+      return;
+    }
     let clear: Buffer | null = msg;
     if (this.inbound) clear = this.inbound.unprotectRtp(msg);
     if (!clear) {
@@ -400,6 +423,29 @@ test('hold (sendonly from the phone) stops its mix and keeps its music out of th
     await sleep(1000);
     expect(a.received - aCount2).toBeGreaterThan(30);
     expect(toneDb(b.pcmSince(fromB2), 8000, 407)).toBeGreaterThan(-20);
+  } finally {
+    a.close();
+    b.close();
+    r.close();
+  }
+});
+
+test('RTCP (RFC 3550 §6): each phone gets SRTCP sender reports of its mix with a report block on its own stream', async () => {
+  const r = await room();
+  const a = await Phone.open({ codec: 'PCMU', tone: 407, srtp: 'AEAD_AES_128_GCM' });
+  const b = await Phone.open({ codec: 'PCMU', tone: null });
+  try {
+    await r.join(a);
+    await r.join(b);
+    a.start();
+    b.start();
+    await until(() => a.senderReports.length > 0 && b.senderReports.length > 0, 12000);
+    expect(a.undecryptable).toBe(0);
+    const sr = a.senderReports[0]!;
+    expect(sr.reportOn).toBe(a.ssrc);
+    expect(sr.packets).toBeGreaterThan(50);
+    expect(sr.cname).toMatch(/^parley-/);
+    expect(b.senderReports[0]!.reportOn).toBe(b.ssrc);
   } finally {
     a.close();
     b.close();

@@ -135,8 +135,15 @@ export class MixerRoomHost implements RoomHostRegistry {
   /** The leg's clear RTP feeds this room's participant; the participant's mix leaves through the leg. */
   private attach(s: RoomSlot, participantId: string, relay: UdpRelay): DirectIo {
     s.legs.set(participantId, relay);
-    relay.core.setSink((rtp, now) => s.room.pushInput(participantId, rtp, now), s);
-    const io: DirectIo = { send: (pkt) => relay.core.sendRtpToPhone(pkt) };
+    relay.core.setSink(
+      (rtp, now) => s.room.pushInput(participantId, rtp, now),
+      s,
+      (rtcp, now) => s.room.pushRtcp(participantId, rtcp, now),
+    );
+    const io: DirectIo = {
+      send: (pkt) => relay.core.sendRtpToPhone(pkt),
+      sendRtcp: (pkt) => relay.core.sendRtcpToPhone(pkt),
+    };
     this.io.set(relay, io);
     return io;
   }

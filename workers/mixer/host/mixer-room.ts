@@ -6,6 +6,7 @@ import type { MixRate } from '../mixer';
 import type { AddMixerParticipantParams, MixerReceiveStats, MixerRoomStats, Notification } from '../protocol';
 import { classifyPacket, PacketKind } from '../relay/packet-kind';
 import { Resampler } from '../resampler';
+import { buildSenderReport, ReceptionStats, senderReportNtp } from '../rtcp';
 import { parseRtp, RtpOutputStream } from '../rtp';
 
 export class MixerRoomError extends Error {
@@ -49,6 +50,12 @@ class RoomParticipant {
   packetsIn = 0;
   dtmfPacketsIn = 0;
   packetsOut = 0;
+  /** Payload octets sent (RTCP SR, RFC 3550 §6.4.1). */
+  octetsOut = 0;
+  /** What arrives from a directly attached participant (RTCP report block). */
+  rx: ReceptionStats | null = null;
+  /** Tick at which its next RTCP report is due. */
+  rtcpDue = 0;
   speaking = false;
   muted: boolean;
   readonly plays: Play[] = [];
@@ -85,7 +92,12 @@ type ParticipantParams = Omit<AddMixerParticipantParams, 'roomId'>;
  */
 export interface DirectIo {
   send(pkt: Buffer): void;
+  /** Our RTCP for this participant (RFC 3550 §6: SR of its mix, a report on what it sends, CNAME). */
+  sendRtcp?(pkt: Buffer): void;
 }
+
+/** RFC 3550 §6.2: 5 s minimum interval; each participant's reports are spread over [0.5, 1.5] of it (§6.3.1). */
+const RTCP_INTERVAL_TICKS = 250;
 
 export interface MixerRoomOptions {
   roomId: string;
@@ -242,6 +254,8 @@ export class MixerRoom {
     party.inputPayloadType = input?.payloadType ?? null;
     party.dtmfPayloadType = input?.dtmfPayloadType ?? null;
     party.inputCodec = input?.codec ?? null;
+    party.rx = input && party.direct ? new ReceptionStats(input.codec === 'opus' ? 48000 : 8000) : null;
+    party.rtcpDue = this.ticks + Math.round(RTCP_INTERVAL_TICKS * (0.5 + Math.random()));
     party.pipeline = input ? new InputPipeline({ codec: input.codec, mixRate: this.currentRate }) : null;
     party.dtmf =
       input?.dtmfPayloadType !== undefined ? new TelephoneEventReceiver(input.dtmfClockRate ?? 8000) : null;
@@ -340,6 +354,14 @@ export class MixerRoom {
     if (p?.direct) this.input(p, buf, nowMs);
   }
 
+  /** Clear RTCP from a directly attached participant: its sender reports (for LSR/DLSR in ours). */
+  pushRtcp(participantId: string, buf: Buffer, nowMs: number): void {
+    const p = this.participants.get(participantId);
+    if (this.closed || !p?.rx) return;
+    const sr = senderReportNtp(buf);
+    if (sr && sr.ssrc === p.rx.ssrc) p.rx.onSenderReport(sr.ntpSec, sr.ntpFrac, nowMs);
+  }
+
   private input(p: RoomParticipant, buf: Buffer, nowMs: number): void {
     let pkt;
     try {
@@ -347,6 +369,7 @@ export class MixerRoom {
     } catch {
       return;
     }
+    p.rx?.onPacket(pkt.ssrc, pkt.seq, pkt.timestamp, nowMs);
     if (p.dtmf && pkt.payloadType === p.dtmfPayloadType) {
       p.dtmfPacketsIn++;
       // RFC 4733 §2.5.1.4: the receiver reports the digit once although the end packet comes three times
@@ -389,6 +412,7 @@ export class MixerRoom {
         if (p.direct) p.direct.send(pkt);
         else this.send(pkt);
         p.packetsOut++;
+        p.octetsOut += out.payload.length;
       }
     }
     for (const ev of result.events) {
@@ -423,8 +447,33 @@ export class MixerRoom {
 
     const us = Number(process.hrtime.bigint() - t0) / 1000;
     this.ticks++;
+    for (const p of this.participants.values()) {
+      if (p.direct?.sendRtcp && p.output && this.ticks >= p.rtcpDue) this.sendRtcp(p, p.direct.sendRtcp);
+    }
     this.tickUsTotal += us;
     if (us > this.tickUsMax) this.tickUsMax = us;
+  }
+
+  private sendRtcp(p: RoomParticipant, send: (pkt: Buffer) => void): void {
+    p.rtcpDue = this.ticks + Math.round(RTCP_INTERVAL_TICKS * (0.5 + Math.random()));
+    const now = Date.now();
+    const report = p.rx?.hasData ? p.rx.block(now) : null;
+    const sr = buildSenderReport(
+      {
+        ssrc: p.output!.ssrc,
+        wallMs: now,
+        rtpTimestamp: p.output!.nextTimestamp,
+        packets: p.packetsOut,
+        octets: p.octetsOut,
+      },
+      report,
+      `parley-${p.id}`,
+    );
+    try {
+      send(sr);
+    } catch {
+      // a closed or failing leg: the next report will try again
+    }
   }
 
   /** A frame interval the thread could not serve in time (stall): inputs drop a frame, outputs' time runs on. */

@@ -66,6 +66,8 @@ export interface RelaySrtp {
 
 /** Where the phone's clear RTP goes when the leg is mixed in this thread (instead of, or besides, mediasoup). */
 export type RelaySink = (rtp: Buffer, now: number) => void;
+/** Where the phone's clear RTCP goes when the leg is mixed in this thread (its sender reports: round trip). */
+export type RelayRtcpSink = (rtcp: Buffer, now: number) => void;
 
 export interface RtpRelayOptions {
   /** True when the phone has its own RTCP socket (no a=rtcp-mux): RTCP back to it leaves by OuterRtcp. */
@@ -142,6 +144,7 @@ export class RtpRelay {
   private dtmf: TelephoneEventReceiver | null = null;
   private srtp: RelaySrtp | null = null;
   private sink: RelaySink | null = null;
+  private rtcpSink: RelayRtcpSink | null = null;
   private sinkOwner: unknown = null;
   /** Hold (RFC 3264 §8.4): what the phone sends is not passed on / nothing is sent to it. */
   private phoneSends = true;
@@ -197,15 +200,36 @@ export class RtpRelay {
   }
 
   /** The phone's clear RTP goes to `sink` (a mixer participant); `owner` lets only its owner clear it. */
-  setSink(sink: RelaySink, owner: unknown): void {
+  setSink(sink: RelaySink, owner: unknown, rtcpSink: RelayRtcpSink | null = null): void {
     this.sink = sink;
+    this.rtcpSink = rtcpSink;
     this.sinkOwner = owner;
   }
 
   clearSink(owner: unknown): void {
     if (this.sinkOwner !== owner) return;
     this.sink = null;
+    this.rtcpSink = null;
     this.sinkOwner = null;
+  }
+
+  /**
+   * Our RTCP (sender report of the mix) to the phone: protected as SRTCP when SRTP ends here, out of the RTCP
+   * socket when the phone does not mux. Sent on hold too (RFC 3264 §5.1: RTCP continues).
+   */
+  sendRtcpToPhone(rtcp: Buffer): void {
+    if (this.closed) return;
+    const target = this.rtcpTarget;
+    if (!target) return;
+    const out = this.srtp ? this.srtp.protectRtcp(rtcp) : rtcp;
+    this.c.packetsOut++;
+    this.c.bytesOut += out.length;
+    this.send(
+      this.separateRtcp ? RelaySocketName.OuterRtcp : RelaySocketName.OuterRtp,
+      out,
+      target.ip,
+      target.port,
+    );
   }
 
   /** RFC 3264 §6.1 directions: a held phone is neither heard (music on hold) nor sent to. */
@@ -402,14 +426,13 @@ export class RtpRelay {
     this.notify({ type: 'latched', ip, port });
   }
 
-  /** RTCP from the phone: to mediasoup when connected (SRTCP unprotected first when SRTP ends here). */
+  /** RTCP from the phone: to the mixer and/or mediasoup (SRTCP unprotected first when SRTP ends here). */
   private rtcpIn(buf: Buffer, now: number): void {
     this.c.packetsIn++;
     this.c.bytesIn += buf.length;
     this.c.lastPacketAt = now;
     const inner = this.inner;
-    // Before connectInner (or with no mediasoup side at all: a leg mixed in its thread) RTCP ends here.
-    if (!inner) return;
+    if (!inner && !this.rtcpSink) return;
     let out: Buffer | null = buf;
     if (this.srtp) {
       out = this.srtp.unprotectRtcp(buf);
@@ -418,7 +441,8 @@ export class RtpRelay {
         return this.drop();
       }
     }
-    this.send(RelaySocketName.Inner, out, inner.ip, inner.port);
+    this.rtcpSink?.(out, now);
+    if (inner) this.send(RelaySocketName.Inner, out, inner.ip, inner.port);
   }
 
   private drop(): void {
