@@ -41,10 +41,9 @@ describe('RTCP sender report (RFC 3550 §6.4.1) and reception statistics (Append
   it('counts loss across a sequence wrap, fraction per interval, and restarts on an SSRC change', () => {
     const rx = new ReceptionStats(8000);
     let t = 0;
-    for (let seq = 65500; seq < 65536 + 64; seq++) {
+    for (let seq = 65500; seq < 65536 + 64; seq++, t += 20) {
       if (seq % 10 === 5) continue; // 10 % lost
       rx.onPacket(1, seq & 0xffff, seq * 160, t);
-      t += 20;
     }
     const b = rx.block(t);
     expect(b.extHighestSeq).toBe(65536 + 63);
