@@ -48,6 +48,14 @@ export interface MediaLeg {
   readonly negotiated?: AcceptedMedia;
   /** The endpoint's media as a mediasoup Producer, when it has one. */
   readonly producer?: types.Producer;
+  /**
+   * An SFU consumer (a browser, the livestream) needs this endpoint's media on the router: returns its Producer
+   * (created on first use for legs mixed in their thread, whose media otherwise never reaches mediasoup) once the
+   * endpoint's SSRC is known; each call must be paired with `releaseProducer()`. `producer` events announce
+   * replacements (SSRC or codec change).
+   */
+  acquireProducer(): Promise<types.Producer | undefined>;
+  releaseProducer(): void;
   /** Set when the leg can be mixed in its thread directly. */
   readonly mixerLeg?: MixerLegInfo;
   /** A new negotiation for this m-line (answer, re-INVITE, UPDATE): address, direction, codec. */

@@ -31,6 +31,7 @@ export class RoomLegFactory implements MediaLegFactory {
     if (o.kind === 'audio' && this.opts.audio === 'thread') {
       return ThreadAudioLeg.create({
         thread: this.opts.thread,
+        router: this.opts.router,
         ports: this.opts.ports,
         listenIp: this.opts.listenIp,
         ...(o.media ? { media: o.media } : {}),

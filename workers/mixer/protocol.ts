@@ -163,6 +163,8 @@ export interface MixerRoomStats {
 export interface RequestMap {
   'relay.create': { params: CreateRelayParams; result: CreateRelayResult };
   'relay.connectInner': { params: { legId: string; ip: string; port: number }; result: null };
+  /** Stop forwarding to mediasoup (the last SFU consumer of a thread-mixed leg went away). */
+  'relay.disconnectInner': { params: { legId: string }; result: null };
   'relay.updateRemote': {
     params: { legId: string; remote: RemoteAddress | null; latch: boolean };
     result: null;

@@ -219,6 +219,14 @@ export class RouterRtpLeg extends TypedEmitter<MediaLegEvents> implements MediaL
     this.consumer = consumer;
   }
 
+  /** Router legs always produce (their media reaches mediasoup anyway). */
+  async acquireProducer(): Promise<types.Producer | undefined> {
+    await this.producing;
+    return this.producer;
+  }
+
+  releaseProducer(): void {}
+
   /** Inactivity timeout in ms; 0 disables. */
   async setInactivityTimeout(ms: number): Promise<void> {
     if (!this.closed) await this.relay.setInactivityTimeout(ms);

@@ -64,6 +64,10 @@ export class RelayHandle extends TypedEmitter<RelayHandleEvents> {
     await this.thread.request('relay.connectInner', { legId: this.legId, ip, port });
   }
 
+  async disconnectInner(): Promise<void> {
+    await this.thread.request('relay.disconnectInner', { legId: this.legId });
+  }
+
   /** A re-INVITE changed the phone's address (null: none, e.g. c=0.0.0.0 hold). */
   async updateRemote(remote: RemoteAddress | null, latch: boolean): Promise<void> {
     await this.thread.request('relay.updateRemote', { legId: this.legId, remote, latch });

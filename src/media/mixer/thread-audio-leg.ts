@@ -4,12 +4,14 @@ import type { MixerCodec, RelaySrtpParams, RemoteAddress } from '../../../worker
 import { TypedEmitter } from '../../util/typed-emitter';
 import type { MediaLeg, MediaLegEvents, MixerLegInfo } from '../media-leg';
 import type { PortAllocator } from '../rtp/port-allocator';
-import { generateSdesKey, type AcceptedMedia } from '../sdp';
+import { buildProducerRtpParameters, generateSdesKey, type AcceptedMedia } from '../sdp';
 import type { MediaThread } from './media-thread';
 import type { RelayHandle } from './relay-handle';
 
 export interface ThreadAudioLegOptions {
   thread: MediaThread;
+  /** The room's router: where the endpoint's audio is produced while an SFU consumer needs it. */
+  router: types.Router;
   ports: PortAllocator;
   listenIp: string;
   /** The negotiated m-line; absent when we make the offer (delayed offer) until `update()`. */
@@ -42,6 +44,11 @@ export class ThreadAudioLeg extends TypedEmitter<MediaLegEvents> implements Medi
   private closed = false;
   private media: AcceptedMedia | undefined;
   private srtp: RelaySrtpParams | undefined;
+  /** The phone's current SSRC (learnt by the relay). */
+  private ssrc?: number;
+  /** The tap to mediasoup: a plain PlainTransport fed by the relay with clear RTP, and a Producer on it. */
+  private tap?: { users: number; transport: Promise<types.PlainTransport>; producer?: types.Producer };
+  private producing: Promise<void> = Promise.resolve();
 
   private constructor(
     private readonly opts: ThreadAudioLegOptions,
@@ -53,6 +60,10 @@ export class ThreadAudioLeg extends TypedEmitter<MediaLegEvents> implements Medi
     relay.on('dtmf', (digit, ms) => this.safeEmit('dtmf', digit, ms));
     relay.on('latched', (ip, p) => opts.log.info({ ip, port: p }, 'RTP source latched'));
     relay.on('closed', () => this.close());
+    relay.on('ssrc', (ssrc) => {
+      this.ssrc = ssrc;
+      if (this.tap) this.reproduce();
+    });
   }
 
   static async create(opts: ThreadAudioLegOptions): Promise<ThreadAudioLeg> {
@@ -113,9 +124,71 @@ export class ThreadAudioLeg extends TypedEmitter<MediaLegEvents> implements Medi
     return this.media;
   }
 
-  /** No mediasoup Producer: the endpoint's audio is mixed in the thread. */
+  /** Only while an SFU consumer holds the tap (acquireProducer): otherwise the audio never leaves the thread. */
   get producer(): types.Producer | undefined {
-    return undefined;
+    return this.tap?.producer;
+  }
+
+  async acquireProducer(): Promise<types.Producer | undefined> {
+    if (this.closed) return undefined;
+    if (!this.tap) {
+      const transport = (async () => {
+        const t = await this.opts.router.createPlainTransport({
+          listenInfo: { protocol: 'udp', ip: this.opts.listenIp },
+          rtcpMux: true,
+          comedia: false,
+        });
+        await t.connect({ ip: this.relay.innerIp, port: this.relay.innerPort });
+        await this.relay.connectInner(t.tuple.localAddress ?? t.tuple.localIp, t.tuple.localPort);
+        return t;
+      })();
+      this.tap = { users: 0, transport };
+      this.reproduce();
+    }
+    this.tap.users++;
+    await this.tap.transport;
+    await this.producing;
+    return this.tap?.producer;
+  }
+
+  releaseProducer(): void {
+    const tap = this.tap;
+    if (!tap || --tap.users > 0) return;
+    this.closeTap();
+  }
+
+  private closeTap(): void {
+    const tap = this.tap;
+    if (!tap) return;
+    this.tap = undefined;
+    tap.producer?.close();
+    void tap.transport.then(
+      (t) => t.close(),
+      () => undefined,
+    );
+    if (!this.closed) void this.relay.disconnectInner().catch(() => undefined);
+  }
+
+  /** (Re)creates the tap's Producer for the current SSRC and codec; serialised, the newest wins. */
+  private reproduce(): void {
+    this.producing = this.producing
+      .then(async () => {
+        const tap = this.tap;
+        const m = this.media;
+        if (!tap || !m || this.ssrc === undefined) return;
+        const transport = await tap.transport;
+        tap.producer?.close();
+        tap.producer = undefined;
+        const producer = await transport.produce({
+          kind: 'audio',
+          rtpParameters: buildProducerRtpParameters(m, this.ssrc),
+          appData: { ssrc: this.ssrc, tap: true },
+        });
+        if (this.tap !== tap) return void producer.close();
+        tap.producer = producer;
+        this.safeEmit('producer', producer);
+      })
+      .catch((err: unknown) => this.opts.log.warn({ err }, 'cannot produce the phone audio on the router'));
   }
 
   get mixerLeg(): MixerLegInfo | undefined {
@@ -141,7 +214,11 @@ export class ThreadAudioLeg extends TypedEmitter<MediaLegEvents> implements Medi
 
   async update(media: AcceptedMedia): Promise<void> {
     if (this.closed) return;
+    const codecChanged =
+      this.media?.codec.mimeType !== media.codec.mimeType ||
+      this.media?.codec.payloadType !== media.codec.payloadType;
     this.media = media;
+    if (codecChanged && this.tap) this.reproduce();
     await this.relay.updateRemote(remoteOf(media) ?? null, this.opts.latch);
     const srtp = ThreadAudioLeg.srtpOf(media, this.srtp);
     if (JSON.stringify(srtp) !== JSON.stringify(this.srtp)) {
@@ -162,6 +239,7 @@ export class ThreadAudioLeg extends TypedEmitter<MediaLegEvents> implements Medi
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.closeTap();
     void this.relay.close().finally(() => this.opts.ports.release(this.port));
     this.safeEmit('closed');
   }

@@ -452,3 +452,54 @@ test('RTCP (RFC 3550 §6): each phone gets SRTCP sender reports of its mix with 
     r.close();
   }
 });
+
+test('an SFU consumer taps a mixed SRTP phone: its clear audio reaches the router only while held', async () => {
+  const r = await room();
+  const a = await Phone.open({ codec: 'PCMU', tone: 407, srtp: 'AES_CM_128_HMAC_SHA1_80' });
+  const b = await Phone.open({ codec: 'PCMU', tone: null });
+  const direct = await router.createDirectTransport();
+  try {
+    const { leg } = await r.join(a);
+    await r.join(b);
+    a.start();
+    b.start();
+    await until(() => b.received > 20);
+    expect(leg.producer).toBeUndefined(); // nothing on the router until someone needs it
+    const producer = await leg.acquireProducer();
+    expect(producer).toBeDefined();
+    const consumer = await direct.consume({
+      producerId: producer!.id,
+      rtpCapabilities: router.rtpCapabilities,
+    });
+    const got: Buffer[] = [];
+    consumer.on('rtp', (pkt) => got.push(pkt));
+    await until(() => got.length > 25, 5000);
+    // the consumer's packets carry the phone's clear PCMU: decode and find its tone
+    const pcm = new Int16Array(
+      got
+        .slice(-25)
+        .flatMap((p) => [
+          ...decodeUlaw(
+            p.subarray(
+              12 +
+                (p[0]! & 0x0f) * 4 +
+                (p[0]! & 0x10 ? 4 + p.readUInt16BE(12 + (p[0]! & 0x0f) * 4 + 2) * 4 : 0),
+            ),
+          ),
+        ]),
+    );
+    expect(toneDb(pcm, 8000, 407)).toBeGreaterThan(-20);
+    // the mix keeps working meanwhile
+    const from = b.heard.length;
+    await sleep(600);
+    expect(toneDb(b.pcmSince(from), 8000, 407)).toBeGreaterThan(-20);
+    leg.releaseProducer();
+    await until(() => producer!.closed && consumer.closed, 3000);
+    expect(leg.producer).toBeUndefined();
+  } finally {
+    direct.close();
+    a.close();
+    b.close();
+    r.close();
+  }
+});

@@ -53,6 +53,10 @@ export class MediaThreadHost {
       this.relay(p.legId).core.connectInner(p.ip, p.port);
       return null;
     };
+    this.handlers['relay.disconnectInner'] = (p) => {
+      this.relay(p.legId).core.disconnectInner();
+      return null;
+    };
     this.handlers['relay.updateRemote'] = (p) => {
       this.relay(p.legId).core.updateRemote(p.remote, p.latch);
       return null;

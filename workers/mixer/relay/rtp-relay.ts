@@ -276,6 +276,10 @@ export class RtpRelay {
     this.inner = { ip, port };
   }
 
+  disconnectInner(): void {
+    this.inner = null;
+  }
+
   /** A re-INVITE: a new SDP address resets latching (the phone may have moved); the same one keeps it. */
   updateRemote(remote: RelayRemote | null, latch: boolean): void {
     const next = usableRemote(remote);
@@ -365,6 +369,8 @@ export class RtpRelay {
     const kind = classifyPacket(buf);
     if (kind === PacketKind.Invalid) return this.drop();
     const rtcp = kind === PacketKind.Rtcp;
+    // A leg mixed in this thread answers RTCP itself (the mixer's reports); mediasoup's, about the tap, stay here.
+    if (rtcp && this.sink) return;
     const target = rtcp ? this.rtcpTarget : this.rtpTarget;
     if (!target) return this.drop();
     let pkt = buf;
