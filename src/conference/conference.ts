@@ -170,7 +170,8 @@ export class Conference {
     } catch (err) {
       const left = p.hasLeft();
       p.close(LeaveReason.MediaFailed);
-      throw left ? abandoned(p) : err;
+      // The connector's own error says more (CONF_DIAL_FAILED: 486 Busy Here) than "left before joining".
+      throw left && !(err instanceof AppError) ? abandoned(p) : err;
     }
     stopCancel();
     if (p.hasLeft()) throw abandoned(p);

@@ -558,7 +558,7 @@ describe('dial-out', () => {
     expect(t.conference.getRoom('demo').participants()[0]!.state).toBe(ParticipantState.Joining);
     connector.participant!.close(LeaveReason.NotAnswered);
     gate.reject(new AppError('CONF_DIAL_FAILED', '486 Busy Here'));
-    expect((await rejection(dialling)).code).toBe('CONF_JOIN_ABANDONED');
+    expect((await rejection(dialling)).code).toBe('CONF_DIAL_FAILED');
     expect(seen.at(-1)).toEqual(['participantLeft', 'bob', 'not-answered', 'demo']);
   });
 

@@ -164,17 +164,20 @@ export class FakeThread {
 export class FakeInstance implements RoomMediaInstance {
   readonly audios: FakeRoomAudio[] = [];
   closed = false;
-  readonly legs: MediaLegFactory = {
-    codecs: [],
-    create: () => Promise.reject(new Error('fake sessions build no real legs')),
-  };
+  readonly legs: MediaLegFactory;
 
   constructor(
     readonly id: string,
     readonly routerId: string,
     readonly thread: FakeThread,
     private readonly onCreateAudio?: (opts: CreateAudioOptions) => Promise<void>,
-  ) {}
+    legs?: MediaLegFactory,
+  ) {
+    this.legs = legs ?? {
+      codecs: [],
+      create: () => Promise.reject(new Error('fake sessions build no real legs')),
+    };
+  }
 
   get threadIndex(): number {
     return this.thread.index;
@@ -219,6 +222,7 @@ export class FakeHost implements RoomMediaHost {
     readonly roomId: string,
     readonly thread: FakeThread,
     private readonly onCreateAudio?: (opts: CreateAudioOptions) => Promise<void>,
+    private readonly legsFor?: (instanceId: string, thread: FakeThread) => MediaLegFactory,
   ) {}
 
   get routerId(): string {
@@ -230,7 +234,13 @@ export class FakeHost implements RoomMediaHost {
   }
 
   open(instanceId: string): RoomMediaInstance {
-    const i = new FakeInstance(instanceId, this.routerId, this.thread, this.onCreateAudio);
+    const i = new FakeInstance(
+      instanceId,
+      this.routerId,
+      this.thread,
+      this.onCreateAudio,
+      this.legsFor?.(instanceId, this.thread),
+    );
     this.instances.push(i);
     return i;
   }
@@ -254,6 +264,8 @@ export class FakeMediaProvider implements RoomMediaProvider {
   /** Rooms are placed on these threads, by name (default thread 0). */
   threadOf: (roomId: string) => FakeThread;
   onCreateAudio?: (opts: CreateAudioOptions) => Promise<void>;
+  /** The legs' factory of each media instance (default: one that builds nothing). */
+  legsFor?: (instanceId: string, thread: FakeThread) => MediaLegFactory;
 
   constructor(readonly threads: FakeThread[] = [new FakeThread(0)]) {
     this.threadOf = () => this.threads[0]!;
@@ -264,6 +276,7 @@ export class FakeMediaProvider implements RoomMediaProvider {
       roomId,
       this.threadOf(roomId),
       (o) => this.onCreateAudio?.(o) ?? Promise.resolve(),
+      this.legsFor,
     );
     this.hosts.set(roomId, h);
     return h;
