@@ -479,7 +479,8 @@ async function latencySection(
 }
 
 async function memorySection(o: FocusLoadOptions, inf: string, log: (s: string) => void): Promise<Row[]> {
-  const n = o.memoryCalls ?? (o.quick ? 500 : 1000);
+  // 1,000 concurrent calls in quick runs too: the figure is quoted at that size
+  const n = o.memoryCalls ?? 1000;
   const ramp = o.memoryRampRate ?? 100;
   const rounds = o.memoryRounds ?? (o.quick ? 1 : 2);
   const srv = await startParley(o, { rtpTimeoutSeconds: 0 });
@@ -506,13 +507,23 @@ async function memorySection(o: FocusLoadOptions, inf: string, log: (s: string) 
         workerSockets: Math.round(m((s) => s.workerSockets)),
       };
     };
-    const r = (phase: string, parts: number, x: Avg, note: string): Row => ({
+    const r = (
+      phase: string,
+      parts: number,
+      x: Avg,
+      note: string,
+      perPart?: { tree: number; server: number; workers: number },
+    ): Row => ({
       table: 'memory',
       phase,
       participants: parts,
       'RSS total (MB)': mb(x.rssBytes),
       'server (MB)': mb(x.serverRssBytes),
       'workers (MB)': mb(x.workersRssBytes),
+      // per participant over the idle baseline: the whole tree = server process + mediasoup worker processes
+      'KB/participant tree': perPart ? perPart.tree : '-',
+      'KB/p server': perPart ? perPart.server : '-',
+      'KB/p workers': perPart ? perPart.workers : '-',
       'server sockets': x.serverSockets,
       'worker sockets': x.workerSockets,
       'server CPU %': Math.round(x.cpuPct),
@@ -570,6 +581,13 @@ async function memorySection(o: FocusLoadOptions, inf: string, log: (s: string) 
             ? `per participant: ${per(base.rssBytes, held.rssBytes)} KB (server ${per(base.serverRssBytes, held.serverRssBytes)} KB, ` +
                 `workers ${per(base.workersRssBytes, held.workersRssBytes)} KB); ramp ${ramp}/s; SIPp ${res.successful} ok / ${res.failed} failed`
             : `growth over the previous idle: ${per(prev.rssBytes, held.rssBytes)} KB/participant; SIPp ${res.successful} ok / ${res.failed} failed`,
+          round === 1
+            ? {
+                tree: per(base.rssBytes, held.rssBytes),
+                server: per(base.serverRssBytes, held.serverRssBytes),
+                workers: per(base.workersRssBytes, held.workersRssBytes),
+              }
+            : undefined,
         ),
         r(
           `round ${round}: after BYE of all`,
@@ -623,7 +641,9 @@ export function printRows(rows: Row[], hold = 5): void {
   const titles: Record<Row['table'], string> = {
     'max call rate': `Focus: max INVITE→200→ACK→(${hold} s)→BYE rate, zero failed calls (UDP, loopback, ${os.cpus().length} cores, ${date})`,
     'setup latency': 'Focus: call setup latency, INVITE sent → 200 received (every call; hold 5 s)',
-    memory: 'Focus: memory per idle participant (RSS of the server process + mediasoup workers)',
+    memory:
+      'Focus: memory per idle participant at 1,000 concurrent calls (RSS of the whole tree: server process + ' +
+      'mediasoup worker processes; KB/participant = held − idle baseline, over the participants added)',
   };
   for (const table of ['max call rate', 'setup latency', 'memory'] as const) {
     const rs = rows.filter((r) => r.table === table).map(({ table: _t, ...rest }) => rest);

@@ -2,17 +2,44 @@
  * One command for every benchmark: `npm run bench` (or `node dist/bench/run.js [--quick] [name...]`).
  * Each benchmark runs as its own process, one after another (they would disturb each other's CPU figures), prints its
  * tables with the reference run it compares against, and this runner prints the machine and date first.
+ * Other `--flags` are passed on to every benchmark picked (e.g. `node dist/bench/run.js full-path --no-janus`).
  */
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 
-const ALL = ['sip-parse', 'sip-load', 'focus-load', 'mixer-core', 'relay', 'mixer-load'] as const;
+const ALL = [
+  'sip-parse',
+  'sip-load',
+  'focus-load',
+  'mixer-core',
+  'srtp',
+  'relay',
+  'mixer-load',
+  'full-path',
+  'media-call-rate',
+] as const;
+
+/** Names that run a part of a benchmark, only when asked for by name. */
+const ALIASES: Record<string, { file: string; args: string[] }> = {
+  // memory per idle participant at 1,000 concurrent calls (also part of focus-load)
+  'idle-memory': { file: 'focus-load', args: ['--only=memory'] },
+};
+
+/** Wall-time limit per benchmark (the long ones search a rate with 60 s confirmations). */
+const TIMEOUT_MIN: Record<string, number> = { 'full-path': 45, 'media-call-rate': 45, 'focus-load': 30 };
 
 const args = process.argv.slice(2);
-const quick = args.includes('--quick');
+const flags = args.filter((a) => a.startsWith('--'));
 const picked = args.filter((a) => !a.startsWith('--'));
-const names = picked.length ? ALL.filter((n) => picked.includes(n)) : [...ALL];
+const unknown = picked.filter((n) => !(ALL as readonly string[]).includes(n) && !(n in ALIASES));
+if (unknown.length) {
+  console.error(
+    `unknown benchmark(s): ${unknown.join(', ')}; known: ${[...ALL, ...Object.keys(ALIASES)].join(', ')}`,
+  );
+  process.exit(2);
+}
+const names: string[] = picked.length ? picked : [...ALL];
 
 console.log(`# Parley benchmarks — ${new Date().toISOString()}`);
 console.log(
@@ -20,11 +47,17 @@ console.log(
 );
 let failed = 0;
 for (const name of names) {
+  const alias = ALIASES[name];
+  const file = alias?.file ?? name;
   console.log(`\n## ${name}\n`);
-  const r = spawnSync(process.execPath, [path.join(__dirname, `${name}.js`), ...(quick ? ['--quick'] : [])], {
-    stdio: 'inherit',
-    timeout: 20 * 60_000,
-  });
+  const r = spawnSync(
+    process.execPath,
+    [path.join(__dirname, `${file}.js`), ...(alias?.args ?? []), ...flags],
+    {
+      stdio: 'inherit',
+      timeout: (TIMEOUT_MIN[file] ?? 20) * 60_000,
+    },
+  );
   if (r.status !== 0) {
     failed++;
     console.log(`(${name} exited with ${r.status ?? r.signal})`);

@@ -74,6 +74,34 @@ function childPids(pid: number): number[] {
   return out;
 }
 
+/** Every descendant process of `pid` (children, grandchildren…), bounded to 10,000. */
+export function descendantPids(pid: number): number[] {
+  const out: number[] = [];
+  const queue = childPids(pid);
+  while (queue.length > 0 && out.length < 10000) {
+    const p = queue.shift()!;
+    out.push(p);
+    queue.push(...childPids(p));
+  }
+  return out;
+}
+
+/** CPU seconds of every thread of a process: tid → seconds (from /proc/<pid>/task/<tid>/stat). */
+export function threadCpuSnapshot(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  let tids: string[] = [];
+  try {
+    tids = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const t of tids) {
+    const c = threadCpuSeconds(pid, Number(t));
+    if (Number.isFinite(c)) out.set(Number(t), c);
+  }
+  return out;
+}
+
 /** CPU seconds of one thread, from /proc/<pid>/task/<tid>/stat. */
 function threadCpuSeconds(pid: number, tid: number): number {
   try {
@@ -108,9 +136,12 @@ export class ParleyServer {
     readonly logFile: string,
     readonly sipPort: number,
     readonly http: string,
-    /** mediasoup worker pids (children of the server process, found once at start). */
-    readonly workerPids: number[],
   ) {}
+
+  /** The server's child processes (mediasoup workers and anything they start), read live from /proc. */
+  get workerPids(): number[] {
+    return descendantPids(this.pid);
+  }
 
   get pid(): number {
     return this.proc.pid!;
@@ -149,6 +180,11 @@ export class ParleyServer {
       },
     );
     fs.closeSync(logFd);
+    // never leave a server behind when the bench process ends (runner timeout, Ctrl-C, crash); its mediasoup
+    // workers exit with it
+    const killOnExit = (): void => void proc.kill('SIGKILL');
+    process.once('exit', killOnExit);
+    proc.once('exit', () => process.off('exit', killOnExit));
     const end = Date.now() + (opts.startTimeoutMs ?? 60000);
     let started: { http?: string } | undefined;
     while (!started && Date.now() < end && proc.exitCode === null) {
@@ -159,13 +195,12 @@ export class ParleyServer {
       proc.kill('SIGKILL');
       throw new Error(`parley did not start; log tail:\n${fs.readFileSync(logFile, 'utf8').slice(-2000)}`);
     }
-    // The workers are spawned before 'parley started' is logged.
-    const workers = childPids(proc.pid!);
-    return new ParleyServer(proc, dir, logFile, sipPort, `http://${String(started.http)}`, workers);
+    return new ParleyServer(proc, dir, logFile, sipPort, `http://${String(started.http)}`);
   }
 
   sample(): TreeSample {
-    const pids = [this.pid, ...this.workerPids];
+    const workerPids = this.workerPids;
+    const pids = [this.pid, ...workerPids];
     const rss = pids.map(rssBytes);
     const cpu = pids.map(cpuSeconds);
     return {
@@ -176,7 +211,7 @@ export class ParleyServer {
       serverRssBytes: rss[0]!,
       workersRssBytes: rss.slice(1).reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0),
       serverSockets: socketCount(this.pid),
-      workerSockets: this.workerPids.map(socketCount).reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0),
+      workerSockets: workerPids.map(socketCount).reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0),
     };
   }
 
