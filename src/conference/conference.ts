@@ -162,7 +162,9 @@ export class Conference {
     } catch (err) {
       const left = p.hasLeft();
       p.close(LeaveReason.MediaFailed);
-      throw left ? abandoned(p) : err;
+      if (left) throw abandoned(p);
+      // The room closed under the media setup (its router went with it): say so rather than how it broke.
+      throw room.isClosed && !(err instanceof AppError) ? new AppError('CONF_ROOM_CLOSED') : err;
     }
     if (p.hasLeft()) throw abandoned(p);
     try {

@@ -38,19 +38,23 @@ export class HttpServer {
       });
     });
     for (const r of opts.api ?? []) app.use('/api', r);
-    app.use((_req, res) => res.status(404).json({ error: 'API_NO_ROUTE', message: 'no such route' }));
+    const send = (res: Response, err: AppError): void => {
+      res.status(err.httpStatus).json({ error: err.code, message: err.message });
+    };
+    app.use((_req, res) => send(res, new AppError('API_NO_ROUTE')));
     app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
       if (err instanceof AppError) {
-        res.status(err.httpStatus).json({ error: err.code, message: err.message });
+        send(res, err);
         return;
       }
+      // Express's own 4xx (a body that is not JSON, too large): the client's fault, told as a bad request.
       const status = (err as { status?: number }).status;
       if (typeof status === 'number' && status >= 400 && status < 500) {
-        res.status(status).json({ error: 'API_BAD_REQUEST', message: (err as Error).message });
+        send(res, new AppError('API_BAD_REQUEST', (err as Error).message));
         return;
       }
       opts.logger.error({ err, url: req.url }, 'http handler failed');
-      res.status(500).json({ error: 'INTERNAL', message: 'internal error' });
+      send(res, new AppError('INTERNAL'));
     });
     this.server = http.createServer(app);
     this.server.keepAliveTimeout = 5000;

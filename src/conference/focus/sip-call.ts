@@ -142,7 +142,7 @@ export class SipCall
     return this.renderAnswer();
   }
 
-  /** Delayed offer (RFC 3261 §13.2.1): our offer goes in the 2xx; the answer comes in the ACK (`applyAckAnswer`). */
+  /** Delayed offer (RFC 3261 §13.2.1): our offer goes in the 2xx; the answer comes in the ACK (`applyRemoteAnswer`). */
   async makeOffer(): Promise<string> {
     const leg = await this.createLeg(this.legFactory, undefined, 0);
     this.legMap.set(0, leg);

@@ -27,7 +27,8 @@ function body<T extends z.ZodTypeAny>(schema: T, req: Request, shape: string): z
  * POST   /api/rooms/:id/lock                        {"locked": true|false}: a locked room admits nobody
  * POST   /api/rooms/:id/participants/:pid/kick      ends the participant's call
  * POST   /api/rooms/:id/participants/:pid/move      {"room": "<name>"}: into another room
- * POST   /api/rooms/:id/dial                        {"target": "sip:..."}: calls out and joins the callee
+ * POST   /api/rooms/:id/dial                        {"target": "sip:..."}: calls out (into an existing room) and
+ *                                                   answers 201 once the callee is in the room
  * DELETE /api/rooms/:id                             ends the room (every call ends)
  */
 export function roomsRouter(conference: Conference): Router {
