@@ -1,5 +1,6 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
+import { literalLookup } from '../relay/literal-lookup';
 import { performance } from 'node:perf_hooks';
 import type { CreateMixerRoomParams, CreateMixerRoomResult } from '../protocol';
 import { MixClock } from './mix-clock';
@@ -24,7 +25,7 @@ interface RoomSlot {
 }
 
 async function bind(ip: string): Promise<dgram.Socket> {
-  const s = dgram.createSocket({ type: net.isIPv6(ip) ? 'udp6' : 'udp4' });
+  const s = dgram.createSocket({ type: net.isIPv6(ip) ? 'udp6' : 'udp4', lookup: literalLookup });
   await new Promise<void>((resolve, reject) => {
     s.once('error', reject);
     s.bind({ address: ip, port: 0, exclusive: true }, () => {

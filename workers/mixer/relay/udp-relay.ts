@@ -1,5 +1,6 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
+import { literalLookup } from './literal-lookup';
 import {
   RelaySocketName,
   RtpRelay,
@@ -40,7 +41,7 @@ export class RelayBindError extends Error {
 const SOCKET_BUFFER_BYTES = 1 << 20;
 
 function bindSocket(ip: string, port: number): Promise<dgram.Socket> {
-  const socket = dgram.createSocket({ type: net.isIPv6(ip) ? 'udp6' : 'udp4' });
+  const socket = dgram.createSocket({ type: net.isIPv6(ip) ? 'udp6' : 'udp4', lookup: literalLookup });
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
       socket.close();
