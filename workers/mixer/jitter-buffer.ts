@@ -60,7 +60,9 @@ export interface JitterBufferStats {
   skipped: number;
 }
 
-const RING = 512; // slots; a power of two, far more than 200 ms of 10 ms packets
+// Slots, a power of two: 64 packets are 640 ms of 10 ms packets (1.28 s of 20 ms ones), far more than the 200 ms
+// the buffer may hold; a packet further ahead is a jump the buffer resyncs on. 512 cost 14 KB per participant.
+const RING = 64;
 const RING_MASK = RING - 1;
 
 /** Packets by extended sequence number in a ring of slots (no Map, no per-packet objects). */
@@ -82,7 +84,7 @@ class PacketRing {
     return this.payloads[ext & RING_MASK] as Buffer;
   }
 
-  /** Store; returns true when an older packet 512+ numbers behind had to be evicted from the slot. */
+  /** Store; returns true when an older packet RING+ numbers behind had to be evicted from the slot. */
   set(ext: number, ts: number, payload: Buffer): boolean {
     const i = ext & RING_MASK;
     const evicted = this.exts[i] !== -1;
