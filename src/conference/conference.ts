@@ -367,7 +367,11 @@ export class Conference {
     if (clip && !p.hasLeft()) await room.play(p, clip, PROMPT_RATE).catch(() => undefined);
   }
 
-  /** A chime to the others, and "you are the only participant" to a lone caller. */
+  /**
+   * A chime to the room, and "you are the only participant" to a lone caller. The chime goes into the shared mix
+   * (the newcomer hears it too): a private clip per listener would cost every listener a private mix and encode,
+   * and a 50-person room filling up would queue a chime per join per listener.
+   */
   private async announceJoin(room: Room, p: Participant): Promise<void> {
     if (this.opts.joinTones === false) return;
     const others = room.participants().filter((x) => x !== p && x.state === ParticipantState.Joined);
@@ -376,7 +380,7 @@ export class Conference {
       return;
     }
     const chime = this.opts.prompts.get('join');
-    if (chime) await Promise.all(others.map((o) => room.play(o, chime, PROMPT_RATE).catch(() => undefined)));
+    if (chime) await room.announce(chime, PROMPT_RATE).catch(() => undefined);
   }
 
   private watchRoom(room: Room): void {

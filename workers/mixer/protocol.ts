@@ -202,6 +202,11 @@ export interface RequestMap {
     result: null;
   };
   'mixer.stopPlay': { params: { roomId: string; participantId: string }; result: null };
+  /**
+   * Play mono PCM to the whole room at once (join/leave chimes): mixed into the shared frame like a voice, so it
+   * costs one decode-free input, not a private mix and encode per listener.
+   */
+  'mixer.announce': { params: { roomId: string; pcm: Int16Array; rate: number }; result: null };
   'mixer.stats': { params: { roomId: string }; result: MixerRoomStats };
 }
 

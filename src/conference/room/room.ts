@@ -240,6 +240,11 @@ export class Room extends TypedEmitter<RoomEvents> {
     if (seat) await seat.audio.play(p.id, pcm, rate);
   }
 
+  /** Plays a clip to everyone in the conference mix at once (chimes): one shared frame, no private mixes. */
+  async announce(pcm: Int16Array, rate: number): Promise<void> {
+    if (this.media) await (await this.media.audio()).announce(pcm, rate);
+  }
+
   async stopPlay(p: Participant): Promise<void> {
     const seat = this.members.get(p.id)?.seat;
     if (seat) await seat.audio.stopPlay(p.id);

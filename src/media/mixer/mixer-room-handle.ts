@@ -136,6 +136,11 @@ export class MixerRoomHandle extends TypedEmitter<MixerRoomHandleEvents> impleme
     });
   }
 
+  /** Play mono 16-bit PCM at `rate` to the whole room, in the shared mix (chimes). Resolves when queued. */
+  async announce(pcm: Int16Array, rate: number): Promise<void> {
+    await this.thread.request('mixer.announce', { roomId: this.roomId, pcm, rate });
+  }
+
   async stopPlay(participantId: string): Promise<void> {
     await this.thread.request('mixer.stopPlay', { roomId: this.roomId, participantId });
   }

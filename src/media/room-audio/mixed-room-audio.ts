@@ -163,6 +163,11 @@ export class MixedRoomAudio extends TypedEmitter<MixedRoomAudioEvents> implement
     await this.mixer.playAndWait(participantId, pcm, rate);
   }
 
+  async announce(pcm: Int16Array, rate: number): Promise<void> {
+    if (this.closed || !this.mixInputs) return;
+    await this.mixer.announce(pcm, rate);
+  }
+
   async stopPlay(participantId: string): Promise<void> {
     if (this.closed || !this.members.has(participantId)) return;
     await this.mixer.stopPlay(participantId).catch(() => undefined);

@@ -28,6 +28,8 @@ export interface RoomAudio {
   setMuted(participantId: string, muted: boolean): Promise<void>;
   /** Play 16-bit mono PCM to one participant only (prompts, tones); resolves when played or stopped. */
   play(participantId: string, pcm: Int16Array, rate: number): Promise<void>;
+  /** Play 16-bit mono PCM to everyone at once, in the shared mix (join chimes); resolves when queued. */
+  announce(pcm: Int16Array, rate: number): Promise<void>;
   /** Stops whatever is playing or queued for this participant (barge-in: a key press cuts the prompt). */
   stopPlay(participantId: string): Promise<void>;
   /** Media figures of the room's audio; null when nothing is measured (forwarding). */
@@ -65,6 +67,8 @@ export class ForwardingRoomAudio implements RoomAudio {
 
   /** Forwarding has no mixer to play into: prompts are skipped. */
   async play(): Promise<void> {}
+
+  async announce(): Promise<void> {}
 
   async stopPlay(): Promise<void> {}
 

@@ -78,15 +78,19 @@ describe('joining a room', () => {
     });
   });
 
-  it('a lone caller hears "you are the only participant"; the next one makes the others hear a chime', async () => {
+  it('a lone caller hears "you are the only participant"; the next one chimes in the shared mix, once', async () => {
     const t = makeConference();
     const a = await t.join('demo', 'alice');
     await settle();
     const mix = t.media.host('demo').current()!.mix()!;
     expect(mix.playedTo(a.participant!.id)).toEqual(['only-participant']);
+    expect(mix.announced()).toEqual([]);
     const b = await t.join('demo', 'bob');
+    await t.join('demo', 'carol');
     await settle();
-    expect(mix.playedTo(a.participant!.id)).toEqual(['only-participant', 'join']);
+    // one room-wide chime per newcomer, not one private clip per listener
+    expect(mix.announced()).toEqual(['join', 'join']);
+    expect(mix.playedTo(a.participant!.id)).toEqual(['only-participant']);
     expect(mix.playedTo(b.participant!.id)).toEqual([]);
   });
 
@@ -94,7 +98,11 @@ describe('joining a room', () => {
     const t = makeConference({}, { joinTones: false });
     const a = await t.join('demo', 'alice');
     await settle();
-    expect(t.media.host('demo').current()!.mix()!.playedTo(a.participant!.id)).toEqual([]);
+    const mix = t.media.host('demo').current()!.mix()!;
+    await t.join('demo', 'bob');
+    await settle();
+    expect(mix.playedTo(a.participant!.id)).toEqual([]);
+    expect(mix.announced()).toEqual([]);
   });
 
   it('a locked room refuses with CONF_ROOM_LOCKED (SIP 403) before any media is built', async () => {

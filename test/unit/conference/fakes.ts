@@ -58,6 +58,7 @@ export type AudioCall =
   | ['remove', string]
   | ['setMuted', string, boolean]
   | ['play', string, number]
+  | ['announce', number]
   | ['stopPlay', string]
   | ['close'];
 
@@ -96,6 +97,10 @@ export class FakeRoomAudio implements RoomAudio {
     await this.playGate;
   }
 
+  async announce(pcm: Int16Array): Promise<void> {
+    this.calls.push(['announce', pcm[0] ?? -1]);
+  }
+
   async stopPlay(participantId: string): Promise<void> {
     this.calls.push(['stopPlay', participantId]);
   }
@@ -108,6 +113,13 @@ export class FakeRoomAudio implements RoomAudio {
   close(): void {
     this.calls.push(['close']);
     this.closed = true;
+  }
+
+  /** The clips announced to the whole room, by name. */
+  announced(): PromptName[] {
+    return this.calls
+      .filter((c): c is ['announce', number] => c[0] === 'announce')
+      .map((c) => PROMPT_BY_MARK[c[1]]!);
   }
 
   /** The prompts played to `pid`, by name. */

@@ -112,6 +112,10 @@ export class MixerRoomHost implements RoomHostRegistry {
       this.slot(p.roomId).room.play(p.participantId, p.playId, p.pcm, p.rate);
       return null;
     });
+    host.register('mixer.announce', (p) => {
+      this.slot(p.roomId).room.announce(p.pcm, p.rate);
+      return null;
+    });
     host.register('mixer.stopPlay', (p) => {
       this.slot(p.roomId).room.stopPlay(p.participantId);
       return null;

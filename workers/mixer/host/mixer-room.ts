@@ -121,12 +121,21 @@ export interface MixerRoomOptions {
  */
 const NARROWBAND = new Set<CodecName>(['PCMU', 'PCMA']);
 
+/** The mixer input that carries room-wide announcements (never a participant id: those are UUIDs). */
+const ANNOUNCER = '~announce';
+/** At most this much announcement audio is queued (a burst of joins does not build a minute of chimes). */
+const MAX_ANNOUNCE_SAMPLES_S = 2;
+
 export class MixerRoom {
   readonly roomId: string;
   private readonly autoRate: boolean;
   private currentRate: MixRate;
   private mixer: Mixer;
   private rateChanges = 0;
+  /** Room-wide clips (at the mix rate) and how far the first one has played. */
+  private announcements: Int16Array[] = [];
+  private announceOffset = 0;
+  private announcerIn = false;
   private readonly participants = new Map<string, RoomParticipant>();
   private readonly bySsrc = new Map<number, RoomParticipant>();
   private readonly send: (pkt: Buffer) => void;
@@ -172,6 +181,9 @@ export class MixerRoom {
     this.rateChanges++;
     this.mixer.close();
     this.mixer = new Mixer({ sampleRate: rate });
+    this.announcements = [];
+    this.announceOffset = 0;
+    this.announcerIn = false;
     for (const p of this.participants.values()) {
       this.finishPlays(p, true);
       this.mixer.addParticipant(p.id, {
@@ -329,6 +341,44 @@ export class MixerRoom {
     this.mixer.playPrompt(id, clip);
   }
 
+  /** Queue mono PCM (at `rate`) for everyone in the room, mixed into the shared frame. */
+  announce(pcm: Int16Array, rate: number): void {
+    if (this.closed) return;
+    let clip = pcm;
+    if (rate !== this.rate) {
+      if (![8000, 16000, 48000].includes(rate))
+        throw new MixerRoomError(`unsupported prompt rate ${rate}`, 'EINVAL');
+      clip = new Resampler(rate, this.rate).process(pcm);
+    }
+    const queued = this.announcements.reduce((n, c) => n + c.length, 0) - this.announceOffset;
+    if (clip.length === 0 || queued + clip.length > MAX_ANNOUNCE_SAMPLES_S * this.rate) return;
+    if (!this.announcerIn) {
+      this.mixer.addParticipant(ANNOUNCER, { output: null, input: true });
+      this.announcerIn = true;
+    }
+    this.announcements.push(clip);
+  }
+
+  /** This tick's frame of room-wide announcements, or null when none is queued. */
+  private nextAnnouncement(): Int16Array | null {
+    if (this.announcements.length === 0) return null;
+    const n = this.mixer.frameSamples;
+    const out = new Int16Array(n);
+    let o = 0;
+    while (o < n && this.announcements.length > 0) {
+      const clip = this.announcements[0]!;
+      const k = Math.min(n - o, clip.length - this.announceOffset);
+      out.set(clip.subarray(this.announceOffset, this.announceOffset + k), o);
+      o += k;
+      this.announceOffset += k;
+      if (this.announceOffset >= clip.length) {
+        this.announcements.shift();
+        this.announceOffset = 0;
+      }
+    }
+    return out;
+  }
+
   stopPlay(id: string): void {
     const p = this.party(id);
     this.mixer.cancelPrompts(id);
@@ -402,6 +452,7 @@ export class MixerRoom {
     const playing: RoomParticipant[] = [];
     for (const p of this.participants.values()) if (p.plays.length > 0) playing.push(p);
 
+    if (this.announcerIn) inputs.push({ id: ANNOUNCER, pcm: this.nextAnnouncement() });
     const result = this.mixer.mixOnce(inputs);
 
     for (const out of result.outputs) {
@@ -416,6 +467,7 @@ export class MixerRoom {
       }
     }
     for (const ev of result.events) {
+      if (ev.id === ANNOUNCER) continue;
       const p = this.participants.get(ev.id);
       if (p) p.speaking = ev.speaking;
       this.notify({

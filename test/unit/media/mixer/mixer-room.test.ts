@@ -496,3 +496,39 @@ describe('auto mix rate: 8 kHz while everyone is on G.711, 16 kHz with a wideban
     expect(room.stats(clock)).toMatchObject({ mixRate: 8000, rateChanges: 2 });
   });
 });
+
+describe('room-wide announcements (chimes) in the shared mix', () => {
+  test('every listener gets the clip in one shared payload; a burst is capped; no speaking event for it', () => {
+    const notes: Notification[] = [];
+    const room = new MixerRoom({
+      roomId: 'ann',
+      rate: 'auto',
+      send: () => undefined,
+      notify: (n) => notes.push(n),
+    });
+    const got = new Map<string, Buffer[]>();
+    for (const id of ['A', 'B', 'C']) {
+      got.set(id, []);
+      room.addParticipant(
+        {
+          participantId: id,
+          leg: id,
+          input: { payloadType: 0, codec: 'PCMU' },
+          output: { ssrc: id.charCodeAt(0), payloadType: 0, codec: 'PCMU' },
+        },
+        { send: (p) => got.get(id)!.push(p) },
+      );
+    }
+    room.announce(tone(407, 16000, 16000 * 0.5, 12000), 16000); // 0.5 s
+    for (let i = 0; i < 40; i++) room.announce(tone(407, 16000, 16000 * 0.5, 12000), 16000); // capped at 2 s queued
+    for (let i = 0; i < 10; i++) room.tick();
+    const payloads = ['A', 'B', 'C'].map((id) => parseRtp(got.get(id)![9]!).payload);
+    expect(payloads[0]!.equals(payloads[1]!) && payloads[1]!.equals(payloads[2]!)).toBe(true);
+    const pcm = decodeUlaw(payloads[0]!);
+    expect(rms(pcm)).toBeGreaterThan(3000);
+    expect(toneShare(pcm, 407, 8000)).toBeGreaterThan(0.8);
+    for (let i = 0; i < 150; i++) room.tick(); // 3.2 s in all: the 2 s cap has played out
+    expect(rms(decodeUlaw(parseRtp(got.get('A')![159]!).payload))).toBeLessThan(50);
+    expect(notes.filter((n) => n.event === 'mixer.speaking')).toHaveLength(0);
+  });
+});
