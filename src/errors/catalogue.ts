@@ -67,18 +67,12 @@ export const ERROR_CATALOGUE = {
     http: 400,
     message: 'nothing to serve',
   },
-  MEDIA_FAILED: {
-    sip: { status: 500, reason: 'Server Internal Error (media setup failed)' },
-    http: 500,
-    message: 'media setup failed',
-  },
   MEDIA_NO_PORT: {
     sip: { status: 503, reason: 'Service Unavailable (no RTP port free)' },
     http: 503,
     message: 'no RTP port free',
   },
   // ---- HTTP API ----
-  API_NOT_FOUND: { http: 404, message: 'not found' },
   API_BAD_REQUEST: { http: 400, message: 'bad request' },
   API_NO_ROUTE: { http: 404, message: 'no such route' },
   INTERNAL: { sip: { status: 500, reason: 'Server Internal Error' }, http: 500, message: 'internal error' },

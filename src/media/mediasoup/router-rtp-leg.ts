@@ -1,3 +1,4 @@
+import { AppError } from '../../errors/app-error';
 import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
 import { TypedEmitter } from '../../util/typed-emitter';
@@ -123,7 +124,7 @@ export class RouterRtpLeg extends TypedEmitter<MediaLegEvents> implements MediaL
         if ((err as { code?: string }).code !== 'EADDRINUSE') throw err;
       }
     }
-    throw new Error('no bindable RTP port after 32 attempts');
+    throw new AppError('MEDIA_NO_PORT', 'no bindable RTP port after 32 attempts');
   }
 
   private static remoteOf(m: AcceptedMedia): { ip: string; port: number; rtcpPort?: number } | undefined {

@@ -1,3 +1,4 @@
+import { AppError } from '../../errors/app-error';
 import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
 import type { MixerCodec, RelaySrtpParams, RemoteAddress } from '../../../workers/mixer/protocol';
@@ -94,7 +95,7 @@ export class ThreadAudioLeg extends TypedEmitter<MediaLegEvents> implements Medi
         if ((err as { code?: string }).code !== 'EADDRINUSE') throw err;
       }
     }
-    throw new Error('no bindable RTP port after 32 attempts');
+    throw new AppError('MEDIA_NO_PORT', 'no bindable RTP port after 32 attempts');
   }
 
   /** Our key stays across re-negotiations unless the suite changes (RFC 4568 §7.1.4 allows either). */

@@ -1,3 +1,4 @@
+import { AppError } from '../../errors/app-error';
 /**
  * Even RTP ports for phone-facing legs (RFC 3550 §11: RTP on an even port, RTCP on the next odd one). The
  * allocator only remembers what it handed out; binding is the caller's job (a port that turns out to be taken by
@@ -31,7 +32,7 @@ export class PortAllocator {
         return port;
       }
     }
-    throw new Error(`no free RTP port in ${this.min}-${this.max}`);
+    throw new AppError('MEDIA_NO_PORT', `no free RTP port in ${this.min}-${this.max}`);
   }
 
   release(port: number): void {

@@ -189,10 +189,10 @@ describe('joining a room', () => {
     const media = new FakeMediaProvider();
     let fail = true;
     media.onCreateAudio = async () => {
-      if (fail) throw new AppError('MEDIA_FAILED');
+      if (fail) throw new AppError('MEDIA_NO_PORT');
     };
     const t = makeConference({}, {}, media);
-    expect((await rejection(t.join('demo'))).code).toBe('MEDIA_FAILED');
+    expect((await rejection(t.join('demo'))).code).toBe('MEDIA_NO_PORT');
     fail = false;
     const c = await t.join('demo');
     expect(c.participant!.state).toBe(ParticipantState.Joined);
