@@ -174,14 +174,26 @@ export class Room extends TypedEmitter<RoomEvents> {
       this.drop(m);
       this.safeEmit('participantLeft', p, reason);
     };
+    // Leaving starts by aborting the participant's signal, before its legs close: take it out of the room's audio
+    // then, so the others stop consuming its media before its Producer goes (mediasoup would otherwise be asked to
+    // close consumers it has already closed with their producer, and says so at error level).
+    const onLeaving = (): void => {
+      const m = this.members.get(p.id);
+      const seat = m?.seat;
+      if (!m || !seat) return;
+      m.seat = undefined;
+      void seat.audio.remove(p.id).catch(() => undefined);
+    };
     session?.on('audioChanged', onAudioChanged);
     p.once('left', onLeft);
+    p.signal.addEventListener('abort', onLeaving, { once: true });
     this.members.set(p.id, {
       participant: p,
       lease,
       detach: () => {
         session?.off('audioChanged', onAudioChanged);
         p.off('left', onLeft);
+        p.signal.removeEventListener('abort', onLeaving);
       },
     });
     clearTimeout(this.emptyTimer);

@@ -213,7 +213,8 @@ export class RouterRtpLeg extends TypedEmitter<MediaLegEvents> implements MediaL
       rtpCapabilities: this.media.consumer.rtpCapabilities,
       paused: !this.media.phoneReceives,
     });
-    if (this.closed || this.sourceProducerId !== producerId) {
+    if (this.closed) return; // the transport closed meanwhile, and the consumer with it (worker side)
+    if (this.sourceProducerId !== producerId) {
       consumer.close();
       return;
     }
@@ -281,10 +282,7 @@ export class RouterRtpLeg extends TypedEmitter<MediaLegEvents> implements MediaL
           paused: !(media.phoneSends && media.phoneReceives),
           appData: { ssrc },
         });
-        if (this.closed) {
-          producer.close();
-          return;
-        }
+        if (this.closed) return; // the transport closed meanwhile, and the producer with it (worker side)
         this.producer = producer;
         this.opts.log.info(
           { ssrc, producerId: producer.id },

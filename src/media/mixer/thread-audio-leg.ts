@@ -185,7 +185,10 @@ export class ThreadAudioLeg extends TypedEmitter<MediaLegEvents> implements Medi
           rtpParameters: buildProducerRtpParameters(m, this.ssrc),
           appData: { ssrc: this.ssrc, tap: true },
         });
-        if (this.tap !== tap) return void producer.close();
+        if (this.tap !== tap) {
+          if (!transport.closed) producer.close(); // a closed transport took the producer with it
+          return;
+        }
         tap.producer = producer;
         this.safeEmit('producer', producer);
       })
