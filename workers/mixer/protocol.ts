@@ -31,6 +31,8 @@ export interface CreateRelayParams {
   dtmf?: { payloadType: number; clockRate?: number } | null;
   /** Terminate SDES-SRTP in the thread (absent: SRTP passes through to mediasoup, or there is none). */
   srtp?: RelaySrtpParams | null;
+  /** Initial direction (as `relay.setDirection`; default both). */
+  direction?: { sends: boolean; receives: boolean };
 }
 
 export interface CreateRelayResult {

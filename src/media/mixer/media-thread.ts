@@ -35,6 +35,8 @@ export interface CreateRelayOptions {
   dtmf?: { payloadType: number; clockRate?: number };
   /** Terminate SDES-SRTP in the thread. */
   srtp?: RelaySrtpParams;
+  /** Initial direction (hold): whether the phone's media is passed on, whether it is sent media. */
+  direction?: { sends: boolean; receives: boolean };
 }
 
 /** An Error from the thread, with its errno-style `.code` (EADDRINUSE when a port is taken). */
@@ -152,6 +154,7 @@ export class MediaThread extends TypedEmitter<MediaThreadEvents> {
       inactivityTimeoutMs: opts.inactivityTimeoutMs,
       dtmf: opts.dtmf ?? null,
       srtp: opts.srtp ?? null,
+      ...(opts.direction ? { direction: opts.direction } : {}),
     });
     const handle = new RelayHandle(this, { legId: opts.legId, ...r }, this.log);
     this.relays.set(opts.legId, handle);

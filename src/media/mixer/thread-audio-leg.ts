@@ -84,11 +84,11 @@ export class ThreadAudioLeg extends TypedEmitter<MediaLegEvents> implements Medi
           latch: opts.latch,
           ...(m?.telephoneEvent ? { dtmf: dtmfOf(m) } : {}),
           ...(srtp ? { srtp } : {}),
+          ...(m ? { direction: { sends: m.phoneSends && m.phoneReceives, receives: m.phoneReceives } } : {}),
         });
         const leg = new ThreadAudioLeg(opts, relay, port);
         leg.media = m;
         leg.srtp = srtp;
-        if (m) await leg.applyDirection();
         return leg;
       } catch (err) {
         opts.ports.release(port);

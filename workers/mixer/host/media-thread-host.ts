@@ -189,6 +189,7 @@ export class MediaThreadHost {
       throw new HostError('media thread closing', 'ECLOSED');
     }
     if (p.inactivityTimeoutMs) relay.core.setInactivityTimeout(p.inactivityTimeoutMs, Date.now());
+    if (p.direction) relay.core.setDirection(p.direction.sends, p.direction.receives);
     this.relays.set(p.legId, relay);
     this.updateTimer();
     return { innerIp: relay.ip, innerPort: relay.innerPort, port: relay.port, rtcpPort: relay.rtcpPort };
