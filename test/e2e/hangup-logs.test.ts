@@ -52,3 +52,31 @@ test.each(['forward', 'mixer'])(
     }
   },
 );
+
+test('300 short calls into one room at 50/s: every join succeeds while the room empties and refills', async () => {
+  // The room's media is released whenever its last caller leaves and rebuilt by the next one: a join arriving
+  // at that moment must get working media, never a 500 (it used to: "mixer room exists", 3-19 of 300).
+  const parley = await startE2eParley({ conference: { joinTones: false } });
+  try {
+    const inf = path.join(parley.dir, 'one.csv');
+    fs.writeFileSync(inf, ['SEQUENTIAL', 'churn', ''].join('\n'));
+    const r = await runSipp({
+      scenario: path.join(ROOT, 'bench/scenarios/focus-uac.xml'),
+      remote: `127.0.0.1:${parley.sipPort}`,
+      localPort: await freePort(),
+      calls: 300,
+      rate: 50,
+      limit: 50,
+      timeoutSec: 90,
+      extraArgs: ['-inf', inf, '-d', '1'],
+      cwd: parley.dir,
+    });
+    expect([r.code, r.successful, r.failed]).toEqual([0, 300, 0]);
+    expect(parley.logs('participant joined')).toHaveLength(300);
+    // the room really emptied and refilled under the calls (else the race was never run)
+    expect(parley.logs('room media released').length).toBeGreaterThan(5);
+    expect(problems(parley)).toEqual([]);
+  } finally {
+    await parley.stop();
+  }
+});

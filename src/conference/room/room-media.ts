@@ -111,7 +111,7 @@ export class RoomMedia {
       );
     }
     this.instance.close();
-    this.log.debug({ media: this.instance.id }, 'room media released');
+    this.log.info({ media: this.instance.id }, 'room media released');
   }
 
   private create(name: 'mix' | 'lobby'): Promise<RoomAudio> {
