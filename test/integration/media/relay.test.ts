@@ -2,13 +2,14 @@
  * The RTP relay of a phone leg against the real mediasoup worker: a "phone" sends RTP with an SSRC it never
  * announced; the relay (in a media worker thread) learns it, the test then produces with it on the leg's
  * PlainTransport and the packets come out of a DirectTransport consumer. The return path goes DirectTransport
- * producer → consumer on the leg's PlainTransport → relay → phone. Also under SDES-SRTP (the "phone" being a
+ * producer → consumer on the leg's PlainTransport → relay → phone. Also with SDES-SRTP ended in the relay (the "phone" being a
  * second PlainTransport with SRTP), across an SSRC change, and behind a NAT (phone sends from another port than its
  * SDP says).
  */
 import dgram from 'node:dgram';
 import { once } from 'node:events';
 import * as mediasoup from 'mediasoup';
+import { generateSdesKey } from '../../../src/media/sdp';
 import type { types } from 'mediasoup';
 import pino from 'pino';
 import { ROOM_MEDIA_CODECS } from '../../../src/media/mediasoup/media-codecs';
@@ -95,26 +96,28 @@ describe('RTP relay ⇄ real mediasoup PlainTransport', () => {
     return s;
   }
 
-  async function leg(opts: { remote?: { ip: string; port: number }; srtp?: boolean }) {
+  async function leg(opts: {
+    remote?: { ip: string; port: number };
+    srtp?: { suite: 'AES_CM_128_HMAC_SHA1_80'; localKeyBase64: string; remoteKeyBase64: string };
+  }) {
     const relay = await thread.createRelay({
       legId: `leg-${Math.random()}`,
       ip: '127.0.0.1',
       port: 0,
       remote: opts.remote,
       latch: true,
+      ...(opts.srtp ? { srtp: opts.srtp } : {}),
     });
     cleanups.push(() => relay.close());
+    // SDES-SRTP ends in the relay: the mediasoup side of a leg is always plain RTP
     const transport = await router.createPlainTransport({
       listenInfo: LISTEN,
       rtcpMux: true,
       comedia: false,
-      enableSrtp: opts.srtp ?? false,
-      srtpCryptoSuite: 'AES_CM_128_HMAC_SHA1_80',
     });
     cleanups.push(() => transport.close());
     await relay.connectInner(transport.tuple.localIp, transport.tuple.localPort);
-    // with SRTP the test connects itself (it needs the phone's key)
-    if (!opts.srtp) await transport.connect({ ip: relay.innerIp, port: relay.innerPort });
+    await transport.connect({ ip: relay.innerIp, port: relay.innerPort });
     return { relay, transport };
   }
 
@@ -244,7 +247,7 @@ describe('RTP relay ⇄ real mediasoup PlainTransport', () => {
     expect((await relay.stats()).latched).toEqual({ ip: '127.0.0.1', port: phone.address().port });
   });
 
-  it('passes SDES-SRTP through untouched (the phone is a second PlainTransport with SRTP)', async () => {
+  it('terminates SDES-SRTP against the SRTP of mediasoup itself (the phone is a PlainTransport with SRTP)', async () => {
     const phoneT = await router.createPlainTransport({
       listenInfo: LISTEN,
       rtcpMux: true,
@@ -253,17 +256,21 @@ describe('RTP relay ⇄ real mediasoup PlainTransport', () => {
       srtpCryptoSuite: 'AES_CM_128_HMAC_SHA1_80',
     });
     cleanups.push(() => phoneT.close());
+    // each side decrypts with the other's key (what the SDP offer/answer a=crypto lines exchange)
+    const ourKey = generateSdesKey('AES_CM_128_HMAC_SHA1_80');
     const { relay, transport } = await leg({
       remote: { ip: '127.0.0.1', port: phoneT.tuple.localPort },
-      srtp: true,
+      srtp: {
+        suite: 'AES_CM_128_HMAC_SHA1_80',
+        localKeyBase64: ourKey,
+        remoteKeyBase64: phoneT.srtpParameters!.keyBase64,
+      },
     });
-    // each side decrypts with the other's key (what the SDP offer/answer a=crypto lines exchange)
-    await transport.connect({
-      ip: relay.innerIp,
-      port: relay.innerPort,
-      srtpParameters: phoneT.srtpParameters!,
+    await phoneT.connect({
+      ip: '127.0.0.1',
+      port: relay.port,
+      srtpParameters: { cryptoSuite: 'AES_CM_128_HMAC_SHA1_80', keyBase64: ourKey },
     });
-    await phoneT.connect({ ip: '127.0.0.1', port: relay.port, srtpParameters: transport.srtpParameters! });
 
     // phone → leg: a DirectTransport producer consumed on the phone transport, SRTP out to the relay
     const learnt = once(relay, 'ssrc');
@@ -290,7 +297,8 @@ describe('RTP relay ⇄ real mediasoup PlainTransport', () => {
 
     const st = await relay.stats();
     expect(st.latched).toEqual({ ip: '127.0.0.1', port: phoneT.tuple.localPort });
-    // SRTP adds a 10-byte auth tag to every RTP packet: the relay carried the encrypted form
+    // SRTP adds a 10-byte auth tag to every RTP packet: the phone side carried the encrypted form, and none failed
     expect(st.bytesIn / st.packetsIn).toBeGreaterThan(172);
+    expect(st.srtpFailures).toBe(0);
   });
 });
