@@ -37,8 +37,8 @@ let legSeq = 0;
  * negotiated payload type and no header extension. No mediasoup transport, Producer or Consumer exists for it:
  * the path that every phone of a mixed room takes costs one socket read and one socket write per packet.
  *
- * SRTP re-keying, address, direction and codec changes are applied in place (the port stays); an RTCP-mux change
- * needs another socket, hence another leg.
+ * Address, direction, codec and SRTP key changes can be applied in place (`update`); the session still builds a new
+ * leg when the key or RTCP-mux changes (a new port: what router legs need anyway), and the mixer follows the leg.
  */
 export class ThreadAudioLeg extends TypedEmitter<MediaLegEvents> implements MediaLeg {
   readonly kind: types.MediaKind = 'audio';
@@ -208,12 +208,6 @@ export class ThreadAudioLeg extends TypedEmitter<MediaLegEvents> implements Medi
       sends: m.phoneSends && m.phoneReceives,
       receives: m.phoneReceives,
     };
-  }
-
-  /** True when `next` needs a new socket (RTCP mux on or off): the caller builds another leg. */
-  needsNewSocket(next: AcceptedMedia): boolean {
-    const prev = this.media;
-    return prev !== undefined && prev.transportOptions.rtcpMux !== next.transportOptions.rtcpMux;
   }
 
   async update(media: AcceptedMedia): Promise<void> {

@@ -35,11 +35,14 @@ export interface MixedRoomAudioEvents {
 }
 
 /**
- * The MCU: every participant hears the room's mix without itself (mix-minus), computed in a media thread.
- * Media path, with no packet on the main thread:
- *   participant Producer → Consumer on the "mixer input" PlainTransport → thread (jitter buffer, decode, mix,
- *   encode once per codec for listeners, per talker for mix-minus) → "mixer output" PlainTransport → one Producer
- *   per participant → Consumer on the participant's own leg.
+ * The MCU: every participant hears the room's mix without itself (mix-minus), computed in a media thread. Two
+ * kinds of members, no packet ever on the main thread:
+ *  - endpoints whose audio terminates in the mixer's own thread (`mixerLeg`: phones): the mixer reads and writes
+ *    their leg directly, with their negotiated codec and payload type;
+ *  - endpoints whose audio is a mediasoup Producer (forwarded legs; browsers next): Producer → Consumer on the
+ *    "mixer input" PlainTransport → thread (jitter buffer, decode, mix, encode once per codec for listeners, per
+ *    talker for mix-minus) → "mixer output" PlainTransport → one Producer per participant → Consumer on its leg.
+ *    Those two transports are built for the first such member only.
  * With `mixInputs: false` it is a lobby: participants hear only what is played to them (PIN prompts).
  */
 export class MixedRoomAudio extends TypedEmitter<MixedRoomAudioEvents> implements RoomAudio {
