@@ -1,6 +1,6 @@
-import { AppError } from '../../errors/app-error';
 import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
+import { AppError } from '../../errors/app-error';
 import { TypedEmitter } from '../../util/typed-emitter';
 import type { MediaLeg, MediaLegEvents } from '../media-leg';
 import type { MediaThread } from '../mixer/media-thread';

@@ -1,7 +1,7 @@
-import { AppError } from '../../errors/app-error';
 import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
 import type { MixerCodec, RelaySrtpParams, RemoteAddress } from '../../../workers/mixer/protocol';
+import { AppError } from '../../errors/app-error';
 import { TypedEmitter } from '../../util/typed-emitter';
 import type { MediaLeg, MediaLegEvents, MixerLegInfo } from '../media-leg';
 import type { PortAllocator } from '../rtp/port-allocator';

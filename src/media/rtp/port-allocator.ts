@@ -1,4 +1,5 @@
 import { AppError } from '../../errors/app-error';
+
 /**
  * Even RTP ports for phone-facing legs (RFC 3550 §11: RTP on an even port, RTCP on the next odd one). The
  * allocator only remembers what it handed out; binding is the caller's job (a port that turns out to be taken by

@@ -1,11 +1,10 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { literalLookup } from '../relay/literal-lookup';
 import { performance } from 'node:perf_hooks';
-import type { CreateMixerRoomParams, CreateMixerRoomResult } from '../protocol';
-import { MixClock } from './mix-clock';
-import type { AddMixerParticipantParams } from '../protocol';
+import type { AddMixerParticipantParams, CreateMixerRoomParams, CreateMixerRoomResult } from '../protocol';
+import { literalLookup } from '../relay/literal-lookup';
 import type { UdpRelay } from '../relay/udp-relay';
+import { MixClock } from './mix-clock';
 import { MixerRoom, MixerRoomError, type DirectIo } from './mixer-room';
 import type { MediaThreadHost } from './media-thread-host';
 
