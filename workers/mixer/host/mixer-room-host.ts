@@ -139,8 +139,9 @@ export class MixerRoomHost implements RoomHostRegistry {
   /** The leg's clear RTP feeds this room's participant; the participant's mix leaves through the leg. */
   private attach(s: RoomSlot, participantId: string, relay: UdpRelay): DirectIo {
     s.legs.set(participantId, relay);
+    // Arrival times for the jitter buffer: monotonic and sub-millisecond (Date.now()'s 1 ms steps read as jitter).
     relay.core.setSink(
-      (rtp, now) => s.room.pushInput(participantId, rtp, now),
+      (rtp) => s.room.pushInput(participantId, rtp, performance.now()),
       s,
       (rtcp, now) => s.room.pushRtcp(participantId, rtcp, now),
     );
@@ -202,7 +203,7 @@ export class MixerRoomHost implements RoomHostRegistry {
         notify: (n) => this.host.notify(n),
       }),
     };
-    input.on('message', (msg) => slot.room.onInput(msg, Date.now()));
+    input.on('message', (msg) => slot.room.onInput(msg, performance.now()));
     const warn = (err: Error): void =>
       this.host.notify({
         kind: 'notification',
