@@ -1,5 +1,5 @@
 import dgram from 'node:dgram';
-import type { SessionDialog } from '../../src/sip/dialog/session-dialog';
+import type { ModifyRequest, SessionDialog } from '../../src/sip/dialog/session-dialog';
 import type { SipRequest } from '../../src/sip/message/sip-message';
 import { SipStack } from '../../src/sip/ua/sip-stack';
 import {
@@ -36,6 +36,12 @@ export interface SipPhoneOptions {
   pt?: number;
   /** network loss on the way out: every n-th audio packet is not sent (its sequence number is spent) */
   lossEvery?: number;
+  /**
+   * Answer a re-INVITE's offer as a phone does (RFC 3264 §8): our port, the offered payload types, and send to the
+   * offer's address from then on; each offer is kept in `reinvites`. Default off: the stack answers with the first
+   * SDP and the phone keeps sending where it did.
+   */
+  followReinvites?: boolean;
 }
 
 interface Chunk {
@@ -75,6 +81,9 @@ export class SipPhone {
   /** the answer's payload types */
   remote!: { ip: string; port: number; pt: number; tePt: number | undefined };
   dialog!: SessionDialog;
+  /** the re-INVITE offers answered (`followReinvites`), in order, with their arrival time */
+  readonly reinvites: Array<{ at: number; sdp: string }> = [];
+  private sdpVersion = 1;
 
   private constructor(
     readonly opts: SipPhoneOptions,
@@ -122,32 +131,58 @@ export class SipPhone {
 
   private async dial(): Promise<void> {
     const o = { ...OFFER[this.opts.codec], ...(this.opts.pt !== undefined ? { pt: this.opts.pt } : {}) };
-    const sdp = [
-      'v=0',
-      `o=${this.opts.user} 1 1 IN IP4 127.0.0.1`,
-      's=-',
-      'c=IN IP4 127.0.0.1',
-      't=0 0',
-      `m=audio ${this.port} RTP/AVP ${o.pt} ${TE_PT}`,
-      `a=rtpmap:${o.pt} ${o.rtpmap}`,
-      `a=rtpmap:${TE_PT} telephone-event/${o.teRate}`,
-      `a=fmtp:${TE_PT} 0-16`,
-      'a=ptime:20',
-      'a=sendrecv',
-      '',
-    ].join('\r\n');
+    const sdp = this.localSdp(o.pt, TE_PT);
     this.dialog = await this.stack.invite(this.opts.target, {
       sdp,
       from: `"${this.opts.user}" <sip:${this.opts.user}@127.0.0.1>`,
       timeoutMs: 10000,
     });
     this.dialog.on('bye', (req) => (this.byeFromServer = req));
+    if (this.opts.followReinvites) this.dialog.on('modify', (m) => this.onModify(m));
     this.dialog.on('terminated', () => {
       this.terminated = true;
       this.stopSending();
     });
     this.remote = parseAnswer(this.dialog.remoteSdp?.toString() ?? '', this.opts.codec);
     this.startSending();
+  }
+
+  /** Our SDP (offer or answer): `pt` for the codec, `tePt` for telephone-event (none when undefined). */
+  private localSdp(pt: number, tePt: number | undefined): string {
+    const o = OFFER[this.opts.codec];
+    return [
+      'v=0',
+      `o=${this.opts.user} 1 ${this.sdpVersion} IN IP4 127.0.0.1`,
+      's=-',
+      'c=IN IP4 127.0.0.1',
+      't=0 0',
+      `m=audio ${this.port} RTP/AVP ${pt}${tePt !== undefined ? ` ${tePt}` : ''}`,
+      `a=rtpmap:${pt} ${o.rtpmap}`,
+      ...(tePt !== undefined ? [`a=rtpmap:${tePt} telephone-event/${o.teRate}`, `a=fmtp:${tePt} 0-16`] : []),
+      'a=ptime:20',
+      'a=sendrecv',
+      '',
+    ].join('\r\n');
+  }
+
+  /** A re-INVITE (`followReinvites`): answer its offer with our port and send to its address from now on. */
+  private onModify(m: ModifyRequest): void {
+    const offer = m.sdp;
+    if (!offer) {
+      void m.accept().catch(() => undefined);
+      return;
+    }
+    let remote: SipPhone['remote'];
+    try {
+      remote = parseAnswer(offer, this.opts.codec);
+    } catch {
+      m.reject(488);
+      return;
+    }
+    this.reinvites.push({ at: Date.now(), sdp: offer });
+    this.sdpVersion++;
+    void m.accept({ sdp: this.localSdp(remote.pt, remote.tePt) }).catch(() => undefined);
+    this.remote = remote;
   }
 
   /** Changes the tone (null = silence) from the next frame on. */

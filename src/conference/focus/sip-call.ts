@@ -1,6 +1,6 @@
 import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
-import { AppError } from '../../errors/app-error';
+import { AppError, ERROR_CATALOGUE } from '../../errors/app-error';
 import type { MediaLeg, MediaLegFactory, MixerLegInfo } from '../../media/media-leg';
 import {
   acceptedMedia,
@@ -46,6 +46,19 @@ const TERMINATION_TO_LEAVE: Record<TerminationReason, LeaveReason> = {
   [TerminationReason.RequestFailed]: LeaveReason.MediaFailed,
   [TerminationReason.TransportError]: LeaveReason.MediaFailed,
   [TerminationReason.StackClosed]: LeaveReason.ServerShutdown,
+};
+
+/**
+ * The Reason of our BYE (RFC 3326) when hangup() is given no cause: a kick, the room's end, the server's shutdown.
+ * The room's end and the shutdown say what a new INVITE would be answered (the catalogue's status).
+ */
+const DEFAULT_HANGUP_CAUSE: Partial<Record<LeaveReason, HangupCause>> = {
+  [LeaveReason.Kicked]: { cause: 403, text: 'Removed from the conference' },
+  [LeaveReason.RoomClosed]: { cause: ERROR_CATALOGUE.CONF_ROOM_CLOSED.sip.status, text: 'Conference ended' },
+  [LeaveReason.ServerShutdown]: {
+    cause: ERROR_CATALOGUE.CONF_SHUTTING_DOWN.sip.status,
+    text: ERROR_CATALOGUE.CONF_SHUTTING_DOWN.message,
+  },
 };
 
 /** Parses the body of a SIP INFO carrying DTMF: `Signal=5` (application/dtmf-relay) or `5` (application/dtmf). */
@@ -188,10 +201,11 @@ export class SipCall
   }
 
   /** Ends the call from our side with BYE and an RFC 3326 Reason header. */
-  hangup(reason: LeaveReason, why?: HangupCause): void {
+  hangup(reason: LeaveReason, cause?: HangupCause): void {
     if (this.dialog && !this.dialog.terminated && !this.ending) {
       this.ending = true;
       this.hangupReason = reason;
+      const why = cause ?? DEFAULT_HANGUP_CAUSE[reason];
       const headers = why ? { Reason: `SIP;cause=${why.cause};text="${why.text}"` } : undefined;
       this.dialog
         .bye(headers ? { headers } : {})
