@@ -1,13 +1,13 @@
 import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
-import { AppError } from '../../errors/app-error';
 import { TypedEmitter } from '../../util/typed-emitter';
 import type { MediaLeg, MediaLegEvents } from '../media-leg';
 import type { MediaThread } from '../mixer/media-thread';
 import type { RelayHandle } from '../mixer/relay-handle';
 import type { PortAllocator } from '../rtp/port-allocator';
 import type { RelaySrtpParams } from '../../../workers/mixer/protocol';
-import { buildProducerRtpParameters, generateSdesKey, type AcceptedMedia } from '../sdp';
+import { buildProducerRtpParameters, type AcceptedMedia } from '../sdp';
+import { openLegRelay, remoteOf, sdesParams } from '../leg-relay';
 
 export interface RouterRtpLegOptions {
   router: types.Router;
@@ -64,15 +64,13 @@ export class RouterRtpLeg extends TypedEmitter<MediaLegEvents> implements MediaL
     const { media } = opts;
     // SDES-SRTP ends in the relay (libsrtp in the media thread), so the mediasoup side is always plain RTP: the
     // relay can take out what mediasoup adds (its MID header extension) and map payload types before protecting.
-    const srtp =
-      media?.transportOptions.enableSrtp && media.srtp
-        ? {
-            suite: media.srtp.suite,
-            localKeyBase64: generateSdesKey(media.srtp.suite),
-            remoteKeyBase64: media.srtp.remoteKeyBase64,
-          }
-        : undefined;
-    const { relay, allocated } = await RouterRtpLeg.openRelay(opts, srtp);
+    const srtp = media ? sdesParams(media) : undefined;
+    const { relay, port } = await openLegRelay({
+      ...opts,
+      legId: (p) => `${opts.kind ?? media?.kind ?? 'audio'}-${p}`,
+      extra: srtp ? { srtp } : {},
+    });
+    const allocated = [port];
     let transport: types.PlainTransport | undefined;
     try {
       transport = await opts.router.createPlainTransport({
@@ -97,43 +95,6 @@ export class RouterRtpLeg extends TypedEmitter<MediaLegEvents> implements MediaL
     await leg.applyDirection();
     await leg.applyDtmf();
     return leg;
-  }
-
-  private static async openRelay(
-    opts: RouterRtpLegOptions,
-    srtp: RelaySrtpParams | undefined,
-  ): Promise<{ relay: RelayHandle; allocated: number[] }> {
-    const separateRtcp = opts.media ? !opts.media.transportOptions.rtcpMux : false;
-    const remote = opts.media ? RouterRtpLeg.remoteOf(opts.media) : undefined;
-    for (let attempt = 0; attempt < 32; attempt++) {
-      const port = opts.ports.allocate();
-      const allocated = [port];
-      try {
-        const relay = await opts.thread.createRelay({
-          legId: `${opts.kind ?? opts.media?.kind ?? 'audio'}-${port}`,
-          ip: opts.listenIp,
-          port,
-          ...(separateRtcp ? { rtcpPort: port + 1 } : {}),
-          ...(remote ? { remote } : {}),
-          latch: opts.latch,
-          ...(srtp ? { srtp } : {}),
-        });
-        return { relay, allocated };
-      } catch (err) {
-        opts.ports.release(port);
-        if ((err as { code?: string }).code !== 'EADDRINUSE') throw err;
-      }
-    }
-    throw new AppError('MEDIA_NO_PORT', 'no bindable RTP port after 32 attempts');
-  }
-
-  private static remoteOf(m: AcceptedMedia): { ip: string; port: number; rtcpPort?: number } | undefined {
-    if (!m.remote.port || m.remote.address === '0.0.0.0' || m.remote.address === '::') return undefined;
-    return {
-      ip: m.remote.address,
-      port: m.remote.port,
-      ...(m.remote.rtcpPort !== undefined ? { rtcpPort: m.remote.rtcpPort } : {}),
-    };
   }
 
   get kind(): types.MediaKind {
@@ -166,7 +127,7 @@ export class RouterRtpLeg extends TypedEmitter<MediaLegEvents> implements MediaL
   async update(media: AcceptedMedia): Promise<void> {
     const prev = this.media;
     this.media = media;
-    await this.relay.updateRemote(RouterRtpLeg.remoteOf(media) ?? null, this.opts.latch);
+    await this.relay.updateRemote(remoteOf(media) ?? null, this.opts.latch);
     const codecChanged =
       !prev ||
       prev.codec.mimeType !== media.codec.mimeType ||

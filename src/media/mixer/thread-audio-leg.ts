@@ -1,11 +1,11 @@
 import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
-import type { MixerCodec, RelaySrtpParams, RemoteAddress } from '../../../workers/mixer/protocol';
-import { AppError } from '../../errors/app-error';
+import type { MixerCodec, RelaySrtpParams } from '../../../workers/mixer/protocol';
 import { TypedEmitter } from '../../util/typed-emitter';
 import type { MediaLeg, MediaLegEvents, MixerLegInfo } from '../media-leg';
 import type { PortAllocator } from '../rtp/port-allocator';
-import { buildProducerRtpParameters, generateSdesKey, type AcceptedMedia } from '../sdp';
+import { buildProducerRtpParameters, type AcceptedMedia } from '../sdp';
+import { openLegRelay, remoteOf, sdesParams } from '../leg-relay';
 import type { MediaThread } from './media-thread';
 import type { RelayHandle } from './relay-handle';
 
@@ -69,44 +69,20 @@ export class ThreadAudioLeg extends TypedEmitter<MediaLegEvents> implements Medi
 
   static async create(opts: ThreadAudioLegOptions): Promise<ThreadAudioLeg> {
     const m = opts.media;
-    const srtp = m ? ThreadAudioLeg.srtpOf(m, undefined) : undefined;
-    const separateRtcp = m ? !m.transportOptions.rtcpMux : false;
-    const remote = m ? remoteOf(m) : undefined;
-    for (let attempt = 0; attempt < 32; attempt++) {
-      const port = opts.ports.allocate();
-      try {
-        const relay = await opts.thread.createRelay({
-          legId: `a${++legSeq}-${port}`,
-          ip: opts.listenIp,
-          port,
-          ...(separateRtcp ? { rtcpPort: port + 1 } : {}),
-          ...(remote ? { remote } : {}),
-          latch: opts.latch,
-          ...(m?.telephoneEvent ? { dtmf: dtmfOf(m) } : {}),
-          ...(srtp ? { srtp } : {}),
-          ...(m ? { direction: { sends: m.phoneSends && m.phoneReceives, receives: m.phoneReceives } } : {}),
-        });
-        const leg = new ThreadAudioLeg(opts, relay, port);
-        leg.media = m;
-        leg.srtp = srtp;
-        return leg;
-      } catch (err) {
-        opts.ports.release(port);
-        if ((err as { code?: string }).code !== 'EADDRINUSE') throw err;
-      }
-    }
-    throw new AppError('MEDIA_NO_PORT', 'no bindable RTP port after 32 attempts');
-  }
-
-  /** Our key stays across re-negotiations unless the suite changes (RFC 4568 §7.1.4 allows either). */
-  private static srtpOf(m: AcceptedMedia, prev: RelaySrtpParams | undefined): RelaySrtpParams | undefined {
-    if (!m.transportOptions.enableSrtp || !m.srtp) return undefined;
-    const suite = m.srtp.suite;
-    return {
-      suite,
-      localKeyBase64: prev && prev.suite === suite ? prev.localKeyBase64 : generateSdesKey(suite),
-      remoteKeyBase64: m.srtp.remoteKeyBase64,
-    };
+    const srtp = m ? sdesParams(m) : undefined;
+    const { relay, port } = await openLegRelay({
+      ...opts,
+      legId: (p) => `a${++legSeq}-${p}`,
+      extra: {
+        ...(m?.telephoneEvent ? { dtmf: dtmfOf(m) } : {}),
+        ...(srtp ? { srtp } : {}),
+        ...(m ? { direction: { sends: m.phoneSends && m.phoneReceives, receives: m.phoneReceives } } : {}),
+      },
+    });
+    const leg = new ThreadAudioLeg(opts, relay, port);
+    leg.media = m;
+    leg.srtp = srtp;
+    return leg;
   }
 
   get localPort(): number {
@@ -218,7 +194,7 @@ export class ThreadAudioLeg extends TypedEmitter<MediaLegEvents> implements Medi
     this.media = media;
     if (codecChanged && this.tap) this.reproduce();
     await this.relay.updateRemote(remoteOf(media) ?? null, this.opts.latch);
-    const srtp = ThreadAudioLeg.srtpOf(media, this.srtp);
+    const srtp = sdesParams(media, this.srtp);
     if (JSON.stringify(srtp) !== JSON.stringify(this.srtp)) {
       this.srtp = srtp;
       await this.relay.setSrtp(srtp ?? null);
@@ -248,15 +224,6 @@ export class ThreadAudioLeg extends TypedEmitter<MediaLegEvents> implements Medi
     // On hold (the phone stopped receiving) its music-on-hold must not reach the room either.
     await this.relay.setDirection(m.phoneSends && m.phoneReceives, m.phoneReceives);
   }
-}
-
-function remoteOf(m: AcceptedMedia): RemoteAddress | undefined {
-  if (!m.remote.port || m.remote.address === '0.0.0.0' || m.remote.address === '::') return undefined;
-  return {
-    ip: m.remote.address,
-    port: m.remote.port,
-    ...(m.remote.rtcpPort !== undefined ? { rtcpPort: m.remote.rtcpPort } : {}),
-  };
 }
 
 function dtmfOf(m: AcceptedMedia): { payloadType: number; clockRate: number } {
