@@ -31,6 +31,7 @@
  */
 import { allocPcm, createEncoder as defaultCreateEncoder } from './codec';
 import type { AudioEncoder, CodecName } from './codec';
+import { ClipQueue } from './clip-queue';
 import { Resampler } from './resampler';
 import { softClipInto } from './soft-clip';
 import { Vad, energyToDb } from './vad';
@@ -153,8 +154,7 @@ class Party {
   chain: EncodeChain | null = null;
   chainFormat: CodecName | null = null;
   chainLastUsed = 0;
-  readonly prompts: Int16Array[] = [];
-  promptOffset = 0;
+  readonly prompts = new ClipQueue();
 
   constructor(
     readonly id: string,
@@ -195,26 +195,12 @@ class Party {
   }
 
   hasPrompt(): boolean {
-    return this.prompts.length > 0;
+    return !this.prompts.isEmpty;
   }
 
   /** Next frame of the queued prompt(s) into `out` (zero-padded at the end of the queue). */
   nextPrompt(out: Int16Array): Int16Array {
-    const frameSamples = out.length;
-    out.fill(0);
-    let o = 0;
-    while (o < frameSamples && this.prompts.length > 0) {
-      const clip = this.prompts[0];
-      const n = Math.min(frameSamples - o, clip.length - this.promptOffset);
-      out.set(clip.subarray(this.promptOffset, this.promptOffset + n), o);
-      o += n;
-      this.promptOffset += n;
-      if (this.promptOffset >= clip.length) {
-        this.prompts.shift();
-        this.promptOffset = 0;
-      }
-    }
-    return out;
+    return this.prompts.next(out);
   }
 }
 
@@ -342,8 +328,7 @@ export class Mixer {
 
   cancelPrompts(id: string): void {
     const p = this.party(id);
-    p.prompts.length = 0;
-    p.promptOffset = 0;
+    p.prompts.clear();
     this.prompted.delete(p);
   }
 

@@ -1,5 +1,6 @@
 import type { CodecName } from '../codec';
 import { TelephoneEventReceiver } from '../dtmf';
+import { ClipQueue } from '../clip-queue';
 import { InputPipeline } from '../input-pipeline';
 import { Mixer } from '../mixer';
 import type { MixRate } from '../mixer';
@@ -132,9 +133,8 @@ export class MixerRoom {
   private currentRate: MixRate;
   private mixer: Mixer;
   private rateChanges = 0;
-  /** Room-wide clips (at the mix rate) and how far the first one has played. */
-  private announcements: Int16Array[] = [];
-  private announceOffset = 0;
+  /** Room-wide clips (at the mix rate), mixed in as one more voice while any is queued. */
+  private readonly announcements = new ClipQueue();
   private announcerIn = false;
   private readonly participants = new Map<string, RoomParticipant>();
   private readonly bySsrc = new Map<number, RoomParticipant>();
@@ -181,8 +181,7 @@ export class MixerRoom {
     this.rateChanges++;
     this.mixer.close();
     this.mixer = new Mixer({ sampleRate: rate });
-    this.announcements = [];
-    this.announceOffset = 0;
+    this.announcements.clear();
     this.announcerIn = false;
     for (const p of this.participants.values()) {
       this.finishPlays(p, true);
@@ -350,33 +349,16 @@ export class MixerRoom {
         throw new MixerRoomError(`unsupported prompt rate ${rate}`, 'EINVAL');
       clip = new Resampler(rate, this.rate).process(pcm);
     }
-    const queued = this.announcements.reduce((n, c) => n + c.length, 0) - this.announceOffset;
-    if (clip.length === 0 || queued + clip.length > MAX_ANNOUNCE_SAMPLES_S * this.rate) return;
+    if (
+      clip.length === 0 ||
+      this.announcements.queuedSamples + clip.length > MAX_ANNOUNCE_SAMPLES_S * this.rate
+    )
+      return;
     if (!this.announcerIn) {
       this.mixer.addParticipant(ANNOUNCER, { output: null, input: true });
       this.announcerIn = true;
     }
     this.announcements.push(clip);
-  }
-
-  /** This tick's frame of room-wide announcements, or null when none is queued. */
-  private nextAnnouncement(): Int16Array | null {
-    if (this.announcements.length === 0) return null;
-    const n = this.mixer.frameSamples;
-    const out = new Int16Array(n);
-    let o = 0;
-    while (o < n && this.announcements.length > 0) {
-      const clip = this.announcements[0]!;
-      const k = Math.min(n - o, clip.length - this.announceOffset);
-      out.set(clip.subarray(this.announceOffset, this.announceOffset + k), o);
-      o += k;
-      this.announceOffset += k;
-      if (this.announceOffset >= clip.length) {
-        this.announcements.shift();
-        this.announceOffset = 0;
-      }
-    }
-    return out;
   }
 
   stopPlay(id: string): void {
@@ -452,7 +434,12 @@ export class MixerRoom {
     const playing: RoomParticipant[] = [];
     for (const p of this.participants.values()) if (p.plays.length > 0) playing.push(p);
 
-    if (this.announcerIn) inputs.push({ id: ANNOUNCER, pcm: this.nextAnnouncement() });
+    if (this.announcerIn) {
+      const pcm = this.announcements.isEmpty
+        ? null
+        : this.announcements.next(new Int16Array(this.mixer.frameSamples));
+      inputs.push({ id: ANNOUNCER, pcm });
+    }
     const result = this.mixer.mixOnce(inputs);
 
     for (const out of result.outputs) {
