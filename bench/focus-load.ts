@@ -17,7 +17,7 @@ import path from 'node:path';
 import { ParleyServer, freeSipPort, sleep, type TreeSample } from './lib/parley-server';
 import { cpuSeconds, percentile, printTable } from './lib/proc';
 import { runNodeUac } from './lib/node-uac';
-import { runLoad, startSippServer, type LoadResult } from './lib/sipp-load';
+import { runHeldCalls, runLoad, startSippServer, type LoadResult } from './lib/sipp-load';
 
 const SCEN = path.resolve(__dirname, '../../bench/scenarios');
 const MB = 1024 * 1024;
@@ -128,18 +128,14 @@ async function probe(
   const c0 = t.cpuSeconds();
   const s0 = t.cpuSplit?.();
   const t0 = Date.now();
-  const res = await runLoad({
+  const res = await runHeldCalls({
     scenario,
     remote: t.remote,
     localPort: sippPort(),
     rate,
     seconds,
-    durationMs: holdMs,
-    // Room for the held calls plus 3 s of slow setups; SIPp never throttles below the asked rate.
-    limit: Math.ceil(rate * (holdMs / 1000 + 3)) + 50,
-    rtt: true,
-    traceErr: true,
-    extra: ['-inf', inf],
+    holdMs,
+    inf,
   });
   const wall = (Date.now() - t0) / 1000;
   const serverCpuPct = (100 * (t.cpuSeconds() - c0)) / wall;

@@ -277,15 +277,7 @@ function janusSystem(prebuffering: number | undefined): System {
         const jobs: Array<() => Promise<void>> = [];
         for (let r = 0; r < load.rooms; r++) {
           const room = rowNo * 1000 + r + 1;
-          await sess.message(admin, {
-            request: 'create',
-            room,
-            sampling_rate: 16000,
-            allow_rtp_participants: true,
-            record: false,
-            audiolevel_event: false,
-            ...(prebuffering !== undefined ? { default_prebuffering: prebuffering } : {}),
-          });
+          await sess.createAudioBridgeRoom(admin, room, prebuffering);
           phones[r]!.forEach((phone, p) =>
             jobs.push(async () => {
               if (Date.now() > deadline) throw new Error(`setup over ${SETUP_LIMIT_MS / 1000} s`);

@@ -20,7 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ParleyServer, freeSipPort, sleep } from './lib/parley-server';
 import { cpuSeconds, percentile, printTable } from './lib/proc';
-import { runLoad, startSippServer, type LoadResult } from './lib/sipp-load';
+import { runHeldCalls, startSippServer, type LoadResult } from './lib/sipp-load';
 import { cpuBetween, snapTree, type CpuSplit } from './lib/tree-cpu';
 
 const SCEN = path.resolve(__dirname, '../../bench/scenarios');
@@ -153,17 +153,14 @@ async function probe(
   holdMs: number,
 ): Promise<Probe> {
   const cpu = t.cpu();
-  const res = await runLoad({
+  const res = await runHeldCalls({
     scenario: sc.uac,
     remote: t.remote,
     localPort: sippPort(),
     rate,
     seconds,
-    durationMs: holdMs,
-    limit: Math.ceil(rate * (holdMs / 1000 + 3)) + 50,
-    rtt: true,
-    traceErr: true,
-    extra: ['-inf', inf],
+    holdMs,
+    inf,
   });
   const split = cpu.read();
   const calls = Math.max(1, Math.round(rate * seconds));

@@ -437,14 +437,7 @@ function janusSystem(): SystemUnderTest {
         const jobs: Array<() => Promise<void>> = [];
         for (let r = 0; r < step.rooms; r++) {
           const room = stepNo * 1000 + r + 1;
-          await sess.message(admin, {
-            request: 'create',
-            room,
-            sampling_rate: 16000,
-            allow_rtp_participants: true,
-            record: false,
-            audiolevel_event: false,
-          });
+          await sess.createAudioBridgeRoom(admin, room);
           const n = step.talkersPerRoom + step.listenersPerRoom;
           for (let p = 0; p < n; p++) {
             jobs.push(async () => {
@@ -632,14 +625,7 @@ async function janusLatency(
   const room = 999001 + (prebuffering ?? 0);
   const admin = await session.attach('janus.plugin.audiobridge');
   try {
-    await session.message(admin, {
-      request: 'create',
-      room,
-      sampling_rate: 16000,
-      allow_rtp_participants: true,
-      record: false,
-      ...(prebuffering !== undefined ? { default_prebuffering: prebuffering } : {}),
-    });
+    await session.createAudioBridgeRoom(admin, room, prebuffering);
     const join = async (sock: dgram.Socket, display: string): Promise<{ ip: string; port: number }> => {
       const h = await session.attach('janus.plugin.audiobridge');
       const j = await session.message(h, {

@@ -184,6 +184,22 @@ export class JanusSession {
   }
 
   /**
+   * An AudioBridge room as the benches compare it: 16 kHz mix, plain-RTP participants allowed, no recording, no
+   * audio-level events (AudioBridge's default), and Janus's own prebuffering unless `prebuffering` is given.
+   */
+  async createAudioBridgeRoom(handle: number, room: number, prebuffering?: number): Promise<Json> {
+    return this.message(handle, {
+      request: 'create',
+      room,
+      sampling_rate: 16000,
+      allow_rtp_participants: true,
+      record: false,
+      audiolevel_event: false,
+      ...(prebuffering !== undefined ? { default_prebuffering: prebuffering } : {}),
+    });
+  }
+
+  /**
    * A plugin request. Synchronous ones (create, destroy, list…) come back in the HTTP answer; asynchronous ones
    * (join, configure…) are acked and their event arrives on the long poll.
    */

@@ -156,6 +156,34 @@ function parseRt(v: string): number {
 }
 
 /** Starts a long-running SIPp server (reference UAS); the caller kills it. */
+/**
+ * Calls placed at `rate` for `seconds`, each held `holdMs`, into the rooms of an -inf file (SEQUENTIAL), with every
+ * response time kept: the probe both call-rate benches make. SIPp's limit leaves room for the held calls plus 3 s
+ * of slow setups, so it never throttles below the asked rate.
+ */
+export function runHeldCalls(o: {
+  scenario: string;
+  remote: string;
+  localPort: number;
+  rate: number;
+  seconds: number;
+  holdMs: number;
+  inf: string;
+}): Promise<LoadResult> {
+  return runLoad({
+    scenario: o.scenario,
+    remote: o.remote,
+    localPort: o.localPort,
+    rate: o.rate,
+    seconds: o.seconds,
+    durationMs: o.holdMs,
+    limit: Math.ceil(o.rate * (o.holdMs / 1000 + 3)) + 50,
+    rtt: true,
+    traceErr: true,
+    extra: ['-inf', o.inf],
+  });
+}
+
 export function startSippServer(scenario: string, port: number, transport: 'u1' | 't1' = 'u1'): ChildProcess {
   return spawn(
     'sipp',

@@ -15,7 +15,7 @@ import { ERROR_CATALOGUE, type ErrorCode } from '../../src/errors/catalogue';
 import { SipError } from '../../src/sip/errors';
 import { startE2eParley, sleep, type ApiParticipant, type E2eParley } from '../support/parley-e2e';
 import { SipPhone } from '../support/sip-phone';
-import { expectCatalogue, expectHears as expectLevels, hearAll, stopAndReport } from './conference-helpers';
+import { expectCatalogue, expectHearing, stopAndReport } from './conference-helpers';
 
 jest.setTimeout(180_000);
 
@@ -62,20 +62,6 @@ async function joined(room: string, n: number): Promise<Party[]> {
   )) as Party[];
 }
 
-/** What each phone hears next (after `settleMs`), checked: [phone, tones it hears, tones it must not hear, who]. */
-async function expectHearing(
-  checks: Array<[SipPhone, readonly number[], readonly number[], string]>,
-  settleMs?: number,
-): Promise<void> {
-  const heard = await hearAll(
-    checks.map((c) => c[0]),
-    settleMs,
-  );
-  checks.forEach(([phone, hear, notHear, who], i) =>
-    expectLevels(heard[i]!, phone.rate, FREQS, hear, notHear, who),
-  );
-}
-
 async function request(method: string, p: string, body?: string): Promise<{ status: number; body: unknown }> {
   const res = await fetch(`${parley.http}${p}`, {
     method,
@@ -120,7 +106,7 @@ test('lock: a new caller gets 403 with the catalogue reason, those inside are un
   expect(inside.every((p) => p.state === 'joined')).toBe(true);
 
   // Those inside still hear each other (and not themselves) while the room is locked.
-  await expectHearing([
+  await expectHearing(FREQS, [
     [a, [TONE.b], [TONE.a, TONE.c], 'a, locked'],
     [b, [TONE.a], [TONE.b, TONE.c], 'b, locked'],
   ]);
@@ -135,7 +121,7 @@ test('lock: a new caller gets 403 with the catalogue reason, those inside are un
   expect((await parley.api<{ locked: boolean }>(`/api/rooms/${room}`)).body.locked).toBe(false);
   const c = await dial(room, 'c', TONE.c);
   await joined(room, 3);
-  await expectHearing([
+  await expectHearing(FREQS, [
     [c, [TONE.a, TONE.b], [TONE.c], 'c, after unlock'],
     [a, [TONE.b, TONE.c], [TONE.a], 'a, after unlock'],
   ]);
@@ -151,7 +137,7 @@ test('kick: the phone gets a BYE with a Reason header and leaves; the others kee
   const list = await joined(room, 3);
   const cId = list.find((p) => p.displayName === 'c')!.id;
 
-  await expectHearing([[a, [TONE.b, TONE.c], [TONE.a], 'a, before the kick']]);
+  await expectHearing(FREQS, [[a, [TONE.b, TONE.c], [TONE.a], 'a, before the kick']]);
 
   const kick = await parley.post(`/api/rooms/${room}/participants/${cId}/kick`, {});
   expect(kick).toEqual({ status: 200, body: { roomId: room, participantId: cId, kicked: true } });
@@ -167,7 +153,7 @@ test('kick: the phone gets a BYE with a Reason header and leaves; the others kee
   );
 
   // The others still hear each other, and no longer the kicked phone.
-  await expectHearing([
+  await expectHearing(FREQS, [
     [a, [TONE.b], [TONE.a, TONE.c], 'a, after the kick'],
     [b, [TONE.a], [TONE.b, TONE.c], 'b, after the kick'],
   ]);
@@ -200,7 +186,7 @@ test('mute-all: everyone but the moderator leaves the mix, and comes back on unm
     listener: 'participant',
   });
 
-  await expectHearing([[listener, [TONE.a, TONE.b], [], 'listener, before mute-all']]);
+  await expectHearing(FREQS, [[listener, [TONE.a, TONE.b], [], 'listener, before mute-all']]);
 
   const muted = await parley.post<{ roomId: string; muted: boolean; participants: string[] }>(
     `/api/rooms/${room}/mute-all`,
@@ -218,6 +204,7 @@ test('mute-all: everyone but the moderator leaves the mix, and comes back on unm
   // "You are muted" goes to the muted phones only: the moderator hears no talker, the listener only the
   // moderator.
   await expectHearing(
+    FREQS,
     [
       [listener, [TONE.a], [TONE.b], 'listener, after mute-all'],
       [mod, [], [TONE.a, TONE.b], 'moderator, after mute-all'],
@@ -238,6 +225,7 @@ test('mute-all: everyone but the moderator leaves the mix, and comes back on unm
   expect(((await parley.participants(room)) as Party[]).every((p) => !p.muted)).toBe(true);
   // Past "you are no longer muted" (1.8 s, to the unmuted phones only).
   await expectHearing(
+    FREQS,
     [
       [listener, [TONE.a, TONE.b], [], 'listener, after unmute-all'],
       [mod, [TONE.b], [TONE.a], 'moderator, after unmute-all'],
@@ -334,7 +322,7 @@ test('bad requests: 4xx JSON with a catalogue code, nothing changes', async () =
     ['b', 'joined', false],
   ]);
   expect((await parley.api<{ locked: boolean }>(base)).body.locked).toBe(false);
-  await expectHearing([
+  await expectHearing(FREQS, [
     [a, [TONE.b], [TONE.a], 'a, after the bad requests'],
     [b, [TONE.a], [TONE.b], 'b, after the bad requests'],
   ]);

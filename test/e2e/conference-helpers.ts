@@ -71,6 +71,24 @@ export function hearAll(phones: SipPhone[], settleMs?: number): Promise<Int16Arr
 }
 
 /** A 4xx JSON answer whose `error` is the catalogue code `code`, with that code's HTTP status and a message. */
+/**
+ * What each phone hears next (after `settleMs`), checked against `freqs`: [phone, tones it hears, tones it must not
+ * hear, who].
+ */
+export async function expectHearing(
+  freqs: readonly number[],
+  checks: Array<[SipPhone, readonly number[], readonly number[], string]>,
+  settleMs?: number,
+): Promise<void> {
+  const heard = await hearAll(
+    checks.map((c) => c[0]),
+    settleMs,
+  );
+  checks.forEach(([phone, hear, notHear, who], i) =>
+    expectHears(heard[i]!, phone.rate, freqs, hear, notHear, who),
+  );
+}
+
 export function expectCatalogue(r: { status: number; body: unknown }, code: ErrorCode, what: string): void {
   const body = r.body as { error?: string; message?: string };
   expect({ what, status: r.status, error: body.error, message: typeof body.message }).toEqual({

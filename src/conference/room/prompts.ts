@@ -2,8 +2,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from '../../util/project-root';
 
-export type PromptName =
-  'enter-pin' | 'wrong-pin' | 'only-participant' | 'muted' | 'unmuted' | 'goodbye' | 'join' | 'leave';
+/** Spoken prompts (rendered to files at build time by scripts/render-prompts.sh). */
+export const SPOKEN_PROMPTS = [
+  'enter-pin',
+  'wrong-pin',
+  'only-participant',
+  'muted',
+  'unmuted',
+  'goodbye',
+] as const;
+/** Every prompt: the spoken ones and the generated chimes. */
+export const PROMPT_NAMES = [...SPOKEN_PROMPTS, 'join', 'leave'] as const;
+export type PromptName = (typeof PROMPT_NAMES)[number];
 
 export const PROMPT_RATE = 16000;
 
@@ -32,14 +42,7 @@ export class Prompts implements PromptSource {
   private readonly clips = new Map<PromptName, Int16Array>();
 
   constructor(dir = path.join(projectRoot(), 'dist', 'prompts')) {
-    for (const name of [
-      'enter-pin',
-      'wrong-pin',
-      'only-participant',
-      'muted',
-      'unmuted',
-      'goodbye',
-    ] as const) {
+    for (const name of SPOKEN_PROMPTS) {
       const f = path.join(dir, `${name}.${PROMPT_RATE}.pcm`);
       if (!fs.existsSync(f)) continue;
       const buf = fs.readFileSync(f);

@@ -17,7 +17,7 @@ import type {
   ParticipantSessionEvents,
   SessionConnector,
 } from '../../../src/conference/participant/participant-session';
-import type { PromptName, PromptSource } from '../../../src/conference/room/prompts';
+import { PROMPT_NAMES, type PromptName, type PromptSource } from '../../../src/conference/room/prompts';
 import type {
   CreateAudioOptions,
   RoomMediaHost,
@@ -132,16 +132,6 @@ export class FakeRoomAudio implements RoomAudio {
 
 // ------------------------------------------------------------------ prompts
 
-const PROMPT_NAMES: PromptName[] = [
-  'enter-pin',
-  'wrong-pin',
-  'only-participant',
-  'muted',
-  'unmuted',
-  'goodbye',
-  'join',
-  'leave',
-];
 /** Each fake clip's first sample names it (played clips are recognised in FakeRoomAudio.calls). */
 const PROMPT_BY_MARK: Record<number, PromptName> = Object.fromEntries(PROMPT_NAMES.map((n, i) => [i + 1, n]));
 
