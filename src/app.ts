@@ -62,6 +62,7 @@ export class App {
         rtcMaxPort: range.mediasoup[1],
         logLevel: config.rtc.workerLogLevel,
         logger: log,
+        webRtc: { port: config.webrtc.port, listen: config.webrtc.listen },
       });
       opened.push(workers);
       const threads = await MediaThreadPool.create({

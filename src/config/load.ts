@@ -25,7 +25,7 @@ type Plain = Record<string, unknown>;
 export const ENV_OVERRIDES: ReadonlyArray<{
   env: string;
   paths: string[];
-  type: 'string' | 'number' | 'nullable-number';
+  type: 'string' | 'number' | 'nullable-number' | 'list';
 }> = [
   { env: 'PARLEY_LOG_LEVEL', paths: ['log.level'], type: 'string' },
   { env: 'PARLEY_SIP_IP', paths: ['sip.listen.ip'], type: 'string' },
@@ -44,6 +44,10 @@ export const ENV_OVERRIDES: ReadonlyArray<{
   { env: 'PARLEY_RTC_MIN_PORT', paths: ['rtc.minPort'], type: 'number' },
   { env: 'PARLEY_RTC_MAX_PORT', paths: ['rtc.maxPort'], type: 'number' },
   { env: 'PARLEY_RTC_NUM_WORKERS', paths: ['rtc.numWorkers'], type: 'number' },
+  { env: 'PARLEY_WEBRTC_PORT', paths: ['webrtc.port'], type: 'number' },
+  { env: 'PARLEY_TURN_URLS', paths: ['webrtc.turn.urls'], type: 'list' },
+  { env: 'PARLEY_TURN_SECRET', paths: ['webrtc.turn.secret'], type: 'string' },
+  { env: 'PARLEY_DATA_DIR', paths: ['dataDir'], type: 'string' },
   { env: 'PARLEY_UNKNOWN_ROOMS', paths: ['conference.unknownRooms'], type: 'string' },
 ];
 
@@ -95,7 +99,12 @@ function envLayer(env: NodeJS.ProcessEnv): Plain {
     const raw = env[name];
     if (raw === undefined || raw === '') continue;
     let value: unknown = raw;
-    if (type !== 'string') {
+    if (type === 'list')
+      value = raw
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean);
+    else if (type !== 'string') {
       if (type === 'nullable-number' && (raw === 'off' || raw === 'null')) value = null;
       else {
         value = Number(raw);

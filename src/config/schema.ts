@@ -27,6 +27,16 @@ export const roomSchema = z
   })
   .strict();
 
+export const iceServerSchema = z
+  .object({
+    urls: z
+      .array(z.string().regex(/^(stun|stuns|turn|turns):/, 'ICE server URLs start with stun: or turn:'))
+      .min(1),
+    username: z.string().optional(),
+    credential: z.string().optional(),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     log: z
@@ -82,6 +92,50 @@ export const configSchema = z
         message: 'minPort must not exceed maxPort',
         path: ['minPort'],
       }),
+    webrtc: z
+      .object({
+        port: port.default(7882),
+        listen: z
+          .array(
+            z
+              .object({
+                ip,
+                announcedAddress: z.string().min(1).nullable().default(null),
+              })
+              .strict(),
+          )
+          .min(1)
+          .default([{ ip: '127.0.0.1', announcedAddress: null }]),
+        iceServers: z.array(iceServerSchema).default([]),
+        turn: z
+          .object({
+            urls: z.array(z.string().regex(/^turns?:/, 'TURN URLs start with turn: or turns:')).default([]),
+            secret: z.string().min(8).nullable().default(null),
+            ttlSeconds: z.number().int().min(60).max(86400).default(3600),
+          })
+          .strict()
+          .default({})
+          .refine((t) => t.urls.length === 0 || t.secret !== null, {
+            message: 'TURN URLs need a shared secret (coturn use-auth-secret / static-auth-secret)',
+            path: ['secret'],
+          }),
+        reconnectGraceSeconds: z.number().min(0).max(600).default(20),
+      })
+      .strict()
+      .default({}),
+    chat: z
+      .object({
+        historySize: z.number().int().min(1).max(100000).default(200),
+        attachmentMaxBytes: z
+          .number()
+          .int()
+          .min(1)
+          .max(1024 * 1024 * 1024)
+          .default(10 * 1024 * 1024),
+      })
+      .strict()
+      .default({}),
+    dataDir: z.string().min(1).default('data'),
     conference: z
       .object({
         unknownRooms: z.enum(['create', 'reject']).default('create'),

@@ -17,6 +17,8 @@ export interface RoomLegFactoryOptions {
    * mixed rooms) or `router` (through a mediasoup PlainTransport: forwarding rooms).
    */
   audio: 'thread' | 'router';
+  /** The WebRtcServer of the router's worker (ICE/DTLS endpoints: browsers, SIP over WebSocket). */
+  webRtcServer?: types.WebRtcServer;
 }
 
 /** The legs of one room: audio in the room's media thread (mixed rooms), video and forwarded audio via mediasoup. */

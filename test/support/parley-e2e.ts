@@ -75,6 +75,7 @@ export async function startE2eParley(
     PARLEY_RTC_NUM_WORKERS: '1',
     PARLEY_RTC_MIN_PORT: String(range.min),
     PARLEY_RTC_MAX_PORT: String(range.max),
+    PARLEY_WEBRTC_PORT: '0',
     PARLEY_LOG_LEVEL: 'info',
     ...opts.env,
   });

@@ -8,6 +8,8 @@ import type { CreateAudioOptions, RoomMediaHost, RoomMediaInstance, RoomMediaPro
 
 export interface RouterSource {
   createRouter(appData?: Record<string, unknown>): Promise<types.Router>;
+  /** The WebRtcServer of the router's worker: browsers' (and SIP-over-WebSocket WebRTC) transports listen there. */
+  webRtcServerFor(router: types.Router): types.WebRtcServer | undefined;
 }
 
 export interface MediasoupRoomMediaOptions {
@@ -61,6 +63,7 @@ class RouterRoomHost implements RoomMediaHost {
         listenIp: opts.listenIp,
         latch: true,
         audio: opts.audio === 'forward' ? 'router' : 'thread',
+        webRtcServer: opts.routers.webRtcServerFor(router),
       }),
       async createAudio(a: CreateAudioOptions): Promise<RoomAudio> {
         if (opts.audio === 'forward') return new ForwardingRoomAudio();

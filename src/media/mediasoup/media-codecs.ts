@@ -2,7 +2,7 @@ import type { types } from 'mediasoup';
 
 /**
  * The codecs every room router offers: what desk phones speak (PCMU, PCMA, G.722), what browsers speak (Opus),
- * DTMF (RFC 4733) at both clock rates, and H.264 for video phones.
+ * DTMF (RFC 4733) at both clock rates, VP8 for browsers' video and H.264 for video phones (and browsers talking to them).
  * G.722's RTP clock rate is 8000 although its audio is sampled at 16 kHz (RFC 3551 §4.5.2).
  */
 export const ROOM_MEDIA_CODECS: types.RtpCodecCapability[] = [
@@ -24,6 +24,8 @@ export const ROOM_MEDIA_CODECS: types.RtpCodecCapability[] = [
     channels: 1,
     preferredPayloadType: 110,
   },
+  // Browsers' video: VP8 simulcast (every browser encodes and decodes it).
+  { kind: 'video', mimeType: 'video/VP8', clockRate: 90000, preferredPayloadType: 96 },
   {
     kind: 'video',
     mimeType: 'video/H264',

@@ -12,6 +12,16 @@ export interface WorkerPoolOptions {
   rtcMaxPort: number;
   logLevel: types.WorkerLogLevel;
   logger: Logger;
+  /**
+   * One WebRtcServer per worker (browsers' ICE/DTLS on fixed ports, so a firewall needs only those): worker `i`
+   * listens on UDP and TCP `port + i` on every address (`port` 0: any free port, for tests). Absent: none.
+   */
+  webRtc?: WebRtcListenOptions;
+}
+
+export interface WebRtcListenOptions {
+  port: number;
+  listen: ReadonlyArray<{ ip: string; announcedAddress?: string | null }>;
 }
 
 export interface WorkerPoolEvents {
@@ -28,6 +38,9 @@ export interface WorkerStatus {
 interface Slot {
   worker: types.Worker;
   routers: number;
+  webRtcServer?: types.WebRtcServer;
+  /** Where the WebRtcServer listens (ports resolved when configured as 0). */
+  webRtcPorts?: { udp: number[]; tcp: number[] };
 }
 
 /**
@@ -36,6 +49,8 @@ interface Slot {
  */
 export class WorkerPool extends TypedEmitter<WorkerPoolEvents> {
   private readonly slots: Slot[] = [];
+  /** The WebRtcServer of each router's worker (browsers' transports on that router listen there). */
+  private readonly serverOf = new WeakMap<types.Router, types.WebRtcServer>();
   private closed = false;
   private readonly log: Logger;
 
@@ -48,7 +63,7 @@ export class WorkerPool extends TypedEmitter<WorkerPoolEvents> {
     const pool = new WorkerPool(opts);
     const n = opts.numWorkers > 0 ? opts.numWorkers : os.availableParallelism();
     try {
-      for (let i = 0; i < n; i++) pool.slots.push({ worker: await pool.spawn(), routers: 0 });
+      for (let i = 0; i < n; i++) pool.slots.push(await pool.spawn(i));
     } catch (err) {
       pool.close();
       throw err;
@@ -76,8 +91,19 @@ export class WorkerPool extends TypedEmitter<WorkerPoolEvents> {
     const slot = live.reduce((a, b) => (b.routers < a.routers ? b : a));
     const router = await slot.worker.createRouter({ mediaCodecs: ROOM_MEDIA_CODECS, appData });
     slot.routers++;
+    if (slot.webRtcServer) this.serverOf.set(router, slot.webRtcServer);
     router.observer.once('close', () => slot.routers--);
     return router;
+  }
+
+  /** The WebRtcServer of the worker hosting `router` (undefined: the pool runs without WebRTC listening). */
+  webRtcServerFor(router: types.Router): types.WebRtcServer | undefined {
+    return this.serverOf.get(router);
+  }
+
+  /** The ports each worker's WebRtcServer listens on (for the start line and tests). */
+  webRtcPorts(): Array<{ udp: number[]; tcp: number[] }> {
+    return this.slots.map((s) => s.webRtcPorts ?? { udp: [], tcp: [] });
   }
 
   close(): void {
@@ -86,7 +112,34 @@ export class WorkerPool extends TypedEmitter<WorkerPoolEvents> {
     for (const s of this.slots) s.worker.close();
   }
 
-  private async spawn(): Promise<types.Worker> {
+  private async spawn(index: number): Promise<Slot> {
+    const worker = await this.spawnWorker();
+    const web = this.opts.webRtc;
+    if (!web) return { worker, routers: 0 };
+    try {
+      const listenInfos: types.TransportListenInfo[] = web.listen.flatMap((l) =>
+        (['udp', 'tcp'] as const).map((protocol) => ({
+          protocol,
+          ip: l.ip,
+          ...(l.announcedAddress ? { announcedAddress: l.announcedAddress } : {}),
+          ...(web.port > 0 ? { port: web.port + index } : {}),
+        })),
+      );
+      const webRtcServer = await worker.createWebRtcServer({ listenInfos });
+      const dump = await webRtcServer.dump();
+      const webRtcPorts = {
+        udp: dump.udpSockets.map((u) => u.port),
+        tcp: dump.tcpServers.map((t) => t.port),
+      };
+      this.log.info({ workerPid: worker.pid, ...webRtcPorts }, 'WebRTC server listening');
+      return { worker, routers: 0, webRtcServer, webRtcPorts };
+    } catch (err) {
+      worker.close();
+      throw err;
+    }
+  }
+
+  private async spawnWorker(): Promise<types.Worker> {
     const wlog = this.log;
     const worker = await mediasoup.createWorker({
       logLevel: this.opts.logLevel,
@@ -107,10 +160,10 @@ export class WorkerPool extends TypedEmitter<WorkerPoolEvents> {
     if (this.closed) return;
     const idx = this.slots.findIndex((s) => s.worker === dead);
     if (idx < 0) return;
-    this.spawn().then(
-      (w) => {
-        if (this.closed) w.close();
-        else this.slots[idx] = { worker: w, routers: 0 };
+    this.spawn(idx).then(
+      (slot) => {
+        if (this.closed) slot.worker.close();
+        else this.slots[idx] = slot;
       },
       (err: unknown) => this.log.error({ err }, 'cannot replace dead mediasoup worker'),
     );

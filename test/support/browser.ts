@@ -1,0 +1,99 @@
+/**
+ * Real browsers for tests: Debian's Chromium driven by playwright-core (never a downloaded browser), one process per
+ * browser so each has its own fake microphone (a tone WAV looped by Chromium) and fake camera (Chromium's test
+ * pattern). Screenshots go to `test-artifacts/` (kept by CI as artefacts).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+
+export const CHROMIUM = process.env.PARLEY_CHROMIUM ?? '/usr/bin/chromium';
+export const ARTIFACTS = path.resolve(__dirname, '../../test-artifacts');
+
+/** Writes a mono 16-bit WAV with a sine tone (amplitude 0..1 of full scale). */
+export function writeToneWav(
+  file: string,
+  freq: number,
+  seconds = 10,
+  rate = 48000,
+  amplitude = 0.3,
+): string {
+  const n = Math.round(seconds * rate);
+  const data = Buffer.alloc(n * 2);
+  for (let i = 0; i < n; i++)
+    data.writeInt16LE(Math.round(Math.sin((2 * Math.PI * freq * i) / rate) * amplitude * 32767), i * 2);
+  const h = Buffer.alloc(44);
+  h.write('RIFF', 0);
+  h.writeUInt32LE(36 + data.length, 4);
+  h.write('WAVE', 8);
+  h.write('fmt ', 12);
+  h.writeUInt32LE(16, 16);
+  h.writeUInt16LE(1, 20);
+  h.writeUInt16LE(1, 22);
+  h.writeUInt32LE(rate, 24);
+  h.writeUInt32LE(rate * 2, 28);
+  h.writeUInt16LE(2, 32);
+  h.writeUInt16LE(16, 34);
+  h.write('data', 36);
+  h.writeUInt32LE(data.length, 40);
+  fs.writeFileSync(file, Buffer.concat([h, data]));
+  return file;
+}
+
+export interface TestBrowser {
+  browser: Browser;
+  context: BrowserContext;
+  page: Page;
+  /** Console lines and page errors (attach to a failure message). */
+  console: string[];
+  screenshot(name: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+/**
+ * Launches Chromium with a fake microphone playing a `toneHz` sine (not a whole number of cycles per 20 ms frame,
+ * e.g. 407 Hz, so concealed or repeated frames lower the measured level) and the fake camera.
+ */
+export async function launchBrowser(
+  opts: { toneHz?: number; extraArgs?: string[]; name?: string } = {},
+): Promise<TestBrowser> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-chromium-'));
+  const args = [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--autoplay-policy=no-user-gesture-required',
+    '--use-fake-ui-for-media-stream',
+    '--use-fake-device-for-media-stream',
+    ...(opts.toneHz
+      ? [`--use-file-for-fake-audio-capture=${writeToneWav(path.join(dir, 'tone.wav'), opts.toneHz)}`]
+      : []),
+    ...(opts.extraArgs ?? []),
+  ];
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  const lines: string[] = [];
+  page.on('console', (m) => lines.push(`${opts.name ?? 'page'} ${m.type()}: ${m.text()}`));
+  page.on('pageerror', (e) => lines.push(`${opts.name ?? 'page'} error: ${e.message}`));
+  return {
+    browser,
+    context,
+    page,
+    console: lines,
+    async screenshot(name: string): Promise<string> {
+      fs.mkdirSync(ARTIFACTS, { recursive: true });
+      const file = path.join(ARTIFACTS, `${name}.png`);
+      await page.screenshot({ path: file, fullPage: true });
+      return file;
+    },
+    async close(): Promise<void> {
+      await browser.close().catch(() => undefined);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
