@@ -1,6 +1,6 @@
 // ESLint flat config. The `no-restricted-imports` blocks below enforce the layer
-// direction: http/ moderation/ livestream/ → conference/ → sip/ media/ → util/.
-// workers/ (mixer threads) import only workers/.
+// direction: http/ signaling/ moderation/ livestream/ → conference/ → sip/ media/ storage/ → util/ protocol/.
+// workers/ (mixer threads) import only workers/; web/ imports only src/protocol/ of the server.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -26,15 +26,23 @@ export default tseslint.config(
     },
   },
   { files: ['test/**', 'bench/**', 'scripts/**'], rules: { 'no-console': 'off' } },
-  layer(['src/sip/**'], ['**/conference/**', '**/media/**', '**/http/**', '**/moderation/**', '**/livestream/**', 'mediasoup', 'mediasoup/*'],
+  layer(['src/sip/**'], ['**/conference/**', '**/media/**', '**/storage/**', '**/http/**', '**/signaling/**', '**/moderation/**', '**/livestream/**', 'mediasoup', 'mediasoup/*'],
     'src/sip knows nothing about rooms or media (layer rule)'),
-  layer(['src/media/**'], ['**/conference/**', '**/sip/**', '**/http/**', '**/moderation/**', '**/livestream/**'],
+  layer(['src/media/**'], ['**/conference/**', '**/sip/**', '**/storage/**', '**/http/**', '**/signaling/**', '**/moderation/**', '**/livestream/**'],
     'src/media knows nothing about SIP or rooms (layer rule)'),
-  layer(['src/conference/**'], ['**/http/**', '**/moderation/**', '**/livestream/**'],
-    'conference is below http/moderation/livestream (layer rule)'),
+  layer(['src/storage/**'], ['**/conference/**', '**/sip/**', '**/media/**', '**/http/**', '**/signaling/**', '**/moderation/**', '**/livestream/**'],
+    'src/storage knows nothing about SIP, media or rooms (layer rule)'),
+  layer(['src/conference/**'], ['**/http/**', '**/signaling/**', '**/moderation/**', '**/livestream/**'],
+    'conference is below http/signaling/moderation/livestream (layer rule)'),
   layer(['src/util/**', 'src/errors/**', 'src/logging/**', 'src/config/**'],
-    ['**/sip/**', '**/media/**', '**/conference/**', '**/http/**', '**/moderation/**', '**/livestream/**'],
+    ['**/sip/**', '**/media/**', '**/storage/**', '**/conference/**', '**/http/**', '**/signaling/**', '**/moderation/**', '**/livestream/**'],
     'util/errors/logging/config are the bottom layer (layer rule)'),
+  layer(['src/protocol/**'], ['**/src/**', '../**', 'mediasoup', 'express', 'socket.io', 'pino'],
+    'src/protocol is shared with the pages: zod and its own files only (layer rule)'),
+  layer(['web/**'], ['**/src/conference/**', '**/src/sip/**', '**/src/media/**', '**/src/storage/**', '**/src/http/**',
+    '**/src/signaling/**', '**/src/util/**', '**/src/errors/**', '**/src/config/**', '**/workers/**', 'mediasoup',
+    'express', 'socket.io', 'pino'],
+    'web/ shares only src/protocol with the server (layer rule)'),
   layer(['workers/**'], ['**/src/**', 'mediasoup', 'express', 'socket.io'],
     'workers/ imports only workers/ (layer rule)'),
 );

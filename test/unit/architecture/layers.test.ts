@@ -1,6 +1,7 @@
 /**
- * Keeps the layer direction: http/ moderation/ livestream/ → conference/ → sip/ media/ → util/ errors/ logging/ config/.
- * workers/ (mixer threads) import only workers/. (ESLint enforces the same with no-restricted-imports; this test
+ * Keeps the layer direction: http/ signaling/ moderation/ livestream/ → conference/ → sip/ media/ storage/ →
+ * util/ errors/ logging/ config/ protocol/. workers/ (mixer threads) import only workers/; web/ (the pages) imports
+ * only src/protocol/ of the server's code. (ESLint enforces the same with no-restricted-imports; this test
  * also catches require() and dynamic import.)
  */
 import fs from 'node:fs';
@@ -12,15 +13,30 @@ const RANK: Record<string, number> = {
   errors: 0,
   logging: 0,
   config: 0,
+  protocol: 0,
   sip: 1,
   media: 1,
+  storage: 1,
   conference: 2,
   http: 3,
+  signaling: 3,
   moderation: 3,
   livestream: 3,
 };
 /** Pairs of same-rank layers that must not know each other. */
-const SIBLINGS_FORBIDDEN = new Set(['sip->media', 'media->sip']);
+const SIBLINGS_FORBIDDEN = new Set([
+  'sip->media',
+  'media->sip',
+  'storage->sip',
+  'storage->media',
+  'sip->storage',
+  'media->storage',
+  // The protocol module is shared with the pages: it may use nothing of the server.
+  'protocol->util',
+  'protocol->errors',
+  'protocol->logging',
+  'protocol->config',
+]);
 
 function files(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
@@ -73,6 +89,21 @@ describe('layer direction', () => {
           if (path.relative(path.join(root, 'workers'), target).startsWith('..'))
             violations.push(`${f}: ${spec}`);
         } else if (/^(mediasoup|express|socket\.io)/.test(spec)) violations.push(`${f}: ${spec}`);
+      }
+    }
+    expect(violations).toEqual([]);
+  });
+
+  it('web/ imports only src/protocol/ of the server, and nothing server-only', () => {
+    const violations: string[] = [];
+    for (const f of files(path.join(root, 'web'))) {
+      for (const spec of imports(f)) {
+        if (spec.startsWith('.')) {
+          const target = path.resolve(path.dirname(f), spec);
+          const relSrc = path.relative(path.join(root, 'src'), target);
+          if (!relSrc.startsWith('..') && !relSrc.startsWith('protocol')) violations.push(`${f}: ${spec}`);
+          if (path.relative(root, target).split(path.sep)[0] === 'workers') violations.push(`${f}: ${spec}`);
+        } else if (/^(mediasoup|express|socket\.io$|pino|node:)/.test(spec)) violations.push(`${f}: ${spec}`);
       }
     }
     expect(violations).toEqual([]);
