@@ -131,7 +131,10 @@ export class RoomChat extends TypedEmitter<RoomChatEvents> {
     if (text.length === 0 && !p.attachment)
       throw new AppError('API_BAD_REQUEST', 'a message needs text or an attachment');
     let id = this.newId();
-    while (this.byId.has(id)) id = this.newId();
+    for (let tries = 1; this.byId.has(id); tries++) {
+      if (tries >= 10) throw new Error('RoomChat: newId() keeps returning ids in use');
+      id = this.newId();
+    }
     const message: ChatMessage = {
       id,
       from: p.from,
