@@ -2,7 +2,12 @@ import type { types } from 'mediasoup';
 import type * as sdpTransform from 'sdp-transform';
 
 import { AUDIO_CODEC_NAMES, isTelephoneEvent } from './codec-matching';
-import type { LocalCapabilities, NegotiatedCodec, NegotiatedSession } from './negotiated-session';
+import type {
+  AcceptedMedia,
+  LocalCapabilities,
+  NegotiatedCodec,
+  NegotiatedSession,
+} from './negotiated-session';
 import { base64KeyLength, SRTP_MASTER_LENGTH } from './sdes-crypto';
 import type { SdpSession } from './sdp-session';
 import { SdpDirection } from './sdp-types';
@@ -16,6 +21,17 @@ export interface LocalMediaEndpoint {
   rtcpPort?: number;
   /** Our SRTP master key||salt: `transport.srtpParameters.keyBase64`, read AFTER `connect()`. */
   srtpKeyBase64?: string;
+  /** ICE + DTLS-SRTP m-lines: the WebRtcTransport's ICE-lite credentials, candidates and certificate fingerprints. */
+  webRtc?: LocalWebRtcEndpoint;
+}
+
+/** Our side of an ICE + DTLS-SRTP m-line, as a mediasoup WebRtcTransport describes it. */
+export interface LocalWebRtcEndpoint {
+  iceParameters: types.IceParameters;
+  iceCandidates: readonly types.IceCandidate[];
+  fingerprints: readonly types.DtlsFingerprint[];
+  /** a=msid (RFC 8830 §2): `<stream id> <track id>` of what we send, so the browser groups it as one stream. */
+  msid?: string;
 }
 
 export interface LocalEndpoints {
@@ -50,7 +66,15 @@ export function buildAnswer(
 ): string {
   const media: MediaDescription[] = negotiated.media.map((m) => {
     if (!m.accepted) {
-      return { type: m.kind, port: 0, protocol: m.proto, payloads: m.formats.join(' '), rtp: [], fmtp: [] };
+      return {
+        type: m.kind,
+        port: 0,
+        protocol: m.proto,
+        payloads: m.formats.join(' '),
+        rtp: [],
+        fmtp: [],
+        ...(m.mid !== undefined ? { mid: m.mid } : {}),
+      };
     }
     const ep = local.media[m.index];
     if (!ep) throw new Error(`buildAnswer: no local endpoint for served m-line ${m.index}`);
@@ -65,7 +89,11 @@ export function buildAnswer(
         .filter((c) => c.fmtp !== undefined)
         .map((c) => ({ payload: c.payloadType, config: c.fmtp as string })),
     };
-    if (/AVPF$/i.test(m.proto)) {
+    if (m.webRtc) {
+      if (!ep.webRtc)
+        throw new Error(`buildAnswer: m-line ${m.index} is ICE/DTLS but no WebRTC endpoint was given`);
+      writeWebRtc(desc, m, ep.webRtc, offeredHash(negotiated, m.index));
+    } else if (/AVPF$/i.test(m.proto)) {
       // RFC 4585 §4.2: answer only feedback the offer listed for the codec.
       const fb = m.codec.rtcpFeedback.filter(
         (f) => ['nack', 'ccm'].includes(f.type) && (f.type !== 'ccm' || f.parameter === 'fir'),
@@ -77,7 +105,9 @@ export function buildAnswer(
           ...(f.parameter ? { subtype: f.parameter } : {}),
         }));
     }
-    if (m.transportOptions.rtcpMux) {
+    if (m.webRtc) {
+      // writeWebRtc: a=rtcp-mux (RFC 8843 bundles mux RTCP too).
+    } else if (m.transportOptions.rtcpMux) {
       desc.rtcpMux = 'rtcp-mux';
     } else {
       if (ep.rtcpPort === undefined)
@@ -100,11 +130,80 @@ export function buildAnswer(
     desc.direction = m.direction;
     return desc;
   });
+  // RFC 8843 §7.3: the answer's BUNDLE group holds the accepted m-lines of the offer's group, tagged m-line first.
+  const bundled = negotiated.media
+    .filter((m): m is AcceptedMedia => m.accepted && m.webRtc?.bundled === true && m.mid !== undefined)
+    .map((m) => m.mid as string);
+  const webRtc = negotiated.media.some((m) => m.accepted && m.webRtc);
   return session.render({
     connection: { version: ipVer(local.ip), ip: local.ip },
     timing: { start: 0, stop: 0 },
+    // RFC 8445 §2.5 / RFC 8839 §5.3: a mediasoup WebRtcTransport is an ICE-lite agent.
+    ...(webRtc ? { icelite: 'ice-lite' as const } : {}),
+    ...(bundled.length > 0 ? { groups: [{ type: 'BUNDLE', mids: bundled.join(' ') }] } : {}),
     media,
   });
+}
+
+/** The hash function of the offer's first fingerprint (RFC 8122 §5: answer with one the offerer used, if we can). */
+function offeredHash(negotiated: NegotiatedSession, index: number): string | undefined {
+  const m = negotiated.media[index];
+  return m?.accepted ? m.webRtc?.dtlsParameters.fingerprints[0]?.algorithm : undefined;
+}
+
+/**
+ * The ICE and DTLS lines of an answered WebRTC m-line (JSEP §5.3.1): our ICE-lite credentials and candidates
+ * (RFC 8839 §5.1, all of them at once: a=end-of-candidates, RFC 8840 §4.1), one fingerprint (RFC 8122), our a=setup
+ * (RFC 5763 §5), a=rtcp-mux, the negotiated header extensions with the offer's ids (RFC 8285 §6), and a=msid.
+ */
+function writeWebRtc(
+  desc: MediaDescription,
+  m: AcceptedMedia,
+  ep: LocalWebRtcEndpoint,
+  hash: string | undefined,
+): void {
+  const w = m.webRtc!;
+  const fp =
+    ep.fingerprints.find((f) => f.algorithm === hash) ??
+    ep.fingerprints.find((f) => f.algorithm === 'sha-256') ??
+    ep.fingerprints[0];
+  if (!fp) throw new Error(`buildAnswer: m-line ${m.index} has no local DTLS fingerprint`);
+  const candidates = [...ep.iceCandidates].sort(
+    (a, b) => Number(a.protocol !== 'udp') - Number(b.protocol !== 'udp') || b.priority - a.priority,
+  );
+  // JSEP §5.3.1: m= port and c= carry the default candidate (the best UDP one).
+  const def = candidates[0];
+  if (def) {
+    desc.port = def.port;
+    desc.connection = { version: ipVer(def.address), ip: def.address };
+  } else {
+    desc.port = 9;
+  }
+  desc.iceUfrag = ep.iceParameters.usernameFragment;
+  desc.icePwd = ep.iceParameters.password;
+  desc.fingerprint = { type: fp.algorithm, hash: fp.value };
+  desc.setup = w.localSetup;
+  desc.rtcpMux = 'rtcp-mux';
+  if (w.headerExtensions.length > 0) desc.ext = w.headerExtensions.map((e) => ({ value: e.id, uri: e.uri }));
+  const fb = m.codec.rtcpFeedback;
+  if (fb.length > 0)
+    desc.rtcpFb = fb.map((f) => ({
+      payload: m.codec.payloadType,
+      type: f.type,
+      ...(f.parameter ? { subtype: f.parameter } : {}),
+    }));
+  if (ep.msid) desc.msid = ep.msid;
+  desc.candidates = candidates.map((c) => ({
+    foundation: c.foundation,
+    component: 1,
+    transport: c.protocol,
+    priority: c.priority,
+    ip: c.address,
+    port: c.port,
+    type: c.type,
+    ...(c.tcpType ? { tcptype: c.tcpType } : {}),
+  }));
+  desc.endOfCandidates = 'end-of-candidates';
 }
 
 export interface OfferMediaEndpoint {

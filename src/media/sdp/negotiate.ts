@@ -18,8 +18,9 @@ import type {
   NegotiatedMedia,
   NegotiatedSession,
   RejectedMedia,
+  WebRtcMedia,
 } from './negotiated-session';
-import { isPlainRtpProto, isSrtpProto, parseSdp } from './parse-sdp';
+import { isDtlsSrtpProto, isPlainRtpProto, isSrtpProto, parseSdp } from './parse-sdp';
 import { selectCrypto, SUPPORTED_CRYPTO_SUITES } from './sdes-crypto';
 import type { SelectedCrypto } from './sdes-crypto';
 import { SdpNegotiationError } from './sdp-negotiation-error';
@@ -93,6 +94,7 @@ function reject(m: SdpMediaDescription, reason: string): RejectedMedia {
     accepted: false,
     kind: m.kind,
     proto: m.proto,
+    ...(m.mid !== undefined ? { mid: m.mid } : {}),
     // RFC 3264 §6: the rejected stream keeps its m-line; one format from the offer is enough.
     formats: m.formats.length > 0 ? [m.formats[0]] : ['0'],
     reason,
@@ -104,6 +106,7 @@ function negotiatedCodec(
   fmt: SdpPayloadFormat,
   local: types.RtpCodecCapability,
   avpf = false,
+  webRtc?: WebRtcMedia,
 ): NegotiatedCodec {
   const parameters = toMediasoupParameters(fmt.fmtp);
   let fmtp: string | undefined;
@@ -126,10 +129,11 @@ function negotiatedCodec(
   } else if (isTelephoneEvent(name)) {
     fmtp = fmt.fmtp && Object.keys(fmt.fmtp).length > 0 ? (fmt.fmtpRaw ?? '0-16') : '0-16';
   }
-  const rtcpFeedback: types.RtcpFeedback[] = fmt.rtcpFeedback.map((f) =>
+  let rtcpFeedback: types.RtcpFeedback[] = fmt.rtcpFeedback.map((f) =>
     f.parameter ? { type: f.type, parameter: f.parameter } : { type: f.type },
   );
-  if (kind === 'video' && !avpf) {
+  if (webRtc) rtcpFeedback = rtcpFeedback.filter((f) => webRtcFeedbackServed(f, webRtc));
+  else if (kind === 'video' && !avpf) {
     // Keyframe requests keep an SFU usable when a consumer joins; AVP phones ignore RTCP-FB they do not know.
     // Under AVPF the phone listed what it supports (RFC 4585 §4.2) and we keep to that list.
     if (!rtcpFeedback.some((f) => f.type === 'nack' && f.parameter === 'pli'))
@@ -156,11 +160,18 @@ interface Candidate {
   local: types.RtpCodecCapability;
 }
 
+/**
+ * `router-pt-only`: ICE/DTLS m-lines end on a WebRtcTransport with no relay to rewrite payload types, and mediasoup
+ * consumers always send the router's PT; the browser decodes only the PTs of its offer (RFC 3264 §5.1). So only
+ * codecs the offer numbers as the router does are eligible (Chrome: opus 111; Firefox: opus is 109, G.722 9 is).
+ */
+type CodecChoice = NegotiateOptions['codecPreference'] | 'router-pt-only';
+
 function chooseCodec(
   kind: types.MediaKind,
   formats: readonly SdpPayloadFormat[],
   caps: LocalCapabilities,
-  preference: NegotiateOptions['codecPreference'],
+  preference: CodecChoice,
 ): Candidate | undefined {
   const candidates: Candidate[] = [];
   for (const fmt of formats) {
@@ -168,6 +179,8 @@ function chooseCodec(
     const local = findLocalCodec(kind, fmt, caps.codecs);
     if (local) candidates.push({ fmt, local });
   }
+  if (preference === 'router-pt-only')
+    return candidates.find((c) => c.fmt.payloadType === c.local.preferredPayloadType);
   if (preference === 'prefer-router-pt') {
     const same = candidates.find((c) => c.fmt.payloadType === c.local.preferredPayloadType);
     if (same) return same;
@@ -194,7 +207,7 @@ function chooseTelephoneEvent(
  * PlainTransport without MID: learn the SSRC first (see `AcceptedMedia.needsSsrcLatch`).
  */
 export function buildProducerRtpParameters(
-  media: Pick<AcceptedMedia, 'codec' | 'telephoneEvent' | 'mid' | 'remote'>,
+  media: Pick<AcceptedMedia, 'codec' | 'telephoneEvent' | 'mid' | 'remote' | 'webRtc'>,
   ssrc: number | undefined = media.remote.ssrc,
 ): types.RtpParameters {
   const toParams = (c: NegotiatedCodec): types.RtpCodecParameters => ({
@@ -207,11 +220,81 @@ export function buildProducerRtpParameters(
   });
   const codecs = [toParams(media.codec)];
   if (media.telephoneEvent) codecs.push(toParams(media.telephoneEvent));
+  const w = media.webRtc;
+  // WebRTC: mediasoup's RtpListener also matches by the MID header extension (RFC 8843 §15), so a stream whose
+  // SSRC was not announced (or changes) still reaches the Producer.
+  const byMid =
+    w !== undefined && media.mid !== undefined && w.headerExtensions.some((e) => e.uri === MID_URI);
   return {
     codecs,
-    headerExtensions: [],
-    encodings: ssrc !== undefined ? [{ ssrc }] : [],
+    headerExtensions: w
+      ? w.headerExtensions.map((e) => ({ uri: e.uri as types.RtpHeaderExtensionUri, id: e.id }))
+      : [],
+    encodings: ssrc !== undefined ? [{ ssrc }] : byMid ? [{}] : [],
+    ...(byMid ? { mid: media.mid } : {}),
+    // RFC 5761 / RFC 5506: WebRTC endpoints mux RTCP and accept reduced-size RTCP when they offer a=rtcp-rsize.
     rtcp: media.remote.cname ? { cname: media.remote.cname, reducedSize: false } : { reducedSize: false },
+  };
+}
+
+const MID_URI = 'urn:ietf:params:rtp-hdrext:sdes:mid';
+const TWCC_URI = 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01';
+const ABS_SEND_TIME_URI = 'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time';
+
+/** RTCP feedback we answer on an ICE/DTLS m-line: what mediasoup implements, and only with its extension. */
+function webRtcFeedbackServed(f: types.RtcpFeedback, w: WebRtcMedia): boolean {
+  const has = (uri: string): boolean => w.headerExtensions.some((e) => e.uri === uri);
+  switch (f.type) {
+    case 'transport-cc':
+      return has(TWCC_URI);
+    case 'goog-remb':
+      return has(ABS_SEND_TIME_URI);
+    case 'nack':
+      return f.parameter === undefined || f.parameter === 'pli';
+    case 'ccm':
+      return f.parameter === 'fir';
+    default:
+      return false;
+  }
+}
+
+const DTLS_HASHES = new Set(['sha-1', 'sha-224', 'sha-256', 'sha-384', 'sha-512']);
+
+/**
+ * The ICE and DTLS half of a WebRTC m-line (JSEP, RFC 8829 §5.3.1), or why it cannot be served. An ICE-lite answerer
+ * (RFC 8445 §2.5) needs the offerer's credentials only for the record; DTLS needs a fingerprint we can verify.
+ */
+function webRtcOf(
+  remote: SdpMediaDescription,
+  known: readonly types.RtpHeaderExtension[],
+  bundle: readonly string[],
+): WebRtcMedia | string {
+  if (!remote.ice) return 'ICE/DTLS m-line without a=ice-ufrag/a=ice-pwd (RFC 8839 §5.4)';
+  // RFC 8842 §5.1: an offer MUST carry a=fingerprint for DTLS-SRTP.
+  const fingerprints = (remote.dtls?.fingerprints ?? []).filter((f) => DTLS_HASHES.has(f.algorithm));
+  if (fingerprints.length === 0) return 'DTLS-SRTP m-line without a usable a=fingerprint (RFC 8122 §5)';
+  // RFC 8834 §5.1.1 / JSEP §5.1.1: WebRTC endpoints multiplex RTP and RTCP; mediasoup's WebRtcTransport only muxes.
+  if (!remote.rtcpMux) return 'ICE/DTLS m-line without a=rtcp-mux (RFC 5761)';
+  // RFC 4145 §4.1: no a=setup means active. RFC 5763 §5: the answerer to actpass picks a role; holdconn is refused.
+  const setup = remote.dtls?.setup ?? 'active';
+  if (setup === 'holdconn') return 'a=setup:holdconn (RFC 4145 §4) not served';
+  const localSetup = setup === 'passive' ? 'active' : 'passive';
+  const headerExtensions = remote.extmaps
+    .filter((e) => known.some((k) => k.kind === remote.kind && k.uri === e.uri))
+    .map((e) => ({ id: e.id, uri: e.uri }));
+  return {
+    remoteIce: { ufrag: remote.ice.ufrag, pwd: remote.ice.pwd },
+    dtlsParameters: {
+      // mediasoup takes the remote's role: an offerer answered `passive` is the DTLS client.
+      role: localSetup === 'passive' ? 'client' : 'server',
+      fingerprints: fingerprints.map((f) => ({
+        algorithm: f.algorithm as types.FingerprintAlgorithm,
+        value: f.value.toUpperCase(),
+      })),
+    },
+    localSetup,
+    headerExtensions,
+    bundled: remote.mid !== undefined && bundle.includes(remote.mid),
   };
 }
 
@@ -219,6 +302,7 @@ export function buildProducerRtpParameters(
 function consumerCapabilities(
   codec: NegotiatedCodec,
   te: NegotiatedCodec | undefined,
+  headerExtensions: types.RtpHeaderExtension[] = [],
 ): AcceptedMedia['consumer'] {
   const cap = (c: NegotiatedCodec): types.RtpCodecCapability => ({
     kind: c.kind,
@@ -250,13 +334,33 @@ function consumerCapabilities(
         routerPayloadType: te.routerPayloadType,
       });
   }
-  return { rtpCapabilities: { codecs, headerExtensions: [] }, payloadTypeMismatches: mismatches };
+  return { rtpCapabilities: { codecs, headerExtensions }, payloadTypeMismatches: mismatches };
+}
+
+/**
+ * Header extensions a consumer may put on the wire to a WebRTC endpoint: mediasoup writes the router's ids
+ * (ortc.getConsumerRtpParameters keeps an extension only when the capability's preferredId equals the router's),
+ * so only those the offer numbers as the router does; the others are simply not sent (RFC 8285 §6 makes sending
+ * a negotiated extension optional).
+ */
+function consumerExtensions(
+  w: WebRtcMedia,
+  kind: types.MediaKind,
+  caps: LocalCapabilities,
+): types.RtpHeaderExtension[] {
+  return (caps.webRtc?.headerExtensions ?? [])
+    .filter(
+      (h) => h.kind === kind && w.headerExtensions.some((e) => e.uri === h.uri && e.id === h.preferredId),
+    )
+    .map((h) => ({ ...h }));
 }
 
 interface MediaContext {
   caps: LocalCapabilities;
   opts: NegotiateOptions;
   servedKinds: Set<string>;
+  /** The mids of the offer's first BUNDLE group (RFC 8843 §7). */
+  bundle: readonly string[];
 }
 
 /**
@@ -281,7 +385,15 @@ function negotiateMedia(
     return reject(remote, `${remote.kind} media not served`);
   const kind = remote.kind as types.MediaKind;
   if (kind === 'video' && caps.video === false) return reject(remote, 'video disabled');
-  if (!isPlainRtpProto(remote.proto)) {
+  let webRtc: WebRtcMedia | undefined;
+  if (isDtlsSrtpProto(remote.proto)) {
+    if (!caps.webRtc) return reject(remote, `DTLS-SRTP (${remote.proto}) not served`);
+    // One WebRtcTransport per leg: a bundled video m-line would need the audio leg's transport.
+    if (kind !== 'audio') return reject(remote, `${kind} over ICE/DTLS-SRTP not served`);
+    const w = webRtcOf(remote, caps.webRtc.headerExtensions, ctx.bundle);
+    if (typeof w === 'string') return reject(remote, w);
+    webRtc = w;
+  } else if (!isPlainRtpProto(remote.proto)) {
     return reject(
       remote,
       /UDP\/TLS/i.test(remote.proto)
@@ -293,14 +405,26 @@ function negotiateMedia(
   const srtpPolicy = caps.srtp ?? 'optional';
   const srtp = isSrtpProto(remote.proto);
   if (srtp && srtpPolicy === 'disabled') return reject(remote, 'SRTP disabled by policy');
-  if (!srtp && srtpPolicy === 'required')
+  if (!srtp && !webRtc && srtpPolicy === 'required')
     return reject(remote, 'SRTP required by policy, offer is unencrypted RTP');
 
   const choice = choose(kind);
   if (!choice.codec) {
     const names = remote.payloads.map((p) => p.encodingName || String(p.payloadType)).join(', ');
-    return reject(remote, `no common ${kind} codec (offered: ${names || 'none'})`);
+    return reject(
+      remote,
+      webRtc
+        ? `no ${kind} codec at the router's payload type (offered: ${names || 'none'})`
+        : `no common ${kind} codec (offered: ${names || 'none'})`,
+    );
   }
+  if (webRtc && choice.producerPt) return reject(remote, 'ICE/DTLS m-lines are served as answerer only');
+  if (
+    webRtc &&
+    remote.ssrcs.length === 0 &&
+    !webRtc.headerExtensions.some((e) => e.uri === MID_URI && remote.mid !== undefined)
+  )
+    return reject(remote, 'neither a=ssrc nor the MID header extension: the stream cannot be matched');
 
   let selected: SelectedCrypto | undefined;
   if (srtp) {
@@ -311,8 +435,16 @@ function negotiateMedia(
   }
   // RFC 4568 §5: a=crypto under RTP/AVP means nothing; such lines are ignored (no best-effort SRTP).
 
-  const codec = negotiatedCodec(kind, choice.codec.fmt, choice.codec.local, /AVPF$/i.test(remote.proto));
-  const te = choice.te ? negotiatedCodec('audio', choice.te.fmt, choice.te.local) : undefined;
+  const codec = negotiatedCodec(
+    kind,
+    choice.codec.fmt,
+    choice.codec.local,
+    /AVPF$/i.test(remote.proto),
+    webRtc,
+  );
+  // Not on ICE/DTLS m-lines: RFC 4733 events would end in the Producer, and mediasoup consumers forward media
+  // codecs only (Consumer.cpp), so nothing could read them; such callers send DTMF by SIP INFO (RFC 6086).
+  const te = choice.te && !webRtc ? negotiatedCodec('audio', choice.te.fmt, choice.te.local) : undefined;
   const producerCodec = {
     ...codec,
     payloadType: choice.producerPt ? choice.producerPt(choice.codec) : codec.payloadType,
@@ -324,8 +456,9 @@ function negotiateMedia(
 
   const address = remote.connection?.address ?? '0.0.0.0';
   const ipVersion = remote.connection?.ipVersion ?? 4;
-  const rtcpMux = rtcpMuxDecision(remote.rtcpMux);
-  const { comedia, reason } = decideComedia(address, opts);
+  const rtcpMux = webRtc ? true : rtcpMuxDecision(remote.rtcpMux);
+  // ICE (RFC 8445) finds the path; comedia and connect() addresses belong to PlainTransports only.
+  const { comedia, reason } = webRtc ? { comedia: false, reason: undefined } : decideComedia(address, opts);
   const direction = ourDirection(remote.direction);
   const srtpParameters: types.SrtpParameters | undefined = selected
     ? { cryptoSuite: selected.suite, keyBase64: selected.remoteKeyBase64 }
@@ -341,16 +474,18 @@ function negotiateMedia(
   };
   // comedia without SRTP: nothing to connect (and connect({}) before the first packet aborts a worker built
   // without NDEBUG: flatbuffers asserts on the missing ConnectResponse.tuple).
-  const connectParams: AcceptedMedia['connectParams'] = comedia
-    ? srtpParameters
-      ? { srtpParameters }
-      : undefined
-    : {
-        ip: address,
-        port: remote.port,
-        ...(rtcpMux ? {} : { rtcpPort: remote.rtcpPort }),
-        ...(srtpParameters ? { srtpParameters } : {}),
-      };
+  const connectParams: AcceptedMedia['connectParams'] = webRtc
+    ? undefined
+    : comedia
+      ? srtpParameters
+        ? { srtpParameters }
+        : undefined
+      : {
+          ip: address,
+          port: remote.port,
+          ...(rtcpMux ? {} : { rtcpPort: remote.rtcpPort }),
+          ...(srtpParameters ? { srtpParameters } : {}),
+        };
 
   ctx.servedKinds.add(kind);
   const media: AcceptedMedia = {
@@ -377,16 +512,19 @@ function negotiateMedia(
     ...(reason ? { comediaReason: reason } : {}),
     ...(connectParams ? { connectParams } : {}),
     ...(selected ? { srtp: selected } : {}),
+    ...(webRtc ? { webRtc } : {}),
     producer: {
       kind,
       rtpParameters: buildProducerRtpParameters({
         codec: producerCodec,
         telephoneEvent: producerTe,
         remote: remoteInfo,
+        ...(remote.mid !== undefined ? { mid: remote.mid } : {}),
+        ...(webRtc ? { webRtc } : {}),
       }),
     },
-    needsSsrcLatch: ssrc === undefined,
-    consumer: consumerCapabilities(codec, te),
+    needsSsrcLatch: ssrc === undefined && !webRtc,
+    consumer: consumerCapabilities(codec, te, webRtc ? consumerExtensions(webRtc, kind, caps) : []),
   };
   return media;
 }
@@ -406,14 +544,20 @@ export function negotiate(
   opts: NegotiateOptions = {},
 ): NegotiatedSession {
   const parsed = typeof offer === 'string' ? parseSdp(offer) : offer;
-  const ctx: MediaContext = { caps, opts, servedKinds: new Set() };
+  const bundle = parsed.groups.find((g) => g.semantics === 'BUNDLE')?.mids ?? [];
+  const ctx: MediaContext = { caps, opts, servedKinds: new Set(), bundle };
   const suites = caps.cryptoSuites ?? SUPPORTED_CRYPTO_SUITES;
   const media = parsed.media.map((m) =>
     negotiateMedia(
       m,
       ctx,
       (kind) => {
-        const codec = chooseCodec(kind, m.payloads, caps, opts.codecPreference);
+        const codec = chooseCodec(
+          kind,
+          m.payloads,
+          caps,
+          isDtlsSrtpProto(m.proto) ? 'router-pt-only' : opts.codecPreference,
+        );
         const te =
           codec && kind === 'audio' ? chooseTelephoneEvent(m.payloads, codec.fmt.clockRate, caps) : undefined;
         return { codec, te };
@@ -451,7 +595,7 @@ export function applyAnswer(
       `answer has ${theirs.media.length} m-lines, offer had ${ours.media.length} (RFC 3264 §6)`,
     );
   }
-  const ctx: MediaContext = { caps, opts, servedKinds: new Set() };
+  const ctx: MediaContext = { caps, opts, servedKinds: new Set(), bundle: [] };
   const media = theirs.media.map((m, i) => {
     const offered = ours.media[i];
     if (m.kind !== offered.kind)

@@ -16,6 +16,12 @@ export interface LocalCapabilities {
   cryptoSuites?: readonly types.SrtpCryptoSuite[];
   /** Serve video m-lines (default true). */
   video?: boolean;
+  /**
+   * ICE + DTLS-SRTP m-lines (`UDP/TLS/RTP/SAVPF`, WebRTC offers: JSEP, RFC 8829) can be served (the room has a
+   * WebRtcServer): the RTP header extensions the router knows (`router.rtpCapabilities.headerExtensions`). Absent:
+   * such m-lines are rejected.
+   */
+  webRtc?: { headerExtensions: readonly types.RtpHeaderExtension[] };
 }
 
 export interface NegotiateOptions {
@@ -57,9 +63,29 @@ export interface RejectedMedia {
   accepted: false;
   kind: string;
   proto: string;
+  /** The offer's a=mid, kept on the rejected m-line (RFC 8843 §7.3.3; JSEP §5.3.1 asks it of every m-section). */
+  mid?: string;
   /** Formats to write in the port-0 m-line (RFC 3264 §6: at least one). */
   formats: string[];
   reason: string;
+}
+
+/** What an ICE + DTLS-SRTP m-line (a WebRTC offer) needs beyond plain RTP. */
+export interface WebRtcMedia {
+  /** The offerer's ICE credentials (RFC 8839 §5.4); an ICE-lite answerer only checks its own. */
+  remoteIce: { ufrag: string; pwd: string };
+  /**
+   * `transport.connect({ dtlsParameters })`: the REMOTE side's DTLS role and fingerprints (mediasoup takes the far
+   * end's parameters: `client` when the offerer is active).
+   */
+  dtlsParameters: types.DtlsParameters;
+  /** Our a=setup in the answer (RFC 5763 §5: an answerer to `actpass` SHOULD be `active`; we take `passive`, which
+   * RFC 4145 §4.1 allows, so that the browser starts DTLS once ICE is up and mediasoup never waits on it). */
+  localSetup: 'active' | 'passive';
+  /** Negotiated RTP header extensions with the offerer's ids (RFC 8285 §6: the answer keeps them). */
+  headerExtensions: { id: number; uri: string }[];
+  /** The mid is in the offer's BUNDLE group (RFC 8843): our answer groups it. */
+  bundled: boolean;
 }
 
 export interface AcceptedMedia {
@@ -110,6 +136,8 @@ export interface AcceptedMedia {
   connectParams?: { ip?: string; port?: number; rtcpPort?: number; srtpParameters?: types.SrtpParameters };
   /** The SDES crypto chosen; our answer carries our key under the same tag (RFC 4568 §7.1.2). */
   srtp?: SelectedCrypto;
+  /** Set for ICE + DTLS-SRTP m-lines (WebRTC offers): served on a WebRtcTransport, not a PlainTransport. */
+  webRtc?: WebRtcMedia;
   /** `transport.produce()` parameters; see `needsSsrcLatch`. */
   producer: { kind: types.MediaKind; rtpParameters: types.RtpParameters };
   /**

@@ -3,8 +3,11 @@ import * as sdpTransform from 'sdp-transform';
 import { SdpNegotiationError } from './sdp-negotiation-error';
 import { SdpDirection } from './sdp-types';
 import type {
+  DtlsSetup,
   IpVersion,
   SdesCrypto,
+  SdpDtls,
+  SdpIce,
   SdesKeyParam,
   SdpAddress,
   SdpMediaDescription,
@@ -56,6 +59,13 @@ export function isPlainRtpProto(proto: string): boolean {
 export function isSrtpProto(proto: string): boolean {
   return /^RTP\/SAVPF?$/i.test(proto);
 }
+
+/** DTLS-SRTP profiles (RFC 5764 §8, RFC 8842): `UDP/TLS/RTP/SAVPF` of WebRTC (JSEP §5.1.2), and TCP/DTLS variants. */
+export function isDtlsSrtpProto(proto: string): boolean {
+  return /^(UDP|TCP)(\/DTLS|\/TLS)+\/RTP\/SAVPF?$/i.test(proto);
+}
+
+const SETUP_ROLES = new Set<string>(['actpass', 'active', 'passive', 'holdconn']);
 
 function bad(reason: string): never {
   throw new SdpNegotiationError(400, reason);
@@ -129,6 +139,20 @@ function rawCryptoBySection(sdp: string): SdesCrypto[][] {
   return sections;
 }
 
+/**
+ * a=fingerprint lines (RFC 8122 §5) of the session (index 0) and of each m-section (index 1..n), read from the raw
+ * text: sdp-transform keeps one per level, and RFC 8122 §5 allows several (one per certificate or hash function).
+ */
+function rawFingerprintsByLevel(sdp: string): { algorithm: string; value: string }[][] {
+  const levels: { algorithm: string; value: string }[][] = [[]];
+  for (const line of sdp.split(/\r?\n/)) {
+    if (line.startsWith('m=')) levels.push([]);
+    const m = /^a=fingerprint:\s*(\S+)\s+([0-9A-Fa-f:]+)\s*$/.exec(line);
+    if (m) levels[levels.length - 1].push({ algorithm: m[1].toLowerCase(), value: m[2] });
+  }
+  return levels;
+}
+
 /** Checks the handful of lines sdp-transform silently skips, so that garbage gives a 400, not an empty model. */
 function checkSyntax(sdp: string): void {
   const lines = sdp.split(/\r?\n/).filter((l) => l.trim() !== '');
@@ -163,6 +187,9 @@ export function parseSdp(sdp: string): SdpSessionDescription {
     bad(`unparseable SDP: ${(err as Error).message}`);
   }
   const cryptoBySection = rawCryptoBySection(sdp);
+  const fingerprints = rawFingerprintsByLevel(sdp);
+  const sessionLite = parsed.icelite === 'ice-lite';
+  const splitOptions = (o: string | undefined): string[] => (o ? o.split(/\s+/).filter(Boolean) : []);
   const sessionConnection = parseAddress(parsed.connection);
   const sessionDirection =
     parsed.direction && DIRECTIONS.has(parsed.direction) ? (parsed.direction as SdpDirection) : undefined;
@@ -232,8 +259,14 @@ export function parseSdp(sdp: string): SdpSessionDescription {
       m.direction && DIRECTIONS.has(m.direction)
         ? (m.direction as SdpDirection)
         : (sessionDirection ?? SdpDirection.SendRecv);
+    // ICE (RFC 8839 §4.2, JSEP §5.2.1): the candidates say where media goes; c=IN IP4 0.0.0.0 (port 9) is only a
+    // placeholder before gathering, never a hold.
+    const ufrag = m.iceUfrag ?? parsed.iceUfrag;
+    const pwd = m.icePwd ?? parsed.icePwd;
+    const candidates = (m.candidates ?? []).length;
+    const hasIce = Boolean(ufrag ?? candidates > 0);
     // RFC 3264 §8.4: c=0.0.0.0 is the RFC 2543 way of "do not send to me"; fold it into the direction.
-    const oldStyleHold = connection?.address === '0.0.0.0';
+    const oldStyleHold = connection?.address === '0.0.0.0' && !hasIce;
     if (oldStyleHold) {
       if (direction === SdpDirection.SendRecv) direction = SdpDirection.SendOnly;
       else if (direction === SdpDirection.RecvOnly) direction = SdpDirection.Inactive;
@@ -274,7 +307,26 @@ export function parseSdp(sdp: string): SdpSessionDescription {
       ssrcs,
       cname,
       hasFingerprint: Boolean(m.fingerprint ?? parsed.fingerprint),
-      hasIce: Boolean(m.iceUfrag ?? parsed.iceUfrag ?? (m.candidates && m.candidates.length > 0)),
+      hasIce,
+      ...(ufrag !== undefined && pwd !== undefined
+        ? {
+            ice: {
+              ufrag: String(ufrag),
+              pwd: String(pwd),
+              options: splitOptions(m.iceOptions ?? parsed.iceOptions),
+              lite: sessionLite,
+            } satisfies SdpIce,
+          }
+        : {}),
+      ...dtlsOf(fingerprints[index + 1], fingerprints[0], m.setup ?? parsed.setup),
+      extmaps: (m.ext ?? []).map((e) => ({
+        id: Number(e.value),
+        uri: e.uri,
+        ...(e.direction ? { direction: e.direction } : {}),
+      })),
+      candidates,
+      bundleOnly: m.bundleOnly === 'bundle-only',
+      ...(m.msid ? { msid: String(m.msid) } : {}),
     };
   });
 
@@ -288,7 +340,28 @@ export function parseSdp(sdp: string): SdpSessionDescription {
     sessionName: String(parsed.name ?? ''),
     connection: sessionConnection,
     direction: sessionDirection,
+    groups: (parsed.groups ?? []).map((g) => ({
+      semantics: String(g.type).toUpperCase(),
+      mids: String(g.mids).split(/\s+/).filter(Boolean),
+    })),
     media,
+  };
+}
+
+/** The m-section's DTLS parameters: its own fingerprints, else the session's (RFC 8122 §5). */
+function dtlsOf(
+  media: { algorithm: string; value: string }[] | undefined,
+  session: { algorithm: string; value: string }[] | undefined,
+  setup: string | undefined,
+): { dtls?: SdpDtls } {
+  const fps = media && media.length > 0 ? media : (session ?? []);
+  if (fps.length === 0) return {};
+  const role = setup?.toLowerCase();
+  return {
+    dtls: {
+      fingerprints: fps,
+      ...(role && SETUP_ROLES.has(role) ? { setup: role as DtlsSetup } : {}),
+    },
   };
 }
 

@@ -1,4 +1,4 @@
-/** Normalized model of a session description as sent by SIP phones (RFC 4566 / RFC 3264). */
+/** Normalized model of a session description as sent by SIP phones and WebRTC browsers (RFC 4566 / RFC 3264). */
 
 export enum SdpDirection {
   SendRecv = 'sendrecv',
@@ -76,9 +76,52 @@ export interface SdpMediaDescription {
   /** Distinct SSRCs announced with `a=ssrc` (RFC 5576). */
   ssrcs: number[];
   cname?: string;
-  /** DTLS-SRTP (`a=fingerprint`) or ICE present: information only, Parley serves neither. */
+  /** DTLS-SRTP (`a=fingerprint`) or ICE present (at media or session level). */
   hasFingerprint: boolean;
   hasIce: boolean;
+  /** ICE credentials and options (RFC 8839 §5.4, §5.6), media level else session level. */
+  ice?: SdpIce;
+  /** DTLS-SRTP (RFC 8842): certificate fingerprints (RFC 8122 §5) and the setup role (RFC 4145 §4). */
+  dtls?: SdpDtls;
+  /** RTP header extensions (`a=extmap`, RFC 8285 §5), with the offerer's identifiers. */
+  extmaps: SdpExtmap[];
+  /** Number of `a=candidate` lines (RFC 8839 §5.1). */
+  candidates: number;
+  /** `a=bundle-only` (RFC 8843 §6). */
+  bundleOnly: boolean;
+  /** `a=msid` (RFC 8830): stream and track id, as written. */
+  msid?: string;
+}
+
+export interface SdpIce {
+  ufrag: string;
+  pwd: string;
+  /** `a=ice-options` tokens (`trickle`, `renomination`...). */
+  options: string[];
+  /** The peer is an ICE-lite agent (`a=ice-lite`, session level). */
+  lite: boolean;
+}
+
+/** RFC 4145 §4 `a=setup` roles. */
+export type DtlsSetup = 'actpass' | 'active' | 'passive' | 'holdconn';
+
+export interface SdpDtls {
+  /** Every `a=fingerprint` (RFC 8122 §5 allows several); hash function lower-cased, value as written. */
+  fingerprints: { algorithm: string; value: string }[];
+  setup?: DtlsSetup;
+}
+
+export interface SdpExtmap {
+  id: number;
+  uri: string;
+  /** `sendonly`, `recvonly`... when written (RFC 8285 §5). */
+  direction?: string;
+}
+
+/** `a=group` (RFC 5888 §5): `BUNDLE` (RFC 8843) and the mids it groups. */
+export interface SdpGroup {
+  semantics: string;
+  mids: string[];
 }
 
 export interface SdpSessionDescription {
@@ -87,5 +130,7 @@ export interface SdpSessionDescription {
   connection?: SdpAddress;
   /** Session-level direction attribute, if any. */
   direction?: SdpDirection;
+  /** `a=group` lines (RFC 5888). */
+  groups: SdpGroup[];
   media: SdpMediaDescription[];
 }

@@ -18,6 +18,8 @@ export interface MediaChange {
   srtpChanged: boolean;
   rtcpMuxChanged: boolean;
   ssrcChanged: boolean;
+  /** ICE restart (new ufrag/pwd, RFC 8839 §4.4.1.1.1), a new DTLS fingerprint or role, or ICE/DTLS on or off. */
+  webRtcChanged: boolean;
   /** What the caller must do with the mediasoup objects of this leg. */
   actions: {
     /** connect() is once per PlainTransport: new address, key or mux → new transport (new local port). */
@@ -44,6 +46,13 @@ function sameCodec(a: AcceptedMedia['codec'] | undefined, b: AcceptedMedia['code
   );
 }
 
+/** What a WebRtcTransport is built and connected with: the far end's ICE credentials and DTLS parameters. */
+export function webRtcKey(m: AcceptedMedia): string {
+  const w = m.webRtc;
+  if (!w) return '';
+  return JSON.stringify([w.remoteIce, w.dtlsParameters]);
+}
+
 const unspecified = (ip: string): boolean => ip === '0.0.0.0' || ip === '::';
 
 function diffOne(index: number, a: NegotiatedMedia | undefined, b: NegotiatedMedia | undefined): MediaChange {
@@ -60,6 +69,7 @@ function diffOne(index: number, a: NegotiatedMedia | undefined, b: NegotiatedMed
     srtpChanged: false,
     rtcpMuxChanged: false,
     ssrcChanged: false,
+    webRtcChanged: false,
     actions: {
       recreateTransport: false,
       recreateProducer: false,
@@ -104,7 +114,11 @@ function diffOne(index: number, a: NegotiatedMedia | undefined, b: NegotiatedMed
   change.rtcpMuxChanged = prev.transportOptions.rtcpMux !== next.transportOptions.rtcpMux;
   change.ssrcChanged = next.remote.ssrc !== undefined && prev.remote.ssrc !== next.remote.ssrc;
 
-  const recreateTransport = change.remoteAddressChanged || change.srtpChanged || change.rtcpMuxChanged;
+  change.webRtcChanged = webRtcKey(prev) !== webRtcKey(next);
+  // ICE/DTLS: the address is the candidates' business (a=candidate, not c=/m=): only credentials count.
+  if (next.webRtc && prev.webRtc) change.remoteAddressChanged = false;
+  const recreateTransport =
+    change.remoteAddressChanged || change.srtpChanged || change.rtcpMuxChanged || change.webRtcChanged;
   const recreateProducer =
     recreateTransport || change.codecChanged || change.telephoneEventChanged || change.ssrcChanged;
   change.actions = {
