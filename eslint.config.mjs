@@ -43,6 +43,19 @@ export default tseslint.config(
     '**/src/signaling/**', '**/src/util/**', '**/src/errors/**', '**/src/config/**', '**/workers/**', 'mediasoup',
     'express', 'socket.io', 'pino'],
     'web/ shares only src/protocol with the server (layer rule)'),
+  // The pages render caller-supplied text (names, chat) as text only, and run under a CSP without 'unsafe-inline'.
+  {
+    files: ['web/**/*.ts', 'web/**/*.tsx'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        { selector: "JSXAttribute[name.name='dangerouslySetInnerHTML']", message: 'render text, never HTML (web/)' },
+        { selector: 'MemberExpression[property.name=/^(innerHTML|outerHTML)$/]', message: 'render text, never HTML (web/)' },
+        { selector: "CallExpression[callee.property.name='insertAdjacentHTML']", message: 'render text, never HTML (web/)' },
+        { selector: "JSXAttribute[name.name='style']", message: "the CSP has no 'unsafe-inline' for styles: use a class" },
+      ],
+    },
+  },
   layer(['workers/**'], ['**/src/**', 'mediasoup', 'express', 'socket.io'],
     'workers/ imports only workers/ (layer rule)'),
 );

@@ -80,4 +80,6 @@ if [ -f scripts/render-prompts.sh ]; then bash scripts/render-prompts.sh; fi
 
 log "tsc"
 npx tsc -p tsconfig.build.json
+log "web pages (esbuild)"
+node scripts/build-web.mjs
 log "ready"

@@ -1,0 +1,79 @@
+/** The room page's one store: everything the components render. The session (session.ts) is its only writer. */
+import type { ChatMessage, PeerView } from '../../../src/protocol/rtc-protocol';
+import { Store } from '../common/store';
+
+export type Phase = 'form' | 'joining' | 'in-room' | 'reconnecting' | 'left' | 'ended';
+
+/** What this page receives from one other participant. */
+export interface RemoteMedia {
+  audio?: MediaStreamTrack;
+  video?: { consumerId: string; track: MediaStreamTrack; layered: boolean };
+}
+
+export interface Me {
+  id: string;
+  displayName: string;
+  role: 'participant' | 'moderator';
+  /** The mic is off (by this person or a moderator). */
+  micMuted: boolean;
+  /** A moderator muted this participant: unmuting is refused until they lift it. */
+  mutedByModerator: boolean;
+  camOff: boolean;
+  /** No microphone or camera could be opened. */
+  micMissing: boolean;
+  camMissing: boolean;
+  speaking: boolean;
+}
+
+export interface Devices {
+  mics: { id: string; label: string }[];
+  cams: { id: string; label: string }[];
+  micId: string | null;
+  camId: string | null;
+}
+
+export interface RoomState {
+  room: string;
+  roomDisplayName: string;
+  phase: Phase;
+  /** The join form: a PIN is needed (the server said so), and the last error. */
+  pinRequired: boolean;
+  formError: string | null;
+  me: Me | null;
+  /** Other participants by id, in join order. */
+  peers: PeerView[];
+  remote: Record<string, RemoteMedia>;
+  localVideo: MediaStream | null;
+  devices: Devices;
+  devicesOpen: boolean;
+  chatOpen: boolean;
+  chat: ChatMessage[];
+  unread: number;
+  attachmentMaxBytes: number;
+  uploading: boolean;
+  toast: { id: number; text: string } | null;
+  ended: { reason: string; message: string } | null;
+}
+
+export function createRoomStore(room: string): Store<RoomState> {
+  return new Store<RoomState>({
+    room,
+    roomDisplayName: room,
+    phase: 'form',
+    pinRequired: false,
+    formError: null,
+    me: null,
+    peers: [],
+    remote: {},
+    localVideo: null,
+    devices: { mics: [], cams: [], micId: null, camId: null },
+    devicesOpen: false,
+    chatOpen: false,
+    chat: [],
+    unread: 0,
+    attachmentMaxBytes: 0,
+    uploading: false,
+    toast: null,
+    ended: null,
+  });
+}
