@@ -1,7 +1,7 @@
 import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
 import type { MixerCodec } from '../../workers/mixer/protocol';
-import type { AcceptedMedia } from './sdp';
+import type { AcceptedMedia, LocalWebRtcEndpoint } from './sdp';
 
 export interface MediaLegEvents {
   /** A (new) mediasoup Producer carries the endpoint's media: re-wire whatever consumed the previous one. */
@@ -45,6 +45,8 @@ export interface MediaLeg {
   readonly localRtcpPort?: number;
   /** Our SDES key for the SDP (RFC 4568), when the m-line is RTP/SAVP. */
   readonly srtpKeyBase64?: string;
+  /** Our ICE-lite credentials, candidates and DTLS fingerprints, when the m-line is ICE + DTLS-SRTP (WebRTC). */
+  readonly webRtc?: LocalWebRtcEndpoint;
   readonly negotiated?: AcceptedMedia;
   /** The endpoint's media as a mediasoup Producer, when it has one. */
   readonly producer?: types.Producer;
@@ -84,5 +86,7 @@ export interface CreateLegOptions {
 export interface MediaLegFactory {
   /** Codecs the room can serve (SDP negotiation input). */
   readonly codecs: readonly types.RtpCodecCapability[];
+  /** Set when ICE + DTLS-SRTP m-lines (WebRTC offers) can be served: the router's RTP header extensions. */
+  readonly webRtc?: { headerExtensions: readonly types.RtpHeaderExtension[] };
   create(opts: CreateLegOptions): Promise<MediaLeg>;
 }

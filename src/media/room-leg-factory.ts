@@ -1,6 +1,7 @@
 import type { types } from 'mediasoup';
 import type { CreateLegOptions, MediaLeg, MediaLegFactory } from './media-leg';
 import { RouterRtpLeg } from './mediasoup/router-rtp-leg';
+import { WebRtcRtpLeg } from './mediasoup/webrtc-rtp-leg';
 import type { MediaThread } from './mixer/media-thread';
 import { ThreadAudioLeg } from './mixer/thread-audio-leg';
 import type { PortAllocator } from './rtp/port-allocator';
@@ -21,7 +22,10 @@ export interface RoomLegFactoryOptions {
   webRtcServer?: types.WebRtcServer;
 }
 
-/** The legs of one room: audio in the room's media thread (mixed rooms), video and forwarded audio via mediasoup. */
+/**
+ * The legs of one room: audio in the room's media thread (mixed rooms), video and forwarded audio via mediasoup,
+ * ICE + DTLS-SRTP m-lines (WebRTC offers) on a WebRtcTransport of the worker's WebRtcServer.
+ */
 export class RoomLegFactory implements MediaLegFactory {
   constructor(private readonly opts: RoomLegFactoryOptions) {}
 
@@ -29,7 +33,23 @@ export class RoomLegFactory implements MediaLegFactory {
     return this.opts.router.rtpCapabilities.codecs ?? [];
   }
 
+  /** ICE/DTLS m-lines are served only where the router's worker has a WebRtcServer. */
+  get webRtc(): { headerExtensions: readonly types.RtpHeaderExtension[] } | undefined {
+    if (!this.opts.webRtcServer) return undefined;
+    return { headerExtensions: this.opts.router.rtpCapabilities.headerExtensions ?? [] };
+  }
+
   async create(o: CreateLegOptions): Promise<MediaLeg> {
+    if (o.media?.webRtc) {
+      if (!this.opts.webRtcServer)
+        throw new Error('an ICE/DTLS m-line was negotiated without a WebRtcServer');
+      return WebRtcRtpLeg.create({
+        router: this.opts.router,
+        webRtcServer: this.opts.webRtcServer,
+        media: o.media,
+        log: o.log,
+      });
+    }
     if (o.kind === 'audio' && this.opts.audio === 'thread') {
       return ThreadAudioLeg.create({
         thread: this.opts.thread,

@@ -18,7 +18,8 @@ export interface SipCallSettings {
  * ACK and, for a delayed offer, applies the answer it carries.
  */
 export class InviteConnector implements SessionConnector {
-  readonly kind = ParticipantKind.Sip;
+  /** RFC 7118: an INVITE over WebSocket comes from a browser's SIP library (`sip-ws`), with a WebRTC offer. */
+  readonly kind: ParticipantKind.Sip | ParticipantKind.SipWs;
   readonly identity: ParticipantIdentity;
   private call?: SipCall;
   private localSdp?: string;
@@ -29,6 +30,8 @@ export class InviteConnector implements SessionConnector {
     readonly log: Logger,
   ) {
     const from = invite.request.from;
+    const ws = invite.flow.protocol === 'WS' || invite.flow.protocol === 'WSS';
+    this.kind = ws ? ParticipantKind.SipWs : ParticipantKind.Sip;
     this.identity = {
       displayName: from.displayName ?? from.uri.user ?? from.uri.host,
       uri: from.uri.toString(),
@@ -37,7 +40,7 @@ export class InviteConnector implements SessionConnector {
   }
 
   async connect(p: Participant, legs: MediaLegFactory): Promise<SipCall> {
-    const call = new SipCall(p, { legs, ...this.settings }, p.log);
+    const call = new SipCall(p, { legs, ...this.settings }, p.log, this.kind);
     this.call = call;
     const offer = this.invite.sdp;
     this.localSdp = offer ? await call.answerOffer(offer, this.invite.flow.address) : await call.makeOffer();

@@ -13,6 +13,7 @@ import {
   type AcceptedMedia,
   type LocalCapabilities,
   type NegotiatedSession,
+  webRtcKey,
 } from '../../media/sdp';
 import type { ModifyRequest, SessionDialog } from '../../sip/dialog/session-dialog';
 import { TerminationReason } from '../../sip/dialog/dialog-state';
@@ -83,7 +84,6 @@ export class SipCall
   extends TypedEmitter<ParticipantSessionEvents>
   implements AudioEndpoint, ParticipantSession
 {
-  readonly kind = ParticipantKind.Sip;
   readonly sdpSession: SdpSession;
   private readonly legMap = new Map<number, MediaLeg>();
   /** Where new legs are built: the room's media (changes when the call moves to another room). */
@@ -95,10 +95,15 @@ export class SipCall
   /** Why we hung up (hangup()): the leave reason, not the dialog's generic local-bye. */
   private hangupReason?: LeaveReason;
 
+  /**
+   * `SipWs` for a SIP endpoint over WebSocket (RFC 7118: a browser's SIP library), whose WebRTC offer is served on
+   * a WebRtcTransport; `Sip` for phones, PBX trunks and softphones.
+   */
   constructor(
     readonly participant: Participant,
     private readonly media: CallMedia,
     private readonly log: Logger,
+    readonly kind: ParticipantKind.Sip | ParticipantKind.SipWs = ParticipantKind.Sip,
   ) {
     super(log);
     this.legFactory = media.legs;
@@ -141,7 +146,8 @@ export class SipCall
   }
 
   private get caps(): LocalCapabilities {
-    return { codecs: this.legFactory.codecs };
+    const webRtc = this.legFactory.webRtc;
+    return { codecs: this.legFactory.codecs, ...(webRtc ? { webRtc } : {}) };
   }
 
   async setSource(producerId: string | null): Promise<void> {
@@ -229,6 +235,9 @@ export class SipCall
     const current = this.negotiated;
     if (!dialog || dialog.terminated || !current)
       throw new AppError('CONF_MOVE_UNSUPPORTED', 'the call is not established');
+    // Our re-INVITE would be an ICE/DTLS offer (new credentials, our setup role): not implemented for browsers.
+    if (acceptedMedia(current).some((m) => m.webRtc))
+      throw new AppError('CONF_MOVE_UNSUPPORTED', 'a WebRTC call cannot be moved to another media thread');
     if (this.moving) throw new AppError('CONF_MOVE_FAILED', 'a move is already in progress');
     this.moving = true;
     const fresh = new Map<number, MediaLeg>();
@@ -340,9 +349,11 @@ export class SipCall
         prevM.transportOptions.enableSrtp !== m.transportOptions.enableSrtp ||
         prevM.srtp?.remoteKeyBase64 !== m.srtp?.remoteKeyBase64 ||
         prevM.srtp?.suite !== m.srtp?.suite ||
-        prevM.transportOptions.rtcpMux !== m.transportOptions.rtcpMux;
+        prevM.transportOptions.rtcpMux !== m.transportOptions.rtcpMux ||
+        webRtcKey(prevM) !== webRtcKey(m);
       if (needsNewLeg) {
-        // mediasoup connects a transport once: a new key or RTCP-mux change means a new leg (and a new port).
+        // mediasoup connects a transport once: a new key, RTCP-mux change, ICE restart or DTLS certificate means a
+        // new leg (and a new port or new ICE credentials).
         const leg = await this.createLeg(this.legFactory, m, m.index);
         old?.close();
         this.legMap.set(m.index, leg);
@@ -401,7 +412,9 @@ export class SipCall
     if (!leg || !m) return;
     // RFC 3264 §8.4: a phone that no longer wants to receive (sendonly/inactive, c=0.0.0.0) has put us on hold.
     const onHold = !m.phoneReceives;
-    this.participant.setMedia({ codec: m.codec.encodingName, srtp: m.transportOptions.enableSrtp, onHold });
+    // DTLS-SRTP (WebRTC) is SRTP too, keyed by the handshake instead of SDES.
+    const srtp = m.transportOptions.enableSrtp || m.webRtc !== undefined;
+    this.participant.setMedia({ codec: m.codec.encodingName, srtp, onHold });
     await leg.setInactivityTimeout(onHold ? 0 : this.media.rtpTimeoutMs);
     this.safeEmit('audioChanged');
   }
@@ -424,6 +437,7 @@ export class SipCall
             port: leg.localPort,
             ...(leg.localRtcpPort !== undefined ? { rtcpPort: leg.localRtcpPort } : {}),
             ...(leg.srtpKeyBase64 ? { srtpKeyBase64: leg.srtpKeyBase64 } : {}),
+            ...(leg.webRtc ? { webRtc: leg.webRtc } : {}),
           };
         }),
       },
