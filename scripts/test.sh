@@ -9,7 +9,8 @@ npm run --silent lint
 echo "[test] jest"
 out="$(mktemp -d)/jest.json"
 status=0
-npx jest --ci --json --outputFile="$out" "$@" || status=$?
+# In a network namespace with loopback only: browsers, SIP peers and media can reach nothing but 127.0.0.1/::1.
+bash scripts/loopback-only.sh npx jest --ci --json --outputFile="$out" "$@" || status=$?
 # A plain closing line that any CI reader understands.
 node -e '
 const r = require(process.argv[1]);

@@ -10,6 +10,8 @@ import { Prompts } from './conference/room/prompts';
 import { RoomManager } from './conference/room/room-manager';
 import { HttpServer } from './http/http-server';
 import { roomsRouter } from './http/routes/rooms';
+import { defaultWebDistDir, webRouter } from './http/routes/web';
+import { RtcSignaling } from './signaling/rtc-signaling';
 import { WorkerPool, routeMediasoupLogs } from './media/mediasoup/worker-pool';
 import { MediaThreadPool } from './media/mixer/media-thread-pool';
 import { PortAllocator } from './media/rtp/port-allocator';
@@ -49,6 +51,7 @@ export class App {
     readonly conference: Conference,
     readonly focus: Focus,
     readonly http: HttpServer,
+    readonly rtc: RtcSignaling,
   ) {}
 
   static async create(config: Readonly<Config>, log: Logger): Promise<App> {
@@ -116,12 +119,35 @@ export class App {
           },
         },
         api: [roomsRouter(conference)],
+        pages: [webRouter({ distDir: defaultWebDistDir() })],
+      });
+      opened.push(http);
+      // Every room router is built from the same codec list: one short-lived router tells the pages its capabilities.
+      const probe = await workers.createRouter({ probe: true });
+      const routerRtpCapabilities = probe.rtpCapabilities;
+      probe.close();
+      const rtc = new RtcSignaling({
+        routerRtpCapabilities,
+        httpServer: http.nodeServer,
+        conference,
+        iceServers: config.webrtc.iceServers,
+        turn: config.webrtc.turn,
+        reconnectGraceMs: config.webrtc.reconnectGraceSeconds * 1000,
+        attachmentMaxBytes: config.chat.attachmentMaxBytes,
+        log: log.child({ component: 'rtc' }),
       });
       log.info(
-        { http: `${config.http.ip}:${http.port}`, sip: sip.ports, workers: workers.size, rtp: range },
+        {
+          http: `${config.http.ip}:${http.port}`,
+          sip: sip.ports,
+          workers: workers.size,
+          rtp: range,
+          webrtc: workers.webRtcPorts(),
+          join: `http://${config.http.ip}:${http.port}/`,
+        },
         'parley started',
       );
-      return new App(config, log, workers, threads, sip, rooms, conference, focus, http);
+      return new App(config, log, workers, threads, sip, rooms, conference, focus, http, rtc);
     } catch (err) {
       for (const o of opened.reverse()) await o.close();
       throw err;
@@ -130,6 +156,7 @@ export class App {
 
   close(): Promise<void> {
     this.closing ??= (async () => {
+      await this.rtc.close();
       await this.http.close();
       this.conference.close();
       // Give the BYEs a moment to leave before the transports close.

@@ -34,6 +34,14 @@ async function main(): Promise<void> {
   }
   const log = createLogger({ level: config.log.level });
   const app = await App.create(config, log);
+  // For the person who just typed the README's first command (the logs are JSON for machines).
+  const web = `http://${config.http.ip.includes(':') ? `[${config.http.ip}]` : config.http.ip}:${app.http.port}`;
+  const sipPort = config.sip.listen.udp ?? config.sip.listen.tcp;
+  process.stderr.write(
+    `\nParley is running.\n  Join from a browser:  ${web}/  (a room: ${web}/r/<room>)\n` +
+      (sipPort ? `  Dial from a phone:    sip:<room>@${config.sip.listen.ip}:${sipPort}\n` : '') +
+      `  REST API:             ${web}/api/rooms\n\n`,
+  );
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

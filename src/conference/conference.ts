@@ -60,6 +60,16 @@ export interface JoinRequest {
   signal?: AbortSignal;
   /** Straight into the room, no PIN asked (a call we placed ourselves). */
   bypassPin?: boolean;
+  /**
+   * The room PIN given up front (a browser's join form): checked before anything is built, no PIN lobby. In a PIN
+   * room a missing PIN is RTC_PIN_REQUIRED and a wrong one RTC_WRONG_PIN; the moderator PIN makes a moderator.
+   */
+  pin?: string;
+  /**
+   * Up-front joiners (browsers) never wait in the PIN lobby: without `pin`, a PIN room refuses them
+   * (RTC_PIN_REQUIRED) instead.
+   */
+  upFront?: boolean;
 }
 
 const abandoned = (p: Participant): AppError =>
@@ -130,7 +140,8 @@ export class Conference {
     const { connector } = req;
     const room = await this.rooms.getOrCreate(req.room);
     room.checkAdmission();
-    const lobby = room.needsPin && !req.bypassPin;
+    const upFrontRole = req.upFront && !req.bypassPin ? checkPin(room, req.pin) : undefined;
+    const lobby = room.needsPin && !req.bypassPin && !req.upFront;
     if (req.signal?.aborted) {
       connector.log.info('join cancelled before media setup');
       throw new AppError('CONF_JOIN_ABANDONED', 'cancelled before media setup');
@@ -138,6 +149,7 @@ export class Conference {
     // Claimed before any await: the room's media cannot be released under this join.
     const lease = room.acquireMedia();
     const p = new Participant(connector.kind, connector.identity, connector.log.child({ roomId: room.id }));
+    if (upFrontRole) p.setRole(upFrontRole);
     const onCancel = (): void => p.close(LeaveReason.Cancelled);
     req.signal?.addEventListener('abort', onCancel);
     const stopCancel = (): void => {
@@ -401,6 +413,16 @@ export class Conference {
     p.on('hand', (raised) => o.safeEmit('participantHand', p, raised));
     p.on('media', () => o.safeEmit('participantMedia', p));
   }
+}
+
+/** The role an up-front PIN gives in `room` (participant without a PIN where none is needed); throws otherwise. */
+function checkPin(room: Room, pin: string | undefined): ParticipantRole {
+  const { pin: roomPin, moderatorPin } = room.settings;
+  if (pin !== undefined && moderatorPin !== undefined && pin === moderatorPin) return 'moderator';
+  if (!room.needsPin) return 'participant';
+  if (pin === undefined || pin === '') throw new AppError('RTC_PIN_REQUIRED');
+  if (roomPin !== undefined && pin === roomPin) return 'participant';
+  throw new AppError('RTC_WRONG_PIN');
 }
 
 /**

@@ -16,6 +16,8 @@ export interface HttpServerOptions {
   health: HealthSource;
   /** Extra routers mounted under /api (rooms, participants...). */
   api?: Router[];
+  /** Routers mounted at the root after the API (the browser pages). */
+  pages?: Router[];
 }
 
 /** Express app: GET /healthz, the /api routers, JSON errors carrying AppError.httpStatus. */
@@ -38,6 +40,7 @@ export class HttpServer {
       });
     });
     for (const r of opts.api ?? []) app.use('/api', r);
+    for (const r of opts.pages ?? []) app.use(r);
     const send = (res: Response, err: AppError): void => {
       res.status(err.httpStatus).json({ error: err.code, message: err.message });
     };
@@ -70,6 +73,11 @@ export class HttpServer {
       });
     });
     return s;
+  }
+
+  /** The Node server (socket.io attaches to it). */
+  get nodeServer(): http.Server {
+    return this.server;
   }
 
   get port(): number {

@@ -2,6 +2,7 @@ import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
 import type { MixerCodec } from '../../workers/mixer/protocol';
 import type { AcceptedMedia, LocalWebRtcEndpoint } from './sdp';
+import type { WebRtcPeer } from './webrtc/webrtc-peer';
 
 export interface MediaLegEvents {
   /** A (new) mediasoup Producer carries the endpoint's media: re-wire whatever consumed the previous one. */
@@ -89,4 +90,9 @@ export interface MediaLegFactory {
   /** Set when ICE + DTLS-SRTP m-lines (WebRTC offers) can be served: the router's RTP header extensions. */
   readonly webRtc?: { headerExtensions: readonly types.RtpHeaderExtension[] };
   create(opts: CreateLegOptions): Promise<MediaLeg>;
+  /**
+   * A browser's media on the room's router (send and receive WebRtcTransports on the worker's WebRtcServer).
+   * Absent when the server runs without WebRTC.
+   */
+  createWebRtcPeer?(log: Logger): Promise<WebRtcPeer>;
 }

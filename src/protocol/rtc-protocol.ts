@@ -64,6 +64,7 @@ export const PreferredLayersSchema = z
   .strict();
 
 export const MuteSchema = z.object({ muted: z.boolean() }).strict();
+export const HandSchema = z.object({ raised: z.boolean() }).strict();
 
 export const ChatSendSchema = z
   .object({
@@ -174,6 +175,11 @@ export interface ChatMessage {
 // ------------------------------------------------------------------ event maps
 
 export interface RtcClientToServer {
+  /**
+   * The routers' RTP capabilities (the same for every room): load the mediasoup Device with them before `join`,
+   * whose `rtpCapabilities` are then the Device's.
+   */
+  capabilities: (ack: Ack<{ routerRtpCapabilities: Record<string, unknown> }>) => void;
   join: (req: z.input<typeof JoinSchema>, ack: Ack<JoinResult>) => void;
   connectTransport: (req: z.input<typeof ConnectTransportSchema>, ack: Ack<null>) => void;
   produce: (req: z.input<typeof ProduceSchema>, ack: Ack<{ producerId: string }>) => void;
@@ -193,7 +199,7 @@ export interface RtcClientToServer {
   ) => void;
   /** Self mute (the mic's producer is paused on the server too). */
   setMuted: (req: z.input<typeof MuteSchema>, ack: Ack<null>) => void;
-  setHand: (req: { raised: boolean }, ack: Ack<null>) => void;
+  setHand: (req: z.input<typeof HandSchema>, ack: Ack<null>) => void;
   chatSend: (req: z.input<typeof ChatSendSchema>, ack: Ack<ChatMessage>) => void;
   chatSeen: (req: z.input<typeof ChatSeenSchema>, ack: Ack<null>) => void;
   leave: (ack: Ack<null>) => void;

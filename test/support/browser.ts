@@ -67,6 +67,9 @@ export async function launchBrowser(
     '--disable-component-update',
     '--disable-sync',
     '--autoplay-policy=no-user-gesture-required',
+    // ICE on 127.0.0.1: Chromium leaves loopback out of its candidates unless told (tests run in a network namespace
+    // with loopback only, see scripts/loopback-only.sh).
+    '--allow-loopback-in-peer-connection',
     '--use-fake-ui-for-media-stream',
     '--use-fake-device-for-media-stream',
     ...(opts.toneHz

@@ -7,6 +7,7 @@ import { freePort } from './sipp';
 /** What GET /api/rooms/:id says of a participant. */
 export interface ApiParticipant {
   id: string;
+  kind?: string;
   displayName: string;
   uri: string;
   transport: string;

@@ -11,6 +11,8 @@ export enum LeaveReason {
   RoomClosed = 'room-closed',
   MediaFailed = 'media-failed',
   ServerShutdown = 'server-shutdown',
+  /** A browser whose connection dropped did not come back within the reconnect grace period. */
+  ConnectionLost = 'connection-lost',
   /** A dial-out that was not answered (busy, declined, no answer). */
   NotAnswered = 'not-answered',
 }

@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import type { MediaLeg, MediaLegFactory } from '../../media/media-leg';
+import type { MediaSource } from '../../media/media-source';
 import type { AudioEndpoint } from '../../media/room-audio/room-audio';
+import type { SfuFeed } from '../room/room-sfu';
 import type { LeaveReason } from './leave-reason';
 import type { Participant } from './participant';
 import type { ParticipantKind } from './participant-kind';
@@ -19,6 +21,8 @@ export interface ParticipantSessionEvents {
   audioChanged: [];
   /** A keypad digit (SIP: RFC 4733 in the RTP or SIP INFO). */
   dtmf: [digit: string];
+  /** The streams the session sends changed (a browser turned its camera on): the room re-reads `sources()`. */
+  sourcesChanged: [];
 }
 
 /**
@@ -32,6 +36,13 @@ export interface ParticipantSession {
   readonly audio: AudioEndpoint;
   /** Its media legs, one per served m-line. */
   readonly legs: readonly MediaLeg[];
+  /** The streams it sends, for SFU consumers (browsers); absent: its legs are its sources. */
+  sources?(): readonly MediaSource[];
+  /**
+   * Sessions that receive the room as separate streams (browsers) are handed the room's SFU feed while seated in
+   * the conference, and `undefined` when they leave it (or move).
+   */
+  subscribe?(feed: SfuFeed | undefined): void;
   /** Ends the session from our side (SIP: BYE with a Reason header) and closes the participant with `reason`. */
   hangup(reason: LeaveReason, why?: HangupCause): void;
   /**

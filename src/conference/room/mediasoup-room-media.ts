@@ -4,6 +4,8 @@ import { MixedRoomAudio } from '../../media/room-audio/mixed-room-audio';
 import { ForwardingRoomAudio, type RoomAudio } from '../../media/room-audio/room-audio';
 import { RoomLegFactory } from '../../media/room-leg-factory';
 import type { PortAllocator } from '../../media/rtp/port-allocator';
+import { WebRtcPeer } from '../../media/webrtc/webrtc-peer';
+import type { MediaLegFactory } from '../../media/media-leg';
 import type { CreateAudioOptions, RoomMediaHost, RoomMediaInstance, RoomMediaProvider } from './room-media';
 
 export interface RouterSource {
@@ -52,19 +54,31 @@ class RouterRoomHost implements RoomMediaHost {
     const { router, opts } = this;
     const thread = opts.threads.threadFor(instanceId);
     let released = false;
+    const webRtcServer = opts.routers.webRtcServerFor(router);
+    const phoneLegs = new RoomLegFactory({
+      router,
+      thread,
+      ports: opts.ports,
+      listenIp: opts.listenIp,
+      latch: true,
+      audio: opts.audio === 'forward' ? 'router' : 'thread',
+      webRtcServer,
+    });
+    const legs: MediaLegFactory = {
+      get codecs() {
+        return phoneLegs.codecs;
+      },
+      ...(phoneLegs.webRtc ? { webRtc: phoneLegs.webRtc } : {}),
+      create: (o) => phoneLegs.create(o),
+      ...(webRtcServer
+        ? { createWebRtcPeer: (log) => WebRtcPeer.create({ router, webRtcServer, log }) }
+        : {}),
+    };
     return {
       id: instanceId,
       threadIndex: thread.index,
       routerId: router.id,
-      legs: new RoomLegFactory({
-        router,
-        thread,
-        ports: opts.ports,
-        listenIp: opts.listenIp,
-        latch: true,
-        audio: opts.audio === 'forward' ? 'router' : 'thread',
-        webRtcServer: opts.routers.webRtcServerFor(router),
-      }),
+      legs,
       async createAudio(a: CreateAudioOptions): Promise<RoomAudio> {
         if (opts.audio === 'forward') return new ForwardingRoomAudio();
         const mixed = await MixedRoomAudio.create({

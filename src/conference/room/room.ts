@@ -5,6 +5,9 @@ import { TypedEmitter } from '../../util/typed-emitter';
 import { LeaveReason } from '../participant/leave-reason';
 import type { Participant, ParticipantView } from '../participant/participant';
 import { MediaLease, RoomMedia, type RoomMediaHost } from './room-media';
+import { RoomSfu, type SfuFeed } from './room-sfu';
+import type { MediaSource } from '../../media/media-source';
+import type { ParticipantSession } from '../participant/participant-session';
 
 export interface RoomSettings {
   name: string;
@@ -63,6 +66,8 @@ export class Room extends TypedEmitter<RoomEvents> {
   private media?: RoomMedia;
   private leases = 0;
   private mediaSeq = 0;
+  /** Who publishes which stream, for the participants that receive the room as separate streams (browsers). */
+  private readonly sfu: RoomSfu;
 
   constructor(
     readonly settings: RoomSettings,
@@ -70,6 +75,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     readonly log: Logger,
   ) {
     super(log);
+    this.sfu = new RoomSfu(log);
     host.onClosed(() => {
       if (!this.closed) {
         this.log.error('room router closed under the room (worker died?)');
@@ -167,6 +173,11 @@ export class Room extends TypedEmitter<RoomEvents> {
     const onAudioChanged = (): void => {
       const seat = this.members.get(p.id)?.seat;
       if (seat && session) void seat.audio.producerChanged(session.audio).catch(() => undefined);
+      onSourcesChanged();
+    };
+    const onSourcesChanged = (): void => {
+      const seat = this.members.get(p.id)?.seat;
+      if (seat?.name === 'mix' && session) this.sfu.sync(p.id, sourcesOf(session));
     };
     const onLeft = (reason: LeaveReason): void => {
       const m = this.members.get(p.id);
@@ -182,9 +193,11 @@ export class Room extends TypedEmitter<RoomEvents> {
       const seat = m?.seat;
       if (!m || !seat) return;
       m.seat = undefined;
+      this.leaveSfu(p);
       void seat.audio.remove(p.id).catch(() => undefined);
     };
     session?.on('audioChanged', onAudioChanged);
+    session?.on('sourcesChanged', onSourcesChanged);
     p.once('left', onLeft);
     p.signal.addEventListener('abort', onLeaving, { once: true });
     this.members.set(p.id, {
@@ -192,6 +205,7 @@ export class Room extends TypedEmitter<RoomEvents> {
       lease,
       detach: () => {
         session?.off('audioChanged', onAudioChanged);
+        session?.off('sourcesChanged', onSourcesChanged);
         p.off('left', onLeft);
         p.signal.removeEventListener('abort', onLeaving);
       },
@@ -230,6 +244,24 @@ export class Room extends TypedEmitter<RoomEvents> {
     if (prev) await prev.audio.remove(p.id).catch(() => undefined);
     await audio.add(session.audio);
     if (p.muted && name === 'mix') await audio.setMuted(p.id, true);
+    if (name === 'mix' && m.seat?.audio === audio) this.enterSfu(p, session);
+    else this.leaveSfu(p);
+  }
+
+  /** The room's streams, as a participant that receives them separately (a browser) sees them. */
+  get feed(): SfuFeed {
+    return this.sfu;
+  }
+
+  private enterSfu(p: Participant, session: ParticipantSession): void {
+    this.sfu.setMuted(p.id, p.muted);
+    this.sfu.sync(p.id, sourcesOf(session));
+    session.subscribe?.(this.sfu);
+  }
+
+  private leaveSfu(p: Participant): void {
+    this.sfu.remove(p.id);
+    p.session?.subscribe?.(undefined);
   }
 
   /** Takes the participant's audio out of whatever it is seated in (the start of a move). */
@@ -238,12 +270,16 @@ export class Room extends TypedEmitter<RoomEvents> {
     const seat = m?.seat;
     if (!m || !seat) return;
     m.seat = undefined;
+    this.leaveSfu(p);
     await seat.audio.remove(p.id).catch(() => undefined);
   }
 
+  /** Out of everyone's mix, and its streams paused for those who receive them separately. */
   async setMuted(p: Participant, muted: boolean): Promise<void> {
     const seat = this.members.get(p.id)?.seat;
-    if (seat?.name === 'mix') await seat.audio.setMuted(p.id, muted);
+    if (seat?.name !== 'mix') return;
+    this.sfu.setMuted(p.id, muted);
+    await seat.audio.setMuted(p.id, muted);
   }
 
   /** Plays a clip to one participant, in whatever audio it is seated; resolves when played or stopped. */
@@ -277,6 +313,7 @@ export class Room extends TypedEmitter<RoomEvents> {
       if (p.session) p.session.hangup(reason);
       else p.close(reason);
     }
+    this.sfu.close();
     this.media?.close();
     this.media = undefined;
     this.host.close();
@@ -304,6 +341,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     m.detach();
     const seat = m.seat;
     m.seat = undefined;
+    this.leaveSfu(m.participant);
     void seat?.audio.remove(m.participant.id).catch(() => undefined);
     m.lease.release();
   }
@@ -326,4 +364,9 @@ export class Room extends TypedEmitter<RoomEvents> {
     }, this.settings.emptyGraceMs);
     this.emptyTimer.unref();
   }
+}
+
+/** A session's streams for SFU consumers: what it says it sends, else its legs. */
+function sourcesOf(session: ParticipantSession): readonly MediaSource[] {
+  return session.sources?.() ?? session.legs;
 }

@@ -103,7 +103,8 @@ describe('layer direction', () => {
           const relSrc = path.relative(path.join(root, 'src'), target);
           if (!relSrc.startsWith('..') && !relSrc.startsWith('protocol')) violations.push(`${f}: ${spec}`);
           if (path.relative(root, target).split(path.sep)[0] === 'workers') violations.push(`${f}: ${spec}`);
-        } else if (/^(mediasoup|express|socket\.io$|pino|node:)/.test(spec)) violations.push(`${f}: ${spec}`);
+        } else if (/^(mediasoup($|\/)|express|socket\.io$|pino|node:)/.test(spec))
+          violations.push(`${f}: ${spec}`);
       }
     }
     expect(violations).toEqual([]);

@@ -1,0 +1,405 @@
+import { randomBytes } from 'node:crypto';
+import type http from 'node:http';
+import type { types } from 'mediasoup';
+import type { Logger } from 'pino';
+import { Server } from 'socket.io';
+import { ZodError, type z } from 'zod';
+import type { Conference } from '../conference/conference';
+import { LeaveReason } from '../conference/participant/leave-reason';
+import { ParticipantState, type Participant } from '../conference/participant/participant';
+import type { Room } from '../conference/room/room';
+import { AppError } from '../errors/app-error';
+import {
+  ConnectTransportSchema,
+  ConsumerRefSchema,
+  HandSchema,
+  JoinSchema,
+  MuteSchema,
+  PreferredLayersSchema,
+  ProduceSchema,
+  ProducerRefSchema,
+  RTC_NAMESPACE,
+  TransportRefSchema,
+  type AckResult,
+  type IceServer,
+  type JoinResult,
+  type PeerView,
+  type RtcClientToServer,
+  type RtcServerToClient,
+} from '../protocol/rtc-protocol';
+import { SocketLink, type RtcSocket } from './page-link';
+import { turnCredentials, type TurnSettings } from './turn-credentials';
+import { WebRtcConnector } from './webrtc-connector';
+import type { WebRtcSession } from './webrtc-session';
+
+export interface RtcSignalingOptions {
+  httpServer: http.Server;
+  conference: Conference;
+  /** STUN/TURN servers handed to every page as they are. */
+  iceServers: readonly IceServer[];
+  /** TURN with short-lived credentials minted per participant. */
+  turn: TurnSettings;
+  /** How long a browser whose connection dropped stays in the room waiting for it to come back. */
+  reconnectGraceMs: number;
+  attachmentMaxBytes: number;
+  /** Every room router's RTP capabilities (they share one codec list): pages load their Device with them. */
+  routerRtpCapabilities: types.RtpCapabilities;
+  log: Logger;
+  /** Called for each socket that joined (chat handlers and the like); `ctx()` is its current browser, if any. */
+  onSocket?: (socket: RtcSocket, ctx: () => BrowserContext | undefined) => void;
+}
+
+/** What a socket's handlers know of the browser behind it. */
+export interface BrowserContext {
+  participant: Participant;
+  session: WebRtcSession;
+  room: Room;
+  token: string;
+}
+
+interface Browser {
+  token: string;
+  participant: Participant;
+  session: WebRtcSession;
+  link: SocketLink;
+  grace?: NodeJS.Timeout;
+}
+
+const roomChannel = (roomId: string): string => `room:${roomId}`;
+
+/** A participant as the page shows it. */
+function peerView(p: Participant): PeerView {
+  return {
+    id: p.id,
+    kind: p.kind,
+    displayName: p.displayName,
+    muted: p.muted,
+    speaking: p.speaking,
+    handRaised: p.handRaised,
+    role: p.role,
+    video: p.video,
+    codec: p.codec,
+    onHold: p.onHold,
+  };
+}
+
+/**
+ * Browsers' signalling over socket.io (namespace `/rtc`): join (through the conference core, PIN up front),
+ * transports, producers and consumers of the browser's WebRTC peer, self mute and hand, leave; the room's changes
+ * pushed to every page from the conference observer. Every payload is parsed with the protocol's zod schemas
+ * first; every answer is `{ ok, data }` or `{ ok: false, error }` with a catalogue code. A browser whose
+ * connection drops keeps its place for `reconnectGraceMs` and resumes with its session token.
+ */
+export class RtcSignaling {
+  private readonly io: Server<RtcClientToServer, RtcServerToClient>;
+  private readonly byToken = new Map<string, Browser>();
+  private readonly byParticipant = new Map<string, Browser>();
+  private closed = false;
+
+  constructor(private readonly opts: RtcSignalingOptions) {
+    this.io = new Server<RtcClientToServer, RtcServerToClient>(opts.httpServer, {
+      serveClient: false,
+      // Same-origin pages only: the page is served by this server.
+      cors: undefined,
+      maxHttpBufferSize: 256 * 1024,
+      pingInterval: 10_000,
+      pingTimeout: 10_000,
+    });
+    this.io.of(RTC_NAMESPACE).on('connection', (socket) => this.onConnection(socket));
+    this.watchConference();
+  }
+
+  /** The browser holding `token` (attachments are authorised by it). */
+  authenticate(token: string): { participantId: string; roomId: string; displayName: string } | undefined {
+    const b = this.byToken.get(token);
+    if (!b || b.participant.hasLeft()) return undefined;
+    const room = this.roomOf(b.participant);
+    if (!room) return undefined;
+    return { participantId: b.participant.id, roomId: room.id, displayName: b.participant.displayName };
+  }
+
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
+    for (const b of this.byToken.values()) clearTimeout(b.grace);
+    return new Promise((resolve) => {
+      void this.io.close(() => resolve());
+    });
+  }
+
+  // ------------------------------------------------------------------ connections
+
+  private onConnection(socket: RtcSocket): void {
+    const log = this.opts.log.child({ socketId: socket.id });
+    let browser: Browser | undefined;
+    const ctx = (): BrowserContext | undefined => {
+      if (!browser || browser.participant.hasLeft()) return undefined;
+      const room = this.roomOf(browser.participant);
+      return room
+        ? { participant: browser.participant, session: browser.session, room, token: browser.token }
+        : undefined;
+    };
+    const need = (): Browser => {
+      if (!browser || browser.participant.hasLeft()) throw new AppError('RTC_NO_SESSION');
+      return browser;
+    };
+    const on = <K extends keyof RtcClientToServer, S extends z.ZodTypeAny, T>(
+      event: K,
+      schema: S | null,
+      fn: (req: z.output<S>) => Promise<T> | T,
+    ): void => {
+      (socket.on as (e: string, l: (...a: unknown[]) => void) => void)(event, (...args: unknown[]) => {
+        const ack = args[args.length - 1];
+        const payload = schema ? args[0] : undefined;
+        void this.answer(
+          log,
+          event,
+          () => fn(schema ? (schema.parse(payload) as z.output<S>) : undefined),
+          ack,
+        );
+      });
+    };
+
+    on('capabilities', null, () => ({
+      routerRtpCapabilities: this.opts.routerRtpCapabilities as unknown as Record<string, unknown>,
+    }));
+    on('join', JoinSchema, async (req) => {
+      if (browser && !browser.participant.hasLeft()) throw new AppError('RTC_ALREADY_JOINED');
+      if (req.resume) {
+        browser = this.resume(req.resume, socket);
+        return this.joinResult(browser, true);
+      }
+      browser = await this.join(req, socket, log);
+      return this.joinResult(browser, false);
+    });
+    on('connectTransport', ConnectTransportSchema, async (req) => {
+      await need().session.peer.connect(
+        req.transportId,
+        req.dtlsParameters as unknown as types.DtlsParameters,
+      );
+      return null;
+    });
+    on('produce', ProduceSchema, async (req) => {
+      const b = need();
+      const producer = await b.session.peer.produce(
+        req.transportId,
+        req.kind,
+        req.rtpParameters as unknown as types.RtpParameters,
+        req.source,
+      );
+      return { producerId: producer.id };
+    });
+    on('closeProducer', ProducerRefSchema, (req) => {
+      need().session.peer.closeProducer(req.producerId);
+      return null;
+    });
+    on('pauseProducer', ProducerRefSchema, async (req) => {
+      const b = need();
+      const { producer, source } = b.session.peer.producer(req.producerId);
+      if (source === 'mic') await this.opts.conference.mute(b.participant.id, true, 'self');
+      else await producer.pause();
+      return null;
+    });
+    on('resumeProducer', ProducerRefSchema, async (req) => {
+      const b = need();
+      const { producer, source } = b.session.peer.producer(req.producerId);
+      if (source === 'mic') {
+        await b.session.resumeMic();
+        await this.opts.conference.mute(b.participant.id, false, 'self');
+      } else await producer.resume();
+      return null;
+    });
+    on('resumeConsumer', ConsumerRefSchema, async (req) => {
+      await need().session.peer.consumer(req.consumerId).resume();
+      return null;
+    });
+    on('pauseConsumer', ConsumerRefSchema, async (req) => {
+      await need().session.peer.consumer(req.consumerId).pause();
+      return null;
+    });
+    on('setPreferredLayers', PreferredLayersSchema, async (req) => {
+      const c = need().session.peer.consumer(req.consumerId);
+      if (c.type === 'simulcast' || c.type === 'svc')
+        await c.setPreferredLayers({
+          spatialLayer: req.spatialLayer,
+          ...(req.temporalLayer !== undefined ? { temporalLayer: req.temporalLayer } : {}),
+        });
+      return null;
+    });
+    on('restartIce', TransportRefSchema, async (req) => {
+      const iceParameters = await need().session.peer.restartIce(req.transportId);
+      return { iceParameters: iceParameters as unknown as Record<string, unknown> };
+    });
+    on('setMuted', MuteSchema, async (req) => {
+      const b = need();
+      if (!req.muted) await b.session.resumeMic();
+      await this.opts.conference.mute(b.participant.id, req.muted, 'self');
+      return null;
+    });
+    on('setHand', HandSchema, (req) => {
+      const b = need();
+      this.opts.conference.setHand(b.participant.id, req.raised);
+      return null;
+    });
+    on('leave', null, () => {
+      const b = need();
+      b.participant.close(LeaveReason.RemoteBye);
+      return null;
+    });
+
+    socket.on('disconnect', (why) => {
+      const b = browser;
+      if (!b || b.participant.hasLeft()) return;
+      b.link.detach(socket);
+      if (b.link.current) return; // already resumed on another connection
+      const grace = this.opts.reconnectGraceMs;
+      b.participant.log.info({ why, graceMs: grace }, 'browser connection lost; waiting for it to come back');
+      clearTimeout(b.grace);
+      b.grace = setTimeout(() => {
+        if (!b.link.current) b.session.hangup(LeaveReason.ConnectionLost);
+      }, grace);
+      b.grace.unref();
+    });
+    this.opts.onSocket?.(socket, ctx);
+  }
+
+  private async join(req: z.output<typeof JoinSchema>, socket: RtcSocket, log: Logger): Promise<Browser> {
+    const link = new SocketLink();
+    const address = socket.handshake.address;
+    const connector = new WebRtcConnector(
+      { displayName: req.displayName, uri: `webrtc:${address}`, transport: 'WebRTC' },
+      req.rtpCapabilities as unknown as types.RtpCapabilities,
+      link,
+      log.child({ room: req.room }),
+    );
+    const participant = await this.opts.conference.join({
+      room: req.room,
+      connector,
+      upFront: true,
+      ...(req.pin !== undefined ? { pin: req.pin } : {}),
+    });
+    const session = connector.session!;
+    const browser: Browser = { token: randomBytes(24).toString('base64url'), participant, session, link };
+    this.byToken.set(browser.token, browser);
+    this.byParticipant.set(participant.id, browser);
+    participant.once('left', () => {
+      clearTimeout(browser.grace);
+      this.byToken.delete(browser.token);
+      this.byParticipant.delete(participant.id);
+      const s = link.current;
+      if (s) for (const ch of s.rooms) if (ch.startsWith('room:')) void s.leave(ch);
+    });
+    this.bind(browser, socket);
+    return browser;
+  }
+
+  private resume(token: string, socket: RtcSocket): Browser {
+    const b = this.byToken.get(token);
+    if (!b || b.participant.hasLeft() || b.link.overflowed) throw new AppError('RTC_RESUME_EXPIRED');
+    clearTimeout(b.grace);
+    b.grace = undefined;
+    const previous = b.link.current;
+    if (previous && previous !== socket) previous.disconnect(true);
+    this.bind(b, socket);
+    b.participant.log.info('browser resumed on a new connection');
+    return b;
+  }
+
+  /** The socket carries this browser from now on (after the join answer, queued events follow in order). */
+  private bind(b: Browser, socket: RtcSocket): void {
+    const room = this.roomOf(b.participant);
+    if (room) void socket.join(roomChannel(room.id));
+    b.session.relink(b.link);
+    setImmediate(() => {
+      if (socket.connected) b.link.attach(socket);
+    });
+  }
+
+  private joinResult(b: Browser, resumed: boolean): JoinResult {
+    const room = this.roomOf(b.participant);
+    if (!room) throw new AppError('RTC_RESUME_EXPIRED');
+    const peer = b.session.peer;
+    const turn = turnCredentials(this.opts.turn, b.participant.id);
+    return {
+      participantId: b.participant.id,
+      sessionToken: b.token,
+      resumed,
+      roomDisplayName: room.settings.displayName,
+      role: b.participant.role,
+      routerRtpCapabilities: peer.routerRtpCapabilities as unknown as Record<string, unknown>,
+      iceServers: [...this.opts.iceServers, ...(turn ? [turn] : [])],
+      sendTransport: peer.info(peer.send) as unknown as JoinResult['sendTransport'],
+      recvTransport: peer.info(peer.recv) as unknown as JoinResult['recvTransport'],
+      peers: room
+        .participants()
+        .filter((p) => p !== b.participant && p.state === ParticipantState.Joined)
+        .map(peerView),
+      chat: [],
+      attachmentMaxBytes: this.opts.attachmentMaxBytes,
+    };
+  }
+
+  private roomOf(p: Participant): Room | undefined {
+    try {
+      return this.opts.conference.locate(p.id).room;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Runs one request and acknowledges it with its result or a catalogue error; never throws. */
+  private async answer(log: Logger, event: string, fn: () => unknown, ack: unknown): Promise<void> {
+    let result: AckResult<unknown>;
+    try {
+      result = { ok: true, data: (await fn()) ?? null };
+    } catch (err) {
+      if (err instanceof ZodError) {
+        const issue = err.issues[0];
+        const where = issue?.path.join('.') || 'payload';
+        result = {
+          ok: false,
+          error: { code: 'API_BAD_REQUEST', message: `${where}: ${issue?.message ?? 'invalid'}` },
+        };
+      } else if (err instanceof AppError) {
+        result = { ok: false, error: { code: err.code, message: err.message } };
+      } else {
+        log.error({ err, event }, 'browser request failed');
+        const e = new AppError('INTERNAL');
+        result = { ok: false, error: { code: e.code, message: e.message } };
+      }
+    }
+    if (typeof ack === 'function') (ack as (r: AckResult<unknown>) => void)(result);
+  }
+
+  // ------------------------------------------------------------------ the rooms' changes, to every page
+
+  private watchConference(): void {
+    const o = this.opts.conference.observer;
+    const to = (room: Room, except?: Participant): ReturnType<Server['to']> => {
+      const ns = this.io.of(RTC_NAMESPACE);
+      const sock = except ? this.byParticipant.get(except.id)?.link.current : undefined;
+      return (sock ? ns.to(roomChannel(room.id)).except(sock.id) : ns.to(roomChannel(room.id))) as ReturnType<
+        Server['to']
+      >;
+    };
+    const roomOfP = (p: Participant): Room | undefined => this.roomOf(p);
+    const updated = (p: Participant): void => {
+      const room = roomOfP(p);
+      if (room && p.state === ParticipantState.Joined) to(room).emit('peerUpdated', peerView(p));
+    };
+    o.on('participantJoined', (p, room) => to(room, p).emit('peerJoined', peerView(p)));
+    o.on('participantLeft', (p, _reason, room) => to(room, p).emit('peerLeft', { id: p.id }));
+    o.on('participantMuted', (p) => updated(p));
+    o.on('participantRole', (p) => updated(p));
+    o.on('participantHand', (p) => updated(p));
+    o.on('participantMedia', (p) => updated(p));
+    o.on('participantSpeaking', (p, speaking) => {
+      const room = roomOfP(p);
+      if (room) to(room).emit('speaking', { id: p.id, speaking });
+    });
+    o.on('participantMoved', (p, from, toRoom) => {
+      to(from, p).emit('peerLeft', { id: p.id });
+      to(toRoom, p).emit('peerJoined', peerView(p));
+    });
+  }
+}

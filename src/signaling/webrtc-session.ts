@@ -1,0 +1,274 @@
+import type { types } from 'mediasoup';
+import type { Logger } from 'pino';
+import { LeaveReason } from '../conference/participant/leave-reason';
+import type { MuteSource, Participant } from '../conference/participant/participant';
+import { ParticipantKind } from '../conference/participant/participant-kind';
+import type {
+  HangupCause,
+  ParticipantSession,
+  ParticipantSessionEvents,
+} from '../conference/participant/participant-session';
+import type { Publication, SfuFeed } from '../conference/room/room-sfu';
+import { AppError } from '../errors/app-error';
+import type { MediaLeg, MediaLegFactory } from '../media/media-leg';
+import type { MediaSource, MediaSourceEvents } from '../media/media-source';
+import type { AudioEndpoint } from '../media/room-audio/room-audio';
+import type { ProducerSource, WebRtcPeer } from '../media/webrtc/webrtc-peer';
+import type { RtcServerToClient } from '../protocol/rtc-protocol';
+import { TypedEmitter } from '../util/typed-emitter';
+
+/** How the session talks to its page (a socket.io connection that may drop and come back). */
+export interface PageLink {
+  emit<K extends keyof RtcServerToClient>(event: K, ...args: Parameters<RtcServerToClient[K]>): void;
+}
+
+/** Why the page is told it ended. */
+const ENDED_TEXT: Partial<Record<LeaveReason, string>> = {
+  [LeaveReason.Kicked]: 'A moderator removed you from the room.',
+  [LeaveReason.RoomClosed]: 'The room was ended.',
+  [LeaveReason.ServerShutdown]: 'The server is shutting down.',
+  [LeaveReason.MediaFailed]: 'The media connection failed.',
+  [LeaveReason.ConnectionLost]: 'Your connection was lost.',
+};
+
+/** A browser's mic or camera as an SFU source: its Producer is replaced when the page switches devices. */
+class BrowserSource extends TypedEmitter<MediaSourceEvents> implements MediaSource {
+  constructor(
+    readonly kind: types.MediaKind,
+    public producer: types.Producer,
+    log: Logger,
+  ) {
+    super(log);
+  }
+
+  replace(producer: types.Producer): void {
+    this.producer = producer;
+    this.safeEmit('producer', producer);
+  }
+
+  async acquireProducer(): Promise<types.Producer | undefined> {
+    return this.producer.closed ? undefined : this.producer;
+  }
+
+  releaseProducer(): void {}
+}
+
+interface Subscription {
+  pub: Publication;
+  consumer?: types.Consumer;
+  onProducer: (producer: types.Producer) => void;
+  /** The source's Producer is held (acquireProducer called). */
+  held: boolean;
+}
+
+/**
+ * A browser participant's session: its WebRTC peer (transports, producers, consumers) and its page link. What the
+ * browser says reaches the room's mixer as its mic Producer (`audio`); what it hears and sees is every other
+ * participant's stream separately (the room's SFU feed, consumed as-is: phones' PCMU/PCMA/G.722/Opus, browsers'
+ * Opus and VP8). A muted participant's consumers are paused.
+ */
+export class WebRtcSession extends TypedEmitter<ParticipantSessionEvents> implements ParticipantSession {
+  readonly kind = ParticipantKind.WebRtc;
+  readonly legs: readonly MediaLeg[] = [];
+  readonly audio: AudioEndpoint;
+  private readonly sourceBy = new Map<ProducerSource, BrowserSource>();
+  private readonly subs = new Map<string, Subscription>();
+  /** Consumer id → the participant and source it carries (for the page). */
+  private feed?: SfuFeed;
+  private mutedBy?: MuteSource;
+  private closed = false;
+
+  constructor(
+    readonly participant: Participant,
+    readonly peer: WebRtcPeer,
+    private link: PageLink,
+    /** What the page can decode (its mediasoup Device's capabilities). */
+    private readonly rtpCapabilities: types.RtpCapabilities,
+  ) {
+    super(participant.log);
+    const sources = this.sourceBy;
+    this.audio = {
+      participantId: participant.id,
+      get producer() {
+        return sources.get('mic')?.producer;
+      },
+      // Browsers hear the room as separate streams, never a mix.
+      receiveMimeType: undefined,
+      async setSource(): Promise<void> {},
+    };
+    peer.on('produced', (producer, source) => this.onProduced(producer, source));
+    peer.on('producerClosed', (_id, source) => this.onProducerClosed(source));
+    peer.on('consumerClosed', (consumerId) => this.link.emit('consumerClosed', { consumerId }));
+    peer.on('closed', () => participant.close(LeaveReason.MediaFailed));
+    participant.on('muted', (muted, by) => void this.onMuted(muted, by));
+    participant.own(() => this.close());
+  }
+
+  /** The page came back on a new connection (reconnect): events go there from now on. */
+  relink(link: PageLink): void {
+    this.link = link;
+  }
+
+  sources(): readonly MediaSource[] {
+    return [...this.sourceBy.values()];
+  }
+
+  subscribe(feed: SfuFeed | undefined): void {
+    if (this.feed === feed) return;
+    if (this.feed) {
+      this.feed.off('published', this.onPublished);
+      this.feed.off('unpublished', this.onUnpublished);
+      this.feed.off('muted', this.onFeedMuted);
+      for (const sub of [...this.subs.values()]) this.unsubscribe(sub);
+    }
+    this.feed = feed;
+    if (!feed || this.closed) return;
+    feed.on('published', this.onPublished);
+    feed.on('unpublished', this.onUnpublished);
+    feed.on('muted', this.onFeedMuted);
+    for (const pub of feed.list()) this.onPublished(pub);
+  }
+
+  hangup(reason: LeaveReason, why?: HangupCause): void {
+    if (!this.closed)
+      this.link.emit('ended', { reason, message: why?.text ?? ENDED_TEXT[reason] ?? 'You left the room.' });
+    this.participant.close(reason);
+  }
+
+  /** Browsers' media lives on one room's router: moving them is a rejoin (the conference refuses the move). */
+  rehome(_legs: MediaLegFactory): void {}
+
+  /** Self mute from the page: the conference mutes (out of the mix, consumers paused) and the mic Producer pauses. */
+  async resumeMic(): Promise<void> {
+    if (this.participant.muted && this.mutedBy === 'moderator') throw new AppError('RTC_MUTED_BY_MODERATOR');
+    await this.sourceBy.get('mic')?.producer.resume();
+  }
+
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.subscribe(undefined);
+    this.peer.close();
+  }
+
+  private onProduced(producer: types.Producer, source: ProducerSource): void {
+    const existing = this.sourceBy.get(source);
+    if (existing) existing.replace(producer);
+    else this.sourceBy.set(source, new BrowserSource(producer.kind, producer, this.participant.log));
+    if (source === 'mic' && this.participant.muted) void producer.pause();
+    this.participant.setMedia({
+      codec: source === 'mic' ? codecName(producer) : this.participant.codec,
+      video: this.peer.producerOf('camera') !== undefined,
+      srtp: true,
+    });
+    if (source === 'mic') this.safeEmit('audioChanged');
+    if (!existing) this.safeEmit('sourcesChanged');
+  }
+
+  private onProducerClosed(source: ProducerSource): void {
+    if (this.peer.producerOf(source)) return; // replaced
+    this.sourceBy.delete(source);
+    this.participant.setMedia({ video: this.peer.producerOf('camera') !== undefined });
+    if (source === 'mic') this.safeEmit('audioChanged');
+    this.safeEmit('sourcesChanged');
+  }
+
+  private async onMuted(muted: boolean, by: MuteSource): Promise<void> {
+    this.mutedBy = muted ? by : undefined;
+    const mic = this.sourceBy.get('mic')?.producer;
+    if (mic && !mic.closed) await (muted ? mic.pause() : mic.resume()).catch(() => undefined);
+    this.link.emit('mutedBy', { muted, by });
+  }
+
+  private readonly onPublished = (pub: Publication): void => {
+    if (pub.participantId === this.participant.id || this.closed || this.subs.has(pub.key)) return;
+    const sub: Subscription = {
+      pub,
+      held: true,
+      onProducer: (producer) => void this.consume(sub, producer),
+    };
+    this.subs.set(pub.key, sub);
+    pub.source.on('producer', sub.onProducer);
+    void pub.source.acquireProducer().then(
+      (producer) => {
+        if (producer && this.subs.get(pub.key) === sub && !sub.consumer) return this.consume(sub, producer);
+      },
+      (err: unknown) =>
+        this.participant.log.warn({ err, from: pub.participantId }, 'cannot acquire a stream'),
+    );
+  };
+
+  private readonly onUnpublished = (pub: Publication): void => {
+    const sub = this.subs.get(pub.key);
+    if (sub) this.unsubscribe(sub);
+  };
+
+  private readonly onFeedMuted = (participantId: string, muted: boolean): void => {
+    for (const sub of this.subs.values()) {
+      if (sub.pub.participantId !== participantId || sub.pub.source.kind !== 'audio' || !sub.consumer)
+        continue;
+      void (muted ? sub.consumer.pause() : sub.consumer.resume()).catch(() => undefined);
+    }
+  };
+
+  private unsubscribe(sub: Subscription): void {
+    this.subs.delete(sub.pub.key);
+    sub.pub.source.off('producer', sub.onProducer);
+    if (sub.consumer) {
+      const id = sub.consumer.id;
+      this.peer.closeConsumer(id);
+      this.link.emit('consumerClosed', { consumerId: id });
+      sub.consumer = undefined;
+    }
+    if (sub.held) {
+      sub.held = false;
+      sub.pub.source.releaseProducer();
+    }
+  }
+
+  /** Receives `producer` (a first one, or the replacement of the one consumed so far). */
+  private async consume(sub: Subscription, producer: types.Producer): Promise<void> {
+    if (this.closed || this.subs.get(sub.pub.key) !== sub) return;
+    if (sub.consumer && !sub.consumer.closed && sub.consumer.producerId === producer.id) return;
+    if (sub.consumer) {
+      const old = sub.consumer.id;
+      sub.consumer = undefined;
+      this.peer.closeConsumer(old);
+      this.link.emit('consumerClosed', { consumerId: old });
+    }
+    let consumer: types.Consumer | undefined;
+    try {
+      consumer = await this.peer.consume(producer, this.rtpCapabilities);
+    } catch (err) {
+      this.participant.log.warn({ err, from: sub.pub.participantId }, 'cannot consume a stream');
+      return;
+    }
+    if (!consumer) {
+      this.participant.log.info(
+        { from: sub.pub.participantId, codec: producer.rtpParameters.codecs[0]?.mimeType },
+        'the browser cannot decode this stream',
+      );
+      return;
+    }
+    if (this.subs.get(sub.pub.key) !== sub) {
+      this.peer.closeConsumer(consumer.id);
+      return;
+    }
+    sub.consumer = consumer;
+    if (consumer.kind === 'audio' && this.feed?.isMuted(sub.pub.participantId)) await consumer.pause();
+    this.link.emit('newConsumer', {
+      consumerId: consumer.id,
+      producerId: producer.id,
+      participantId: sub.pub.participantId,
+      kind: consumer.kind,
+      source: consumer.kind === 'audio' ? 'mic' : 'camera',
+      rtpParameters: consumer.rtpParameters as unknown as Record<string, unknown>,
+      layered: consumer.type === 'simulcast' || consumer.type === 'svc',
+    });
+  }
+}
+
+function codecName(p: types.Producer): string | null {
+  const mime = p.rtpParameters.codecs[0]?.mimeType;
+  return mime ? mime.split('/')[1]! : null;
+}
