@@ -12,6 +12,8 @@ import { HttpServer } from './http/http-server';
 import { roomsRouter } from './http/routes/rooms';
 import { defaultWebDistDir, webRouter } from './http/routes/web';
 import { RtcSignaling } from './signaling/rtc-signaling';
+import { attachmentsRouter, type SessionDirectory } from './http/routes/attachments';
+import { AttachmentStore } from './storage/attachment-store';
 import { WorkerPool, routeMediasoupLogs } from './media/mediasoup/worker-pool';
 import { MediaThreadPool } from './media/mixer/media-thread-pool';
 import { PortAllocator } from './media/rtp/port-allocator';
@@ -52,6 +54,7 @@ export class App {
     readonly focus: Focus,
     readonly http: HttpServer,
     readonly rtc: RtcSignaling,
+    private readonly attachments: AttachmentStore,
   ) {}
 
   static async create(config: Readonly<Config>, log: Logger): Promise<App> {
@@ -92,7 +95,12 @@ export class App {
         listenIp: config.rtc.listenIp,
         audio: config.conference.audio,
       });
-      const rooms = new RoomManager(config.conference, media, log.child({ component: 'rooms' }));
+      const rooms = new RoomManager(
+        config.conference,
+        media,
+        log.child({ component: 'rooms' }),
+        config.chat.historySize,
+      );
       opened.push(rooms);
       const callSettings = {
         announcedIp: config.rtc.announcedIp ?? config.rtc.listenIp,
@@ -107,6 +115,13 @@ export class App {
       });
       opened.push(conference);
       const focus = new Focus({ sip, conference, ...callSettings, log: log.child({ component: 'focus' }) });
+      const attachments = new AttachmentStore({
+        dataDir: config.dataDir,
+        maxBytes: config.chat.attachmentMaxBytes,
+      });
+      opened.push({ close: () => attachments.close() });
+      // Attachments are authorised by a browser's session token; the signalling (built on the HTTP server) knows them.
+      const sessions: SessionDirectory = { authenticate: () => undefined };
       const http = await HttpServer.create({
         ip: config.http.ip,
         port: config.http.port,
@@ -118,7 +133,14 @@ export class App {
             return { ok: list.length > 0 && list.every((w) => w.alive), workers: list };
           },
         },
-        api: [roomsRouter(conference)],
+        api: [
+          roomsRouter(conference),
+          attachmentsRouter({
+            store: attachments,
+            sessions,
+            maxBytes: config.chat.attachmentMaxBytes,
+          }),
+        ],
         pages: [webRouter({ distDir: defaultWebDistDir() })],
       });
       opened.push(http);
@@ -134,8 +156,10 @@ export class App {
         turn: config.webrtc.turn,
         reconnectGraceMs: config.webrtc.reconnectGraceSeconds * 1000,
         attachmentMaxBytes: config.chat.attachmentMaxBytes,
+        attachments,
         log: log.child({ component: 'rtc' }),
       });
+      sessions.authenticate = (token) => rtc.authenticate(token);
       log.info(
         {
           http: `${config.http.ip}:${http.port}`,
@@ -147,7 +171,7 @@ export class App {
         },
         'parley started',
       );
-      return new App(config, log, workers, threads, sip, rooms, conference, focus, http, rtc);
+      return new App(config, log, workers, threads, sip, rooms, conference, focus, http, rtc, attachments);
     } catch (err) {
       for (const o of opened.reverse()) await o.close();
       throw err;
@@ -162,6 +186,7 @@ export class App {
       // Give the BYEs a moment to leave before the transports close.
       await new Promise((r) => setTimeout(r, 200));
       this.rooms.close();
+      await this.attachments.close();
       await this.sip.close();
       await this.threads.close();
       this.workers.close();

@@ -29,7 +29,15 @@ export class HttpServer {
   private constructor(opts: HttpServerOptions) {
     const app = express();
     app.disable('x-powered-by');
-    app.use(express.json({ limit: '64kb' }));
+    // JSON bodies for the API, except uploads (chat attachments are streamed raw, whatever their type).
+    app.use(
+      express.json({
+        limit: '64kb',
+        type: (req) =>
+          (req.headers['content-type'] ?? '').startsWith('application/json') &&
+          !/\/attachments(\/|$|\?)/.test(req.url ?? ''),
+      }),
+    );
     app.get('/healthz', (_req, res) => {
       const h = opts.health.health();
       res.status(h.ok ? 200 : 503).json({

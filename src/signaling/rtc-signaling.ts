@@ -27,6 +27,8 @@ import {
   type RtcClientToServer,
   type RtcServerToClient,
 } from '../protocol/rtc-protocol';
+import type { AttachmentStore } from '../storage/attachment-store';
+import { registerChatHandlers } from './chat-handlers';
 import { SocketLink, type RtcSocket } from './page-link';
 import { turnCredentials, type TurnSettings } from './turn-credentials';
 import { WebRtcConnector } from './webrtc-connector';
@@ -42,6 +44,8 @@ export interface RtcSignalingOptions {
   /** How long a browser whose connection dropped stays in the room waiting for it to come back. */
   reconnectGraceMs: number;
   attachmentMaxBytes: number;
+  /** Where the rooms' chat attachments are kept (each room's removed when it closes). */
+  attachments: AttachmentStore;
   /** Every room router's RTP capabilities (they share one codec list): pages load their Device with them. */
   routerRtpCapabilities: types.RtpCapabilities;
   log: Logger;
@@ -260,6 +264,22 @@ export class RtcSignaling {
       }, grace);
       b.grace.unref();
     });
+    registerChatHandlers(
+      socket,
+      () => {
+        const c = ctx();
+        return c
+          ? {
+              chat: c.room.chat,
+              participantId: c.participant.id,
+              displayName: c.participant.displayName,
+              roomId: c.room.id,
+              attachments: this.opts.attachments,
+            }
+          : undefined;
+      },
+      log,
+    );
     this.opts.onSocket?.(socket, ctx);
   }
 
@@ -334,7 +354,7 @@ export class RtcSignaling {
         .participants()
         .filter((p) => p !== b.participant && p.state === ParticipantState.Joined)
         .map(peerView),
-      chat: [],
+      chat: room.chat.history(),
       attachmentMaxBytes: this.opts.attachmentMaxBytes,
     };
   }
@@ -397,6 +417,21 @@ export class RtcSignaling {
       const room = roomOfP(p);
       if (room) to(room).emit('speaking', { id: p.id, speaking });
     });
+    // Each room's chat goes to its pages; its attachments go when the messages holding them or the room go.
+    const watchChat = (room: Room): void => {
+      const ns = this.io.of(RTC_NAMESPACE);
+      room.chat.on('message', (m) => ns.to(roomChannel(room.id)).emit('chatMessage', m));
+      room.chat.on('seen', (messageId, participantId) =>
+        ns.to(roomChannel(room.id)).emit('chatSeen', { messageId, participantId }),
+      );
+      room.chat.on(
+        'attachmentDropped',
+        (a) => void this.opts.attachments.remove(room.id, a.id).catch(() => undefined),
+      );
+    };
+    for (const room of this.opts.conference.listRooms()) watchChat(room);
+    o.on('roomCreated', (room) => watchChat(room));
+    o.on('roomClosed', (room) => void this.opts.attachments.removeRoom(room.id).catch(() => undefined));
     o.on('participantMoved', (p, from, toRoom) => {
       to(from, p).emit('peerLeft', { id: p.id });
       to(toRoom, p).emit('peerJoined', peerView(p));

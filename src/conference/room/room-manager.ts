@@ -23,6 +23,8 @@ export class RoomManager extends TypedEmitter<RoomManagerEvents> {
     private readonly conf: Readonly<Config['conference']>,
     private readonly media: RoomMediaProvider,
     private readonly log: Logger,
+    /** Chat messages kept per room. */
+    private readonly chatHistory = 200,
   ) {
     super(log);
   }
@@ -48,6 +50,7 @@ export class RoomManager extends TypedEmitter<RoomManagerEvents> {
       fullStatus: this.conf.fullRoomStatus,
       emptyGraceMs: this.conf.emptyRoomGraceSeconds * 1000,
       declared: Boolean(declared),
+      chatHistory: this.chatHistory,
     };
   }
 

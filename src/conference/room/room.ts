@@ -6,6 +6,7 @@ import { LeaveReason } from '../participant/leave-reason';
 import type { Participant, ParticipantView } from '../participant/participant';
 import { MediaLease, RoomMedia, type RoomMediaHost } from './room-media';
 import { RoomSfu, type SfuFeed } from './room-sfu';
+import { RoomChat } from '../chat/room-chat';
 import type { MediaSource } from '../../media/media-source';
 import type { ParticipantSession } from '../participant/participant-session';
 
@@ -20,6 +21,8 @@ export interface RoomSettings {
   emptyGraceMs: number;
   /** Declared in config (kept open when empty) or created on first join. */
   declared: boolean;
+  /** Chat messages kept (oldest dropped first). */
+  chatHistory: number;
 }
 
 export interface RoomView {
@@ -68,6 +71,8 @@ export class Room extends TypedEmitter<RoomEvents> {
   private mediaSeq = 0;
   /** Who publishes which stream, for the participants that receive the room as separate streams (browsers). */
   private readonly sfu: RoomSfu;
+  /** The room's chat (browsers today; SIP MESSAGE later): closed with the room. */
+  readonly chat: RoomChat;
 
   constructor(
     readonly settings: RoomSettings,
@@ -76,6 +81,7 @@ export class Room extends TypedEmitter<RoomEvents> {
   ) {
     super(log);
     this.sfu = new RoomSfu(log);
+    this.chat = new RoomChat({ historySize: settings.chatHistory, log });
     host.onClosed(() => {
       if (!this.closed) {
         this.log.error('room router closed under the room (worker died?)');
@@ -314,6 +320,7 @@ export class Room extends TypedEmitter<RoomEvents> {
       else p.close(reason);
     }
     this.sfu.close();
+    this.chat.close();
     this.media?.close();
     this.media = undefined;
     this.host.close();

@@ -677,3 +677,38 @@ describe('moving a participant', () => {
     expect((await rejection(t.conference.move(c.participant!.id, 'red'))).code).toBe('NOT_JOINED');
   });
 });
+
+describe('a PIN given up front (browsers)', () => {
+  const pinned = { rooms: [{ name: 'pinned', pin: '1234', moderatorPin: '9999' }] };
+
+  async function upFront(t: TestConference, room: string, pin?: string): Promise<FakeConnector> {
+    const connector = new FakeConnector({ name: 'web' });
+    await t.conference.join({ room, connector, upFront: true, ...(pin !== undefined ? { pin } : {}) });
+    return connector;
+  }
+
+  it('a missing PIN is RTC_PIN_REQUIRED and a wrong one RTC_WRONG_PIN; nothing is built or admitted', async () => {
+    const t = makeConference(pinned);
+    expect((await rejection(upFront(t, 'pinned'))).code).toBe('RTC_PIN_REQUIRED');
+    expect((await rejection(upFront(t, 'pinned', '0000'))).code).toBe('RTC_WRONG_PIN');
+    expect(t.conference.getRoom('pinned').size).toBe(0);
+    expect(t.media.host('pinned').current()).toBeUndefined();
+  });
+
+  it('the room PIN joins straight into the mix (no PIN lobby, no prompts); the moderator PIN makes a moderator', async () => {
+    const t = makeConference(pinned);
+    const c = await upFront(t, 'pinned', '1234');
+    expect(c.participant!.state).toBe(ParticipantState.Joined);
+    expect(c.participant!.role).toBe('participant');
+    const instance = t.media.host('pinned').current()!;
+    expect(instance.lobby()).toBeUndefined();
+    const m = await upFront(t, 'pinned', '9999');
+    expect(m.participant!.role).toBe('moderator');
+  });
+
+  it('a room without a PIN needs none, and a PIN given there is ignored', async () => {
+    const t = makeConference();
+    expect((await upFront(t, 'open')).participant!.role).toBe('participant');
+    expect((await upFront(t, 'open', '5555')).participant!.role).toBe('participant');
+  });
+});
