@@ -18,6 +18,8 @@ const ALL = [
   'mixer-load',
   'full-path',
   'media-call-rate',
+  'sfu-consumers',
+  'browser-join',
 ] as const;
 
 /** Names that run a part of a benchmark, only when asked for by name. */

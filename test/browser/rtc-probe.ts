@@ -153,6 +153,7 @@ class Probe {
     }
     this.received.set(c.consumerId, r);
     this.events.push(`newConsumer ${c.kind} from ${c.participantId}`);
+    if (r.analyser) this.watchFirstAudio(r.analyser, c.participantId);
     await this.request('resumeConsumer', { consumerId: c.consumerId });
   }
 
@@ -171,6 +172,65 @@ class Probe {
       });
       await t.restartIce({ iceParameters });
     }
+  }
+
+  /** performance.now() (ms since the page started loading) when each sender's audio was first heard. */
+  firstAudioAt: Record<string, number> = {};
+
+  private watchFirstAudio(analyser: AnalyserNode, from: string): void {
+    const data = new Float32Array(analyser.fftSize);
+    const check = (): void => {
+      analyser.getFloatTimeDomainData(data);
+      let peak = 0;
+      for (const v of data) peak = Math.max(peak, Math.abs(v));
+      if (peak > 0.02) this.firstAudioAt[from] ??= performance.now();
+      else setTimeout(check, 10);
+    };
+    check();
+  }
+
+  /**
+   * The browser's own floor: two RTCPeerConnections in this page, the fake microphone sent from one to the other,
+   * ms from the start until its audio is heard (the same detection as `firstAudioAt`).
+   */
+  async loopbackBaseline(): Promise<number> {
+    const t0 = performance.now();
+    const a = new RTCPeerConnection();
+    const b = new RTCPeerConnection();
+    a.onicecandidate = (e) => e.candidate && void b.addIceCandidate(e.candidate);
+    b.onicecandidate = (e) => e.candidate && void a.addIceCandidate(e.candidate);
+    const heard = new Promise<number>((resolve) => {
+      b.ontrack = (e) => {
+        const stream = new MediaStream([e.track]);
+        const el = new Audio();
+        el.srcObject = stream;
+        el.muted = true;
+        void el.play().catch(() => undefined);
+        const analyser = this.ctx.createAnalyser();
+        analyser.fftSize = 2048;
+        this.ctx.createMediaStreamSource(stream).connect(analyser);
+        const data = new Float32Array(analyser.fftSize);
+        const check = (): void => {
+          analyser.getFloatTimeDomainData(data);
+          let peak = 0;
+          for (const v of data) peak = Math.max(peak, Math.abs(v));
+          if (peak > 0.02) resolve(performance.now() - t0);
+          else setTimeout(check, 10);
+        };
+        check();
+      };
+    });
+    const media = await navigator.mediaDevices.getUserMedia({ audio: true });
+    a.addTrack(media.getAudioTracks()[0]!, media);
+    await a.setLocalDescription(await a.createOffer());
+    await b.setRemoteDescription(a.localDescription!);
+    await b.setLocalDescription(await b.createAnswer());
+    await a.setRemoteDescription(b.localDescription!);
+    const ms = await heard;
+    a.close();
+    b.close();
+    media.getTracks().forEach((t) => t.stop());
+    return ms;
   }
 
   /** Level (dBFS) of `freq` in each received audio stream, by sender. */

@@ -9,7 +9,14 @@ import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 export const CHROMIUM = process.env.PARLEY_CHROMIUM ?? '/usr/bin/chromium';
-export const ARTIFACTS = path.resolve(__dirname, '../../test-artifacts');
+
+/** The checkout's root (this file also runs compiled under dist/ for the benchmarks). */
+export const PROJECT_ROOT = ((): string => {
+  let dir = __dirname;
+  while (!fs.existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  return dir;
+})();
+export const ARTIFACTS = path.join(PROJECT_ROOT, 'test-artifacts');
 
 /** Writes a mono 16-bit WAV with a sine tone (amplitude 0..1 of full scale). */
 export function writeToneWav(

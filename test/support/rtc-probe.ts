@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { buildSync } from 'esbuild';
-import type { TestBrowser } from './browser';
+import { PROJECT_ROOT, type TestBrowser } from './browser';
 
 export interface ProbeServer {
   url: string;
@@ -20,7 +20,7 @@ export interface ProbeServer {
 export async function serveProbe(): Promise<ProbeServer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-probe-'));
   buildSync({
-    entryPoints: [path.resolve(__dirname, '../browser/rtc-probe.ts')],
+    entryPoints: [path.join(PROJECT_ROOT, 'test/browser/rtc-probe.ts')],
     bundle: true,
     format: 'iife',
     target: 'es2022',

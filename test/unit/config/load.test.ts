@@ -54,6 +54,15 @@ describe('config', () => {
     ['rtc:\n  minPort: 50000\n  maxPort: 40000\n', 'rtc.minPort'],
     ['conference:\n  rooms:\n    - name: "bad room"\n', 'conference.rooms.0.name'],
     ['conference:\n  rooms:\n    - name: a\n    - name: a\n', 'conference.rooms'],
+    ['webrtc:\n  port: -1\n', 'webrtc.port'],
+    ['webrtc:\n  listen: []\n', 'webrtc.listen'],
+    ['webrtc:\n  listen:\n    - ip: nowhere\n', 'webrtc.listen.0.ip'],
+    ['webrtc:\n  iceServers:\n    - urls: ["http://stun.example.org"]\n', 'webrtc.iceServers.0.urls.0'],
+    ['webrtc:\n  turn:\n    urls: ["turn:127.0.0.1:3478"]\n', 'webrtc.turn.secret'],
+    ['webrtc:\n  turn:\n    ttlSeconds: 5\n', 'webrtc.turn.ttlSeconds'],
+    ['webrtc:\n  reconnectGraceSeconds: -3\n', 'webrtc.reconnectGraceSeconds'],
+    ['chat:\n  attachmentMaxBytes: 0\n', 'chat.attachmentMaxBytes'],
+    ['chat:\n  historySize: 0\n', 'chat.historySize'],
   ])('rejects %j naming the key %s', (yaml, key) => {
     const f = tmpYaml(yaml);
     let err: unknown;
@@ -64,6 +73,17 @@ describe('config', () => {
     }
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as Error).message).toContain(key);
+  });
+
+  it('reads the TURN URLs (comma-separated) and secret from the environment', () => {
+    const c = loadConfig({
+      env: {
+        PARLEY_TURN_URLS: 'turn:127.0.0.1:3478?transport=udp, turns:turn.example.org:5349',
+        PARLEY_TURN_SECRET: 'a-long-secret',
+      },
+    });
+    expect(c.webrtc.turn.urls).toEqual(['turn:127.0.0.1:3478?transport=udp', 'turns:turn.example.org:5349']);
+    expect(c.webrtc.turn.secret).toBe('a-long-secret');
   });
 
   it('rejects a non-numeric port in the environment, naming the variable', () => {

@@ -1,0 +1,178 @@
+/**
+ * SFU fan-out per mediasoup worker: one presenter (Opus audio 50 packets/s + VP8-sized video ~540 kbit/s) received by
+ * N viewers, each with an audio and a video consumer, in steps of N until loss appears. The viewers are a light
+ * synthetic client: one SRTP PlainTransport per viewer (AES_CM_128_HMAC_SHA1_80, the same per-packet work in the
+ * worker as a browser's WebRtcTransport: RTP rewrite + SRTP protect), all sending to one UDP socket of this process
+ * that counts packets per consumer SSRC from the clear RTP header (no decryption needed to see loss).
+ *   node dist/bench/sfu-consumers.js [--quick]
+ * Reference: mediasoup's documentation ("Scalability": a worker handles roughly 500 consumers in total, as a rule
+ * of thumb); the ratio is the largest consumer count with < 1 % loss divided by 500. The presenter is paced by the
+ * wall clock. Bounded: at most 10 steps of 8 s (4 s with --quick).
+ */
+import dgram from 'node:dgram';
+import * as mediasoup from 'mediasoup';
+import type { types } from 'mediasoup';
+import { ROOM_MEDIA_CODECS } from '../src/media/mediasoup/media-codecs';
+import { cpuSeconds, printTable } from './lib/proc';
+
+const quick = process.argv.includes('--quick');
+const STEP_MS = quick ? 4000 : 8000;
+const VIEWERS = [25, 50, 100, 150, 200, 250, 300, 400, 500, 600];
+const MEDIASOUP_REFERENCE_CONSUMERS = 500;
+const AUDIO_SSRC = 0x11110001;
+const VIDEO_SSRC = 0x22220002;
+
+interface Viewer {
+  transport: types.PlainTransport;
+  ssrcs: number[];
+}
+
+async function main(): Promise<void> {
+  const worker = await mediasoup.createWorker({ logLevel: 'error', rtcMinPort: 52000, rtcMaxPort: 54999 });
+  const router = await worker.createRouter({ mediaCodecs: ROOM_MEDIA_CODECS });
+  const listenInfo: types.TransportListenInfo = { protocol: 'udp', ip: '127.0.0.1' };
+
+  // The presenter: a comedia PlainTransport fed by this process.
+  const presenter = await router.createPlainTransport({ listenInfo, rtcpMux: true, comedia: true });
+  const audio = await presenter.produce({
+    kind: 'audio',
+    rtpParameters: {
+      codecs: [{ mimeType: 'audio/opus', payloadType: 111, clockRate: 48000, channels: 2 }],
+      encodings: [{ ssrc: AUDIO_SSRC }],
+    },
+  });
+  const video = await presenter.produce({
+    kind: 'video',
+    rtpParameters: {
+      codecs: [{ mimeType: 'video/VP8', payloadType: 96, clockRate: 90000 }],
+      encodings: [{ ssrc: VIDEO_SSRC }],
+    },
+  });
+  const producerIds = [audio.id, video.id];
+
+  // The viewers' sink: one socket, packets counted per SSRC.
+  const sink = dgram.createSocket('udp4');
+  await new Promise<void>((r) => sink.bind(0, '127.0.0.1', r));
+  const received = new Map<number, number>();
+  sink.on('message', (m) => {
+    if (m.length < 12 || (m[0]! & 0xc0) !== 0x80) return;
+    const pt = m[1]! & 0x7f;
+    if (pt >= 72 && pt <= 79) return; // RTCP
+    const ssrc = m.readUInt32BE(8);
+    received.set(ssrc, (received.get(ssrc) ?? 0) + 1);
+  });
+
+  // The presenter's sender, paced by the wall clock: audio every 20 ms, video frames every 33.3 ms (2 packets).
+  const tx = dgram.createSocket('udp4');
+  const dst = { port: presenter.tuple.localPort, ip: '127.0.0.1' };
+  const sent = { audio: 0, video: 0 };
+  let running = true;
+  const start = performance.now();
+  let aSeq = 0;
+  let vSeq = 0;
+  let aNext = 0;
+  let vNext = 0;
+  const rtp = (pt: number, seq: number, ts: number, ssrc: number, size: number, marker: boolean): Buffer => {
+    const b = Buffer.alloc(size, 0x5a);
+    b[0] = 0x80;
+    b[1] = (marker ? 0x80 : 0) | pt;
+    b.writeUInt16BE(seq & 0xffff, 2);
+    b.writeUInt32BE(ts >>> 0, 4);
+    b.writeUInt32BE(ssrc, 8);
+    return b;
+  };
+  const pump = (): void => {
+    if (!running) return;
+    const now = performance.now() - start;
+    while (aNext <= now) {
+      tx.send(rtp(111, aSeq++, aSeq * 960, AUDIO_SSRC, 110, false), dst.port, dst.ip);
+      sent.audio++;
+      aNext += 20;
+    }
+    while (vNext <= now) {
+      const ts = Math.round((vNext / 1000) * 90000);
+      // VP8 payload descriptor (S=1 on the first packet, keyframe bit clear on the payload header: P=0 → keyframe).
+      const first = rtp(96, vSeq++, ts, VIDEO_SSRC, 1100, false);
+      first[12] = 0x10;
+      first[13] = 0x00;
+      const second = rtp(96, vSeq++, ts, VIDEO_SSRC, 1100, true);
+      second[12] = 0x00;
+      tx.send(first, dst.port, dst.ip);
+      tx.send(second, dst.port, dst.ip);
+      sent.video += 2;
+      vNext += 1000 / 30;
+    }
+    setTimeout(pump, 5);
+  };
+  pump();
+
+  const viewers: Viewer[] = [];
+  const addViewer = async (): Promise<void> => {
+    const t = await router.createPlainTransport({
+      listenInfo,
+      rtcpMux: true,
+      comedia: false,
+      enableSrtp: true,
+      srtpCryptoSuite: 'AES_CM_128_HMAC_SHA1_80',
+    });
+    await t.connect({
+      ip: '127.0.0.1',
+      port: (sink.address() as { port: number }).port,
+      srtpParameters: { cryptoSuite: 'AES_CM_128_HMAC_SHA1_80', keyBase64: t.srtpParameters!.keyBase64 },
+    });
+    const ssrcs: number[] = [];
+    for (const producerId of producerIds) {
+      const c = await t.consume({ producerId, rtpCapabilities: router.rtpCapabilities });
+      ssrcs.push(c.rtpParameters.encodings![0]!.ssrc!);
+    }
+    viewers.push({ transport: t, ssrcs });
+  };
+
+  const rows: Array<Record<string, string | number>> = [];
+  let best = 0;
+  for (const target of VIEWERS) {
+    while (viewers.length < target) await addViewer();
+    // Let the new consumers settle before counting.
+    await new Promise((r) => setTimeout(r, 1000));
+    received.clear();
+    const sent0 = { ...sent };
+    const cpu0 = cpuSeconds(worker.pid);
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, STEP_MS));
+    const cpu = (cpuSeconds(worker.pid) - cpu0) / ((performance.now() - t0) / 1000);
+    const sentA = sent.audio - sent0.audio;
+    const sentV = sent.video - sent0.video;
+    // A packet in flight at either edge of the window may count on the wrong side: compare totals.
+    const expected = viewers.length * (sentA + sentV);
+    let got = 0;
+    for (const v of viewers) for (const s of v.ssrcs) got += received.get(s) ?? 0;
+    const loss = Math.max(0, 1 - got / expected);
+    const consumers = viewers.length * 2;
+    rows.push({
+      viewers: viewers.length,
+      consumers,
+      'worker CPU %': Math.round(cpu * 1000) / 10,
+      'packets out/s': Math.round(got / (STEP_MS / 1000)),
+      'loss %': Math.round(loss * 1000) / 10,
+    });
+    if (loss < 0.01) best = consumers;
+    if (loss >= 0.01 || cpu > 0.97) break;
+  }
+  running = false;
+  printTable('One presenter (audio + VP8-sized video) to N viewers on one mediasoup worker', rows);
+  printTable("Against mediasoup's documented ~500 consumers per worker", [
+    {
+      'consumers with < 1 % loss (this run)': best,
+      'mediasoup reference': MEDIASOUP_REFERENCE_CONSUMERS,
+      ratio: Math.round((best / MEDIASOUP_REFERENCE_CONSUMERS) * 100) / 100,
+    },
+  ]);
+  sink.close();
+  tx.close();
+  worker.close();
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
