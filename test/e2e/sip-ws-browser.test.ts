@@ -1,0 +1,191 @@
+/**
+ * A browser's SIP library calls a room over SIP over WebSocket (RFC 7118) with a WebRTC offer, against the built
+ * server: SIP.js (npm `sip.js`) in Debian's Chromium (fake microphone: a 407 Hz tone) dials `sip:<room>@127.0.0.1`
+ * over ws://, the focus answers ICE-lite with a WebRtcTransport's candidates and fingerprint, and a Node SIP phone
+ * (PCMU, 613 Hz) is in the same room.
+ *  - the phone hears the browser's tone and the browser hears the phone's (WebAudio FFT on the remote stream),
+ *    each without its own (mix-minus);
+ *  - GET /api/rooms/:id lists the browser as kind `sip-ws`, codec opus, SRTP (DTLS-SRTP);
+ *  - `*6` by SIP INFO (application/dtmf-relay, what SIP.js's SimpleUser sends) toggles its self-mute, and an API
+ *    mute takes it out of the phone's mix and back;
+ *  - the page's BYE (over the same WebSocket) ends the participant.
+ * Needs `npm run build` (dist/) and Debian's /usr/bin/chromium; never downloads a browser.
+ */
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { buildSync } from 'esbuild';
+import { CHROMIUM, launchBrowser, type TestBrowser } from '../support/browser';
+import { startE2eParley, sleep, type ApiParticipant, type E2eParley } from '../support/parley-e2e';
+import { SipPhone } from '../support/sip-phone';
+import { freePort } from '../support/sipp';
+import { expectHearing, stopAndReport } from './conference-helpers';
+
+jest.setTimeout(180_000);
+
+const BROWSER_HZ = 407;
+const PHONE_HZ = 613;
+const FREQS = [BROWSER_HZ, PHONE_HZ];
+const ROOM = 'sipws';
+const PAGE_DIR = path.resolve(__dirname, '../fixtures/web/sipjs');
+
+interface SipPageApi {
+  call(o: { server: string; target: string; displayName: string }): Promise<void>;
+  measure(freqs: number[], ms: number): Promise<Record<number, number>>;
+  dtmf(digits: string): Promise<number[]>;
+  stats(): Promise<{ codec?: string; bytesIn: number; bytesOut: number; dtls?: string }>;
+  bye(): Promise<void>;
+  stop(): Promise<void>;
+  state: string;
+}
+type PageWindow = { sipPage: SipPageApi };
+
+/** Bundles SIP.js and the page script with esbuild and serves them from 127.0.0.1 (a secure context). */
+async function servePage(): Promise<{ url: string; close(): Promise<void> }> {
+  const out = buildSync({
+    entryPoints: [path.join(PAGE_DIR, 'page.ts')],
+    bundle: true,
+    format: 'iife',
+    target: 'es2022',
+    write: false,
+    logLevel: 'error',
+  });
+  const js = Buffer.from(out.outputFiles[0]!.contents);
+  const html = fs.readFileSync(path.join(PAGE_DIR, 'index.html'));
+  const server = http.createServer((req, res) => {
+    if (req.url === '/page.js') res.writeHead(200, { 'content-type': 'text/javascript' }).end(js);
+    else res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+const haveChromium = fs.existsSync(CHROMIUM);
+const maybe = haveChromium ? test : test.skip;
+
+let parley: E2eParley | undefined;
+let page: { url: string; close(): Promise<void> } | undefined;
+let browser: TestBrowser | undefined;
+let phone: SipPhone | undefined;
+let wsPort = 0;
+
+beforeAll(async () => {
+  if (!haveChromium) return;
+  wsPort = await freePort();
+  parley = await startE2eParley({ env: { PARLEY_SIP_WS_PORT: String(wsPort) } });
+  page = await servePage();
+});
+
+afterAll(async () => {
+  await phone?.close().catch(() => undefined);
+  await browser?.close();
+  await page?.close();
+  await stopAndReport(parley, __filename);
+  if (os.platform() === 'linux') await sleep(100);
+});
+
+const sipPage = (b: TestBrowser) => ({
+  call: (o: Parameters<SipPageApi['call']>[0]) =>
+    b.page.evaluate((x) => (window as unknown as PageWindow).sipPage.call(x), o),
+  measure: (ms: number) =>
+    b.page.evaluate(([f, t]) => (window as unknown as PageWindow).sipPage.measure(f, t), [
+      FREQS,
+      ms,
+    ] as const),
+  dtmf: (digits: string) => b.page.evaluate((d) => (window as unknown as PageWindow).sipPage.dtmf(d), digits),
+  stats: () => b.page.evaluate(() => (window as unknown as PageWindow).sipPage.stats()),
+  bye: () => b.page.evaluate(() => (window as unknown as PageWindow).sipPage.bye()),
+});
+
+type ApiParticipantWithKind = ApiParticipant & { kind: string };
+
+maybe(
+  'SIP.js over WebSocket joins a room with a WebRTC offer: heard both ways, listed as sip-ws, DTMF by INFO, BYE',
+  async () => {
+    const p = parley!;
+    phone = await SipPhone.call({
+      target: `sip:${ROOM}@127.0.0.1:${p.sipPort}`,
+      user: 'phone',
+      codec: 'PCMU',
+      tone: PHONE_HZ,
+    });
+    browser = await launchBrowser({
+      toneHz: BROWSER_HZ,
+      name: 'sipjs',
+      // Chromium leaves loopback out of ICE gathering unless told otherwise; the server's candidates are on 127.0.0.1.
+      extraArgs: ['--allow-loopback-in-peer-connection'],
+    });
+    const b = browser;
+    const ctx = (): string => `\n${b.console.join('\n')}`;
+    await b.page.goto(page!.url);
+    const ui = sipPage(b);
+    await ui
+      .call({ server: `ws://127.0.0.1:${wsPort}`, target: `sip:${ROOM}@127.0.0.1`, displayName: 'browser' })
+      .catch((err: Error) => {
+        throw new Error(`${err.message}${ctx()}`);
+      });
+
+    const joined = (await p
+      .waitParticipants(ROOM, (l) => l.filter((x) => x.state === 'joined').length === 2, 20_000)
+      .catch((err: Error) => {
+        // The DTLS handshake runs in the mediasoup worker: say so when the worker is what failed.
+        const died = p.logs('mediasoup worker died');
+        throw new Error(
+          died.length > 0
+            ? `the mediasoup worker died once ICE was up (DTLS handshake): ${JSON.stringify(died[0])}`
+            : `${err.message}${ctx()}`,
+        );
+      })) as ApiParticipantWithKind[];
+    const web = joined.find((x) => x.displayName === 'browser');
+    expect(web).toMatchObject({ kind: 'sip-ws', codec: 'opus', srtp: true, transport: 'WS', onHold: false });
+    expect(joined.find((x) => x.displayName === 'phone')).toMatchObject({ kind: 'sip', codec: 'PCMU' });
+
+    // Let the join chimes pass, then listen on both sides at once.
+    await sleep(2500);
+    const [browserHeard] = await Promise.all([
+      ui.measure(3000),
+      expectHearing(FREQS, [[phone, [BROWSER_HZ], [PHONE_HZ], 'phone (browser talking)']]),
+    ]);
+    const level = `browser heard ${JSON.stringify(browserHeard)}${ctx()}`;
+    expect({ level, heard: browserHeard[PHONE_HZ]! > -50 }).toEqual({ level, heard: true });
+    expect({ level, ownGone: browserHeard[BROWSER_HZ]! < browserHeard[PHONE_HZ]! - 30 }).toEqual({
+      level,
+      ownGone: true,
+    });
+    const stats = await ui.stats();
+    expect(stats).toMatchObject({ codec: 'audio/opus', dtls: 'connected' });
+    expect(stats.bytesIn).toBeGreaterThan(1000);
+    expect(stats.bytesOut).toBeGreaterThan(1000);
+    await b.screenshot('sip-ws-browser-in-call');
+
+    // `*6` by SIP INFO: self-mute, then unmute (src/conference/participant/keypad.ts).
+    expect(await ui.dtmf('*6')).toEqual([200, 200]);
+    await p.waitParticipants(ROOM, (l) => l.find((x) => x.id === web!.id)?.muted === true, 10_000);
+    await expectHearing(FREQS, [[phone, [], [BROWSER_HZ, PHONE_HZ], 'phone (browser self-muted)']]);
+    expect(await ui.dtmf('*6')).toEqual([200, 200]);
+    await p.waitParticipants(ROOM, (l) => l.find((x) => x.id === web!.id)?.muted === false, 10_000);
+    await expectHearing(FREQS, [[phone, [BROWSER_HZ], [PHONE_HZ], 'phone (browser unmuted by *6)']]);
+
+    // Moderated like a phone: an API mute silences it in the mix.
+    const muted = await p.post(`/api/rooms/${ROOM}/participants/${web!.id}/mute`, { muted: true });
+    expect(muted.status).toBe(200);
+    await expectHearing(FREQS, [[phone, [], [BROWSER_HZ, PHONE_HZ], 'phone (browser muted by the API)']]);
+    await p.post(`/api/rooms/${ROOM}/participants/${web!.id}/mute`, { muted: false });
+    await expectHearing(FREQS, [[phone, [BROWSER_HZ], [PHONE_HZ], 'phone (browser unmuted by the API)']]);
+
+    // BYE from the page, over its WebSocket: the participant leaves, the phone stays.
+    await ui.bye();
+    const left = await p.waitParticipants(ROOM, (l) => !l.some((x) => x.displayName === 'browser'), 10_000);
+    expect(left.map((x) => x.displayName)).toEqual(['phone']);
+    await b.screenshot('sip-ws-browser-after-bye');
+  },
+);
