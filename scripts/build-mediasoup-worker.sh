@@ -73,6 +73,16 @@ src="$work/worker"
 sub="$src/subprojects"
 stubs="$here/mediasoup-offline"
 
+# DTLS fix for system OpenSSL builds. mediasoup's BIO callback (DtlsTransport.cpp, onSslBioOut) answers 1 to the
+# return phase of every BIO operation but a bare BIO_CB_RETURN, so BIO_ctrl() queries on its memory BIO all answer 1.
+# Its own OpenSSL is built without kTLS; Debian's has kTLS, asks BIO_get_ktls_send() of the BIO, believes it, skips
+# allocating the DTLS write buffer, and the worker dies (SIGSEGV) at the first handshake message. The return phase
+# must give back what the operation returned.
+dtls_cpp="$src/src/RTC/DtlsTransport.cpp"
+grep -q '(operationType == BIO_CB_RETURN) ? static_cast<long>(ret) : 1' "$dtls_cpp" \
+  || { echo "build-mediasoup-worker: DtlsTransport.cpp changed; review the BIO callback patch" >&2; exit 1; }
+sed -i 's/(operationType == BIO_CB_RETURN) ? static_cast<long>(ret) : 1/((operationType \& BIO_CB_RETURN) != 0) ? static_cast<long>(ret) : 1/' "$dtls_cpp"
+
 # One directory per .wrap, named by the wrap's `directory` key.
 wrap_dir() { sed -n 's/^directory *= *//p' "$sub/$1.wrap"; }
 stub() { # name -> directory with meson.build (+ meson_options.txt)
