@@ -97,7 +97,8 @@ function Message({
   names: Map<string, string>;
   session: RoomSession;
 }) {
-  const seen = m.seenBy.filter((id) => id !== m.from).map((id) => names.get(id) ?? 'someone');
+  // Receipts on one's own messages ("Seen by Alice, Bob").
+  const seen = mine ? m.seenBy.filter((id) => id !== m.from).map((id) => names.get(id) ?? 'someone') : [];
   return (
     <li class={`msg${mine ? ' msg-mine' : ''}${m.from === null ? ' msg-system' : ''}`} data-message-id={m.id}>
       <div class="msg-meta">

@@ -1,6 +1,5 @@
 /** `/r/<room>`: the join form, then the room (tiles, controls, chat). */
 import { render } from 'preact';
-import { Icon } from '../common/icons';
 import { useStore } from '../common/store';
 import { ChatPanel } from './chat';
 import { ControlBar, TopBar } from './controls';
@@ -29,7 +28,6 @@ function App() {
       <ControlBar state={state} session={session} />
       {state.toast && (
         <div class="toast" role="status" key={state.toast.id}>
-          <Icon name="chat" class="toast-icon" />
           {state.toast.text}
         </div>
       )}

@@ -358,6 +358,7 @@ export class RoomSession {
           appData: { source: 'mic' },
         });
       } catch (err) {
+        this.setMe({ micMissing: true });
         this.toast(`Microphone could not be sent: ${errorText(err)}`);
       }
     }
@@ -374,6 +375,8 @@ export class RoomSession {
           ...(vp8(this.device) ? { codec: vp8(this.device) } : {}),
         });
       } catch (err) {
+        this.setMe({ camMissing: true });
+        this.store.set({ localVideo: null });
         this.toast(`Camera could not be sent: ${errorText(err)}`);
       }
     }
