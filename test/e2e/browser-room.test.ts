@@ -119,4 +119,42 @@ test('two browsers and a phone: everyone hears everyone, browsers see each other
 
   await alice.screenshot('browser-room-alice');
   await bob.screenshot('browser-room-bob');
+
+  // Mute from the control bar: the server knows (API), Bob's tile for Alice says so; unmute again.
+  await alice.page.getByRole('button', { name: 'Mute microphone' }).click();
+  await p.waitParticipants(room, (l) => l.find((x) => x.id === aliceId)?.muted === true);
+  await bob.page.getByRole('listitem', { name: /^Alice \(.*microphone off/ }).waitFor({ timeout: 10000 });
+  await alice.page.getByRole('button', { name: 'Unmute microphone' }).click();
+  await p.waitParticipants(room, (l) => l.find((x) => x.id === aliceId)?.muted === false);
+
+  // Devices: the selects list what enumerateDevices found.
+  await bob.page.getByRole('button', { name: 'Microphone and camera settings' }).click();
+  expect(await bob.page.getByLabel('Microphone').locator('option').count()).toBeGreaterThan(0);
+  expect(await bob.page.getByLabel('Camera').locator('option').count()).toBeGreaterThan(0);
+  await bob.screenshot('browser-room-devices');
+  await bob.page.getByRole('button', { name: 'Close device settings' }).click();
+
+  // Reconnect: Alice's socket drops; she comes back as the same participant and Bob keeps receiving her.
+  const bytesFromAlice = async (): Promise<number> =>
+    (await waitStats(bob.page, () => true, 'stats')).find(
+      (c) => c.participantId === aliceId && c.kind === 'audio',
+    )?.bytesReceived ?? 0;
+  await alice.page.evaluate('window.__parley.dropSocket()');
+  await alice.page.getByRole('status').filter({ hasText: 'Reconnected' }).waitFor({ timeout: 20000 });
+  expect(await alice.page.evaluate('window.__parley.participantId()')).toBe(aliceId);
+  const before = await bytesFromAlice();
+  await new Promise((r) => setTimeout(r, 2000));
+  expect(await bytesFromAlice()).toBeGreaterThan(before);
+  const after = await p.participants(room);
+  expect(after.map((x) => x.id).sort()).toEqual([aliceId, bobId, phoneId].sort());
+  await waitStats(
+    alice.page,
+    (s) => s.some((c) => c.participantId === bobId && c.kind === 'video' && c.framesDecoded > 0),
+    'alice still sees bob after the reconnect',
+  );
+
+  // Leave: the others' pages drop the tile.
+  await alice.page.getByRole('button', { name: 'Leave' }).click();
+  await alice.page.getByRole('heading', { name: 'You left the room' }).waitFor();
+  await bob.page.getByRole('listitem', { name: /^Alice\b/ }).waitFor({ state: 'detached', timeout: 10000 });
 });
