@@ -119,7 +119,9 @@ export class WebRtcSession extends TypedEmitter<ParticipantSessionEvents> implem
       this.feed.off('published', this.onPublished);
       this.feed.off('unpublished', this.onUnpublished);
       this.feed.off('muted', this.onFeedMuted);
-      for (const sub of [...this.subs.values()]) this.unsubscribe(sub);
+      // Closing: the transports close every consumer at once (closing them one by one would race the producers'
+      // own closing when the whole room ends).
+      for (const sub of [...this.subs.values()]) this.unsubscribe(sub, !this.closed);
     }
     this.feed = feed;
     if (!feed || this.closed) return;
@@ -211,10 +213,10 @@ export class WebRtcSession extends TypedEmitter<ParticipantSessionEvents> implem
     }
   };
 
-  private unsubscribe(sub: Subscription): void {
+  private unsubscribe(sub: Subscription, closeConsumer = true): void {
     this.subs.delete(sub.pub.key);
     sub.pub.source.off('producer', sub.onProducer);
-    if (sub.consumer) {
+    if (sub.consumer && closeConsumer) {
       const id = sub.consumer.id;
       this.peer.closeConsumer(id);
       this.link.emit('consumerClosed', { consumerId: id });

@@ -112,7 +112,11 @@ class Probe {
       }).then(({ producerId }) => ok({ id: producerId }), fail),
     );
     readyResolve();
-    const media = await navigator.mediaDevices.getUserMedia({ audio: true, video: Boolean(opts.video) });
+    // The tone as it is: no echo cancellation, noise suppression or gain control (they attenuate a steady tone).
+    const media = await navigator.mediaDevices.getUserMedia({
+      audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false },
+      video: Boolean(opts.video),
+    });
     await this.send.produce({
       track: media.getAudioTracks()[0]!,
       appData: { source: 'mic' },
@@ -220,7 +224,9 @@ class Probe {
         check();
       };
     });
-    const media = await navigator.mediaDevices.getUserMedia({ audio: true });
+    const media = await navigator.mediaDevices.getUserMedia({
+      audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false },
+    });
     a.addTrack(media.getAudioTracks()[0]!, media);
     await a.setLocalDescription(await a.createOffer());
     await b.setRemoteDescription(a.localDescription!);

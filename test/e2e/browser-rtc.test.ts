@@ -8,6 +8,7 @@
  * - a moderator mute from the REST API takes a browser out of the phone's mix and pauses what the other browser
  *   receives of it; unmuted, both come back;
  * - reconnect: a browser whose connection drops comes back as the same participant, with media both ways;
+ * - a kick from the API ends a browser (its page is told why); leaving ends it too;
  * - relay only (`iceTransportPolicy: 'relay'`) through a local coturn with TURN REST API credentials: audio both ways;
  * - PIN rooms and bad requests get the catalogue's errors.
  * Needs `npx tsc -p tsconfig.build.json` (dist/), Chromium, coturn; runs on loopback only (scripts/loopback-only.sh).
@@ -225,10 +226,24 @@ describe('browsers and a phone in one room', () => {
     );
   });
 
+  test('a kick from the API ends the browser: its page is told why, the others stop hearing it', async () => {
+    const kick = await parley.post(`/api/rooms/mixed/participants/${xId}/kick`, {});
+    expect(kick.status).toBe(200);
+    const end = Date.now() + 10000;
+    let ended: { reason: string; message: string } | undefined;
+    while (Date.now() < end && !ended) {
+      ended = await withProbe<{ reason: string; message: string } | undefined>(x, 'return probe.ended;');
+      await sleep(100);
+    }
+    expect(ended).toEqual({ reason: 'kicked', message: expect.stringMatching(/moderator/i) });
+    await parley.waitParticipants('mixed', (l) => !l.some((p) => p.id === xId), 10000);
+    await expectHearing(FREQS, [[phone, [TONE.y], [TONE.x], 'phone after x was kicked']]);
+  });
+
   test('leaving ends the participant; the phone stops hearing it', async () => {
     await withProbe(y, 'await probe.leave();');
-    await parley.waitParticipants('mixed', (l) => l.length === 2 && !l.some((p) => p.id === yId), 10000);
-    await expectHearing(FREQS, [[phone, [TONE.x], [TONE.y], 'phone after y left']]);
+    await parley.waitParticipants('mixed', (l) => l.length === 1 && !l.some((p) => p.id === yId), 10000);
+    await expectHearing(FREQS, [[phone, [], [TONE.x, TONE.y], 'phone after y left']]);
   });
 });
 
