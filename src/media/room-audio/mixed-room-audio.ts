@@ -137,8 +137,18 @@ export class MixedRoomAudio extends TypedEmitter<MixedRoomAudioEvents> implement
   }
 
   remove(participantId: string): Promise<void> {
+    // The mediasoup side goes at once, not after queued changes: the caller closes the participant's own transports
+    // right after, and a consumer of its producer closed later would already be gone in the worker.
+    const now = this.members.get(participantId);
+    if (now) {
+      this.members.delete(participantId);
+      now.input?.close();
+      now.input = undefined;
+      now.output?.producer.close();
+      now.output = undefined;
+    }
     return this.serial(async () => {
-      const m = this.members.get(participantId);
+      const m = now ?? this.members.get(participantId);
       if (!m) return;
       this.members.delete(participantId);
       m.input?.close();
