@@ -134,6 +134,27 @@ test('two browsers and a phone: everyone hears everyone, browsers see each other
   await bob.screenshot('browser-room-devices');
   await bob.page.getByRole('button', { name: 'Close device settings' }).click();
 
+  // A phone-sized window: tiles in two columns; with the chat open the tiles are hidden and their video consumers
+  // paused (IntersectionObserver → pauseConsumer), closing it resumes them.
+  await bob.page.setViewportSize({ width: 420, height: 860 });
+  await bob.page.getByRole('button', { name: 'Close chat', exact: true }).click();
+  await new Promise((r) => setTimeout(r, 1500));
+  await bob.screenshot('browser-room-narrow');
+  const framesFromAlice = async (): Promise<number> =>
+    (await waitStats(bob.page, () => true, 'stats')).find(
+      (c) => c.participantId === aliceId && c.kind === 'video',
+    )?.framesDecoded ?? 0;
+  await bob.page.getByRole('button', { name: 'Open chat' }).click();
+  await new Promise((r) => setTimeout(r, 1500));
+  const hidden0 = await framesFromAlice();
+  await new Promise((r) => setTimeout(r, 2000));
+  const hidden1 = await framesFromAlice();
+  expect({ framesWhileHidden: hidden1 - hidden0 <= 3 }).toEqual({ framesWhileHidden: true });
+  await bob.page.getByRole('button', { name: 'Close chat panel' }).click();
+  await new Promise((r) => setTimeout(r, 2500));
+  expect(await framesFromAlice()).toBeGreaterThan(hidden1 + 10);
+  await bob.page.setViewportSize({ width: 1280, height: 800 });
+
   // Reconnect: Alice's socket drops; she comes back as the same participant and Bob keeps receiving her.
   const bytesFromAlice = async (): Promise<number> =>
     (await waitStats(bob.page, () => true, 'stats')).find(
