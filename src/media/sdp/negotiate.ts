@@ -279,8 +279,11 @@ function webRtcOf(
   const setup = remote.dtls?.setup ?? 'active';
   if (setup === 'holdconn') return 'a=setup:holdconn (RFC 4145 §4) not served';
   const localSetup = setup === 'passive' ? 'active' : 'passive';
+  // An extmap in the answer holds both ways (RFC 8285 §6), and mediasoup sends its consumers' extensions under the
+  // router's ids: answer only those the offer numbers the same way. Answering the MID extension under the browser's
+  // id 4 while our packets carry none (mediasoup's MID is id 1) makes Chrome drop every packet we send.
   const headerExtensions = remote.extmaps
-    .filter((e) => known.some((k) => k.kind === remote.kind && k.uri === e.uri))
+    .filter((e) => known.some((k) => k.kind === remote.kind && k.uri === e.uri && k.preferredId === e.id))
     .map((e) => ({ id: e.id, uri: e.uri }));
   return {
     remoteIce: { ufrag: remote.ice.ufrag, pwd: remote.ice.pwd },

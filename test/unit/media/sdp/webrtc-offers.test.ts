@@ -141,7 +141,7 @@ describe('WebRTC offers: parsing (RFC 8839 ICE, RFC 8842 DTLS-SRTP, RFC 8843 BUN
 });
 
 describe('WebRTC offers: negotiation onto a WebRtcTransport', () => {
-  it('serves Chrome audio with opus at the router PT, ICE/DTLS parameters and the offered header extension ids', () => {
+  it('serves Chrome audio with opus at the router PT and ICE/DTLS parameters; no extension Chrome numbers unlike the router', () => {
     const neg = negotiate(webrtcSdp('chrome-120-audio'), webRtcCaps(), {
       codecPreference: 'prefer-router-pt',
     });
@@ -165,12 +165,9 @@ describe('WebRTC offers: negotiation onto a WebRtcTransport', () => {
         ],
       },
       localSetup: 'passive',
-      headerExtensions: [
-        { id: 1, uri: AUDIO_LEVEL },
-        { id: 2, uri: ABS_SEND_TIME },
-        { id: 3, uri: TWCC },
-        { id: 4, uri: MID },
-      ],
+      // An answered extmap holds both ways (RFC 8285 §6) and our consumers send the router's ids (MID = 1): Chrome
+      // numbers MID 4, so answering it would make Chrome drop our packets, which carry none under id 4.
+      headerExtensions: [],
       bundled: true,
     });
     expect(m.transportOptions.rtcpMux).toBe(true);
@@ -179,14 +176,15 @@ describe('WebRTC offers: negotiation onto a WebRtcTransport', () => {
     expect(m.direction).toBe(SdpDirection.SendRecv);
   });
 
-  it('builds Producer parameters mediasoup accepts: the offer SSRC, MID and header extension ids', () => {
+  it('builds Producer parameters mediasoup accepts: the offer SSRC and MID, only agreed extensions', () => {
     const m = accepted(negotiate(webrtcSdp('chrome-120-audio'), webRtcCaps()).media[0]);
     const p = m.producer.rtpParameters;
-    expect(p.mid).toBe('0');
+    expect(p.mid).toBeUndefined(); // matched by SSRC: the MID extension is not agreed
     expect(p.encodings).toEqual([{ ssrc: 2371937616 }]);
-    expect(p.headerExtensions?.find((e) => e.uri === MID)?.id).toBe(4);
+    expect(p.headerExtensions ?? []).toEqual([]);
     expect(p.codecs.map((c) => c.payloadType)).toEqual([111]);
-    expect(p.codecs[0]?.rtcpFeedback).toEqual([{ type: 'transport-cc' }]);
+    // transport-cc only with its extension, which is not agreed here.
+    expect(p.codecs[0]?.rtcpFeedback ?? []).toEqual([]);
     expect(p.rtcp?.cname).toBe('Gq8oqLkDdpNOfsP4');
     const r = runThroughMediasoup(m);
     expect(r.canConsume).toBe(true);
@@ -195,14 +193,25 @@ describe('WebRTC offers: negotiation onto a WebRtcTransport', () => {
     expect(r.consumer?.headerExtensions).toEqual([]);
   });
 
-  it('matches by MID alone when the offer has no a=ssrc', () => {
+  it('matches by MID alone when the offer has no a=ssrc and numbers MID as the router does (1)', () => {
+    const sdp = webrtcSdp('chrome-120-audio')
+      .split('\r\n')
+      .filter((l) => !l.startsWith('a=ssrc:') && !l.startsWith('a=extmap:1 '))
+      .map((l) => (l.startsWith('a=extmap:4 ') ? `a=extmap:1 ${MID}` : l))
+      .join('\r\n');
+    const m = accepted(negotiate(sdp, webRtcCaps()).media[0]);
+    expect(m.webRtc?.headerExtensions).toEqual([{ id: 1, uri: MID }]);
+    expect(m.producer.rtpParameters.encodings).toEqual([{}]);
+    expect(m.producer.rtpParameters.mid).toBe('0');
+    expect(m.producer.rtpParameters.headerExtensions?.find((e) => e.uri === MID)?.id).toBe(1);
+  });
+
+  it('rejects an m-line without a=ssrc whose MID extension id differs from the router (it could not be answered)', () => {
     const sdp = webrtcSdp('chrome-120-audio')
       .split('\r\n')
       .filter((l) => !l.startsWith('a=ssrc:'))
       .join('\r\n');
-    const m = accepted(negotiate(sdp, webRtcCaps()).media[0]);
-    expect(m.producer.rtpParameters.encodings).toEqual([{}]);
-    expect(m.producer.rtpParameters.mid).toBe('0');
+    expect(() => negotiate(sdp, webRtcCaps())).toThrow(/neither a=ssrc nor the MID/);
   });
 
   it('rejects an m-line with neither a=ssrc nor the MID extension (nothing could match its RTP)', () => {
@@ -218,10 +227,7 @@ describe('WebRTC offers: negotiation onto a WebRtcTransport', () => {
     expect(m.codec.mimeType).toBe('audio/G722');
     expect(m.codec.payloadType).toBe(9);
     expect(m.consumer.payloadTypeMismatches).toEqual([]);
-    expect(m.webRtc?.headerExtensions).toEqual([
-      { id: 1, uri: AUDIO_LEVEL },
-      { id: 3, uri: MID },
-    ]);
+    expect(m.webRtc?.headerExtensions).toEqual([]);
     expect(m.webRtc?.dtlsParameters.fingerprints[0]?.value).toMatch(/^29:4C:5B/);
     expect(runThroughMediasoup(m).canConsume).toBe(true);
   });
@@ -328,16 +334,11 @@ describe('WebRTC offers: our answer (JSEP §5.3.1, ICE-lite)', () => {
     expect(m).toContain('a=msid:parley parley-audio');
   });
 
-  it('lists only negotiated payload types and header extensions, with the offer ids', () => {
+  it('lists only negotiated payload types, and no header extension Chrome numbers unlike the router', () => {
     expect(m.filter((l) => l.startsWith('a=rtpmap'))).toEqual(['a=rtpmap:111 opus/48000/2']);
     expect(m).toContain('a=fmtp:111 useinbandfec=1');
-    expect(m).toContain('a=rtcp-fb:111 transport-cc');
-    expect(m.filter((l) => l.startsWith('a=extmap'))).toEqual([
-      `a=extmap:1 ${AUDIO_LEVEL}`,
-      `a=extmap:2 ${ABS_SEND_TIME}`,
-      `a=extmap:3 ${TWCC}`,
-      `a=extmap:4 ${MID}`,
-    ]);
+    expect(m).not.toContain('a=rtcp-fb:111 transport-cc');
+    expect(m.filter((l) => l.startsWith('a=extmap'))).toEqual([]);
     expect(answer).not.toMatch(/telephone-event|a=crypto|red\/48000/);
   });
 
