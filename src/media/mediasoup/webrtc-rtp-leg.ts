@@ -187,8 +187,10 @@ export class WebRtcRtpLeg extends TypedEmitter<MediaLegEvents> implements MediaL
     this.closed = true;
     if (this.watch) clearInterval(this.watch);
     this.watch = undefined;
-    this.consumer?.close();
-    this.producer?.close();
+    // The transport closes its producer and consumer with it. Closing the consumer first would race its producer
+    // (the mix made for this participant), which the room's audio closes as the participant leaves.
+    this.consumer = undefined;
+    this.producer = undefined;
     this.transport.close();
     this.safeEmit('closed');
   }
