@@ -857,11 +857,14 @@ function connected(socket: RtcSocket): Promise<void> {
 
 async function getTrack(kind: 'audio' | 'video', deviceId: string | null): Promise<MediaStreamTrack | null> {
   if (!navigator.mediaDevices?.getUserMedia) return null;
+  // `?audio=raw` ("original sound": music, test tones): no echo cancellation, noise suppression or gain control,
+  // which treat a steady tone as noise and fade it.
+  const processing = new URLSearchParams(location.search).get('audio') !== 'raw';
   const audio: MediaTrackConstraints = {
     ...(deviceId ? { deviceId: { exact: deviceId } } : {}),
-    echoCancellation: true,
-    noiseSuppression: true,
-    autoGainControl: true,
+    echoCancellation: processing,
+    noiseSuppression: processing,
+    autoGainControl: processing,
   };
   const video: MediaTrackConstraints = {
     ...(deviceId ? { deviceId: { exact: deviceId } } : {}),
