@@ -95,15 +95,16 @@ afterAll(async () => {
 
 const sipPage = (b: TestBrowser) => ({
   call: (o: Parameters<SipPageApi['call']>[0]) =>
-    b.page.evaluate((x) => (window as unknown as PageWindow).sipPage.call(x), o),
+    b.page.evaluate((x) => (globalThis as unknown as PageWindow).sipPage.call(x), o),
   measure: (ms: number) =>
-    b.page.evaluate(([f, t]) => (window as unknown as PageWindow).sipPage.measure(f, t), [
+    b.page.evaluate(([f, t]) => (globalThis as unknown as PageWindow).sipPage.measure(f, t), [
       FREQS,
       ms,
     ] as const),
-  dtmf: (digits: string) => b.page.evaluate((d) => (window as unknown as PageWindow).sipPage.dtmf(d), digits),
-  stats: () => b.page.evaluate(() => (window as unknown as PageWindow).sipPage.stats()),
-  bye: () => b.page.evaluate(() => (window as unknown as PageWindow).sipPage.bye()),
+  dtmf: (digits: string) =>
+    b.page.evaluate((d) => (globalThis as unknown as PageWindow).sipPage.dtmf(d), digits),
+  stats: () => b.page.evaluate(() => (globalThis as unknown as PageWindow).sipPage.stats()),
+  bye: () => b.page.evaluate(() => (globalThis as unknown as PageWindow).sipPage.bye()),
 });
 
 type ApiParticipantWithKind = ApiParticipant & { kind: string };

@@ -30,8 +30,6 @@ const webRtcCaps = () => localCaps({ webRtc: { headerExtensions: ROUTER_EXTENSIO
 
 const MID = 'urn:ietf:params:rtp-hdrext:sdes:mid';
 const AUDIO_LEVEL = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level';
-const ABS_SEND_TIME = 'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time';
-const TWCC = 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01';
 
 /** What a mediasoup WebRtcTransport on a WebRtcServer listening on 127.0.0.1 (UDP and TCP) reports. */
 const LOCAL: LocalWebRtcEndpoint = {
