@@ -188,16 +188,22 @@ function chooseCodec(
   return candidates[0];
 }
 
-/** telephone-event at the main codec's clock rate (RFC 4733 §2.1); else any offered rate the router has. */
+/**
+ * telephone-event at the main codec's clock rate (RFC 4733 §2.1); else any offered rate the router has. With
+ * `router-pt-only` (ICE/DTLS m-lines) only a format the offer numbers as the router does is eligible: Chrome offers
+ * /48000 at 110 (the router's) and /8000 at 126 (the router's is 101), so /48000 is answered and /8000 is not.
+ */
 function chooseTelephoneEvent(
   formats: readonly SdpPayloadFormat[],
   clockRate: number,
   caps: LocalCapabilities,
+  preference?: CodecChoice,
 ): Candidate | undefined {
   const tes = formats
     .filter((f) => isTelephoneEvent(f.encodingName))
     .map((fmt) => ({ fmt, local: findLocalCodec('audio', fmt, caps.codecs) }))
-    .filter((c): c is Candidate => c.local !== undefined);
+    .filter((c): c is Candidate => c.local !== undefined)
+    .filter((c) => preference !== 'router-pt-only' || c.fmt.payloadType === c.local.preferredPayloadType);
   return tes.find((c) => c.fmt.clockRate === clockRate) ?? tes[0];
 }
 
@@ -445,9 +451,12 @@ function negotiateMedia(
     /AVPF$/i.test(remote.proto),
     webRtc,
   );
-  // Not on ICE/DTLS m-lines: RFC 4733 events would end in the Producer, and mediasoup consumers forward media
-  // codecs only (Consumer.cpp), so nothing could read them; such callers send DTMF by SIP INFO (RFC 6086).
-  const te = choice.te && !webRtc ? negotiatedCodec('audio', choice.te.fmt, choice.te.local) : undefined;
+  // On ICE/DTLS m-lines RFC 4733 events end in the Producer and are read by the room's mixer from its consumer of
+  // it: answered only where the router's consumers forward telephone-event (stock mediasoup forwards media codecs
+  // only, Consumer.cpp); otherwise such callers send DTMF by SIP INFO (RFC 6086). `choose` already kept only a
+  // format at the router's PT, so the Producer accepts the events and nothing unnegotiated is ever sent back.
+  const teServed = !webRtc || caps.webRtc?.telephoneEvent === true;
+  const te = choice.te && teServed ? negotiatedCodec('audio', choice.te.fmt, choice.te.local) : undefined;
   const producerCodec = {
     ...codec,
     payloadType: choice.producerPt ? choice.producerPt(choice.codec) : codec.payloadType,
@@ -555,14 +564,12 @@ export function negotiate(
       m,
       ctx,
       (kind) => {
-        const codec = chooseCodec(
-          kind,
-          m.payloads,
-          caps,
-          isDtlsSrtpProto(m.proto) ? 'router-pt-only' : opts.codecPreference,
-        );
+        const preference = isDtlsSrtpProto(m.proto) ? 'router-pt-only' : opts.codecPreference;
+        const codec = chooseCodec(kind, m.payloads, caps, preference);
         const te =
-          codec && kind === 'audio' ? chooseTelephoneEvent(m.payloads, codec.fmt.clockRate, caps) : undefined;
+          codec && kind === 'audio'
+            ? chooseTelephoneEvent(m.payloads, codec.fmt.clockRate, caps, preference)
+            : undefined;
         return { codec, te };
       },
       () => {

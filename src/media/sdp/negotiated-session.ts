@@ -21,7 +21,16 @@ export interface LocalCapabilities {
    * WebRtcServer): the RTP header extensions the router knows (`router.rtpCapabilities.headerExtensions`). Absent:
    * such m-lines are rejected.
    */
-  webRtc?: { headerExtensions: readonly types.RtpHeaderExtension[] };
+  webRtc?: {
+    headerExtensions: readonly types.RtpHeaderExtension[];
+    /**
+     * The router's consumers forward RFC 4733 telephone-event (a mediasoup worker whose Consumer keeps that codec;
+     * stock mediasoup 3.19 forwards media codecs only). Then telephone-event is answered on ICE/DTLS m-lines at the
+     * router's PT and the room's mixer reads the digits from its consumer of the endpoint's Producer. Absent or
+     * false: not answered (such callers send DTMF by SIP INFO, RFC 6086), so no digit is ever sent into nothing.
+     */
+    telephoneEvent?: boolean;
+  };
 }
 
 export interface NegotiateOptions {

@@ -148,7 +148,7 @@ describe('WebRTC offers: negotiation onto a WebRtcTransport', () => {
     expect(m.codec.payloadType).toBe(111);
     expect(m.codec.routerPayloadType).toBe(111);
     expect(m.consumer.payloadTypeMismatches).toEqual([]);
-    // RFC 4733 is not answered: mediasoup consumers drop telephone-event, such callers use SIP INFO.
+    // RFC 4733 is not answered where the router's consumers drop telephone-event (stock mediasoup): SIP INFO then.
     expect(m.telephoneEvent).toBeUndefined();
     expect(m.webRtc).toEqual({
       remoteIce: { ufrag: 'xR3d', pwd: '6fXWt0pI2rYbcRVAP8l1ZsRL' },
@@ -228,6 +228,71 @@ describe('WebRTC offers: negotiation onto a WebRtcTransport', () => {
     expect(m.webRtc?.headerExtensions).toEqual([]);
     expect(m.webRtc?.dtlsParameters.fingerprints[0]?.value).toMatch(/^29:4C:5B/);
     expect(runThroughMediasoup(m).canConsume).toBe(true);
+  });
+
+  describe('RFC 4733 telephone-event where the router forwards it (caps.webRtc.telephoneEvent)', () => {
+    const teCaps = () => localCaps({ webRtc: { headerExtensions: ROUTER_EXTENSIONS, telephoneEvent: true } });
+
+    it('Chrome: answers telephone-event/48000 at PT 110 (the router PT), not /8000 at 126 (the router sends 101)', () => {
+      const m = accepted(negotiate(webrtcSdp('chrome-120-audio'), teCaps()).media[0]);
+      expect(m.telephoneEvent).toMatchObject({
+        mimeType: 'audio/telephone-event',
+        clockRate: 48000,
+        payloadType: 110,
+        routerPayloadType: 110,
+      });
+      // The Producer takes the events (mediasoup maps 110 → 110), and the consumer never sends a PT Chrome lacks.
+      expect(m.producer.rtpParameters.codecs.map((c) => [c.mimeType, c.payloadType])).toEqual([
+        ['audio/opus', 111],
+        ['audio/telephone-event', 110],
+      ]);
+      expect(m.consumer.payloadTypeMismatches).toEqual([]);
+      const r = runThroughMediasoup(m);
+      expect(r.canConsume).toBe(true);
+      expect(r.consumer?.codecs.map((c) => [c.mimeType, c.payloadType])).toEqual([
+        ['audio/opus', 111],
+        ['audio/telephone-event', 110],
+      ]);
+    });
+
+    it("Chrome's answer lists telephone-event/48000 at 110 with its events, and no /8000", () => {
+      const neg = negotiate(webrtcSdp('chrome-120-audio'), teCaps());
+      const m = section(answerFor(neg), 0);
+      expect(m[0]).toBe('m=audio 44444 UDP/TLS/RTP/SAVPF 111 110');
+      expect(m.filter((l) => l.startsWith('a=rtpmap'))).toEqual([
+        'a=rtpmap:111 opus/48000/2',
+        'a=rtpmap:110 telephone-event/48000',
+      ]);
+      expect(m).toContain('a=fmtp:110 0-16');
+      expect(m.join('\n')).not.toMatch(/\b126\b|telephone-event\/8000/);
+    });
+
+    it('answers none when no offered telephone-event PT equals the router PT for its rate', () => {
+      const sdp = webrtcSdp('chrome-120-audio')
+        .replace('111 63 9 0 8 13 110 126', '111 63 9 0 8 13 100 101')
+        .replace('a=rtpmap:110 telephone-event/48000', 'a=rtpmap:100 telephone-event/48000')
+        .replace('a=rtpmap:126 telephone-event/8000', 'a=rtpmap:101 telephone-event/48000');
+      const m = accepted(negotiate(sdp, teCaps()).media[0]);
+      expect(m.codec.payloadType).toBe(111);
+      expect(m.telephoneEvent).toBeUndefined();
+      expect(m.producer.rtpParameters.codecs.map((c) => c.payloadType)).toEqual([111]);
+      expect(answerFor(negotiate(sdp, teCaps()))).not.toMatch(/telephone-event/);
+    });
+
+    it('Firefox: G.722 at 8000 Hz takes telephone-event/8000 at 101 (the router PT)', () => {
+      const m = accepted(negotiate(webrtcSdp('firefox-120-audio'), teCaps()).media[0]);
+      expect(m.codec.payloadType).toBe(9);
+      expect(m.telephoneEvent).toMatchObject({ clockRate: 8000, payloadType: 101, routerPayloadType: 101 });
+      expect(runThroughMediasoup(m).canConsume).toBe(true);
+    });
+
+    it('is not answered without the capability (stock mediasoup drops it in every Consumer)', () => {
+      for (const name of ['chrome-120-audio', 'firefox-120-audio']) {
+        const m = accepted(negotiate(webrtcSdp(name), webRtcCaps()).media[0]);
+        expect(m.telephoneEvent).toBeUndefined();
+        expect(m.producer.rtpParameters.codecs).toHaveLength(1);
+      }
+    });
   });
 
   it('rejects a WebRTC offer whose only codec has a PT the router does not send', () => {
