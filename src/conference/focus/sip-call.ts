@@ -139,6 +139,15 @@ export class SipCall
     return this.audioLeg?.mixerLeg;
   }
 
+  /**
+   * RFC 4733 digits the room's mixer read from this call's Producer. Only a WebRTC leg (SIP over WebSocket) needs
+   * them: its RTP ends in mediasoup, so the mixer's consumer is the only reader. Phones' legs read their own digits
+   * in the relay (leg `dtmf`), so these are dropped for them and no digit counts twice.
+   */
+  onDtmf(digit: string): void {
+    if (this.audioLeg?.webRtc) this.safeEmit('dtmf', digit);
+  }
+
   private get audioLeg(): MediaLeg | undefined {
     for (const leg of this.legMap.values())
       if (leg.negotiated?.kind === 'audio' || !leg.negotiated) return leg;

@@ -42,7 +42,9 @@ export interface MixedRoomAudioEvents {
  *  - endpoints whose audio is a mediasoup Producer (forwarded legs; browsers next): Producer → Consumer on the
  *    "mixer input" PlainTransport → thread (jitter buffer, decode, mix, encode once per codec for listeners, per
  *    talker for mix-minus) → "mixer output" PlainTransport → one Producer per participant → Consumer on its leg.
- *    Those two transports are built for the first such member only.
+ *    Those two transports are built for the first such member only. RFC 4733 digits in such a Producer (WebRTC
+ *    callers: nothing else sees their RTP) are read by the thread from that Consumer and handed to the endpoint's
+ *    `onDtmf`; telephone-event is never mixed as audio.
  * With `mixInputs: false` it is a lobby: participants hear only what is played to them (PIN prompts).
  */
 export class MixedRoomAudio extends TypedEmitter<MixedRoomAudioEvents> implements RoomAudio {
@@ -63,6 +65,8 @@ export class MixedRoomAudio extends TypedEmitter<MixedRoomAudioEvents> implement
   ) {
     super(log);
     mixer.on('speaking', (pid, speaking) => this.safeEmit('speaking', pid, speaking));
+    // RFC 4733 §2.5: the thread reports each key press once (end packet, or the next event if all ends were lost).
+    mixer.on('dtmf', (pid, digit, durationMs) => this.members.get(pid)?.ep.onDtmf?.(digit, durationMs));
     mixer.on('closed', () => {
       if (!this.closed) log.error('mixer room closed under the room (media thread died?)');
     });
@@ -294,18 +298,22 @@ export class MixedRoomAudio extends TypedEmitter<MixedRoomAudioEvents> implement
       });
       m.output = { producer: producerOut, ssrc, mime: mime! };
     }
-    const inCodec = m.input
-      ? CODEC_BY_MIME[m.input.rtpParameters.codecs[0]!.mimeType.toLowerCase()]
+    const inMedia = m.input?.rtpParameters.codecs.find((c) => CODEC_BY_MIME[c.mimeType.toLowerCase()]);
+    const inCodec = inMedia ? CODEC_BY_MIME[inMedia.mimeType.toLowerCase()] : undefined;
+    // RFC 4733 in the consumer (the Producer negotiated it, router PT): read by the thread, never mixed as audio.
+    const inDtmf = ep.onDtmf
+      ? m.input?.rtpParameters.codecs.find((c) => c.mimeType.toLowerCase() === 'audio/telephone-event')
       : undefined;
     const describe = m.registered ? this.mixer.updateParticipant : this.mixer.addParticipant;
     await describe.call(this.mixer, {
       participantId: ep.participantId,
-      ...(m.input && inCodec
+      ...(m.input && inMedia && inCodec
         ? {
             input: {
               ssrc: m.input.rtpParameters.encodings![0]!.ssrc!,
-              payloadType: m.input.rtpParameters.codecs[0]!.payloadType,
+              payloadType: inMedia.payloadType,
               codec: inCodec,
+              ...(inDtmf ? { dtmfPayloadType: inDtmf.payloadType, dtmfClockRate: inDtmf.clockRate } : {}),
             },
           }
         : {}),

@@ -13,6 +13,13 @@ export interface AudioEndpoint {
   readonly mixerLeg?: MixerLegInfo;
   /** Make this endpoint hear `producerId` (null: nothing). */
   setSource(producerId: string | null): Promise<void>;
+  /**
+   * RFC 4733 digits the room's mixer read from this endpoint's Producer (its consumer on the mixer-input transport
+   * carries the negotiated telephone-event). Only for endpoints whose digits nothing else reads: a WebRTC leg ends
+   * in mediasoup, while phones' legs read theirs in the relay and emit `dtmf` themselves (an implementation drops
+   * what its leg already reports, so a digit never counts twice). Absent: the mixer does not look for digits.
+   */
+  onDtmf?(digit: string, durationMs: number): void;
 }
 
 /**

@@ -8,6 +8,7 @@ import { MixerRoom } from '../../../../workers/mixer/host/mixer-room';
 import type { Notification } from '../../../../workers/mixer/protocol';
 import { parseRtp, serializeRtp } from '../../../../workers/mixer/rtp';
 import { serializeTelephoneEvent } from '../../../../workers/mixer/dtmf';
+import { OpusAudioEncoder } from '../../../../workers/mixer/codec/opus';
 
 const A_IN = 0x0a0a0a0a;
 const B_IN = 0x0b0b0b0b;
@@ -530,5 +531,131 @@ describe('room-wide announcements (chimes) in the shared mix', () => {
     for (let i = 0; i < 150; i++) room.tick(); // 3.2 s in all: the 2 s cap has played out
     expect(rms(decodeUlaw(parseRtp(got.get('A')![159]!).payload))).toBeLessThan(50);
     expect(notes.filter((n) => n.event === 'mixer.speaking')).toHaveLength(0);
+  });
+
+  describe('router-side input with RFC 4733 (a WebRTC Producer: opus and telephone-event/48000 on one SSRC)', () => {
+    const W_IN = 0x77000077;
+    const L_OUT = 0x1100aa11;
+
+    /**
+     * W (router side: demuxed by its consumer's SSRC) talks opus at PT 111 and keys `*` then `6` at PT 110 as Chrome's
+     * RTCDTMFSender does: audio stops during an event, the event's RTP timestamp is its start, its duration grows by
+     * 960 ticks (20 ms at 48 kHz) per packet, its end packet comes three times (RFC 4733 §2.5.1.4); one RTP sequence.
+     * L only listens (PCMU).
+     */
+    function run(dtmf: boolean) {
+      const sent: Buffer[] = [];
+      const notes: Notification[] = [];
+      const room = new MixerRoom({
+        roomId: 'rw',
+        rate: 16000,
+        send: (p) => sent.push(p),
+        notify: (n) => notes.push(n),
+      });
+      room.addParticipant({
+        participantId: 'W',
+        input: {
+          ssrc: W_IN,
+          payloadType: 111,
+          codec: 'opus',
+          ...(dtmf ? { dtmfPayloadType: 110, dtmfClockRate: 48000 } : {}),
+        },
+      });
+      room.addParticipant({ participantId: 'L', output: { ssrc: L_OUT, payloadType: 0, codec: 'PCMU' } });
+      const enc = new OpusAudioEncoder({ sampleRate: 48000 });
+      const silence = new Int16Array(960);
+      let seq = 40000;
+      let ts = 123456;
+      let t = 0;
+      let opusFrames = 0;
+      let events = 0;
+      const rtp = (pt: number, timestamp: number, payload: Buffer, marker = false): void =>
+        room.onInput(
+          serializeRtp({ payloadType: pt, seq: seq++ & 0xffff, timestamp, ssrc: W_IN, marker }, payload),
+          t,
+        );
+      const speak = (frames: number): void => {
+        for (let i = 0; i < frames; i++) {
+          t += 20;
+          rtp(111, ts, enc.encode(silence));
+          opusFrames++;
+          ts += 960;
+          room.tick();
+        }
+      };
+      const key = (event: number, packets: number): void => {
+        const start = ts;
+        for (let i = 1; i <= packets; i++) {
+          t += 20;
+          rtp(
+            110,
+            start,
+            serializeTelephoneEvent({ event, end: false, volume: 10, duration: 960 * i }),
+            i === 1,
+          );
+          events++;
+          ts += 960;
+          room.tick();
+        }
+        for (let k = 0; k < 3; k++) {
+          rtp(110, start, serializeTelephoneEvent({ event, end: true, volume: 10, duration: 960 * packets }));
+          events++;
+        }
+      };
+      speak(10);
+      key(10, 5); // '*', 100 ms
+      speak(10);
+      key(6, 6); // '6', 120 ms
+      speak(10);
+      enc.close();
+      const stats = room
+        .stats({ skipped: 0, lateMaxMs: 0 })
+        .participants.find((p) => p.participantId === 'W')!;
+      const toL = sent.map((b) => parseRtp(b)).filter((p) => p.ssrc === L_OUT);
+      room.close();
+      return { notes, stats, toL, opusFrames, events };
+    }
+
+    it('reads the digits once each (RFC 4733 §2.5) at the 48 kHz clock and reports them as mixer.dtmf', () => {
+      const { notes, stats, opusFrames, events } = run(true);
+      expect(notes.filter((n) => n.event === 'mixer.dtmf')).toEqual([
+        {
+          kind: 'notification',
+          event: 'mixer.dtmf',
+          roomId: 'rw',
+          participantId: 'W',
+          digit: '*',
+          durationMs: 100,
+        },
+        {
+          kind: 'notification',
+          event: 'mixer.dtmf',
+          roomId: 'rw',
+          participantId: 'W',
+          digit: '6',
+          durationMs: 120,
+        },
+      ]);
+      expect(stats.dtmfPacketsIn).toBe(events);
+      // telephone-event never reaches the audio pipeline: only the opus frames were buffered and decoded
+      expect(stats.packetsIn).toBe(opusFrames);
+      expect(stats.receive?.received).toBe(opusFrames);
+      expect(stats.receive?.decodeErrors).toBe(0);
+    });
+
+    it('never mixes telephone-event as audio: the listener hears silence throughout', () => {
+      const { toL } = run(true);
+      expect(toL.length).toBeGreaterThanOrEqual(40);
+      for (const p of toL) expect(rms(decodeUlaw(p.payload))).toBeLessThan(50);
+    });
+
+    it('without a DTMF payload type in the input description the events are dropped, not read and not mixed', () => {
+      const { notes, stats, toL, opusFrames } = run(false);
+      expect(notes.filter((n) => n.event === 'mixer.dtmf')).toEqual([]);
+      expect(stats.dtmfPacketsIn).toBe(0);
+      expect(stats.packetsIn).toBe(opusFrames);
+      expect(stats.receive?.decodeErrors).toBe(0);
+      for (const p of toL) expect(rms(decodeUlaw(p.payload))).toBeLessThan(50);
+    });
   });
 });
