@@ -8,6 +8,9 @@
  *  - GET /api/rooms/:id lists the browser as kind `sip-ws`, codec opus, SRTP (DTLS-SRTP);
  *  - `*6` by SIP INFO (application/dtmf-relay, what SIP.js's SimpleUser sends) toggles its self-mute, and an API
  *    mute takes it out of the phone's mix and back;
+ *  - `*6` as RFC 4733 events (SIP.js `sendDtmf`: RTCDTMFSender), read by the room's mixer from its consumer of the
+ *    browser's Producer, toggles it both ways where the server answers telephone-event (its mediasoup worker
+ *    forwards telephone-event to consumers); where it does not, Chrome cannot insert DTMF and nothing is sent;
  *  - the page's BYE (over the same WebSocket) ends the participant.
  * Needs `npm run build` (dist/) and Debian's /usr/bin/chromium; never downloads a browser.
  */
@@ -35,6 +38,7 @@ interface SipPageApi {
   call(o: { server: string; target: string; displayName: string }): Promise<void>;
   measure(freqs: number[], ms: number): Promise<Record<number, number>>;
   dtmf(digits: string): Promise<number[]>;
+  dtmfRtp(digits: string): Promise<{ answered: boolean; canInsert: boolean; sent: boolean }>;
   stats(): Promise<{ codec?: string; bytesIn: number; bytesOut: number; dtls?: string }>;
   bye(): Promise<void>;
   stop(): Promise<void>;
@@ -103,6 +107,8 @@ const sipPage = (b: TestBrowser) => ({
     ] as const),
   dtmf: (digits: string) =>
     b.page.evaluate((d) => (globalThis as unknown as PageWindow).sipPage.dtmf(d), digits),
+  dtmfRtp: (digits: string) =>
+    b.page.evaluate((d) => (globalThis as unknown as PageWindow).sipPage.dtmfRtp(d), digits),
   stats: () => b.page.evaluate(() => (globalThis as unknown as PageWindow).sipPage.stats()),
   bye: () => b.page.evaluate(() => (globalThis as unknown as PageWindow).sipPage.bye()),
 });
@@ -175,6 +181,24 @@ maybe(
     expect(await ui.dtmf('*6')).toEqual([200, 200]);
     await p.waitParticipants(ROOM, (l) => l.find((x) => x.id === web!.id)?.muted === false, 10_000);
     await expectHearing(FREQS, [[phone, [BROWSER_HZ], [PHONE_HZ], 'phone (browser unmuted by *6)']]);
+
+    // `*6` as RFC 4733 events in the browser's RTP (RTCDTMFSender), both ways.
+    const byRtp = await ui.dtmfRtp('*6');
+    if (byRtp.answered) {
+      expect(byRtp).toEqual({ answered: true, canInsert: true, sent: true });
+      await p.waitParticipants(ROOM, (l) => l.find((x) => x.id === web!.id)?.muted === true, 10_000);
+      await expectHearing(FREQS, [
+        [phone, [], [BROWSER_HZ, PHONE_HZ], 'phone (browser self-muted by RFC 4733)'],
+      ]);
+      expect((await ui.dtmfRtp('*6')).sent).toBe(true);
+      await p.waitParticipants(ROOM, (l) => l.find((x) => x.id === web!.id)?.muted === false, 10_000);
+      await expectHearing(FREQS, [[phone, [BROWSER_HZ], [PHONE_HZ], 'phone (browser unmuted by RFC 4733)']]);
+    } else {
+      // Not answered (the worker's consumers drop telephone-event): Chrome refuses to insert, so no digit is lost.
+      expect(byRtp).toEqual({ answered: false, canInsert: false, sent: false });
+      const now = await p.waitParticipants(ROOM, (l) => l.some((x) => x.id === web!.id), 10_000);
+      expect(now.find((x) => x.id === web!.id)?.muted).toBe(false);
+    }
 
     // Moderated like a phone: an API mute silences it in the mix.
     const muted = await p.post(`/api/rooms/${ROOM}/participants/${web!.id}/mute`, { muted: true });
