@@ -42,7 +42,7 @@ function files(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((d) => {
     const p = path.join(dir, d.name);
-    return d.isDirectory() ? files(p) : p.endsWith('.ts') ? [p] : [];
+    return d.isDirectory() ? files(p) : /\.tsx?$/.test(p) ? [p] : [];
   });
 }
 
