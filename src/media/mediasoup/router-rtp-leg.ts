@@ -1,5 +1,6 @@
 import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
+import { applyLegDirection } from './leg-direction';
 import { TypedEmitter } from '../../util/typed-emitter';
 import type { MediaLeg, MediaLegEvents } from '../media-leg';
 import type { MediaThread } from '../mixer/media-thread';
@@ -209,21 +210,7 @@ export class RouterRtpLeg extends TypedEmitter<MediaLegEvents> implements MediaL
 
   private async applyDirection(): Promise<void> {
     if (this.closed || !this.media) return;
-    // On hold (the phone stopped receiving) its music-on-hold must not reach the room either.
-    const send = this.media.phoneSends && this.media.phoneReceives;
-    const receive = this.media.phoneReceives;
-    // A Producer or Consumer may be replaced (SSRC, codec, source change) while we wait: skip closed ones, the new
-    // one is created with the right `paused` state.
-    const p = this.producer;
-    if (p && !p.closed)
-      await (send ? p.resume() : p.pause()).catch((err: unknown) => this.ignoreIfClosed(p, err));
-    const c = this.consumer;
-    if (c && !c.closed)
-      await (receive ? c.resume() : c.pause()).catch((err: unknown) => this.ignoreIfClosed(c, err));
-  }
-
-  private ignoreIfClosed(o: { closed: boolean }, err: unknown): void {
-    if (!o.closed) throw err;
+    await applyLegDirection(this.media, this.producer, this.consumer);
   }
 
   private onSsrc(ssrc: number, force = false): void {

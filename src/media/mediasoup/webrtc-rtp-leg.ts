@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
+import { applyLegDirection } from './leg-direction';
 import { TypedEmitter } from '../../util/typed-emitter';
 import type { MediaLeg, MediaLegEvents } from '../media-leg';
 import type { AcceptedMedia, LocalWebRtcEndpoint } from '../sdp';
@@ -221,17 +222,6 @@ export class WebRtcRtpLeg extends TypedEmitter<MediaLegEvents> implements MediaL
 
   private async applyDirection(): Promise<void> {
     if (this.closed) return;
-    const send = this.media.phoneSends && this.media.phoneReceives;
-    const receive = this.media.phoneReceives;
-    const p = this.producer;
-    if (p && !p.closed)
-      await (send ? p.resume() : p.pause()).catch((err: unknown) => this.ignoreIfClosed(p, err));
-    const c = this.consumer;
-    if (c && !c.closed)
-      await (receive ? c.resume() : c.pause()).catch((err: unknown) => this.ignoreIfClosed(c, err));
-  }
-
-  private ignoreIfClosed(o: { closed: boolean }, err: unknown): void {
-    if (!o.closed) throw err;
+    await applyLegDirection(this.media, this.producer, this.consumer);
   }
 }
