@@ -13,7 +13,7 @@ import path from 'node:path';
 import { startE2eParley, sleep, type E2eParley } from '../support/parley-e2e';
 import { SipPhone } from '../support/sip-phone';
 import { freePort } from '../support/sipp';
-import { readWav, slice, toneDb } from '../support/tone-analysis';
+import { readWav, slice, toneDb, writeToneWav } from '../support/tone-analysis';
 
 jest.setTimeout(120_000);
 
@@ -34,28 +34,6 @@ afterAll(async () => {
   await pcmu?.close();
   await parley?.stop();
 });
-
-/** A mono 16-bit WAV of a sine at `amplitude` (0..1 of full scale). */
-function writeToneWav(file: string, rate: number, seconds: number, freq: number, amplitude: number): void {
-  const n = rate * seconds;
-  const data = Buffer.alloc(n * 2);
-  for (let i = 0; i < n; i++)
-    data.writeInt16LE(Math.round(amplitude * 32767 * Math.sin((2 * Math.PI * freq * i) / rate)), i * 2);
-  const h = Buffer.alloc(44);
-  h.write('RIFF', 0);
-  h.writeUInt32LE(36 + data.length, 4);
-  h.write('WAVEfmt ', 8);
-  h.writeUInt32LE(16, 16);
-  h.writeUInt16LE(1, 20); // PCM
-  h.writeUInt16LE(1, 22); // mono
-  h.writeUInt32LE(rate, 24);
-  h.writeUInt32LE(rate * 2, 28);
-  h.writeUInt16LE(2, 32);
-  h.writeUInt16LE(16, 34);
-  h.write('data', 36);
-  h.writeUInt32LE(data.length, 40);
-  fs.writeFileSync(file, Buffer.concat([h, data]));
-}
 
 /** linphonec driven over its stdin, with a private HOME and config (loopback SIP and RTP ports). */
 class Linphonec {
@@ -168,7 +146,7 @@ test('a G.722 linphone and a PCMU phone hear each other’s −12 dBFS tone at �
   linphone = await Linphonec.start(dir);
   const toneWav = path.join(dir, 'tone.wav');
   const recWav = path.join(dir, 'heard.wav');
-  writeToneWav(toneWav, 16000, 60, TONE_HZ, AMPLITUDE);
+  writeToneWav(toneWav, TONE_HZ, 60, 16000, AMPLITUDE);
   await linphone.onlyG722();
   await linphone.command('soundcard use files', /files/i);
   await linphone.command(`play ${toneWav}`, /linphonec> /);

@@ -15,12 +15,10 @@
  * Needs `npm run build` (dist/) and Debian's /usr/bin/chromium; never downloads a browser.
  */
 import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { buildSync } from 'esbuild';
-import { CHROMIUM, launchBrowser, type TestBrowser } from '../support/browser';
+import { launchBrowser, type TestBrowser } from '../support/browser';
+import { serveBundledPage } from '../support/rtc-probe';
 import { startE2eParley, sleep, type ApiParticipant, type E2eParley } from '../support/parley-e2e';
 import { SipPhone } from '../support/sip-phone';
 import { freePort } from '../support/sipp';
@@ -47,34 +45,13 @@ interface SipPageApi {
 type PageWindow = { sipPage: SipPageApi };
 
 /** Bundles SIP.js and the page script with esbuild and serves them from 127.0.0.1 (a secure context). */
-async function servePage(): Promise<{ url: string; close(): Promise<void> }> {
-  const out = buildSync({
-    entryPoints: [path.join(PAGE_DIR, 'page.ts')],
-    bundle: true,
-    format: 'iife',
-    target: 'es2022',
-    write: false,
-    logLevel: 'error',
+function servePage(): Promise<{ url: string; close(): Promise<void> }> {
+  return serveBundledPage({
+    entry: path.join(PAGE_DIR, 'page.ts'),
+    html: fs.readFileSync(path.join(PAGE_DIR, 'index.html')),
+    scriptPath: '/page.js',
   });
-  const js = Buffer.from(out.outputFiles[0]!.contents);
-  const html = fs.readFileSync(path.join(PAGE_DIR, 'index.html'));
-  const server = http.createServer((req, res) => {
-    if (req.url === '/page.js') res.writeHead(200, { 'content-type': 'text/javascript' }).end(js);
-    else res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
-    close: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  };
 }
-
-const haveChromium = fs.existsSync(CHROMIUM);
-const maybe = haveChromium ? test : test.skip;
 
 let parley: E2eParley | undefined;
 let page: { url: string; close(): Promise<void> } | undefined;
@@ -83,7 +60,6 @@ let phone: SipPhone | undefined;
 let wsPort = 0;
 
 beforeAll(async () => {
-  if (!haveChromium) return;
   wsPort = await freePort();
   parley = await startE2eParley({ env: { PARLEY_SIP_WS_PORT: String(wsPort) } });
   page = await servePage();
@@ -115,102 +91,99 @@ const sipPage = (b: TestBrowser) => ({
 
 type ApiParticipantWithKind = ApiParticipant & { kind: string };
 
-maybe(
-  'SIP.js over WebSocket joins a room with a WebRTC offer: heard both ways, listed as sip-ws, DTMF by INFO, BYE',
-  async () => {
-    const p = parley!;
-    phone = await SipPhone.call({
-      target: `sip:${ROOM}@127.0.0.1:${p.sipPort}`,
-      user: 'phone',
-      codec: 'PCMU',
-      tone: PHONE_HZ,
+test('SIP.js over WebSocket joins a room with a WebRTC offer: heard both ways, listed as sip-ws, DTMF by INFO, BYE', async () => {
+  const p = parley!;
+  phone = await SipPhone.call({
+    target: `sip:${ROOM}@127.0.0.1:${p.sipPort}`,
+    user: 'phone',
+    codec: 'PCMU',
+    tone: PHONE_HZ,
+  });
+  browser = await launchBrowser({
+    toneHz: BROWSER_HZ,
+    name: 'sipjs',
+    // Chromium leaves loopback out of ICE gathering unless told otherwise; the server's candidates are on 127.0.0.1.
+    extraArgs: ['--allow-loopback-in-peer-connection'],
+  });
+  const b = browser;
+  const ctx = (): string => `\n${b.console.join('\n')}`;
+  await b.page.goto(page!.url);
+  const ui = sipPage(b);
+  await ui
+    .call({ server: `ws://127.0.0.1:${wsPort}`, target: `sip:${ROOM}@127.0.0.1`, displayName: 'browser' })
+    .catch((err: Error) => {
+      throw new Error(`${err.message}${ctx()}`);
     });
-    browser = await launchBrowser({
-      toneHz: BROWSER_HZ,
-      name: 'sipjs',
-      // Chromium leaves loopback out of ICE gathering unless told otherwise; the server's candidates are on 127.0.0.1.
-      extraArgs: ['--allow-loopback-in-peer-connection'],
-    });
-    const b = browser;
-    const ctx = (): string => `\n${b.console.join('\n')}`;
-    await b.page.goto(page!.url);
-    const ui = sipPage(b);
-    await ui
-      .call({ server: `ws://127.0.0.1:${wsPort}`, target: `sip:${ROOM}@127.0.0.1`, displayName: 'browser' })
-      .catch((err: Error) => {
-        throw new Error(`${err.message}${ctx()}`);
-      });
 
-    const joined = (await p
-      .waitParticipants(ROOM, (l) => l.filter((x) => x.state === 'joined').length === 2, 20_000)
-      .catch((err: Error) => {
-        // The DTLS handshake runs in the mediasoup worker: say so when the worker is what failed.
-        const died = p.logs('mediasoup worker died');
-        throw new Error(
-          died.length > 0
-            ? `the mediasoup worker died once ICE was up (DTLS handshake): ${JSON.stringify(died[0])}`
-            : `${err.message}${ctx()}`,
-        );
-      })) as ApiParticipantWithKind[];
-    const web = joined.find((x) => x.displayName === 'browser');
-    expect(web).toMatchObject({ kind: 'sip-ws', codec: 'opus', srtp: true, transport: 'WS', onHold: false });
-    expect(joined.find((x) => x.displayName === 'phone')).toMatchObject({ kind: 'sip', codec: 'PCMU' });
+  const joined = (await p
+    .waitParticipants(ROOM, (l) => l.filter((x) => x.state === 'joined').length === 2, 20_000)
+    .catch((err: Error) => {
+      // The DTLS handshake runs in the mediasoup worker: say so when the worker is what failed.
+      const died = p.logs('mediasoup worker died');
+      throw new Error(
+        died.length > 0
+          ? `the mediasoup worker died once ICE was up (DTLS handshake): ${JSON.stringify(died[0])}`
+          : `${err.message}${ctx()}`,
+      );
+    })) as ApiParticipantWithKind[];
+  const web = joined.find((x) => x.displayName === 'browser');
+  expect(web).toMatchObject({ kind: 'sip-ws', codec: 'opus', srtp: true, transport: 'WS', onHold: false });
+  expect(joined.find((x) => x.displayName === 'phone')).toMatchObject({ kind: 'sip', codec: 'PCMU' });
 
-    // Let the join chimes pass, then listen on both sides at once.
-    await sleep(2500);
-    const [browserHeard] = await Promise.all([
-      ui.measure(3000),
-      expectHearing(FREQS, [[phone, [BROWSER_HZ], [PHONE_HZ], 'phone (browser talking)']]),
-    ]);
-    const level = `browser heard ${JSON.stringify(browserHeard)}${ctx()}`;
-    expect({ level, heard: browserHeard[PHONE_HZ]! > -50 }).toEqual({ level, heard: true });
-    expect({ level, ownGone: browserHeard[BROWSER_HZ]! < browserHeard[PHONE_HZ]! - 30 }).toEqual({
-      level,
-      ownGone: true,
-    });
-    const stats = await ui.stats();
-    expect(stats).toMatchObject({ codec: 'audio/opus', dtls: 'connected' });
-    expect(stats.bytesIn).toBeGreaterThan(1000);
-    expect(stats.bytesOut).toBeGreaterThan(1000);
-    await b.screenshot('sip-ws-browser-in-call');
+  // Let the join chimes pass, then listen on both sides at once.
+  await sleep(2500);
+  const [browserHeard] = await Promise.all([
+    ui.measure(3000),
+    expectHearing(FREQS, [[phone, [BROWSER_HZ], [PHONE_HZ], 'phone (browser talking)']]),
+  ]);
+  const level = `browser heard ${JSON.stringify(browserHeard)}${ctx()}`;
+  expect({ level, heard: browserHeard[PHONE_HZ]! > -50 }).toEqual({ level, heard: true });
+  expect({ level, ownGone: browserHeard[BROWSER_HZ]! < browserHeard[PHONE_HZ]! - 30 }).toEqual({
+    level,
+    ownGone: true,
+  });
+  const stats = await ui.stats();
+  expect(stats).toMatchObject({ codec: 'audio/opus', dtls: 'connected' });
+  expect(stats.bytesIn).toBeGreaterThan(1000);
+  expect(stats.bytesOut).toBeGreaterThan(1000);
+  await b.screenshot('sip-ws-browser-in-call');
 
-    // `*6` by SIP INFO: self-mute, then unmute (src/conference/participant/keypad.ts).
-    expect(await ui.dtmf('*6')).toEqual([200, 200]);
+  // `*6` by SIP INFO: self-mute, then unmute (src/conference/participant/keypad.ts).
+  expect(await ui.dtmf('*6')).toEqual([200, 200]);
+  await p.waitParticipants(ROOM, (l) => l.find((x) => x.id === web!.id)?.muted === true, 10_000);
+  await expectHearing(FREQS, [[phone, [], [BROWSER_HZ, PHONE_HZ], 'phone (browser self-muted)']]);
+  expect(await ui.dtmf('*6')).toEqual([200, 200]);
+  await p.waitParticipants(ROOM, (l) => l.find((x) => x.id === web!.id)?.muted === false, 10_000);
+  await expectHearing(FREQS, [[phone, [BROWSER_HZ], [PHONE_HZ], 'phone (browser unmuted by *6)']]);
+
+  // `*6` as RFC 4733 events in the browser's RTP (RTCDTMFSender), both ways.
+  const byRtp = await ui.dtmfRtp('*6');
+  if (byRtp.answered) {
+    expect(byRtp).toEqual({ answered: true, canInsert: true, sent: true });
     await p.waitParticipants(ROOM, (l) => l.find((x) => x.id === web!.id)?.muted === true, 10_000);
-    await expectHearing(FREQS, [[phone, [], [BROWSER_HZ, PHONE_HZ], 'phone (browser self-muted)']]);
-    expect(await ui.dtmf('*6')).toEqual([200, 200]);
+    await expectHearing(FREQS, [
+      [phone, [], [BROWSER_HZ, PHONE_HZ], 'phone (browser self-muted by RFC 4733)'],
+    ]);
+    expect((await ui.dtmfRtp('*6')).sent).toBe(true);
     await p.waitParticipants(ROOM, (l) => l.find((x) => x.id === web!.id)?.muted === false, 10_000);
-    await expectHearing(FREQS, [[phone, [BROWSER_HZ], [PHONE_HZ], 'phone (browser unmuted by *6)']]);
+    await expectHearing(FREQS, [[phone, [BROWSER_HZ], [PHONE_HZ], 'phone (browser unmuted by RFC 4733)']]);
+  } else {
+    // Not answered (the worker's consumers drop telephone-event): Chrome refuses to insert, so no digit is lost.
+    expect(byRtp).toEqual({ answered: false, canInsert: false, sent: false });
+    const now = await p.waitParticipants(ROOM, (l) => l.some((x) => x.id === web!.id), 10_000);
+    expect(now.find((x) => x.id === web!.id)?.muted).toBe(false);
+  }
 
-    // `*6` as RFC 4733 events in the browser's RTP (RTCDTMFSender), both ways.
-    const byRtp = await ui.dtmfRtp('*6');
-    if (byRtp.answered) {
-      expect(byRtp).toEqual({ answered: true, canInsert: true, sent: true });
-      await p.waitParticipants(ROOM, (l) => l.find((x) => x.id === web!.id)?.muted === true, 10_000);
-      await expectHearing(FREQS, [
-        [phone, [], [BROWSER_HZ, PHONE_HZ], 'phone (browser self-muted by RFC 4733)'],
-      ]);
-      expect((await ui.dtmfRtp('*6')).sent).toBe(true);
-      await p.waitParticipants(ROOM, (l) => l.find((x) => x.id === web!.id)?.muted === false, 10_000);
-      await expectHearing(FREQS, [[phone, [BROWSER_HZ], [PHONE_HZ], 'phone (browser unmuted by RFC 4733)']]);
-    } else {
-      // Not answered (the worker's consumers drop telephone-event): Chrome refuses to insert, so no digit is lost.
-      expect(byRtp).toEqual({ answered: false, canInsert: false, sent: false });
-      const now = await p.waitParticipants(ROOM, (l) => l.some((x) => x.id === web!.id), 10_000);
-      expect(now.find((x) => x.id === web!.id)?.muted).toBe(false);
-    }
+  // Moderated like a phone: an API mute silences it in the mix.
+  const muted = await p.post(`/api/rooms/${ROOM}/participants/${web!.id}/mute`, { muted: true });
+  expect(muted.status).toBe(200);
+  await expectHearing(FREQS, [[phone, [], [BROWSER_HZ, PHONE_HZ], 'phone (browser muted by the API)']]);
+  await p.post(`/api/rooms/${ROOM}/participants/${web!.id}/mute`, { muted: false });
+  await expectHearing(FREQS, [[phone, [BROWSER_HZ], [PHONE_HZ], 'phone (browser unmuted by the API)']]);
 
-    // Moderated like a phone: an API mute silences it in the mix.
-    const muted = await p.post(`/api/rooms/${ROOM}/participants/${web!.id}/mute`, { muted: true });
-    expect(muted.status).toBe(200);
-    await expectHearing(FREQS, [[phone, [], [BROWSER_HZ, PHONE_HZ], 'phone (browser muted by the API)']]);
-    await p.post(`/api/rooms/${ROOM}/participants/${web!.id}/mute`, { muted: false });
-    await expectHearing(FREQS, [[phone, [BROWSER_HZ], [PHONE_HZ], 'phone (browser unmuted by the API)']]);
-
-    // BYE from the page, over its WebSocket: the participant leaves, the phone stays.
-    await ui.bye();
-    const left = await p.waitParticipants(ROOM, (l) => !l.some((x) => x.displayName === 'browser'), 10_000);
-    expect(left.map((x) => x.displayName)).toEqual(['phone']);
-    await b.screenshot('sip-ws-browser-after-bye');
-  },
-);
+  // BYE from the page, over its WebSocket: the participant leaves, the phone stays.
+  await ui.bye();
+  const left = await p.waitParticipants(ROOM, (l) => !l.some((x) => x.displayName === 'browser'), 10_000);
+  expect(left.map((x) => x.displayName)).toEqual(['phone']);
+  await b.screenshot('sip-ws-browser-after-bye');
+});

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { writeToneWav } from './tone-analysis';
 
 export const CHROMIUM = process.env.PARLEY_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -17,36 +18,6 @@ export const PROJECT_ROOT = ((): string => {
   return dir;
 })();
 export const ARTIFACTS = path.join(PROJECT_ROOT, 'test-artifacts');
-
-/** Writes a mono 16-bit WAV with a sine tone (amplitude 0..1 of full scale). */
-export function writeToneWav(
-  file: string,
-  freq: number,
-  seconds = 10,
-  rate = 48000,
-  amplitude = 0.3,
-): string {
-  const n = Math.round(seconds * rate);
-  const data = Buffer.alloc(n * 2);
-  for (let i = 0; i < n; i++)
-    data.writeInt16LE(Math.round(Math.sin((2 * Math.PI * freq * i) / rate) * amplitude * 32767), i * 2);
-  const h = Buffer.alloc(44);
-  h.write('RIFF', 0);
-  h.writeUInt32LE(36 + data.length, 4);
-  h.write('WAVE', 8);
-  h.write('fmt ', 12);
-  h.writeUInt32LE(16, 16);
-  h.writeUInt16LE(1, 20);
-  h.writeUInt16LE(1, 22);
-  h.writeUInt32LE(rate, 24);
-  h.writeUInt32LE(rate * 2, 28);
-  h.writeUInt16LE(2, 32);
-  h.writeUInt16LE(16, 34);
-  h.write('data', 36);
-  h.writeUInt32LE(data.length, 40);
-  fs.writeFileSync(file, Buffer.concat([h, data]));
-  return file;
-}
 
 export interface TestBrowser {
   browser: Browser;
@@ -80,7 +51,9 @@ export async function launchBrowser(
     '--use-fake-ui-for-media-stream',
     '--use-fake-device-for-media-stream',
     ...(opts.toneHz
-      ? [`--use-file-for-fake-audio-capture=${writeToneWav(path.join(dir, 'tone.wav'), opts.toneHz)}`]
+      ? [
+          `--use-file-for-fake-audio-capture=${writeToneWav(path.join(dir, 'tone.wav'), opts.toneHz, 10, 48000, 0.3)}`,
+        ]
       : []),
     ...(opts.extraArgs ?? []),
   ];

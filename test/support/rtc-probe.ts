@@ -3,10 +3,8 @@
  * server on 127.0.0.1, and drives it in a TestBrowser: `probe.start(...)` joins a room, `levels(freq)` measures
  * what the browser hears, `stats()` what it receives.
  */
-import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { buildSync } from 'esbuild';
 import { PROJECT_ROOT, type TestBrowser } from './browser';
@@ -16,22 +14,27 @@ export interface ProbeServer {
   close(): Promise<void>;
 }
 
-/** Bundles the probe and serves it at `<url>/` (a secure context: http://127.0.0.1). */
-export async function serveProbe(): Promise<ProbeServer> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-probe-'));
-  buildSync({
-    entryPoints: [path.join(PROJECT_ROOT, 'test/browser/rtc-probe.ts')],
+/**
+ * Bundles `entry` with esbuild (browser IIFE) and serves it at `<url><scriptPath>`, with `html` at every other path,
+ * on 127.0.0.1 (a secure context for getUserMedia and WebRTC).
+ */
+export async function serveBundledPage(opts: {
+  entry: string;
+  html: string | Buffer;
+  scriptPath: string;
+}): Promise<ProbeServer> {
+  const out = buildSync({
+    entryPoints: [opts.entry],
     bundle: true,
     format: 'iife',
     target: 'es2022',
-    outfile: path.join(dir, 'probe.js'),
+    write: false,
     logLevel: 'error',
   });
-  const js = fs.readFileSync(path.join(dir, 'probe.js'));
-  const html = '<!doctype html><meta charset="utf-8"><title>probe</title><script src="/probe.js"></script>';
+  const js = Buffer.from(out.outputFiles[0]!.contents);
   const server = http.createServer((req, res) => {
-    if (req.url === '/probe.js') res.writeHead(200, { 'content-type': 'text/javascript' }).end(js);
-    else res.writeHead(200, { 'content-type': 'text/html' }).end(html);
+    if (req.url === opts.scriptPath) res.writeHead(200, { 'content-type': 'text/javascript' }).end(js);
+    else res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(opts.html);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
@@ -40,9 +43,17 @@ export async function serveProbe(): Promise<ProbeServer> {
       new Promise<void>((r) => {
         server.closeAllConnections();
         server.close(() => r());
-        fs.rmSync(dir, { recursive: true, force: true });
       }),
   };
+}
+
+/** The protocol probe (test/browser/rtc-probe.ts) at `<url>/`. */
+export function serveProbe(): Promise<ProbeServer> {
+  return serveBundledPage({
+    entry: path.join(PROJECT_ROOT, 'test/browser/rtc-probe.ts'),
+    html: '<!doctype html><meta charset="utf-8"><title>probe</title><script src="/probe.js"></script>',
+    scriptPath: '/probe.js',
+  });
 }
 
 export interface ProbeJoin {

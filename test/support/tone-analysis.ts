@@ -116,3 +116,32 @@ export function readWav(file: string): Wav {
 export function slice(pcm: Int16Array, rate: number, fromSec: number, toSec: number): Int16Array {
   return pcm.subarray(Math.max(0, Math.floor(fromSec * rate)), Math.max(0, Math.floor(toSec * rate)));
 }
+
+/** Writes a mono 16-bit WAV of a sine tone at `amplitude` (0..1 of full scale); returns the file. */
+export function writeToneWav(
+  file: string,
+  freq: number,
+  seconds: number,
+  rate: number,
+  amplitude: number,
+): string {
+  const n = Math.round(rate * seconds);
+  const data = Buffer.alloc(n * 2);
+  for (let i = 0; i < n; i++)
+    data.writeInt16LE(Math.round(amplitude * 32767 * Math.sin((2 * Math.PI * freq * i) / rate)), i * 2);
+  const h = Buffer.alloc(44);
+  h.write('RIFF', 0);
+  h.writeUInt32LE(36 + data.length, 4);
+  h.write('WAVEfmt ', 8);
+  h.writeUInt32LE(16, 16);
+  h.writeUInt16LE(1, 20); // PCM
+  h.writeUInt16LE(1, 22); // mono
+  h.writeUInt32LE(rate, 24);
+  h.writeUInt32LE(rate * 2, 28);
+  h.writeUInt16LE(2, 32);
+  h.writeUInt16LE(16, 34);
+  h.write('data', 36);
+  h.writeUInt32LE(data.length, 40);
+  fs.writeFileSync(file, Buffer.concat([h, data]));
+  return file;
+}
