@@ -420,3 +420,26 @@ describe('WebRTC offers: our answer (JSEP §5.3.1, ICE-lite)', () => {
     ).toThrow(/no WebRTC endpoint/);
   });
 });
+
+describe('a live offer: Chromium 156 through SIP.js (recorded from test/e2e/sip-ws-browser.test.ts)', () => {
+  const offer = webrtcSdp('chromium-156-sipjs-audio');
+
+  it('is served with opus at the router PT, the SSRC of its a=ssrc, DTLS passive, and no extension answered', () => {
+    const neg = negotiate(offer, webRtcCaps());
+    const m = accepted(neg.media[0]);
+    expect(m.codec.mimeType).toBe('audio/opus');
+    expect(m.codec.payloadType).toBe(111);
+    expect(m.producer.rtpParameters.encodings).toEqual([{ ssrc: 564613633 }]);
+    expect(m.webRtc?.localSetup).toBe('passive');
+    expect(m.webRtc?.headerExtensions).toEqual([]);
+    const r = runThroughMediasoup(m);
+    expect(r.canConsume).toBe(true);
+    expect(r.consumer?.codecs.map((c) => c.payloadType)).toContain(111);
+    const answer = lines(answerFor(neg));
+    expect(answer).toContain('a=ice-lite');
+    expect(answer).toContain('a=group:BUNDLE 0');
+    expect(answer.filter((l) => l.startsWith('a=extmap'))).toEqual([]);
+    // RED (63), CN and the 8 kHz telephone-event at a PT the router does not use are never answered.
+    expect(answer.join('\n')).not.toMatch(/red\/48000|CN\/8000|rtpmap:126 /);
+  });
+});
