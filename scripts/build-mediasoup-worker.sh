@@ -83,6 +83,15 @@ grep -q '(operationType == BIO_CB_RETURN) ? static_cast<long>(ret) : 1' "$dtls_c
   || { echo "build-mediasoup-worker: DtlsTransport.cpp changed; review the BIO callback patch" >&2; exit 1; }
 sed -i 's/(operationType == BIO_CB_RETURN) ? static_cast<long>(ret) : 1/((operationType \& BIO_CB_RETURN) != 0) ? static_cast<long>(ret) : 1/' "$dtls_cpp"
 
+# RFC 4733 through consumers: mediasoup forwards only "media" codecs (Consumer.cpp fills supportedCodecPayloadTypes
+# with IsMediaCodec() codecs), so a Producer's telephone-event packets never reach any Consumer although ortc puts
+# the codec in the consumer's rtpParameters. Browsers' digits (WebRtcTransport) can only leave the worker that way.
+consumer_cpp="$src/src/RTC/Consumer.cpp"
+grep -q 'if (codec.mimeType.IsMediaCodec())$' "$consumer_cpp" \
+  || { echo "build-mediasoup-worker: Consumer.cpp changed; review the telephone-event patch" >&2; exit 1; }
+sed -i 's/if (codec.mimeType.IsMediaCodec())$/if (codec.mimeType.IsMediaCodec() || codec.mimeType.subtype == RTC::RtpCodecMimeType::Subtype::TELEPHONE_EVENT)/' "$consumer_cpp"
+grep -q 'Subtype::TELEPHONE_EVENT)$' "$consumer_cpp" || { echo "build-mediasoup-worker: telephone-event patch not applied" >&2; exit 1; }
+
 # One directory per .wrap, named by the wrap's `directory` key.
 wrap_dir() { sed -n 's/^directory *= *//p' "$sub/$1.wrap"; }
 stub() { # name -> directory with meson.build (+ meson_options.txt)

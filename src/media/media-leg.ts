@@ -88,7 +88,7 @@ export interface MediaLegFactory {
   /** Codecs the room can serve (SDP negotiation input). */
   readonly codecs: readonly types.RtpCodecCapability[];
   /** Set when ICE + DTLS-SRTP m-lines (WebRTC offers) can be served: the router's RTP header extensions. */
-  readonly webRtc?: { headerExtensions: readonly types.RtpHeaderExtension[] };
+  readonly webRtc?: { headerExtensions: readonly types.RtpHeaderExtension[]; telephoneEvent?: boolean };
   create(opts: CreateLegOptions): Promise<MediaLeg>;
   /**
    * A browser's media on the room's router (send and receive WebRtcTransports on the worker's WebRtcServer).

@@ -34,9 +34,15 @@ export class RoomLegFactory implements MediaLegFactory {
   }
 
   /** ICE/DTLS m-lines are served only where the router's worker has a WebRtcServer. */
-  get webRtc(): { headerExtensions: readonly types.RtpHeaderExtension[] } | undefined {
+  get webRtc():
+    { headerExtensions: readonly types.RtpHeaderExtension[]; telephoneEvent: boolean } | undefined {
     if (!this.opts.webRtcServer) return undefined;
-    return { headerExtensions: this.opts.router.rtpCapabilities.headerExtensions ?? [] };
+    // Our worker build forwards telephone-event through consumers (scripts/build-mediasoup-worker.sh), so RFC 4733
+    // from WebRTC callers reaches the mixer, which reads the digits.
+    return {
+      headerExtensions: this.opts.router.rtpCapabilities.headerExtensions ?? [],
+      telephoneEvent: true,
+    };
   }
 
   async create(o: CreateLegOptions): Promise<MediaLeg> {

@@ -157,6 +157,10 @@ class Probe {
     }
     this.received.set(c.consumerId, r);
     this.events.push(`newConsumer ${c.kind} from ${c.participantId}`);
+    const mimes = ((c.rtpParameters as { codecs?: Array<{ mimeType: string }> }).codecs ?? []).map(
+      (k) => k.mimeType,
+    );
+    this.events.push(`codecs ${mimes.join(',')}`);
     if (r.analyser) this.watchFirstAudio(r.analyser, c.participantId);
     await this.request('resumeConsumer', { consumerId: c.consumerId });
   }

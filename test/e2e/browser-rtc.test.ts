@@ -185,6 +185,12 @@ describe('browsers and a phone in one room', () => {
       await sleep(250);
     }
     expect(video).toBeGreaterThan(0);
+    // Nobody's keypad digits (PINs) reach a browser: no consumer carries telephone-event.
+    const codecs = (await withProbe<string[]>(x, 'return probe.events;')).filter((e) =>
+      e.startsWith('codecs '),
+    );
+    expect(codecs.length).toBeGreaterThanOrEqual(3);
+    expect(codecs.filter((e) => /telephone-event/i.test(e))).toEqual([]);
     await x.screenshot('browser-rtc-x');
   });
 

@@ -166,10 +166,12 @@ export class WebRtcPeer extends TypedEmitter<WebRtcPeerEvents> {
     rtpCapabilities: types.RtpCapabilities,
   ): Promise<types.Consumer | undefined> {
     if (this.closed || producer.closed) return undefined;
-    if (!this.router.canConsume({ producerId: producer.id, rtpCapabilities })) return undefined;
+    // Never another participant's keypad digits (PINs): telephone-event stays out of what browsers receive.
+    const caps = withoutTelephoneEvent(rtpCapabilities);
+    if (!this.router.canConsume({ producerId: producer.id, rtpCapabilities: caps })) return undefined;
     const consumer = await this.recv.consume({
       producerId: producer.id,
-      rtpCapabilities,
+      rtpCapabilities: caps,
       paused: producer.kind === 'video',
       ignoreDtx: true,
     });
@@ -225,4 +227,11 @@ async function guard<T>(fn: () => Promise<T>): Promise<T> {
       throw new AppError('RTC_BAD_PARAMETERS', (err as Error).message);
     throw err;
   }
+}
+
+function withoutTelephoneEvent(c: types.RtpCapabilities): types.RtpCapabilities {
+  return {
+    ...c,
+    codecs: (c.codecs ?? []).filter((k) => k.mimeType.toLowerCase() !== 'audio/telephone-event'),
+  };
 }
