@@ -33,18 +33,20 @@ async function main(): Promise<void> {
   });
   const parley: number[] = [];
   const floor: number[] = [];
+  const marks: Record<string, number[]> = {};
   try {
     for (let i = 0; i < JOINS; i++) {
       const b = await launchBrowser({ toneHz: 407, name: `join-${i}` });
       try {
         await b.page.goto(probe.url);
-        const ms = await b.page.evaluate(
+        const r = await b.page.evaluate(
           async (o) => {
             const p = (
               globalThis as unknown as {
                 probe: {
                   start(o: unknown): Promise<string>;
                   firstAudioAt: Record<string, number>;
+                  marks: Record<string, number>;
                   leave(): Promise<unknown>;
                 };
               }
@@ -55,12 +57,13 @@ async function main(): Promise<void> {
               await new Promise((r) => setTimeout(r, 10));
             const t = Object.values(p.firstAudioAt)[0];
             await p.leave();
-            return t ?? -1;
+            return { ms: t ?? -1, marks: { ...p.marks } };
           },
           { server: server.http, room: 'bench', name: `viewer ${i}` },
         );
-        if (ms < 0) throw new Error(`join ${i}: the phone was never heard`);
-        parley.push(ms);
+        if (r.ms < 0) throw new Error(`join ${i}: the phone was never heard`);
+        parley.push(r.ms);
+        for (const [k, v] of Object.entries(r.marks)) (marks[k] ??= []).push(v);
         await b.page.goto(probe.url);
         floor.push(
           await b.page.evaluate(() =>
@@ -95,6 +98,12 @@ async function main(): Promise<void> {
       'p99 ms': round(percentile(f, 99)),
       'max ms': round(f[f.length - 1]!),
     },
+  ]);
+  printTable('Where a Parley join spends its time (p50, ms since navigation start)', [
+    Object.fromEntries([
+      ...Object.entries(marks).map(([k, v]) => [k, round(percentile(sorted(v), 50))]),
+      ['phone heard', round(percentile(p, 50))],
+    ]),
   ]);
   printTable('Ratio', [
     { 'Parley p50 / browser floor p50': Math.round((percentile(p, 50) / percentile(f, 50)) * 100) / 100 },

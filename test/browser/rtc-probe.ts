@@ -56,6 +56,7 @@ class Probe {
   }
 
   async start(opts: ProbeOptions): Promise<string> {
+    this.mark('page loaded, join starts');
     this.opts = opts;
     this.socket = io(`${opts.server}/rtc`, { transports: ['websocket'] });
     let readyResolve!: () => void;
@@ -72,7 +73,10 @@ class Probe {
     this.socket.on('disconnect', () => this.events.push('disconnect'));
     this.socket.io.on('reconnect', () => void this.resume());
     await new Promise<void>((resolve, reject) => {
-      this.socket.once('connect', () => resolve());
+      this.socket.once('connect', () => {
+        this.mark('connected');
+        resolve();
+      });
       this.socket.once('connect_error', reject);
     });
     const { routerRtpCapabilities } = await this.request<{ routerRtpCapabilities: types.RtpCapabilities }>(
@@ -85,6 +89,7 @@ class Probe {
       ...(opts.pin ? { pin: opts.pin } : {}),
       rtpCapabilities: this.device.rtpCapabilities,
     });
+    this.mark('joined');
     const iceServers = this.join.iceServers as RTCIceServer[];
     const policy: RTCIceTransportPolicy = opts.relay ? 'relay' : 'all';
     this.send = this.device.createSendTransport({
@@ -156,6 +161,7 @@ class Probe {
       r.analyser = analyser;
     }
     this.received.set(c.consumerId, r);
+    if (c.kind === 'audio') this.mark('first audio consumer');
     this.events.push(`newConsumer ${c.kind} from ${c.participantId}`);
     const mimes = ((c.rtpParameters as { codecs?: Array<{ mimeType: string }> }).codecs ?? []).map(
       (k) => k.mimeType,
@@ -184,6 +190,12 @@ class Probe {
 
   /** performance.now() (ms since the page started loading) when each sender's audio was first heard. */
   firstAudioAt: Record<string, number> = {};
+  /** Milestones of the join, in ms since the page started loading (first occurrence of each). */
+  marks: Record<string, number> = {};
+
+  private mark(name: string): void {
+    this.marks[name] ??= performance.now();
+  }
 
   private watchFirstAudio(analyser: AnalyserNode, from: string): void {
     const data = new Float32Array(analyser.fftSize);
@@ -199,10 +211,11 @@ class Probe {
 
   /**
    * The browser's own floor: two RTCPeerConnections in this page, the fake microphone sent from one to the other,
-   * ms from the start until its audio is heard (the same detection as `firstAudioAt`).
+   * ms from the page's navigation start until its audio is heard (the same detection as `firstAudioAt`); call it
+   * right after loading the page.
    */
   async loopbackBaseline(): Promise<number> {
-    const t0 = performance.now();
+    const t0 = 0; // measured like firstAudioAt: from the page's navigation start
     const a = new RTCPeerConnection();
     const b = new RTCPeerConnection();
     a.onicecandidate = (e) => e.candidate && void b.addIceCandidate(e.candidate);
