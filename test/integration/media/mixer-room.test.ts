@@ -192,11 +192,10 @@ describe('mixer room in a media thread ⇄ real mediasoup', () => {
     expect(a.speaking).toBe(true);
   });
 
-  it('mediasoup 3.19 does not forward telephone-event to consumers (so DTMF is taken at the relay)', async () => {
-    // Consumer.cpp fills supportedCodecPayloadTypes with media codecs only (IsMediaCodec(): subtypes 100..299;
-    // telephone-event is a "complementary" codec, 301): RFC 4733 packets reach the Producer and stop there.
-    // If a mediasoup upgrade changes this, this test fails and the mixer's own DTMF path (MixerRoom, proven
-    // in the unit tests) starts to work through mediasoup as well.
+  it('our worker build forwards telephone-event to consumers: the mixer counts the events as DTMF, never as audio', async () => {
+    // Stock mediasoup 3.19's Consumer.cpp forwards media codecs only (IsMediaCodec(); telephone-event is a
+    // "complementary" codec): RFC 4733 packets would reach the Producer and stop there. scripts/build-mediasoup-
+    // worker.sh patches that, so WebRTC callers' digits reach the mixer (test/integration/media/router-input-dtmf).
     const p = phones[A]!;
     const before = (await p.producer.getStats())[0]!.packetCount;
     const ts = (p.seq + 10) * 160;
@@ -219,7 +218,8 @@ describe('mixer room in a media thread ⇄ real mediasoup', () => {
     const after = (await p.producer.getStats())[0]!.packetCount;
     expect(after - before).toBeGreaterThanOrEqual(5 + 10); // the producer got them (plus the audio meanwhile)
     const a = (await room.stats()).participants.find((x) => x.participantId === 'A')!;
-    expect(a.dtmfPacketsIn).toBe(0);
+    expect(a.dtmfPacketsIn).toBe(5);
+    expect(a.receive?.decodeErrors ?? 0).toBe(0);
   });
 
   it('plays a prompt to A only, and tells when it is done', async () => {
