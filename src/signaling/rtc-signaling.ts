@@ -49,8 +49,6 @@ export interface RtcSignalingOptions {
   /** Every room router's RTP capabilities (they share one codec list): pages load their Device with them. */
   routerRtpCapabilities: types.RtpCapabilities;
   log: Logger;
-  /** Called for each socket that joined (chat handlers and the like); `ctx()` is its current browser, if any. */
-  onSocket?: (socket: RtcSocket, ctx: () => BrowserContext | undefined) => void;
 }
 
 /** What a socket's handlers know of the browser behind it. */
@@ -280,7 +278,6 @@ export class RtcSignaling {
       },
       log,
     );
-    this.opts.onSocket?.(socket, ctx);
   }
 
   private async join(req: z.output<typeof JoinSchema>, socket: RtcSocket, log: Logger): Promise<Browser> {
