@@ -25,8 +25,8 @@ import {
   withProbe,
   type ProbeServer,
 } from '../support/rtc-probe';
-import { SipPhone } from '../support/sip-phone';
-import { expectHearing, stopAndReport } from './conference-helpers';
+import type { SipPhone } from '../support/sip-phone';
+import { expectHearing, stopAndReport, dialTonePhone } from './conference-helpers';
 
 jest.setTimeout(240_000);
 
@@ -96,15 +96,8 @@ async function browser(toneHz: number, name: string): Promise<TestBrowser> {
   return b;
 }
 
-async function dial(room: string, user: string, tone: number): Promise<SipPhone> {
-  const phone = await SipPhone.call({
-    target: `sip:${room}@127.0.0.1:${parley.sipPort}`,
-    user,
-    codec: 'PCMU',
-    tone,
-  });
-  phones.push(phone);
-  return phone;
+function dial(room: string, user: string, tone: number): Promise<SipPhone> {
+  return dialTonePhone(parley, phones, room, user, tone);
 }
 
 /** Polls the browser's WebAudio level of `freq` from `from` until `pred` holds (or fails with what it measured). */

@@ -14,8 +14,8 @@
 import { ERROR_CATALOGUE, type ErrorCode } from '../../src/errors/catalogue';
 import { SipError } from '../../src/sip/errors';
 import { startE2eParley, sleep, type ApiParticipant, type E2eParley } from '../support/parley-e2e';
-import { SipPhone } from '../support/sip-phone';
-import { expectCatalogue, expectHearing, stopAndReport } from './conference-helpers';
+import type { SipPhone } from '../support/sip-phone';
+import { expectCatalogue, expectHearing, stopAndReport, dialTonePhone } from './conference-helpers';
 
 jest.setTimeout(180_000);
 
@@ -43,15 +43,8 @@ afterAll(async () => {
   await stopAndReport(parley, __filename);
 });
 
-async function dial(room: string, user: string, tone: number | null): Promise<SipPhone> {
-  const phone = await SipPhone.call({
-    target: `sip:${room}@127.0.0.1:${parley.sipPort}`,
-    user,
-    codec: 'PCMU',
-    tone,
-  });
-  phones.push(phone);
-  return phone;
+function dial(room: string, user: string, tone: number | null): Promise<SipPhone> {
+  return dialTonePhone(parley, phones, room, user, tone);
 }
 
 async function joined(room: string, n: number): Promise<Party[]> {

@@ -13,9 +13,9 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { receivedMessage, startFocusSipp, type FocusSippRun } from '../support/focus-sipp';
 import { startE2eParley, sleep, type ApiParticipant, type E2eParley } from '../support/parley-e2e';
-import { SipPhone } from '../support/sip-phone';
+import type { SipPhone } from '../support/sip-phone';
 import { freePort } from '../support/sipp';
-import { expectCatalogue, expectHears, hearNext, stopAndReport } from './conference-helpers';
+import { expectCatalogue, expectHears, hearNext, stopAndReport, dialTonePhone } from './conference-helpers';
 
 jest.setTimeout(180_000);
 
@@ -56,15 +56,8 @@ async function until(what: string, pred: () => Promise<boolean>, timeoutMs = 200
   }
 }
 
-async function dialIn(room: string, user: string, tone: number | null): Promise<SipPhone> {
-  const phone = await SipPhone.call({
-    target: `sip:${room}@127.0.0.1:${parley.sipPort}`,
-    user,
-    codec: 'PCMU',
-    tone,
-  });
-  phones.push(phone);
-  return phone;
+function dialIn(room: string, user: string, tone: number | null): Promise<SipPhone> {
+  return dialTonePhone(parley, phones, room, user, tone);
 }
 
 /** A SIPp callee on its own SIP port (its RTP from a free port on 127.0.0.1). */

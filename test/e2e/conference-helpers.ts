@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ERROR_CATALOGUE, type ErrorCode } from '../../src/errors/catalogue';
 import { sleep, type E2eParley } from '../support/parley-e2e';
-import type { SipPhone } from '../support/sip-phone';
+import { SipPhone } from '../support/sip-phone';
 import { toneDb } from '../support/tone-analysis';
 
 /** A tone counts as heard when its median level over 200 ms blocks is above this (each is sent at −12 dBFS). */
@@ -117,4 +117,22 @@ export async function stopAndReport(parley: E2eParley | undefined, testFile: str
     `server ${exitedEarly ? 'had exited' : 'stopped'} (${exit.code} ${exit.signal}), log in ${dump}:\n` +
       `${bad.map((l) => JSON.stringify(l)).join('\n')}\n${exit.stderr.slice(-4000)}`,
   );
+}
+
+/** A PCMU tone phone (Node, our SIP stack) calling `room` on `parley`, recorded in `phones` for closing. */
+export async function dialTonePhone(
+  parley: E2eParley,
+  phones: SipPhone[],
+  room: string,
+  user: string,
+  tone: number | null,
+): Promise<SipPhone> {
+  const phone = await SipPhone.call({
+    target: `sip:${room}@127.0.0.1:${parley.sipPort}`,
+    user,
+    codec: 'PCMU',
+    tone,
+  });
+  phones.push(phone);
+  return phone;
 }
