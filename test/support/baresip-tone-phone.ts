@@ -50,7 +50,7 @@ export async function startBaresipTonePhone(o: {
     ...['-n', '-r', String(rate), '-c', '1', '-b', '16', wav],
     ...(o.tone === null ? ['trim', '0', secs] : ['synth', secs, 'sine', String(o.tone), 'vol', '0.25']),
   ]);
-  const sipPort = await freePort();
+  const sipPort = await freePort(undefined, 2);
   const rtpBase = 20000 + (sipPort % 50) * 100;
   fs.writeFileSync(
     path.join(cfgDir, 'config'),

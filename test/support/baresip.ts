@@ -45,7 +45,7 @@ export async function runBaresip(o: {
     'vol',
     '0.3',
   ]);
-  const sipPort = await freePort();
+  const sipPort = await freePort(undefined, 2);
   const rtpBase = 20000 + (sipPort % 50) * 100;
   fs.writeFileSync(
     path.join(cfgDir, 'config'),

@@ -90,22 +90,46 @@ export function runSipp(run: SippRun): Promise<SippResult> {
 }
 
 /** A port free on 127.0.0.1 for both UDP and TCP right now (SIPp needs explicit ports). */
-export async function freePort(ip = '127.0.0.1'): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const srv = net.createServer();
-      srv.once('error', reject);
-      srv.listen({ host: ip, port: 0 }, () => {
-        const p = (srv.address() as net.AddressInfo).port;
-        srv.close(() => resolve(p));
-      });
-    });
-    const udpOk = await new Promise<boolean>((resolve) => {
-      const s = dgram.createSocket('udp4');
-      s.once('error', () => resolve(false));
-      s.bind({ address: ip, port }, () => s.close(() => resolve(true)));
-    });
-    if (udpOk) return port;
+/**
+ * A port free on both TCP and UDP. `span` > 1 also requires the next ports to be free: baresip binds
+ * TLS on sip_listen + 1 besides UDP and TCP on sip_listen, and fails to start when that one is taken.
+ * Those ports are drawn from 12000–19999, below the kernel's ephemeral range (32768–60999), so an
+ * outgoing connection elsewhere in the suite cannot take one between this check and the peer's bind.
+ */
+export async function freePort(ip = '127.0.0.1', span = 1): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port =
+      span > 1
+        ? 12000 + Math.floor(Math.random() * (8000 - span))
+        : await new Promise<number>((resolve, reject) => {
+            const srv = net.createServer();
+            srv.once('error', reject);
+            srv.listen({ host: ip, port: 0 }, () => {
+              const p = (srv.address() as net.AddressInfo).port;
+              srv.close(() => resolve(p));
+            });
+          });
+    let ok = port + span - 1 <= 65535;
+    for (let p = port; ok && p < port + span; p++) {
+      ok = (await udpFree(ip, p)) && (await tcpFree(ip, p));
+    }
+    if (ok) return port;
   }
   throw new Error('no free port');
+}
+
+function udpFree(ip: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = dgram.createSocket(ip.includes(':') ? 'udp6' : 'udp4');
+    s.once('error', () => resolve(false));
+    s.bind({ address: ip, port }, () => s.close(() => resolve(true)));
+  });
+}
+
+function tcpFree(ip: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen({ host: ip, port }, () => srv.close(() => resolve(true)));
+  });
 }
