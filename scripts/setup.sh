@@ -74,6 +74,15 @@ if [ ! -f "$addon" ] || [ -n "$(find native/srtp/src native/srtp/binding.gyp -ne
   [ -f "$addon" ] || { echo "setup.sh: native/srtp did not build ($addon missing)" >&2; exit 1; }
 fi
 
+# The embedded database (storage: accounts, audit log, CDRs): better-sqlite3 compiled from its bundled SQLite
+# sources by node-gyp against Node's own headers (about a minute on 2 cores); its prebuilt download is never tried.
+addon="node_modules/better-sqlite3/build/Release/better_sqlite3.node"
+if [ ! -f "$addon" ]; then
+  log "building better-sqlite3 from source"
+  npm_config_build_from_source=true npm rebuild better-sqlite3 --loglevel=error >/dev/null
+  [ -f "$addon" ] || { echo "setup.sh: better-sqlite3 did not build ($addon missing)" >&2; exit 1; }
+fi
+
 bash scripts/build-mediasoup-worker.sh
 
 if [ -f scripts/render-prompts.sh ]; then bash scripts/render-prompts.sh; fi

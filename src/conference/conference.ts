@@ -15,7 +15,7 @@ import type { Dialer, ParticipantSession, SessionConnector } from './participant
 import { PROMPT_RATE, type PromptName, type PromptSource } from './room/prompts';
 import type { Room } from './room/room';
 import type { RoomMedia } from './room/room-media';
-import type { RoomManager } from './room/room-manager';
+import type { RoomDeclaration, RoomManager } from './room/room-manager';
 
 /**
  * Every change of every room and participant, for whoever watches the conference (dashboard, REST, webhooks,
@@ -239,6 +239,20 @@ export class Conference {
 
   setHand(pid: string, raised: boolean): void {
     this.locate(pid).participant.setHand(raised);
+  }
+
+  /**
+   * Declares a room (kept when empty; PINs for the next joiners) and opens it. Throws CONF_SHUTTING_DOWN.
+   */
+  async declareRoom(d: RoomDeclaration): Promise<Room> {
+    this.rooms.declare(d);
+    return this.rooms.getOrCreate(d.name);
+  }
+
+  /** Whether `pin` is room `roomName`'s moderator PIN (false when it has none or the room is unknown). */
+  isModeratorPin(roomName: string, pin: string): boolean {
+    const s = this.rooms.settingsFor(roomName);
+    return s?.moderatorPin !== undefined && s.moderatorPin === pin;
   }
 
   /** A locked room admits nobody (SIP 403, REST 423); those inside stay. */

@@ -48,6 +48,9 @@ export const ENV_OVERRIDES: ReadonlyArray<{
   { env: 'PARLEY_TURN_URLS', paths: ['webrtc.turn.urls'], type: 'list' },
   { env: 'PARLEY_TURN_SECRET', paths: ['webrtc.turn.secret'], type: 'string' },
   { env: 'PARLEY_DATA_DIR', paths: ['dataDir'], type: 'string' },
+  { env: 'PARLEY_ADMIN_PASSWORD', paths: ['auth.adminPassword'], type: 'string' },
+  { env: 'PARLEY_API_TOKEN', paths: ['auth.apiToken'], type: 'string' },
+  { env: 'PARLEY_DB_FILE', paths: ['storage.file'], type: 'string' },
   { env: 'PARLEY_UNKNOWN_ROOMS', paths: ['conference.unknownRooms'], type: 'string' },
 ];
 

@@ -136,6 +136,55 @@ export const configSchema = z
       .strict()
       .default({}),
     dataDir: z.string().min(1).default('data'),
+    /** Moderator accounts, sessions and API tokens (the dashboard and the REST API). */
+    auth: z
+      .object({
+        /** The initial admin's password (env PARLEY_ADMIN_PASSWORD); unset: generated at first start, printed once. */
+        adminPassword: z.string().min(8).max(256).optional(),
+        /** An API token for automation (env PARLEY_API_TOKEN), admin rights; stored hashed. */
+        apiToken: z.string().min(16).max(256).optional(),
+        sessionTtlHours: z.number().min(0.1).max(24 * 90).default(12),
+        /** Failed sign-ins allowed per source address and per account within `loginWindowSeconds`. */
+        loginMaxAttempts: z.number().int().min(1).max(1000).default(5),
+        loginWindowSeconds: z.number().int().min(1).max(86400).default(300),
+        /** Set the session cookie's Secure flag (on behind TLS; `auto` = when the request came over HTTPS). */
+        secureCookie: z.union([z.boolean(), z.literal('auto')]).default('auto'),
+      })
+      .strict()
+      .default({}),
+    /** Where accounts, the audit log and call detail records live. */
+    storage: z
+      .object({
+        driver: z.enum(['sqlite']).default('sqlite'),
+        /** The SQLite file; relative paths are under `dataDir`. */
+        file: z.string().min(1).default('parley.db'),
+        auditRetentionDays: z.number().int().min(1).max(36500).default(365),
+        cdrRetentionDays: z.number().int().min(1).max(36500).default(365),
+      })
+      .strict()
+      .default({}),
+    /** Signed (HMAC-SHA256) JSON POSTs of room and participant events. */
+    webhooks: z
+      .array(
+        z
+          .object({
+            url: z.string().url().refine((u) => /^https?:/.test(u), 'http(s) URLs only'),
+            secret: z.string().min(16).max(256),
+            /** Event names to send (default: all). */
+            events: z.array(z.string().min(1)).optional(),
+          })
+          .strict(),
+      )
+      .default([]),
+    /** The SIP call ladders kept in memory for the dashboard. */
+    ladder: z
+      .object({
+        /** Calls kept (live ones and the most recent ended ones). */
+        maxCalls: z.number().int().min(0).max(100000).default(500),
+        maxMessagesPerCall: z.number().int().min(1).max(10000).default(200),
+      })
+      .strict()
+      .default({}),
     conference: z
       .object({
         unknownRooms: z.enum(['create', 'reject']).default('create'),

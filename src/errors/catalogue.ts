@@ -90,6 +90,18 @@ export const ERROR_CATALOGUE = {
   ATTACHMENT_NOT_FOUND: { http: 404, message: 'no such attachment' },
   AUTH_REQUIRED: { http: 401, message: 'authentication required' },
   AUTH_FORBIDDEN: { http: 403, message: 'not allowed' },
+  AUTH_BAD_CREDENTIALS: { http: 401, message: 'wrong username or password' },
+  AUTH_RATE_LIMITED: { http: 429, message: 'too many failed sign-ins; try again later' },
+  AUTH_WRONG_PIN: { http: 403, message: 'wrong moderator PIN' },
+  // ---- accounts, tokens (admin) ----
+  ACCOUNT_EXISTS: { http: 409, message: 'an account with that username exists' },
+  ACCOUNT_NOT_FOUND: { http: 404, message: 'no such account' },
+  ACCOUNT_LAST_ADMIN: { http: 409, message: 'the last admin account cannot be removed or demoted' },
+  TOKEN_NOT_FOUND: { http: 404, message: 'no such API token' },
+  // ---- moderation ----
+  ROOM_EXISTS: { http: 409, message: 'a room with that name is declared already' },
+  LADDER_NOT_FOUND: { http: 404, message: 'no SIP messages kept for that participant' },
+  LIVESTREAM_UNAVAILABLE: { http: 501, message: 'livestreaming is not available on this server' },
   // ---- HTTP API ----
   API_BAD_REQUEST: { http: 400, message: 'bad request' },
   API_NO_ROUTE: { http: 404, message: 'no such route' },

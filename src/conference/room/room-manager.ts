@@ -10,6 +10,9 @@ export interface RoomManagerEvents {
   created: [room: Room];
 }
 
+/** A room declared at run time (dashboard, REST): the same keys as a room of the config file. */
+export type RoomDeclaration = Config['conference']['rooms'][number];
+
 /**
  * Finds or creates rooms by name. Concurrent joins of a new room share one creation (one media host per room).
  * Unknown rooms are created or refused with CONF_ROOM_NOT_FOUND per config.
@@ -17,6 +20,8 @@ export interface RoomManagerEvents {
 export class RoomManager extends TypedEmitter<RoomManagerEvents> {
   private readonly rooms = new Map<string, Room>();
   private readonly pending = new Map<string, Promise<Room>>();
+  /** Rooms declared at run time; a config room of the same name is overridden. */
+  private readonly declared = new Map<string, RoomDeclaration>();
   private closed = false;
 
   constructor(
@@ -39,7 +44,7 @@ export class RoomManager extends TypedEmitter<RoomManagerEvents> {
 
   /** The declared settings for a room name, or defaults when unknown rooms may be created; null = not found. */
   settingsFor(name: string): RoomSettings | null {
-    const declared = this.conf.rooms.find((r) => r.name === name);
+    const declared = this.declared.get(name) ?? this.conf.rooms.find((r) => r.name === name);
     if (!declared && this.conf.unknownRooms === 'reject') return null;
     return {
       name,
@@ -52,6 +57,21 @@ export class RoomManager extends TypedEmitter<RoomManagerEvents> {
       declared: Boolean(declared),
       chatHistory: this.chatHistory,
     };
+  }
+
+  /**
+   * Declares a room at run time (kept when empty, its PINs apply to the next joiners). A room already open keeps
+   * the settings it was created with until it closes.
+   */
+  declare(d: RoomDeclaration): void {
+    this.declared.set(d.name, d);
+  }
+
+  /** Every declared room: the config file's and the run-time ones. */
+  declarations(): RoomDeclaration[] {
+    const out = new Map(this.conf.rooms.map((r) => [r.name, r]));
+    for (const [name, d] of this.declared) out.set(name, d);
+    return [...out.values()];
   }
 
   async getOrCreate(name: string): Promise<Room> {

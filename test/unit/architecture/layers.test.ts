@@ -31,6 +31,9 @@ const SIBLINGS_FORBIDDEN = new Set([
   'storage->media',
   'sip->storage',
   'media->storage',
+  // The REST routes use the moderation services (accounts, audit, actions); never the other way round.
+  'moderation->http',
+  'moderation->signaling',
   // The protocol module is shared with the pages: it may use nothing of the server.
   'protocol->util',
   'protocol->errors',

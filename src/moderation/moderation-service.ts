@@ -1,0 +1,252 @@
+import type { Logger } from 'pino';
+import type { Conference } from '../conference/conference';
+import type { Participant } from '../conference/participant/participant';
+import type { Room } from '../conference/room/room';
+import type { RoomDeclaration } from '../conference/room/room-manager';
+import { AppError } from '../errors/app-error';
+import type { Principal } from '../protocol/dashboard-protocol';
+import type { AuditRepository } from '../storage/store';
+
+/** Who asks, and from where: every moderation action is authorised on it and recorded with it. */
+export interface Actor {
+  principal: Principal;
+  /** The client's address (REST: the request's; dashboard: the socket's). */
+  source: string | null;
+}
+
+/** Starts and stops a room's livestream (the livestream issue wires it); absent: LIVESTREAM_UNAVAILABLE. */
+export interface LivestreamControl {
+  start(roomId: string, url?: string): Promise<void>;
+  stop(roomId: string): Promise<void>;
+  isStreaming(roomId: string): boolean;
+  isRecording(roomId: string): boolean;
+}
+
+export interface ModerationServiceOptions {
+  conference: Conference;
+  audit: AuditRepository;
+  livestream?: LivestreamControl;
+  log: Logger;
+}
+
+/**
+ * The one place moderators act on rooms, whatever the channel (REST, dashboard): checks the actor's rights on
+ * the room, runs the command through the conference core, and appends an audit record (`ok`, or `error` with the
+ * catalogue code) for every attempt. Rights: admin and moderator accounts act on every room; a session that only
+ * holds a moderator PIN acts on that room alone; creating rooms needs an account.
+ */
+export class ModerationService {
+  constructor(private readonly opts: ModerationServiceOptions) {}
+
+  /** Whether `principal` may see and moderate room `roomId`. */
+  canModerate(principal: Principal, roomId: string): boolean {
+    if (principal.role === 'admin') return true;
+    if (principal.role === 'moderator' && !isPinOnly(principal)) return true;
+    return principal.roomGrants.includes(roomId);
+  }
+
+  /** Throws AUTH_FORBIDDEN unless `actor` may moderate room `roomId`. */
+  authorizeRoom(actor: Actor, roomId: string): void {
+    if (!this.canModerate(actor.principal, roomId))
+      throw new AppError('AUTH_FORBIDDEN', `no rights on room ${roomId}`);
+  }
+
+  /** The rooms `principal` may see. */
+  visibleRooms(principal: Principal): Room[] {
+    return this.opts.conference.listRooms().filter((r) => this.canModerate(principal, r.id));
+  }
+
+  isStreaming(roomId: string): boolean {
+    return this.opts.livestream?.isStreaming(roomId) ?? false;
+  }
+
+  isRecording(roomId: string): boolean {
+    return this.opts.livestream?.isRecording(roomId) ?? false;
+  }
+
+  // ------------------------------------------------------------------ actions (each authorised and audited)
+
+  async mute(actor: Actor, roomId: string, pid: string, muted: boolean): Promise<Participant> {
+    return this.audited(actor, muted ? 'mute' : 'unmute', roomId, pid, null, async () => {
+      const p = this.opts.conference.participantIn(roomId, pid);
+      await this.opts.conference.mute(p.id, muted, 'moderator');
+      return p;
+    });
+  }
+
+  async muteAll(actor: Actor, roomId: string, muted: boolean): Promise<Participant[]> {
+    return this.audited(actor, muted ? 'mute-all' : 'unmute-all', roomId, null, null, () =>
+      this.opts.conference.muteAll(roomId, muted),
+    );
+  }
+
+  kick(actor: Actor, roomId: string, pid: string): Promise<Participant> {
+    return this.audited(actor, 'kick', roomId, pid, null, () => {
+      const p = this.opts.conference.participantIn(roomId, pid);
+      this.opts.conference.kick(p.id);
+      return p;
+    });
+  }
+
+  lock(actor: Actor, roomId: string, locked: boolean): Promise<void> {
+    return this.audited(actor, locked ? 'lock' : 'unlock', roomId, null, null, () => {
+      this.opts.conference.getRoom(roomId);
+      this.opts.conference.setLocked(roomId, locked);
+    });
+  }
+
+  dial(actor: Actor, roomId: string, target: string): Promise<Participant> {
+    return this.audited(actor, 'dial', roomId, null, JSON.stringify({ target }), async () => {
+      this.opts.conference.getRoom(roomId);
+      return this.opts.conference.dialOut(roomId, target);
+    });
+  }
+
+  /** Needs rights on both rooms. */
+  move(actor: Actor, roomId: string, pid: string, toRoomId: string): Promise<void> {
+    this.authorizeRoomAudited(actor, 'move', toRoomId, pid);
+    return this.audited(actor, 'move', roomId, pid, JSON.stringify({ to: toRoomId }), async () => {
+      const p = this.opts.conference.participantIn(roomId, pid);
+      await this.opts.conference.move(p.id, toRoomId);
+    });
+  }
+
+  endRoom(actor: Actor, roomId: string): Promise<void> {
+    return this.audited(actor, 'end-room', roomId, null, null, () => this.opts.conference.endRoom(roomId));
+  }
+
+  /** Accounts only (not a moderator-PIN session). The room is opened at once and kept when empty. */
+  createRoom(actor: Actor, d: RoomDeclaration): Promise<Room> {
+    const detail = JSON.stringify({
+      displayName: d.displayName,
+      pin: d.pin !== undefined,
+      moderatorPin: d.moderatorPin !== undefined,
+      maxParticipants: d.maxParticipants,
+    });
+    return this.audited(actor, 'create-room', d.name, null, detail, async () => {
+      if (isPinOnly(actor.principal)) throw new AppError('AUTH_FORBIDDEN', 'creating rooms needs an account');
+      return this.opts.conference.declareRoom(d);
+    });
+  }
+
+  startLivestream(actor: Actor, roomId: string, url?: string): Promise<void> {
+    return this.audited(
+      actor,
+      'livestream-start',
+      roomId,
+      null,
+      url ? JSON.stringify({ url }) : null,
+      async () => {
+        this.opts.conference.getRoom(roomId);
+        if (!this.opts.livestream) throw new AppError('LIVESTREAM_UNAVAILABLE');
+        await this.opts.livestream.start(roomId, url);
+      },
+    );
+  }
+
+  stopLivestream(actor: Actor, roomId: string): Promise<void> {
+    return this.audited(actor, 'livestream-stop', roomId, null, null, async () => {
+      this.opts.conference.getRoom(roomId);
+      if (!this.opts.livestream) throw new AppError('LIVESTREAM_UNAVAILABLE');
+      await this.opts.livestream.stop(roomId);
+    });
+  }
+
+  /** Records an event that is not a room command (sign-in, accounts, tokens, a PIN claim). */
+  record(
+    actor: { name: string; source: string | null },
+    action: string,
+    o: { roomId?: string; target?: string; outcome?: 'ok' | 'error'; detail?: string } = {},
+  ): void {
+    this.append(
+      actor.name,
+      actor.source,
+      action,
+      o.roomId ?? null,
+      o.target ?? null,
+      o.outcome ?? 'ok',
+      o.detail ?? null,
+    );
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  private authorizeRoomAudited(actor: Actor, action: string, roomId: string, target: string | null): void {
+    try {
+      this.authorizeRoom(actor, roomId);
+    } catch (err) {
+      this.append(
+        actor.principal.name,
+        actor.source,
+        action,
+        roomId,
+        target,
+        'error',
+        (err as AppError).code,
+      );
+      throw err;
+    }
+  }
+
+  private async audited<T>(
+    actor: Actor,
+    action: string,
+    roomId: string,
+    pid: string | null,
+    detail: string | null,
+    run: () => T | Promise<T>,
+  ): Promise<T> {
+    const target = pid ? this.describe(roomId, pid) : null;
+    this.authorizeRoomAudited(actor, action, roomId, target);
+    try {
+      const out = await run();
+      this.append(actor.principal.name, actor.source, action, roomId, target, 'ok', detail);
+      return out;
+    } catch (err) {
+      const code = err instanceof AppError ? err.code : 'INTERNAL';
+      const d = detail ? `${code} ${detail}` : code;
+      this.append(actor.principal.name, actor.source, action, roomId, target, 'error', d);
+      throw err;
+    }
+  }
+
+  /** `"<id> (<display name>)"` while the participant is known, else the id. */
+  private describe(roomId: string, pid: string): string {
+    const p = this.opts.conference
+      .listRooms()
+      .find((r) => r.id === roomId)
+      ?.participant(pid);
+    return p ? `${pid} (${p.displayName})` : pid;
+  }
+
+  private append(
+    actor: string,
+    source: string | null,
+    action: string,
+    roomId: string | null,
+    target: string | null,
+    outcome: 'ok' | 'error',
+    detail: string | null,
+  ): void {
+    try {
+      this.opts.audit.append({
+        at: new Date().toISOString(),
+        actor,
+        action,
+        roomId,
+        target,
+        source,
+        outcome,
+        detail,
+      });
+    } catch (err) {
+      // The audit log must not stop the command; the failure is loud in the logs.
+      this.opts.log.error({ err, action, roomId }, 'audit append failed');
+    }
+  }
+}
+
+/** A session holding only moderator-PIN grants (no account rights). */
+function isPinOnly(p: Principal): boolean {
+  return p.kind === 'pin';
+}
