@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type http from 'node:http';
 import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
-import { Server } from 'socket.io';
+import { Server, type Namespace } from 'socket.io';
 import { ZodError, type z } from 'zod';
 import type { Conference } from '../conference/conference';
 import { LeaveReason } from '../conference/participant/leave-reason';
@@ -35,7 +35,13 @@ import { WebRtcConnector } from './webrtc-connector';
 import type { WebRtcSession } from './webrtc-session';
 
 export interface RtcSignalingOptions {
-  httpServer: http.Server;
+  /**
+   * The app's one socket.io server (`createSocketIoServer`), shared with the dashboard; its owner closes it.
+   * Without it, a server of our own is built on `httpServer` and closed with us.
+   */
+  io?: Server;
+  /** Where to build our own socket.io server when `io` is not given. */
+  httpServer?: http.Server;
   conference: Conference;
   /** STUN/TURN servers handed to every page as they are. */
   iceServers: readonly IceServer[];
@@ -93,21 +99,32 @@ function peerView(p: Participant): PeerView {
  * connection drops keeps its place for `reconnectGraceMs` and resumes with its session token.
  */
 export class RtcSignaling {
-  private readonly io: Server<RtcClientToServer, RtcServerToClient>;
+  private readonly io: Server;
+  /** Whether `io` is ours (built here, closed by `close()`) or the app's. */
+  private readonly ownsIo: boolean;
+  private readonly ns: Namespace<RtcClientToServer, RtcServerToClient>;
   private readonly byToken = new Map<string, Browser>();
   private readonly byParticipant = new Map<string, Browser>();
   private closed = false;
 
   constructor(private readonly opts: RtcSignalingOptions) {
-    this.io = new Server<RtcClientToServer, RtcServerToClient>(opts.httpServer, {
-      serveClient: false,
-      // Same-origin pages only: the page is served by this server.
-      cors: undefined,
-      maxHttpBufferSize: 256 * 1024,
-      pingInterval: 10_000,
-      pingTimeout: 10_000,
-    });
-    this.io.of(RTC_NAMESPACE).on('connection', (socket) => this.onConnection(socket));
+    if (opts.io) {
+      this.io = opts.io;
+      this.ownsIo = false;
+    } else {
+      if (!opts.httpServer) throw new Error('RtcSignaling needs a socket.io server or an HTTP server');
+      this.io = new Server(opts.httpServer, {
+        serveClient: false,
+        // Same-origin pages only: the page is served by this server.
+        cors: undefined,
+        maxHttpBufferSize: 256 * 1024,
+        pingInterval: 10_000,
+        pingTimeout: 10_000,
+      });
+      this.ownsIo = true;
+    }
+    this.ns = this.io.of(RTC_NAMESPACE) as Namespace<RtcClientToServer, RtcServerToClient>;
+    this.ns.on('connection', (socket) => this.onConnection(socket));
     this.watchConference();
   }
 
@@ -124,6 +141,11 @@ export class RtcSignaling {
     if (this.closed) return Promise.resolve();
     this.closed = true;
     for (const b of this.byToken.values()) clearTimeout(b.grace);
+    if (!this.ownsIo) {
+      // The shared server stays up for its other namespaces; ours stops taking and holding pages.
+      this.ns.disconnectSockets(true);
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       void this.io.close(() => resolve());
     });
@@ -392,12 +414,10 @@ export class RtcSignaling {
 
   private watchConference(): void {
     const o = this.opts.conference.observer;
-    const to = (room: Room, except?: Participant): ReturnType<Server['to']> => {
-      const ns = this.io.of(RTC_NAMESPACE);
+    const to = (room: Room, except?: Participant): ReturnType<typeof this.ns.to> => {
+      const ns = this.ns;
       const sock = except ? this.byParticipant.get(except.id)?.link.current : undefined;
-      return (sock ? ns.to(roomChannel(room.id)).except(sock.id) : ns.to(roomChannel(room.id))) as ReturnType<
-        Server['to']
-      >;
+      return sock ? ns.to(roomChannel(room.id)).except(sock.id) : ns.to(roomChannel(room.id));
     };
     const roomOfP = (p: Participant): Room | undefined => this.roomOf(p);
     const updated = (p: Participant): void => {
@@ -416,7 +436,7 @@ export class RtcSignaling {
     });
     // Each room's chat goes to its pages; its attachments go when the messages holding them or the room go.
     const watchChat = (room: Room): void => {
-      const ns = this.io.of(RTC_NAMESPACE);
+      const ns = this.ns;
       room.chat.on('message', (m) => ns.to(roomChannel(room.id)).emit('chatMessage', m));
       room.chat.on('seen', (messageId, participantId) =>
         ns.to(roomChannel(room.id)).emit('chatSeen', { messageId, participantId }),
