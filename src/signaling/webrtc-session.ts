@@ -3,10 +3,12 @@ import type { Logger } from 'pino';
 import { LeaveReason } from '../conference/participant/leave-reason';
 import type { MuteSource, Participant } from '../conference/participant/participant';
 import { ParticipantKind } from '../conference/participant/participant-kind';
-import type {
-  HangupCause,
-  ParticipantSession,
-  ParticipantSessionEvents,
+import {
+  producerMediaStats,
+  type HangupCause,
+  type ParticipantSession,
+  type ParticipantSessionEvents,
+  type SessionMediaStats,
 } from '../conference/participant/participant-session';
 import type { Publication, SfuFeed } from '../conference/room/room-sfu';
 import { AppError } from '../errors/app-error';
@@ -69,6 +71,8 @@ interface Subscription {
  */
 export class WebRtcSession extends TypedEmitter<ParticipantSessionEvents> implements ParticipantSession {
   readonly kind = ParticipantKind.WebRtc;
+  /** A browser always joins by itself (no SIP: no Call-ID, no call ladder). */
+  readonly direction = 'inbound' as const;
   readonly legs: readonly MediaLeg[] = [];
   readonly audio: AudioEndpoint;
   private readonly sourceBy = new Map<ProducerSource, BrowserSource>();
@@ -107,6 +111,11 @@ export class WebRtcSession extends TypedEmitter<ParticipantSessionEvents> implem
   /** The page came back on a new connection (reconnect): events go there from now on. */
   relink(link: PageLink): void {
     this.link = link;
+  }
+
+  /** The mic Producer's receive figures (mediasoup: fractionLost, jitter, roundTripTime). */
+  mediaStats(): Promise<SessionMediaStats | null> {
+    return producerMediaStats(this.sourceBy.get('mic')?.producer);
   }
 
   sources(): readonly MediaSource[] {

@@ -24,6 +24,13 @@
  */
 export { SipStack, type SipStackOptions } from './ua/sip-stack';
 export {
+  MessageTracer,
+  summariseMessage,
+  TRACE_MAX_BYTES,
+  type MessageTrace,
+  type MessageTraceListener,
+} from './ua/message-trace';
+export {
   UserAgentCore,
   DEFAULT_ALLOW,
   DEFAULT_ACCEPT,
@@ -57,7 +64,7 @@ export type { SessionTimerOptions, SessionTimerParams } from './dialog/session-t
 export { systemClock, type Clock } from './transaction/clock';
 export { DEFAULT_TIMERS, type TimerConfig } from './transaction/timers';
 export { TransactionState } from './transaction/transaction-state';
-export type { Flow, Target, TransportProtocol, SipLogger } from './transport/transport';
+export type { Flow, Target, TransportProtocol, SipLogger, WireTap } from './transport/transport';
 export type { TransportPorts } from './transport/transport-layer';
 export { loadTlsCredentials, type TlsCredentialOptions } from './transport/tls-credentials';
 export { SipError, SipParseError } from './errors';

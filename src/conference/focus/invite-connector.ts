@@ -40,7 +40,10 @@ export class InviteConnector implements SessionConnector {
   }
 
   async connect(p: Participant, legs: MediaLegFactory): Promise<SipCall> {
-    const call = new SipCall(p, { legs, ...this.settings }, p.log, this.kind);
+    const call = new SipCall(p, { legs, ...this.settings }, p.log, this.kind, {
+      callId: this.invite.callId,
+      direction: 'inbound',
+    });
     this.call = call;
     const offer = this.invite.sdp;
     this.localSdp = offer ? await call.answerOffer(offer, this.invite.flow.address) : await call.makeOffer();

@@ -21,10 +21,13 @@ import { SipError } from '../../sip/errors';
 import { LeaveReason } from '../participant/leave-reason';
 import { ParticipantState, type Participant } from '../participant/participant';
 import { ParticipantKind } from '../participant/participant-kind';
-import type {
-  HangupCause,
-  ParticipantSession,
-  ParticipantSessionEvents,
+import {
+  producerMediaStats,
+  type CallDirection,
+  type HangupCause,
+  type ParticipantSession,
+  type ParticipantSessionEvents,
+  type SessionMediaStats,
 } from '../participant/participant-session';
 import type { AudioEndpoint } from '../../media/room-audio/room-audio';
 import { TypedEmitter } from '../../util/typed-emitter';
@@ -34,6 +37,12 @@ export interface CallMedia {
   legs: MediaLegFactory;
   announcedIp: string;
   rtpTimeoutMs: number;
+}
+
+/** The call as SIP names it: its Call-ID and who placed it (for the call ladder and the CDR). */
+export interface CallIdentity {
+  callId: string;
+  direction: CallDirection;
 }
 
 /** A negotiation error that the focus answers with its status (488, 400). */
@@ -104,6 +113,7 @@ export class SipCall
     private readonly media: CallMedia,
     private readonly log: Logger,
     readonly kind: ParticipantKind.Sip | ParticipantKind.SipWs = ParticipantKind.Sip,
+    private readonly identity?: CallIdentity,
   ) {
     super(log);
     this.legFactory = media.legs;
@@ -122,6 +132,20 @@ export class SipCall
 
   get participantId(): string {
     return this.participant.id;
+  }
+
+  /** The SIP Call-ID (the INVITE's, ours for a dial-out). */
+  get callId(): string | undefined {
+    return this.identity?.callId;
+  }
+
+  get direction(): CallDirection {
+    return this.identity?.direction ?? 'inbound';
+  }
+
+  /** The audio Producer's receive figures (legs mixed in their media thread have none: the mixer measures them). */
+  mediaStats(): Promise<SessionMediaStats | null> {
+    return producerMediaStats(this.audioLeg?.producer);
   }
 
   /** The codec the phone receives (router mimeType). */

@@ -3,6 +3,7 @@ import { AppError } from '../../errors/app-error';
 import type { MediaLegFactory } from '../../media/media-leg';
 import type { SessionDialog } from '../../sip/dialog/session-dialog';
 import { SipError } from '../../sip/errors';
+import { newCallId } from '../../sip/message/ids';
 import { SipUri } from '../../sip/message/uri';
 import type { InviteOptions } from '../../sip/ua/user-agent-core';
 import { LeaveReason } from '../participant/leave-reason';
@@ -47,6 +48,8 @@ class DialOutConnector implements SessionConnector {
   readonly identity: ParticipantIdentity;
   private call?: SipCall;
   private offer?: string;
+  /** Chosen before the INVITE is sent, so the participant's call ladder is known from its first message. */
+  private readonly callId = newCallId();
 
   constructor(
     private readonly target: SipUri,
@@ -66,6 +69,8 @@ class DialOutConnector implements SessionConnector {
       p,
       { legs, announcedIp: this.opts.announcedIp, rtpTimeoutMs: this.opts.rtpTimeoutMs },
       p.log,
+      ParticipantKind.Sip,
+      { callId: this.callId, direction: 'outbound' },
     );
     this.call = call;
     this.offer = await call.makeOffer();
@@ -85,6 +90,7 @@ class DialOutConnector implements SessionConnector {
         contactParams: ';isfocus',
         signal,
         timeoutMs: this.opts.ringTimeoutMs ?? DEFAULT_RING_TIMEOUT_MS,
+        callId: this.callId,
       });
     } catch (err) {
       const why =

@@ -1,3 +1,4 @@
+import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
 import type { MediaLeg, MediaLegFactory } from '../../media/media-leg';
 import type { MediaSource } from '../../media/media-source';
@@ -23,6 +24,47 @@ export interface ParticipantSessionEvents {
   dtmf: [digit: string];
   /** The streams the session sends changed (a browser turned its camera on): the room re-reads `sources()`. */
   sourcesChanged: [];
+}
+
+/** Who placed the call: the far end (`inbound`: an INVITE to us, a browser joining) or we (`outbound`: dial-out). */
+export type CallDirection = 'inbound' | 'outbound';
+
+/**
+ * What the media layer measured of a session's audio, for call quality: the receive figures of its mediasoup
+ * Producer (what we receive from the endpoint, RTT where RTCP gave one). null where not known (no RTP yet, or a
+ * leg whose RTP never reaches mediasoup: the room's mixer measures those).
+ */
+export interface SessionMediaStats {
+  /** Fraction of packets lost, 0..1. */
+  loss: number | null;
+  /** RFC 3550 interarrival jitter, ms. */
+  jitterMs: number | null;
+  /** Round-trip time from RTCP, ms. */
+  rttMs: number | null;
+}
+
+/**
+ * Reads a mediasoup Producer's receive statistics as `SessionMediaStats` (fractionLost is RTCP's 0..255, jitter is
+ * in RTP timestamp units); null when it has none (closed, no RTP yet). Shared by the SIP and WebRTC sessions.
+ */
+export async function producerMediaStats(
+  producer: types.Producer | undefined,
+): Promise<SessionMediaStats | null> {
+  if (!producer || producer.closed) return null;
+  let list: Awaited<ReturnType<types.Producer['getStats']>>;
+  try {
+    list = await producer.getStats();
+  } catch {
+    return null;
+  }
+  const s = list[0];
+  if (!s) return null;
+  const clockRate = producer.rtpParameters.codecs[0]?.clockRate ?? 8000;
+  return {
+    loss: Number.isFinite(s.fractionLost) ? Math.min(1, Math.max(0, s.fractionLost / 256)) : null,
+    jitterMs: Number.isFinite(s.jitter) ? (s.jitter / clockRate) * 1000 : null,
+    rttMs: typeof s.roundTripTime === 'number' && s.roundTripTime > 0 ? s.roundTripTime : null,
+  };
 }
 
 /**
@@ -56,6 +98,12 @@ export interface ParticipantSession {
    * failure before the far end accepted, the session keeps its previous legs and the promise rejects.
    */
   renegotiate?(legs: MediaLegFactory): Promise<void>;
+  /** The SIP Call-ID of the session (SIP and SIP-over-WebSocket calls), known before its dialog is up. */
+  readonly callId?: string;
+  /** Who placed the call (absent: inbound). */
+  readonly direction?: CallDirection;
+  /** The media layer's figures for call quality (absent or null: none; the mixer's figures are used alone). */
+  mediaStats?(): Promise<SessionMediaStats | null>;
   on<K extends keyof ParticipantSessionEvents>(
     event: K,
     listener: (...args: ParticipantSessionEvents[K]) => void,

@@ -10,7 +10,15 @@ import type { SipUri } from '../message/uri';
 import type { Via } from '../message/via';
 import { StreamTransport } from './stream-transport';
 import { loadTlsCredentials, type TlsCredentialOptions } from './tls-credentials';
-import type { Flow, SendCallback, SipLogger, Target, Transport, TransportProtocol } from './transport';
+import type {
+  Flow,
+  SendCallback,
+  SipLogger,
+  Target,
+  Transport,
+  TransportProtocol,
+  WireTap,
+} from './transport';
 import { defaultPort, hostForUri, isReliable, stripBrackets } from './transport';
 import { UdpTransport } from './udp-transport';
 import { WsTransport } from './ws-transport';
@@ -53,6 +61,8 @@ const PROTOCOLS: TransportProtocol[] = ['UDP', 'TCP', 'TLS', 'WS', 'WSS'];
 export class TransportLayer {
   private readonly transports = new Map<TransportProtocol, Transport>();
   private receiver?: TransportLayerReceiver;
+  /** Set only while somebody traces messages: without it the hot path pays one undefined check. */
+  private tap?: WireTap;
   private closed = false;
   readonly logger: SipLogger;
 
@@ -74,6 +84,11 @@ export class TransportLayer {
   /** Set by the transaction layer; messages arriving before are dropped. */
   setReceiver(receiver: TransportLayerReceiver): void {
     this.receiver = receiver;
+  }
+
+  /** Installs (or with undefined removes) the wire tap that sees every message sent and received. */
+  setTap(tap: WireTap | undefined): void {
+    this.tap = tap;
   }
 
   private async start(): Promise<void> {
@@ -188,7 +203,9 @@ export class TransportLayer {
       t.send(data, target, cb);
     } catch (err) {
       cb?.(err as Error);
+      return;
     }
+    this.tap?.sent(data, target, t.localAddress, t.localPort);
   }
 
   // ---- receiving ----
@@ -197,6 +214,7 @@ export class TransportLayer {
     if (this.closed || !this.receiver) return;
     // keep-alives on datagrams (RFC 5626 §4.4.1 style CRLFs) are not messages
     if (data.length <= 4 && isBlank(data)) return;
+    this.tap?.received(data, flow);
     let msg: SipRequest | SipResponse;
     try {
       msg = parseMessage(data, this.opts.limits);

@@ -26,6 +26,16 @@ export type SendCallback = (err?: Error | null) => void;
 export type TransportReceiver = (data: Buffer, flow: Flow) => void;
 
 /**
+ * Sees every message the transport layer receives (before parsing, so malformed ones too) and every message it
+ * sends (retransmissions included), as the bytes on the wire. Diagnostics only: it must not throw or keep the
+ * buffers (they may be reused).
+ */
+export interface WireTap {
+  received(data: Buffer, flow: Flow): void;
+  sent(data: Buffer, target: Target, localAddress: string, localPort: number): void;
+}
+
+/**
  * A transport (RFC 3261 §18): one listening socket or server, plus, for stream transports, its connections.
  * Transports move bytes only; parsing and Via handling are done by the TransportLayer.
  */

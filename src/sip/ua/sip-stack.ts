@@ -7,6 +7,7 @@ import type { TlsCredentialOptions } from '../transport/tls-credentials';
 import { TransportLayer, type TransportPorts } from '../transport/transport-layer';
 import type { SipLogger, TransportProtocol } from '../transport/transport';
 import type { SessionTimerOptions } from '../dialog/session-timer';
+import { MessageTracer, type MessageTraceListener } from './message-trace';
 import { UserAgentCore, type UserAgentCoreOptions } from './user-agent-core';
 
 export interface SipStackOptions extends UserAgentCoreOptions {
@@ -55,6 +56,7 @@ export interface SipStackOptions extends UserAgentCoreOptions {
  */
 export class SipStack extends UserAgentCore {
   private closing?: Promise<void>;
+  private readonly tracer: MessageTracer;
 
   private constructor(
     readonly transport: TransportLayer,
@@ -62,6 +64,20 @@ export class SipStack extends UserAgentCore {
     opts: SipStackOptions,
   ) {
     super(transactions, transport, opts);
+    this.tracer = new MessageTracer(
+      (active) => transport.setTap(active ? this.tracer : undefined),
+      opts.logger ?? silentLogger(),
+    );
+  }
+
+  /**
+   * Every SIP message sent or received from now on (requests and responses, retransmissions and malformed ones
+   * included), as a `MessageTrace` read from the bytes on the wire: the dashboard's call ladders. Returns the
+   * unsubscribe function. Nothing is traced, at no cost, while nobody listens. A listener must be cheap: it runs
+   * on the SIP hot path.
+   */
+  onTrace(listener: MessageTraceListener): () => void {
+    return this.tracer.subscribe(listener);
   }
 
   static async create(opts: SipStackOptions): Promise<SipStack> {

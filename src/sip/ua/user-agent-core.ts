@@ -102,6 +102,8 @@ export interface InviteOptions {
   onProgress?: (res: SipResponse) => void;
   /** a pre-loaded route set (outbound proxy), header values like '<sip:proxy;lr>' */
   route?: string[];
+  /** the Call-ID to use (default a fresh one): lets the caller name the call before its INVITE is sent */
+  callId?: string;
 }
 
 export interface UserAgentCoreEvents {
@@ -481,7 +483,7 @@ export class UserAgentCore
     const routeSet = opts.route ?? [];
     const nextHop = routeSet[0] ? NameAddr.parse(routeSet[0]).uri : ruri;
     const target = await this.routing.resolve(nextHop);
-    const callId = newCallId();
+    const callId = opts.callId ?? newCallId();
     const fromTag = newTag();
     const sdp = typeof opts.sdp === 'string' ? Buffer.from(opts.sdp) : opts.sdp;
     const contactParams = opts.contactParams ?? this.defaultContactParams;
