@@ -1,5 +1,6 @@
 /**
- * The browser pages: `/` (type a room name), `/r/:room` (name, PIN, then the room) and their bundled assets under
+ * The browser pages: `/` (type a room name), `/r/:room` (name, PIN, then the room), `/dashboard` (the moderators'
+ * console; it signs in by itself, so the shell is public and holds nothing private) and their bundled assets under
  * `/assets/` (content-hashed names from scripts/build-web.mjs, so cached for a year). Every response carries the
  * pages' security headers: a strict Content-Security-Policy (no inline script or style, media only from blob:, no
  * framing), nosniff, no referrer.
@@ -36,11 +37,13 @@ export function defaultWebDistDir(): string {
   return path.basename(up3) === 'dist' ? path.join(up3, 'web') : path.join(up3, 'dist', 'web');
 }
 
+type PageName = 'join' | 'room' | 'dashboard' | '404';
+
 export function webRouter(opts: { distDir: string }): Router {
   const router = express.Router();
   const pages = new Map<string, string>();
   /** The built HTML shell (read once); undefined when the pages were not built. */
-  const page = (name: 'join' | 'room' | '404'): string | undefined => {
+  const page = (name: PageName): string | undefined => {
     let html = pages.get(name);
     if (html === undefined) {
       try {
@@ -52,7 +55,7 @@ export function webRouter(opts: { distDir: string }): Router {
     }
     return html;
   };
-  const send = (res: Response, status: number, name: 'join' | 'room' | '404'): void => {
+  const send = (res: Response, status: number, name: PageName): void => {
     const html = page(name);
     res.setHeader('Cache-Control', 'no-cache');
     if (html === undefined) {
@@ -67,6 +70,7 @@ export function webRouter(opts: { distDir: string }): Router {
     if (roomName.safeParse(req.params['room']).success) send(res, 200, 'room');
     else send(res, 404, '404');
   });
+  router.get(['/dashboard', '/dashboard/'], securityHeaders, (_req, res) => send(res, 200, 'dashboard'));
   const assets = express.Router();
   assets.use(securityHeaders);
   assets.use(

@@ -1,5 +1,5 @@
 /**
- * The pages' router on a tiny express app: the HTML shells for `/` and `/r/:room` (room names checked with the
+ * The pages' router on a tiny express app: the HTML shells for `/`, `/r/:room` and `/dashboard` (room names checked with the
  * protocol's `roomName`; anything else is the 404 page), hashed assets with a year of cache, and the security
  * headers (strict CSP, nosniff, no referrer, no framing) on every one of its responses.
  */
@@ -21,6 +21,7 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(dir, 'join.html'), '<!doctype html><title>join</title>');
   fs.writeFileSync(path.join(dir, 'room.html'), '<!doctype html><title>room</title>');
   fs.writeFileSync(path.join(dir, '404.html'), '<!doctype html><title>not found</title>');
+  fs.writeFileSync(path.join(dir, 'dashboard.html'), '<!doctype html><title>dashboard</title>');
   fs.writeFileSync(path.join(dir, 'assets', 'room-ABC123.js'), 'console.log(1)');
   const app = express();
   app.use(webRouter({ distDir: dir }));
@@ -66,6 +67,19 @@ describe('webRouter', () => {
       expect(await res.text()).toContain('<title>not found</title>');
       expectSecurityHeaders(res);
     }
+  });
+
+  it('serves the dashboard at /dashboard with the same security headers, never cached', async () => {
+    for (const url of ['/dashboard', '/dashboard/']) {
+      const res = await fetch(`${base}${url}`);
+      expect({ url, status: res.status }).toEqual({ url, status: 200 });
+      expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(res.headers.get('cache-control')).toBe('no-cache');
+      expect(await res.text()).toContain('<title>dashboard</title>');
+      expectSecurityHeaders(res);
+    }
+    const other = await fetch(`${base}/dashboard/anything`);
+    expect(other.status).toBe(404);
   });
 
   it('the CSP allows no inline script or style, media from blob: only, and no framing', () => {
