@@ -260,32 +260,43 @@ function ParticipantRow({ p, state, session }: { p: DashboardParticipant } & Pro
   const grade = mosGrade(p.quality.mos);
   return (
     <tr class={p.speaking ? 'speaking' : undefined}>
-      <td class="cell-who">
-        <span class={`speak-dot${p.speaking ? ' on' : ''}`} aria-hidden="true" />
-        <span class="who">
-          <span class="who-name">
-            {p.displayName}
-            {p.role === 'moderator' && <span class="tag tag-accent">Moderator</span>}
+      <td>
+        <div class="cell-who">
+          <span
+            class={`speak-dot${p.speaking ? ' on' : ''}`}
+            role="img"
+            aria-label={p.speaking ? 'speaking' : 'silent'}
+          />
+          <span class="who">
+            <span class="who-name">
+              {p.displayName}
+              {p.role === 'moderator' && <span class="tag tag-accent">Moderator</span>}
+            </span>
+            <span class="who-uri mono">{p.uri}</span>
           </span>
-          <span class="who-uri mono">{p.uri}</span>
-        </span>
+        </div>
       </td>
       <td>
         <span class={`kind kind-${p.kind}`}>{KIND_LABEL[p.kind] ?? p.kind}</span>
       </td>
       <td class="cell-media">
-        <span class="mono">{p.transport.toUpperCase()}</span>
-        <span class="mono">{p.codec ?? '—'}</span>
-        <span class={p.srtp ? 'srtp on' : 'srtp'}>{p.srtp ? 'SRTP' : 'RTP'}</span>
-        {p.video && <span class="tag tag-quiet">Video</span>}
+        <span class="mono">
+          {p.transport.toUpperCase()} · {p.codec ?? '—'}
+        </span>
+        <span class="cell-line">
+          <span class={p.srtp ? 'srtp on' : 'srtp'}>{p.srtp ? 'SRTP' : 'RTP'}</span>
+          {p.video && <span class="tag tag-quiet">Video</span>}
+        </span>
       </td>
-      <td class="cell-state">
-        {p.speaking && <span class="tag tag-speaking">Speaking</span>}
-        {p.muted && <span class="tag tag-danger">Muted</span>}
-        {p.onHold && <span class="tag tag-warn">On hold</span>}
-        {p.handRaised && <span class="tag tag-accent">Hand raised</span>}
-        {!p.speaking && !p.muted && !p.onHold && !p.handRaised && <span class="muted">Listening</span>}
-        {p.state !== 'connected' && p.state !== 'joined' && <span class="muted small">{p.state}</span>}
+      <td>
+        <div class="cell-state">
+          {p.speaking && <span class="tag tag-speaking">Speaking</span>}
+          {p.muted && <span class="tag tag-danger">Muted</span>}
+          {p.onHold && <span class="tag tag-warn">On hold</span>}
+          {p.handRaised && <span class="tag tag-accent">Hand raised</span>}
+          {!p.speaking && !p.muted && !p.onHold && !p.handRaised && <span class="muted">Listening</span>}
+          {p.state !== 'connected' && p.state !== 'joined' && <span class="muted small">{p.state}</span>}
+        </div>
       </td>
       <td class="cell-joined">
         <span class="mono">{formatClock(p.joinedAt)}</span>
@@ -297,56 +308,58 @@ function ParticipantRow({ p, state, session }: { p: DashboardParticipant } & Pro
           <span class="mos-label">{GRADE_LABEL[grade]}</span>
         </span>
         <span class="quality-figures mono">
-          <span title="Packet loss">loss {formatLoss(p.quality)}</span>
-          <span title="Jitter">jitter {formatMs(p.quality.jitterMs)}</span>
-          <span title="Round-trip time">RTT {formatMs(p.quality.rttMs)}</span>
+          <span>loss {formatLoss(p.quality)}</span>
+          <span>jitter {formatMs(p.quality.jitterMs)}</span>
+          <span>RTT {formatMs(p.quality.rttMs)}</span>
         </span>
       </td>
-      <td class="cell-actions">
-        <button
-          type="button"
-          class={`btn btn-tiny ${p.muted ? 'btn-warn' : 'btn-ghost'}`}
-          aria-label={`${p.muted ? 'Unmute' : 'Mute'} ${name}`}
-          disabled={busy('mute')}
-          onClick={() => void session.mute(p, !p.muted)}
-        >
-          <Icon name={p.muted ? 'micOff' : 'mic'} /> {p.muted ? 'Unmute' : 'Mute'}
-        </button>
-        <button
-          type="button"
-          class="btn btn-ghost btn-tiny"
-          aria-label={`Move ${name}`}
-          disabled={busy('move')}
-          onClick={() => session.open({ kind: 'move', participant: p })}
-        >
-          Move
-        </button>
-        <button
-          type="button"
-          class="btn btn-ghost btn-tiny"
-          aria-label={`Call ladder of ${name}`}
-          onClick={() => void session.openLadder(p)}
-        >
-          Ladder
-        </button>
-        <button
-          type="button"
-          class="btn btn-danger-ghost btn-tiny"
-          aria-label={`Kick ${name}`}
-          disabled={busy('kick')}
-          onClick={() =>
-            session.open({
-              kind: 'confirm',
-              title: `Remove ${name}?`,
-              text: 'Their call is ended (a phone gets a BYE, a browser is disconnected).',
-              action: 'Kick',
-              danger: true,
-              run: async () => void (await session.kick(p)),
-            })
-          }
-        >
-          Kick
-        </button>
+      <td>
+        <div class="cell-actions">
+          <button
+            type="button"
+            class={`btn btn-tiny ${p.muted ? 'btn-warn' : 'btn-ghost'}`}
+            aria-label={`${p.muted ? 'Unmute' : 'Mute'} ${name}`}
+            disabled={busy('mute')}
+            onClick={() => void session.mute(p, !p.muted)}
+          >
+            <Icon name={p.muted ? 'micOff' : 'mic'} /> {p.muted ? 'Unmute' : 'Mute'}
+          </button>
+          <button
+            type="button"
+            class="btn btn-ghost btn-tiny"
+            aria-label={`Move ${name}`}
+            disabled={busy('move')}
+            onClick={() => session.open({ kind: 'move', participant: p })}
+          >
+            Move
+          </button>
+          <button
+            type="button"
+            class="btn btn-ghost btn-tiny"
+            aria-label={`Call ladder of ${name}`}
+            onClick={() => void session.openLadder(p)}
+          >
+            Ladder
+          </button>
+          <button
+            type="button"
+            class="btn btn-danger-ghost btn-tiny"
+            aria-label={`Kick ${name}`}
+            disabled={busy('kick')}
+            onClick={() =>
+              session.open({
+                kind: 'confirm',
+                title: `Remove ${name}?`,
+                text: 'Their call is ended (a phone gets a BYE, a browser is disconnected).',
+                action: 'Kick',
+                danger: true,
+                run: async () => void (await session.kick(p)),
+              })
+            }
+          >
+            Kick
+          </button>
+        </div>
       </td>
     </tr>
   );

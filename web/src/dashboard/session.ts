@@ -60,6 +60,7 @@ function formatWait(seconds: number): string {
 export class DashboardSession {
   private socket: DashboardSocket | null = null;
   private statusId = 0;
+  private statusTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly ticker: ReturnType<typeof setInterval>;
 
   constructor(private readonly store: Store<DashboardState>) {
@@ -275,8 +276,17 @@ export class DashboardSession {
 
   // ------------------------------------------------------------------ status line, dialogs
 
+  /** Shows `text` in the status line (announced by screen readers); it fades after a while. */
   say(text: string, error = false): void {
-    this.store.set({ status: { id: ++this.statusId, text, error } });
+    const id = ++this.statusId;
+    this.store.set({ status: { id, text, error } });
+    clearTimeout(this.statusTimer);
+    this.statusTimer = setTimeout(
+      () => {
+        if (this.state.status?.id === id) this.store.set({ status: null });
+      },
+      error ? 15000 : 8000,
+    );
   }
 
   open(dialog: Dialog): void {
@@ -384,16 +394,9 @@ export class DashboardSession {
 
   claimRoom(roomId: string, moderatorPin: string): Promise<boolean> {
     return this.act('claimRoom', `You moderate ${roomId} now.`, async (s) => {
+      // The server sends a fresh snapshot with the newly visible room right after the answer.
       const principal: Principal = await request(s, 'claimRoom', { roomId, moderatorPin });
       this.store.set({ principal });
-      // The rooms this session may see changed: ask for them again.
-      await new Promise<void>((resolve) => {
-        const emit = s.emit.bind(s) as unknown as (e: string, a: unknown) => void;
-        emit('snapshot', (r: { ok: boolean; data?: DashboardSnapshot }) => {
-          if (r?.ok && r.data) this.onSnapshot(r.data);
-          resolve();
-        });
-      });
     });
   }
 
@@ -492,6 +495,7 @@ export class DashboardSession {
 
   close(): void {
     clearInterval(this.ticker);
+    clearTimeout(this.statusTimer);
     this.closeSocket();
   }
 }
