@@ -10,6 +10,13 @@ import { Prompts } from './conference/room/prompts';
 import { RoomManager } from './conference/room/room-manager';
 import { HttpServer } from './http/http-server';
 import { roomsRouter } from './http/routes/rooms';
+import { authRouter } from './http/routes/auth';
+import { accountsRouter } from './http/routes/accounts';
+import { AuthService } from './moderation/auth/auth-service';
+import { ModerationService } from './moderation/moderation-service';
+import { Retention } from './moderation/retention';
+import { openStore } from './storage/open-store';
+import type { Store } from './storage/store';
 import { defaultWebDistDir, webRouter } from './http/routes/web';
 import { RtcSignaling } from './signaling/rtc-signaling';
 import { attachmentsRouter, type SessionDirectory } from './http/routes/attachments';
@@ -36,6 +43,19 @@ export function splitRtpRange(
   return { mediasoup: [min, mid - 1], phones: [mid, max] };
 }
 
+export interface AppOptions {
+  /**
+   * Where the operator-facing lines go (the dashboard URL; the generated initial admin password, once). Default:
+   * stdout — never the pino log, which is shipped and kept.
+   */
+  print?: (line: string) => void;
+}
+
+/** `http://ip:port` of the HTTP server (IPv6 in brackets). */
+function httpBase(ip: string, port: number): string {
+  return `http://${ip.includes(':') ? `[${ip}]` : ip}:${port}`;
+}
+
 /**
  * The composition root: builds the layers bottom-up and injects them into each other; `close()` tears them down
  * top-down. Idempotent.
@@ -55,13 +75,22 @@ export class App {
     readonly http: HttpServer,
     readonly rtc: RtcSignaling,
     private readonly attachments: AttachmentStore,
+    /** Accounts, sessions, tokens, declared rooms, the audit log and CDRs. */
+    readonly store: Store,
+    readonly auth: AuthService,
+    readonly moderation: ModerationService,
+    private readonly retention: Retention,
   ) {}
 
-  static async create(config: Readonly<Config>, log: Logger): Promise<App> {
+  static async create(config: Readonly<Config>, log: Logger, appOpts: AppOptions = {}): Promise<App> {
     routeMediasoupLogs(log);
+    const print = appOpts.print ?? ((line: string) => void process.stdout.write(`${line}\n`));
     const range = splitRtpRange(config.rtc.minPort, config.rtc.maxPort);
     const opened: Array<{ close(): unknown }> = [];
     try {
+      // First: a database this release cannot read stops the start before anything else is spawned.
+      const store = openStore(config, config.dataDir);
+      opened.push(store);
       const workers = await WorkerPool.create({
         numWorkers: config.rtc.numWorkers,
         rtcMinPort: range.mediasoup[0],
@@ -114,6 +143,34 @@ export class App {
         log: log.child({ component: 'conference' }),
       });
       opened.push(conference);
+      const moderation = new ModerationService({
+        conference,
+        audit: store.audit,
+        log: log.child({ component: 'moderation' }),
+      });
+      const auth = await AuthService.create({
+        store,
+        auth: config.auth,
+        audit: moderation,
+        isModeratorPin: (roomId, pin) => conference.isModeratorPin(roomId, pin),
+        log: log.child({ component: 'auth' }),
+      });
+      // Rooms created through the API (or the dashboard) are kept across restarts.
+      for (const r of store.rooms.list())
+        await conference.declareRoom({
+          name: r.name,
+          ...(r.displayName !== null ? { displayName: r.displayName } : {}),
+          ...(r.pin !== null ? { pin: r.pin } : {}),
+          ...(r.moderatorPin !== null ? { moderatorPin: r.moderatorPin } : {}),
+          ...(r.maxParticipants !== null ? { maxParticipants: r.maxParticipants } : {}),
+        });
+      const retention = Retention.start({
+        store,
+        auditRetentionDays: config.storage.auditRetentionDays,
+        cdrRetentionDays: config.storage.cdrRetentionDays,
+        log: log.child({ component: 'retention' }),
+      });
+      opened.push(retention);
       const focus = new Focus({ sip, conference, ...callSettings, log: log.child({ component: 'focus' }) });
       const attachments = new AttachmentStore({
         dataDir: config.dataDir,
@@ -133,8 +190,16 @@ export class App {
             return { ok: list.length > 0 && list.every((w) => w.alive), workers: list };
           },
         },
+        authenticator: auth,
         api: [
-          roomsRouter(conference),
+          authRouter({ auth, secureCookie: config.auth.secureCookie }),
+          accountsRouter(auth),
+          roomsRouter({
+            conference,
+            moderation,
+            rooms: store.rooms,
+            isDeclared: (name) => rooms.declarations().some((d) => d.name === name),
+          }),
           attachmentsRouter({
             store: attachments,
             sessions,
@@ -160,6 +225,7 @@ export class App {
         log: log.child({ component: 'rtc' }),
       });
       sessions.authenticate = (token) => rtc.authenticate(token);
+      const web = httpBase(config.http.ip, http.port);
       log.info(
         {
           http: `${config.http.ip}:${http.port}`,
@@ -167,11 +233,34 @@ export class App {
           workers: workers.size,
           rtp: range,
           webrtc: workers.webRtcPorts(),
-          join: `http://${config.http.ip}:${http.port}/`,
+          join: `${web}/`,
+          dashboard: `${web}/dashboard`,
         },
         'parley started',
       );
-      return new App(config, log, workers, threads, sip, rooms, conference, focus, http, rtc, attachments);
+      print(`Parley dashboard: ${web}/dashboard`);
+      const generated = auth.takeGeneratedAdminPassword();
+      if (generated !== undefined)
+        print(
+          `initial admin password: ${generated}  (user "admin"; sign in at ${web}/dashboard — shown only this once)`,
+        );
+      return new App(
+        config,
+        log,
+        workers,
+        threads,
+        sip,
+        rooms,
+        conference,
+        focus,
+        http,
+        rtc,
+        attachments,
+        store,
+        auth,
+        moderation,
+        retention,
+      );
     } catch (err) {
       for (const o of opened.reverse()) await o.close();
       throw err;
@@ -180,6 +269,7 @@ export class App {
 
   close(): Promise<void> {
     this.closing ??= (async () => {
+      this.retention.close();
       await this.rtc.close();
       await this.http.close();
       this.conference.close();
@@ -190,6 +280,7 @@ export class App {
       await this.sip.close();
       await this.threads.close();
       this.workers.close();
+      this.store.close();
       this.log.info('parley stopped');
     })();
     return this.closing;

@@ -40,7 +40,8 @@ async function main(): Promise<void> {
   process.stderr.write(
     `\nParley is running.\n  Join from a browser:  ${web}/  (a room: ${web}/r/<room>)\n` +
       (sipPort ? `  Dial from a phone:    sip:<room>@${config.sip.listen.ip}:${sipPort}\n` : '') +
-      `  REST API:             ${web}/api/rooms\n\n`,
+      `  Moderator dashboard:  ${web}/dashboard\n` +
+      `  REST API:             ${web}/api/rooms  (sign in, or Authorization: Bearer <API token>)\n\n`,
   );
   let stopping = false;
   const stop = (signal: string) => {

@@ -1,92 +1,161 @@
-import { Router, type Request } from 'express';
+import { Router } from 'express';
 import { z } from 'zod';
 import { AppError } from '../../errors/app-error';
 import type { Conference } from '../../conference/conference';
+import type { Room } from '../../conference/room/room';
+import type { ModerationService } from '../../moderation/moderation-service';
+import { CreateRoomSchema } from '../../protocol/dashboard-protocol';
+import type { RoomRepository } from '../../storage/store';
+import { actorOf, principalOf } from '../principal';
+import { parseBody as body } from './auth';
 
 const MuteBody = z.object({ muted: z.boolean() }).strict();
 const MuteAllBody = z.object({ muted: z.boolean().default(true) }).strict();
 const LockBody = z.object({ locked: z.boolean() }).strict();
 const MoveBody = z.object({ room: z.string().min(1).max(256) }).strict();
 const DialBody = z.object({ target: z.string().min(1).max(1024) }).strict();
+const LivestreamBody = z.object({ url: z.string().max(2048).optional() }).strict();
 
-/** Parses a JSON body or throws API_BAD_REQUEST naming the expected shape. */
-function body<T extends z.ZodTypeAny>(schema: T, req: Request, shape: string): z.output<T> {
-  const r = schema.safeParse(req.body ?? {});
-  if (!r.success) throw new AppError('API_BAD_REQUEST', `body must be ${shape}`);
-  return r.data as z.output<T>;
+export interface RoomsRouterOptions {
+  conference: Conference;
+  moderation: ModerationService;
+  /** Where rooms created through the API are kept (re-declared at the next start). */
+  rooms: RoomRepository;
+  /** Whether a room of that name is declared already (config file or run time). */
+  isDeclared(name: string): boolean;
 }
 
 /**
- * The REST face of the conference (every command goes through `Conference`; errors are the catalogue's):
- * GET    /api/rooms                                 rooms
+ * The REST face of the conference. Every route needs a principal (401 AUTH_REQUIRED) with rights on the room
+ * (403 AUTH_FORBIDDEN: a moderator-PIN session sees its own rooms only); reads are filtered by
+ * `ModerationService.canModerate`, commands go through `ModerationService` (authorised and audited); errors are
+ * the catalogue's.
+ * GET    /api/rooms                                 rooms the caller may moderate
+ * POST   /api/rooms                                 {"roomId", "displayName"?, "pin"?, "moderatorPin"?,
+ *                                                   "maxParticipants"?}: declares and opens a room (kept when empty,
+ *                                                   and across restarts) → 201 (409 ROOM_EXISTS)
  * GET    /api/rooms/:id                             one room and its participants (with their kind)
+ * GET    /api/rooms/:id/participants                its participants
  * GET    /api/rooms/:id/media                       the mixer's figures: tick cost, per participant packets and
  *                                                   receive quality (jitter, concealed, FEC-recovered)
  * POST   /api/rooms/:id/participants/:pid/mute      {"muted": true|false}: out of (or back into) everyone's mix
  * POST   /api/rooms/:id/mute-all                    {"muted"?: true|false}: everyone but the moderators
  * POST   /api/rooms/:id/lock                        {"locked": true|false}: a locked room admits nobody
  * POST   /api/rooms/:id/participants/:pid/kick      ends the participant's call
- * POST   /api/rooms/:id/participants/:pid/move      {"room": "<name>"}: into another room
+ * POST   /api/rooms/:id/participants/:pid/move      {"room": "<name>"}: into another room (rights on both)
  * POST   /api/rooms/:id/dial                        {"target": "sip:..."}: calls out (into an existing room) and
  *                                                   answers 201 once the callee is in the room
+ * POST   /api/rooms/:id/livestream                  {"url"?}: starts the livestream (501 LIVESTREAM_UNAVAILABLE)
+ * DELETE /api/rooms/:id/livestream                  stops it
  * DELETE /api/rooms/:id                             ends the room (every call ends)
  */
-export function roomsRouter(conference: Conference): Router {
+export function roomsRouter(opts: RoomsRouterOptions): Router {
+  const { conference, moderation } = opts;
   const r = Router();
+  const roomView = (room: Room) => ({
+    ...room.view(),
+    declared: room.settings.declared,
+    recording: moderation.isRecording(room.id),
+    streaming: moderation.isStreaming(room.id),
+  });
+
   r.get('/rooms', (_req, res) => {
-    res.json({ rooms: conference.listRooms().map((room) => room.view()) });
+    res.json({ rooms: moderation.visibleRooms(principalOf(res)).map(roomView) });
+  });
+  r.post('/rooms', async (req, res) => {
+    const actor = actorOf(req, res);
+    const d = body(CreateRoomSchema, req, '{"roomId", "displayName"?, "pin"?, "moderatorPin"?, "maxParticipants"?}');
+    if (opts.isDeclared(d.roomId) || conference.listRooms().some((x) => x.id === d.roomId))
+      throw new AppError('ROOM_EXISTS', `room ${d.roomId} exists`);
+    const room = await moderation.createRoom(actor, {
+      name: d.roomId,
+      ...(d.displayName !== undefined ? { displayName: d.displayName } : {}),
+      ...(d.pin !== undefined ? { pin: d.pin } : {}),
+      ...(d.moderatorPin !== undefined ? { moderatorPin: d.moderatorPin } : {}),
+      ...(d.maxParticipants !== undefined ? { maxParticipants: d.maxParticipants } : {}),
+    });
+    opts.rooms.put({
+      name: d.roomId,
+      displayName: d.displayName ?? null,
+      pin: d.pin ?? null,
+      moderatorPin: d.moderatorPin ?? null,
+      maxParticipants: d.maxParticipants ?? null,
+      createdAt: new Date().toISOString(),
+      createdBy: actor.principal.name,
+    });
+    res.status(201).json(roomView(room));
   });
   r.get('/rooms/:id', (req, res) => {
-    const d = conference.getRoom(req.params.id).detail();
+    moderation.authorizeRoom(actorOf(req, res), req.params.id);
+    const room = conference.getRoom(req.params.id);
+    const d = room.detail();
     res.json({
       ...d,
+      declared: room.settings.declared,
+      recording: moderation.isRecording(room.id),
+      streaming: moderation.isStreaming(room.id),
       participants: d.participantList,
       participantCount: d.participants,
       participantList: undefined,
     });
   });
-  r.delete('/rooms/:id', (req, res) => {
-    conference.endRoom(req.params.id);
+  r.get('/rooms/:id/participants', (req, res) => {
+    moderation.authorizeRoom(actorOf(req, res), req.params.id);
+    const room = conference.getRoom(req.params.id);
+    res.json({ roomId: room.id, participants: room.detail().participantList });
+  });
+  r.delete('/rooms/:id', async (req, res) => {
+    await moderation.endRoom(actorOf(req, res), req.params.id);
     res.json({ roomId: req.params.id, ended: true });
   });
   r.get('/rooms/:id/media', async (req, res) => {
+    moderation.authorizeRoom(actorOf(req, res), req.params.id);
     const room = conference.getRoom(req.params.id);
     res.json({ roomId: room.id, mixer: await conference.stats(room.id) });
   });
-  r.post('/rooms/:id/lock', (req, res) => {
-    conference.getRoom(req.params.id);
+  r.post('/rooms/:id/lock', async (req, res) => {
+    const actor = actorOf(req, res);
     const { locked } = body(LockBody, req, '{"locked": true|false}');
-    conference.setLocked(req.params.id, locked);
+    await moderation.lock(actor, req.params.id, locked);
     res.json({ roomId: req.params.id, locked });
   });
   r.post('/rooms/:id/mute-all', async (req, res) => {
-    conference.getRoom(req.params.id);
+    const actor = actorOf(req, res);
     const { muted } = body(MuteAllBody, req, '{"muted": true|false} or {}');
-    const changed = await conference.muteAll(req.params.id, muted);
+    const changed = await moderation.muteAll(actor, req.params.id, muted);
     res.json({ roomId: req.params.id, muted, participants: changed.map((p) => p.id) });
   });
   r.post('/rooms/:id/dial', async (req, res) => {
-    conference.getRoom(req.params.id);
+    const actor = actorOf(req, res);
     const { target } = body(DialBody, req, '{"target": "sip:user@host"}');
-    const p = await conference.dialOut(req.params.id, target);
+    const p = await moderation.dial(actor, req.params.id, target);
     res.status(201).json({ roomId: req.params.id, participant: p.view() });
   });
+  r.post('/rooms/:id/livestream', async (req, res) => {
+    const actor = actorOf(req, res);
+    const { url } = body(LivestreamBody, req, '{"url"?: "rtmp://..."}');
+    await moderation.startLivestream(actor, req.params.id, url);
+    res.json({ roomId: req.params.id, streaming: true });
+  });
+  r.delete('/rooms/:id/livestream', async (req, res) => {
+    await moderation.stopLivestream(actorOf(req, res), req.params.id);
+    res.json({ roomId: req.params.id, streaming: false });
+  });
   r.post('/rooms/:id/participants/:pid/mute', async (req, res) => {
-    const p = conference.participantIn(req.params.id, req.params.pid);
+    const actor = actorOf(req, res);
     const { muted } = body(MuteBody, req, '{"muted": true|false}');
-    await conference.mute(p.id, muted, 'moderator');
+    const p = await moderation.mute(actor, req.params.id, req.params.pid, muted);
     res.json({ roomId: req.params.id, participantId: p.id, muted });
   });
-  r.post('/rooms/:id/participants/:pid/kick', (req, res) => {
-    const p = conference.participantIn(req.params.id, req.params.pid);
-    conference.kick(p.id);
+  r.post('/rooms/:id/participants/:pid/kick', async (req, res) => {
+    const p = await moderation.kick(actorOf(req, res), req.params.id, req.params.pid);
     res.json({ roomId: req.params.id, participantId: p.id, kicked: true });
   });
   r.post('/rooms/:id/participants/:pid/move', async (req, res) => {
-    const p = conference.participantIn(req.params.id, req.params.pid);
+    const actor = actorOf(req, res);
     const { room } = body(MoveBody, req, '{"room": "<room name>"}');
-    await conference.move(p.id, room);
-    res.json({ roomId: room, participantId: p.id, from: req.params.id });
+    await moderation.move(actor, req.params.id, req.params.pid, room);
+    res.json({ roomId: room, participantId: req.params.pid, from: req.params.id });
   });
   return r;
 }
