@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import { AppError } from '../errors/app-error';
 import type { RoomAudioStats } from '../media/room-audio/room-audio';
@@ -251,8 +252,12 @@ export class Conference {
 
   /** Whether `pin` is room `roomName`'s moderator PIN (false when it has none or the room is unknown). */
   isModeratorPin(roomName: string, pin: string): boolean {
-    const s = this.rooms.settingsFor(roomName);
-    return s?.moderatorPin !== undefined && s.moderatorPin === pin;
+    const want = this.rooms.settingsFor(roomName)?.moderatorPin;
+    if (want === undefined) return false;
+    // Constant time: the comparison must not tell how many leading digits were right.
+    const a = createHash('sha256').update(want).digest();
+    const b = createHash('sha256').update(pin).digest();
+    return timingSafeEqual(a, b);
   }
 
   /** A locked room admits nobody (SIP 403, REST 423); those inside stay. */
