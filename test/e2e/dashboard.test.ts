@@ -12,6 +12,7 @@
  * - "Lock room": a new caller is refused with 403; "Unlock room" lifts it;
  * - "Start livestream" shows LIVESTREAM_UNAVAILABLE in the status line;
  * - the audit log lists the mute, kick and lock by admin; the call records list carol's call;
+ * - a room's moderator PIN signs in to that room only (another room is not listed); a wrong PIN is refused;
  * - "End room" hangs up everyone (SIPp's scenario completes on the BYE); "Sign out" revokes the session.
  * Screenshots go to test-artifacts/dashboard-*.png. Needs `npx tsc -p tsconfig.build.json` and the web build.
  */
@@ -20,7 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { SipError } from '../../src/sip/errors';
-import { launchBrowser, type TestBrowser } from '../support/browser';
+import { ARTIFACTS, launchBrowser, type TestBrowser } from '../support/browser';
 import { startE2eParley, type E2eParley } from '../support/parley-e2e';
 import type { SipPhone } from '../support/sip-phone';
 import { freePort, runSipp, type SippResult } from '../support/sipp';
@@ -30,6 +31,8 @@ jest.setTimeout(240_000);
 
 const ADMIN_PASSWORD = 'e2e-dashboard-admin-7Qx';
 const ROOM = 'ops';
+const SIDE_ROOM = 'side';
+const SIDE_PIN = '2468';
 const EVIL = '<img src=x onerror=alert(1)>';
 /** Tones (Hz): not a whole number of cycles per 20 ms frame. */
 const TONE = { alice: 407, bob: 613, carol: 1031 } as const;
@@ -48,7 +51,11 @@ const dialogs: string[] = [];
 beforeAll(async () => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-dashboard-e2e-'));
   parley = await startE2eParley({
-    conference: { joinTones: false },
+    conference: {
+      joinTones: false,
+      // Nobody calls `side`: it is there for the moderator-PIN sign-in, which must see it and nothing else.
+      rooms: [{ name: SIDE_ROOM, displayName: 'Side room', moderatorPin: SIDE_PIN }],
+    },
     env: { PARLEY_ADMIN_PASSWORD: ADMIN_PASSWORD, PARLEY_DATA_DIR: dataDir },
   });
   browser = await launchBrowser({ name: 'dashboard' });
@@ -330,6 +337,34 @@ test('the audit log lists the actions by admin; the call records list carol', as
   );
   await browser!.screenshot('dashboard-cdrs');
   await page.getByRole('button', { name: 'Live', exact: true }).click();
+});
+
+test("a room's moderator PIN signs in to that room only; a wrong PIN is refused", async () => {
+  const p = parley!;
+  const context = await browser!.browser.newContext({ viewport: { width: 1280, height: 800 } });
+  try {
+    const pinPage = await context.newPage();
+    pinPage.on('dialog', (d) => {
+      dialogs.push(`${d.type()}: ${d.message()}`);
+      void d.dismiss();
+    });
+    await pinPage.goto(`${p.http}/dashboard`);
+    await pinPage.getByLabel('Room', { exact: true }).fill(SIDE_ROOM);
+    await pinPage.getByLabel('Moderator PIN').fill('1357');
+    await pinPage.getByRole('button', { name: 'Sign in with PIN', exact: true }).click();
+    await pinPage.getByRole('alert').filter({ hasText: /PIN/ }).waitFor({ timeout: 15000 });
+
+    await pinPage.getByLabel('Moderator PIN').fill(SIDE_PIN);
+    await pinPage.getByRole('button', { name: 'Sign in with PIN', exact: true }).click();
+    const rooms = pinPage.getByRole('navigation', { name: 'Rooms' });
+    await rooms.getByRole('button', { name: /Side room/ }).waitFor({ timeout: 15000 });
+    expect(await rooms.getByRole('button', { name: new RegExp(`^${ROOM}\\b`) }).count()).toBe(0);
+    await pinPage.getByText(`moderator of ${SIDE_ROOM}`).waitFor();
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    await pinPage.screenshot({ path: path.join(ARTIFACTS, 'dashboard-pin-session.png'), fullPage: true });
+  } finally {
+    await context.close();
+  }
 });
 
 test('End room (confirmed) hangs up everyone; Sign out revokes the session', async () => {
