@@ -5,6 +5,7 @@
  * its mediasoup worker child processes.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -136,6 +137,8 @@ export class ParleyServer {
     readonly logFile: string,
     readonly sipPort: number,
     readonly http: string,
+    /** The admin API token the server was started with (the REST API needs it). */
+    readonly token: string,
   ) {}
 
   /** The server's child processes (mediasoup workers and anything they start), read live from /proc. */
@@ -154,6 +157,7 @@ export class ParleyServer {
     const logFile = path.join(dir, 'parley.log');
     const logFd = fs.openSync(logFile, 'w');
     const nofile = opts.openFiles ?? 65536;
+    const token = `bench-${crypto.randomBytes(24).toString('base64url')}`;
     // `exec` keeps the pid: the child is node itself, its children the mediasoup workers.
     const proc = spawn(
       'bash',
@@ -174,6 +178,8 @@ export class ParleyServer {
           PARLEY_SIP_WS_PORT: 'off',
           PARLEY_HTTP_PORT: '0',
           PARLEY_LOG_LEVEL: 'info',
+          PARLEY_DATA_DIR: dir,
+          PARLEY_API_TOKEN: token,
           ...opts.env,
         },
         stdio: ['ignore', logFd, logFd],
@@ -195,7 +201,7 @@ export class ParleyServer {
       proc.kill('SIGKILL');
       throw new Error(`parley did not start; log tail:\n${fs.readFileSync(logFile, 'utf8').slice(-2000)}`);
     }
-    return new ParleyServer(proc, dir, logFile, sipPort, `http://${String(started.http)}`);
+    return new ParleyServer(proc, dir, logFile, sipPort, `http://${String(started.http)}`, token);
   }
 
   sample(): TreeSample {
@@ -217,7 +223,7 @@ export class ParleyServer {
 
   /** Total participants over all rooms (GET /api/rooms). */
   async participants(): Promise<number> {
-    const res = await fetch(`${this.http}/api/rooms`);
+    const res = await fetch(`${this.http}/api/rooms`, { headers: { authorization: `Bearer ${this.token}` } });
     const body = (await res.json()) as { rooms: Array<Record<string, unknown>> };
     let n = 0;
     for (const r of body.rooms) {

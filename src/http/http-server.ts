@@ -70,7 +70,12 @@ function authenticate(authenticator: Authenticator) {
     const hasBody = req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH';
     const json = (req.headers['content-type'] ?? '').toLowerCase().startsWith('application/json');
     if (byCookie && hasBody && !json && !ATTACHMENTS.test(req.originalUrl)) {
-      next(new AppError('API_BAD_REQUEST', 'requests signed in by cookie must send Content-Type: application/json'));
+      next(
+        new AppError(
+          'API_BAD_REQUEST',
+          'requests signed in by cookie must send Content-Type: application/json',
+        ),
+      );
       return;
     }
     (res.locals as { principal?: unknown }).principal = principal;

@@ -56,9 +56,12 @@ async function joined(room: string, n: number): Promise<Party[]> {
 }
 
 async function request(method: string, p: string, body?: string): Promise<{ status: number; body: unknown }> {
+  const auth = { authorization: `Bearer ${parley.token}` };
   const res = await fetch(`${parley.http}${p}`, {
     method,
-    ...(body !== undefined ? { headers: { 'content-type': 'application/json' }, body } : {}),
+    ...(body !== undefined
+      ? { headers: { ...auth, 'content-type': 'application/json' }, body }
+      : { headers: auth }),
   });
   const text = await res.text();
   let parsed: unknown;

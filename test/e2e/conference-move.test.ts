@@ -152,7 +152,7 @@ async function moveAndListen(parley: E2eParley, h: ReturnType<typeof harness>, r
   );
 
   // Room "one" ends (its router and media go): A, now in "two", is not affected.
-  expect((await fetch(`${parley.http}/api/rooms/one`, { method: 'DELETE' })).status).toBe(200);
+  expect((await parley.del('/api/rooms/one')).status).toBe(200);
   await b.waitTerminated(10000);
   await expectHearing(FREQS, [
     [c, [TONE.a], [TONE.b], 'c in "two", after "one" ended'],

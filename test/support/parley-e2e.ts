@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,12 +30,23 @@ export interface E2eParley {
   tls?: { port: number; certFile: string };
   /** http://127.0.0.1:port */
   http: string;
-  /** A scratch directory for this server's SIPp runs (cwd, logs, out files). */
+  /** A scratch directory for this server's SIPp runs (cwd, logs, out files); also its data directory (database). */
   dir: string;
+  /** The admin API token the server was started with (PARLEY_API_TOKEN); api/post/del/request send it. */
+  token: string;
   /** GET /api/... → { status, body } */
   api<T = unknown>(p: string): Promise<{ status: number; body: T }>;
   /** POST /api/... with a JSON body → { status, body } */
   post<T = unknown>(p: string, body: unknown): Promise<{ status: number; body: T }>;
+  /** DELETE /api/... → { status, body } (body null when there is none, e.g. 204) */
+  del<T = unknown>(p: string): Promise<{ status: number; body: T }>;
+  /** Any method, optional JSON body, authenticated with the token unless `auth: false`. */
+  request<T = unknown>(
+    method: string,
+    p: string,
+    body?: unknown,
+    opts?: { auth?: boolean; headers?: Record<string, string> },
+  ): Promise<{ status: number; body: T }>;
   /** The participants of a room ([] when the room does not exist). */
   participants(room: string): Promise<ApiParticipant[]>;
   /** Polls `participants(room)` until `pred` holds (or throws after `timeoutMs`). */
@@ -57,7 +69,8 @@ function rtpRange(): { min: number; max: number } {
 
 /**
  * Starts the built server (`dist/`) with `conference` settings (written to a YAML --config file), on a free SIP
- * port (UDP+TCP; TLS and WS off), HTTP on port 0 (read back from the 'parley started' line), one mediasoup worker.
+ * port (UDP+TCP; TLS and WS off), HTTP on port 0 (read back from the 'parley started' line), one mediasoup worker,
+ * its own data directory (a fresh database) and a random admin API token for the REST calls.
  */
 export async function startE2eParley(
   opts: { conference?: Record<string, unknown>; env?: Record<string, string>; tls?: boolean } = {},
@@ -68,7 +81,11 @@ export async function startE2eParley(
   const sipPort = await freePort();
   const tlsPort = opts.tls ? await freePort() : undefined;
   const range = rtpRange();
+  const token = `e2e-${crypto.randomBytes(24).toString('base64url')}`;
+  // The data directory is the scratch directory (removed by stop()); the run's own temp directory is not made.
   const run = startParley(['--config', cfgFile], {
+    PARLEY_DATA_DIR: dir,
+    PARLEY_API_TOKEN: token,
     PARLEY_SIP_PORT: String(sipPort),
     PARLEY_SIP_TLS_PORT: tlsPort ? String(tlsPort) : 'off',
     PARLEY_SIP_WS_PORT: 'off',
@@ -82,18 +99,27 @@ export async function startE2eParley(
   });
   const started = await run.waitForLog((l) => l.msg === 'parley started', 30000);
   const http = `http://${String(started.http)}`;
-  const api = async <T>(p: string): Promise<{ status: number; body: T }> => {
-    const res = await fetch(`${http}${p}`);
-    return { status: res.status, body: (await res.json()) as T };
-  };
-  const post = async <T>(p: string, body: unknown): Promise<{ status: number; body: T }> => {
+  const request = async <T>(
+    method: string,
+    p: string,
+    body?: unknown,
+    o: { auth?: boolean; headers?: Record<string, string> } = {},
+  ): Promise<{ status: number; body: T }> => {
+    const headers: Record<string, string> = {
+      ...(o.auth === false ? {} : { authorization: `Bearer ${token}` }),
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...o.headers,
+    };
     const res = await fetch(`${http}${p}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
+      method,
+      headers,
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
-    return { status: res.status, body: (await res.json()) as T };
+    const text = await res.text();
+    return { status: res.status, body: (text === '' ? null : JSON.parse(text)) as T };
   };
+  const api = <T>(p: string) => request<T>('GET', p);
+  const post = <T>(p: string, body: unknown) => request<T>('POST', p, body);
   const participants = async (room: string): Promise<ApiParticipant[]> => {
     const r = await api<{ participants?: ApiParticipant[] }>(`/api/rooms/${encodeURIComponent(room)}`);
     return r.status === 200 ? (r.body.participants ?? []) : [];
@@ -107,8 +133,11 @@ export async function startE2eParley(
       : {}),
     http,
     dir,
+    token,
     api,
     post,
+    del: (p) => request('DELETE', p),
+    request,
     participants,
     async waitParticipants(room, pred, timeoutMs = 10000) {
       const end = Date.now() + timeoutMs;

@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 
@@ -7,6 +10,10 @@ export const ENTRY = path.join(ROOT, 'dist/src/index.js');
 
 export interface RunningParley {
   proc: ChildProcess;
+  /** The admin API token it was started with (PARLEY_API_TOKEN). */
+  token: string;
+  /** Its data directory (PARLEY_DATA_DIR): a temporary one, removed at exit, unless `env` named one. */
+  dataDir: string;
   lines: Array<Record<string, unknown>>;
   /** Resolves with the first log line matching `pred`. */
   waitForLog(
@@ -16,13 +23,21 @@ export interface RunningParley {
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
 }
 
-/** Starts the built server (`dist/src/index.js`) as a real process, collecting its pino JSON lines. */
+/**
+ * Starts the built server (`dist/src/index.js`) as a real process, collecting its pino JSON lines (and the plain
+ * lines it prints for people, as `{ raw }`). Each server gets its own data directory (a fresh database) and a random
+ * admin API token unless `env` sets PARLEY_DATA_DIR / PARLEY_API_TOKEN.
+ */
 export function startParley(args: string[], env: Record<string, string> = {}): RunningParley {
+  const ownDir = env.PARLEY_DATA_DIR === undefined;
+  const dataDir = env.PARLEY_DATA_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'parley-data-'));
+  const token = env.PARLEY_API_TOKEN ?? `test-${crypto.randomBytes(24).toString('base64url')}`;
   const proc = spawn(process.execPath, [ENTRY, ...args], {
     cwd: ROOT,
-    env: { ...process.env, ...env },
+    env: { ...process.env, PARLEY_DATA_DIR: dataDir, PARLEY_API_TOKEN: token, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  if (ownDir) proc.once('exit', () => fs.rmSync(dataDir, { recursive: true, force: true }));
   const lines: Array<Record<string, unknown>> = [];
   const waiters: Array<{
     pred: (l: Record<string, unknown>) => boolean;
@@ -49,6 +64,8 @@ export function startParley(args: string[], env: Record<string, string> = {}): R
   );
   return {
     proc,
+    token,
+    dataDir,
     lines,
     exit,
     waitForLog(pred, timeoutMs = 20000) {

@@ -35,7 +35,11 @@ export function accountsRouter(auth: AuthService): Router {
   });
   r.post('/accounts', async (req, res) => {
     const actor = actorOf(req, res);
-    const b = parseBody(CreateAccountBody, req, '{"username", "password" (8+ chars), "role"?: "admin"|"moderator"}');
+    const b = parseBody(
+      CreateAccountBody,
+      req,
+      '{"username", "password" (8+ chars), "role"?: "admin"|"moderator"}',
+    );
     res.status(201).json({ account: await auth.createAccount(actor, b) });
   });
   r.patch('/accounts/:id', async (req, res) => {

@@ -54,7 +54,11 @@ export function authRouter(opts: AuthRouterOptions): Router {
   });
 
   r.post('/auth/pin', (req, res) => {
-    const { roomId, moderatorPin } = parseBody(ClaimRoomSchema, req, '{"roomId": "...", "moderatorPin": "1234"}');
+    const { roomId, moderatorPin } = parseBody(
+      ClaimRoomSchema,
+      req,
+      '{"roomId": "...", "moderatorPin": "1234"}',
+    );
     const current = (res.locals as { principal?: unknown }).principal;
     if (current && req.headers.authorization === undefined) {
       // Signed in by cookie: the room joins this session's grants.

@@ -64,7 +64,11 @@ export function roomsRouter(opts: RoomsRouterOptions): Router {
   });
   r.post('/rooms', async (req, res) => {
     const actor = actorOf(req, res);
-    const d = body(CreateRoomSchema, req, '{"roomId", "displayName"?, "pin"?, "moderatorPin"?, "maxParticipants"?}');
+    const d = body(
+      CreateRoomSchema,
+      req,
+      '{"roomId", "displayName"?, "pin"?, "moderatorPin"?, "maxParticipants"?}',
+    );
     if (opts.isDeclared(d.roomId) || conference.listRooms().some((x) => x.id === d.roomId))
       throw new AppError('ROOM_EXISTS', `room ${d.roomId} exists`);
     const room = await moderation.createRoom(actor, {

@@ -133,7 +133,10 @@ export class AuthService implements Authenticator {
     const current = this.fromHandshake(headers, auth);
     const idHash = current && this.sessionOfPrincipal.get(current);
     if (!current || !idHash)
-      throw new AppError('AUTH_REQUIRED', 'a moderator PIN is claimed in a session (sign in or POST /api/auth/pin)');
+      throw new AppError(
+        'AUTH_REQUIRED',
+        'a moderator PIN is claimed in a session (sign in or POST /api/auth/pin)',
+      );
     this.checkPin(roomId, moderatorPin, source, current.name);
     const session = this.opts.store.sessions.get(idHash);
     if (!session) throw new AppError('AUTH_REQUIRED');
@@ -217,21 +220,27 @@ export class AuthService implements Authenticator {
     a: { username: string; password: string; role: AccountRole },
   ): Promise<AccountView> {
     requireAdmin(actor);
-    return this.auditedAccount(actor, 'account-create', a.username, JSON.stringify({ role: a.role }), async () => {
-      if (this.opts.store.accounts.byUsername(a.username)) throw new AppError('ACCOUNT_EXISTS');
-      const record: AccountRecord = {
-        id: crypto.randomUUID(),
-        username: a.username,
-        role: a.role,
-        passwordHash: await hashPassword(a.password),
-        disabled: false,
-        createdAt: new Date(this.now()).toISOString(),
-      };
-      // The hash took time: another request may have taken the name meanwhile (the UNIQUE index is the last word).
-      if (this.opts.store.accounts.byUsername(a.username)) throw new AppError('ACCOUNT_EXISTS');
-      this.opts.store.accounts.create(record);
-      return accountView(record);
-    });
+    return this.auditedAccount(
+      actor,
+      'account-create',
+      a.username,
+      JSON.stringify({ role: a.role }),
+      async () => {
+        if (this.opts.store.accounts.byUsername(a.username)) throw new AppError('ACCOUNT_EXISTS');
+        const record: AccountRecord = {
+          id: crypto.randomUUID(),
+          username: a.username,
+          role: a.role,
+          passwordHash: await hashPassword(a.password),
+          disabled: false,
+          createdAt: new Date(this.now()).toISOString(),
+        };
+        // The hash took time: another request may have taken the name meanwhile (the UNIQUE index is the last word).
+        if (this.opts.store.accounts.byUsername(a.username)) throw new AppError('ACCOUNT_EXISTS');
+        this.opts.store.accounts.create(record);
+        return accountView(record);
+      },
+    );
   }
 
   /** Changes role, password or disabled; a password change or disabling ends the account's sessions. */
@@ -241,7 +250,11 @@ export class AuthService implements Authenticator {
     patch: { role?: AccountRole; password?: string; disabled?: boolean },
   ): Promise<AccountView> {
     requireAdmin(actor);
-    const detail = JSON.stringify({ role: patch.role, disabled: patch.disabled, password: patch.password !== undefined });
+    const detail = JSON.stringify({
+      role: patch.role,
+      disabled: patch.disabled,
+      password: patch.password !== undefined,
+    });
     return this.auditedAccount(actor, 'account-update', id, detail, async () => {
       const a = this.account(id);
       const stillAdmin = (patch.role ?? a.role) === 'admin' && !(patch.disabled ?? a.disabled);
@@ -263,7 +276,8 @@ export class AuthService implements Authenticator {
     requireAdmin(actor);
     this.auditedAccountSync(actor, 'account-delete', id, () => {
       const a = this.account(id);
-      if (a.role === 'admin' && !a.disabled && this.activeAdmins() <= 1) throw new AppError('ACCOUNT_LAST_ADMIN');
+      if (a.role === 'admin' && !a.disabled && this.activeAdmins() <= 1)
+        throw new AppError('ACCOUNT_LAST_ADMIN');
       this.endSessionsOf(a);
       this.opts.store.accounts.delete(id); // its tokens go with it (ON DELETE CASCADE)
     });
@@ -311,7 +325,8 @@ export class AuthService implements Authenticator {
   /** Revokes a token of the actor's account (an admin: any token). Throws TOKEN_NOT_FOUND. */
   deleteToken(actor: Actor, id: string): void {
     const own = this.accountIdOf(actor.principal);
-    const accounts = actor.principal.role === 'admin' ? this.opts.store.accounts.list().map((a) => a.id) : [own];
+    const accounts =
+      actor.principal.role === 'admin' ? this.opts.store.accounts.list().map((a) => a.id) : [own];
     const t = accounts.flatMap((a) => this.opts.store.tokens.listForAccount(a)).find((x) => x.id === id);
     if (!t) {
       this.opts.audit.record({ name: actor.principal.name, source: actor.source }, 'token-delete', {
@@ -355,10 +370,14 @@ export class AuthService implements Authenticator {
     if (configured === undefined) this.generatedAdminPassword = password;
     this.opts.audit.record({ name: 'parley', source: null }, 'account-create', {
       target: 'admin',
-      detail: configured === undefined ? 'initial admin, generated password' : 'initial admin, configured password',
+      detail:
+        configured === undefined ? 'initial admin, generated password' : 'initial admin, configured password',
     });
     // The password itself is never logged.
-    this.opts.log.info({ username: 'admin', generated: configured === undefined }, 'initial admin account created');
+    this.opts.log.info(
+      { username: 'admin', generated: configured === undefined },
+      'initial admin account created',
+    );
   }
 
   /**
@@ -431,7 +450,8 @@ export class AuthService implements Authenticator {
 
   /** The principal of a session secret (or of a session record already read). */
   private fromSession(secret: string | undefined, known?: SessionRecord): Principal | undefined {
-    const session = known ?? (secret !== undefined ? this.opts.store.sessions.get(sha256Hex(secret)) : undefined);
+    const session =
+      known ?? (secret !== undefined ? this.opts.store.sessions.get(sha256Hex(secret)) : undefined);
     if (!session) return undefined;
     if (Date.parse(session.expiresAt) <= this.now()) {
       this.opts.store.sessions.delete(session.idHash);
@@ -441,7 +461,12 @@ export class AuthService implements Authenticator {
     let p: Principal;
     if (session.accountId === PIN_ONLY) {
       if (session.roomGrants.length === 0) return undefined;
-      p = { kind: 'pin', name: `pin:${session.roomGrants[0]!}`, role: 'moderator', roomGrants: [...session.roomGrants] };
+      p = {
+        kind: 'pin',
+        name: `pin:${session.roomGrants[0]!}`,
+        role: 'moderator',
+        roomGrants: [...session.roomGrants],
+      };
     } else {
       const a = this.opts.store.accounts.byId(session.accountId);
       if (!a || a.disabled) return undefined;
@@ -509,11 +534,18 @@ export class AuthService implements Authenticator {
     const by = { name: actor.principal.name, source: actor.source };
     try {
       const out = await run();
-      this.opts.audit.record(by, action, { target: this.describeAccount(target), ...(detail ? { detail } : {}) });
+      this.opts.audit.record(by, action, {
+        target: this.describeAccount(target),
+        ...(detail ? { detail } : {}),
+      });
       return out;
     } catch (err) {
       const code = err instanceof AppError ? err.code : 'INTERNAL';
-      this.opts.audit.record(by, action, { target: this.describeAccount(target), outcome: 'error', detail: code });
+      this.opts.audit.record(by, action, {
+        target: this.describeAccount(target),
+        outcome: 'error',
+        detail: code,
+      });
       throw err;
     }
   }

@@ -101,7 +101,8 @@ export class SqliteStore implements Store {
 function migrate(db: Db, file: string, migrations: readonly Migration[]): number {
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`);
-  const current = (db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0;
+  const current =
+    (db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0;
   const latest = migrations.reduce((m, x) => Math.max(m, x.version), 0);
   if (current > latest) throw new SchemaTooNewError(file, current, latest);
   const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
@@ -180,9 +181,9 @@ class SqliteAccounts implements AccountRepository {
   update(id: string, patch: Partial<Pick<AccountRecord, 'role' | 'passwordHash' | 'disabled'>>): void {
     const sets: string[] = [];
     const params: unknown[] = [];
-    if (patch.role !== undefined) sets.push('role = ?'), params.push(patch.role);
-    if (patch.passwordHash !== undefined) sets.push('password_hash = ?'), params.push(patch.passwordHash);
-    if (patch.disabled !== undefined) sets.push('disabled = ?'), params.push(patch.disabled ? 1 : 0);
+    if (patch.role !== undefined) (sets.push('role = ?'), params.push(patch.role));
+    if (patch.passwordHash !== undefined) (sets.push('password_hash = ?'), params.push(patch.passwordHash));
+    if (patch.disabled !== undefined) (sets.push('disabled = ?'), params.push(patch.disabled ? 1 : 0));
     if (sets.length === 0) return;
     this.db.prepare(`UPDATE accounts SET ${sets.join(', ')} WHERE id = ?`).run(...params, id);
   }
@@ -226,7 +227,9 @@ class SqliteSessions implements SessionRepository {
   }
 
   setRoomGrants(idHash: string, rooms: string[]): void {
-    this.db.prepare('UPDATE sessions SET room_grants = ? WHERE id_hash = ?').run(JSON.stringify(rooms), idHash);
+    this.db
+      .prepare('UPDATE sessions SET room_grants = ? WHERE id_hash = ?')
+      .run(JSON.stringify(rooms), idHash);
   }
 
   delete(idHash: string): void {
@@ -267,13 +270,16 @@ class SqliteTokens implements ApiTokenRepository {
   }
 
   byHash(tokenHash: string): ApiTokenRecord | undefined {
-    const r = this.db.prepare('SELECT * FROM api_tokens WHERE token_hash = ?').get(tokenHash) as Row | undefined;
+    const r = this.db.prepare('SELECT * FROM api_tokens WHERE token_hash = ?').get(tokenHash) as
+      Row | undefined;
     return r && toToken(r);
   }
 
   listForAccount(accountId: string): ApiTokenRecord[] {
     return (
-      this.db.prepare('SELECT * FROM api_tokens WHERE account_id = ? ORDER BY created_at, id').all(accountId) as Row[]
+      this.db
+        .prepare('SELECT * FROM api_tokens WHERE account_id = ? ORDER BY created_at, id')
+        .all(accountId) as Row[]
     ).map(toToken);
   }
 
@@ -363,7 +369,9 @@ class SqliteAudit implements AuditRepository {
       ['actor = ?', q.actor],
       ['action = ?', q.action],
     ]);
-    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM audit ${w.sql}`).get(...w.params) as { n: number }).n;
+    const total = (
+      this.db.prepare(`SELECT COUNT(*) AS n FROM audit ${w.sql}`).get(...w.params) as { n: number }
+    ).n;
     const items = (
       this.db
         .prepare(`SELECT * FROM audit ${w.sql} ORDER BY at DESC, id DESC LIMIT ? OFFSET ?`)
@@ -458,7 +466,8 @@ class SqliteCdrs implements CdrRepository {
       ["(display_name LIKE ? ESCAPE '\\' OR uri LIKE ? ESCAPE '\\')", like],
     ]);
     const { sql, params } = w;
-    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM cdrs ${sql}`).get(...params) as { n: number }).n;
+    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM cdrs ${sql}`).get(...params) as { n: number })
+      .n;
     const items = (
       this.db
         .prepare(`SELECT * FROM cdrs ${sql} ORDER BY started_at DESC, id DESC LIMIT ? OFFSET ?`)

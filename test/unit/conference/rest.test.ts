@@ -1,13 +1,20 @@
 /**
- * The REST routes over the conference core (fake sessions and audio), through a real HTTP server on port 0:
- * status codes and JSON errors come from the catalogue.
+ * The REST routes over the conference core (fake sessions and audio), through a real HTTP server on port 0, a real
+ * AuthService and ModerationService on an in-memory SQLite store: status codes and JSON errors come from the
+ * catalogue; every call carries the admin's API token.
  */
+import { configSchema } from '../../../src/config/schema';
 import { HttpServer } from '../../../src/http/http-server';
 import { roomsRouter } from '../../../src/http/routes/rooms';
+import { AuthService } from '../../../src/moderation/auth/auth-service';
+import { ModerationService } from '../../../src/moderation/moderation-service';
 import type { Dialer } from '../../../src/conference/participant/participant-session';
+import { SqliteStore } from '../../../src/storage/sqlite/sqlite-store';
 import { FakeConnector, log, makeConference, settle, type TestConference } from './fakes';
 
+const TOKEN = 'rest-test-token-0123456789abcdef';
 let server: HttpServer;
+let store: SqliteStore;
 let t: TestConference;
 let dialled: FakeConnector | undefined;
 
@@ -19,35 +26,102 @@ beforeEach(async () => {
     },
   };
   t = makeConference({ rooms: [{ name: 'secure', pin: '1234', maxParticipants: 10 }] }, { dialer });
+  store = SqliteStore.open({ file: ':memory:' });
+  const moderation = new ModerationService({ conference: t.conference, audit: store.audit, log });
+  const auth = await AuthService.create({
+    store,
+    auth: configSchema.parse({ auth: { apiToken: TOKEN, adminPassword: 'admin-password' } }).auth,
+    audit: moderation,
+    isModeratorPin: (room, pin) => t.conference.isModeratorPin(room, pin),
+    log,
+  });
   server = await HttpServer.create({
     ip: '127.0.0.1',
     port: 0,
     version: 'test',
     logger: log,
     health: { health: () => ({ ok: true, workers: [] }) },
-    api: [roomsRouter(t.conference)],
+    authenticator: auth,
+    api: [
+      roomsRouter({
+        conference: t.conference,
+        moderation,
+        rooms: store.rooms,
+        isDeclared: (name) => t.rooms.declarations().some((d) => d.name === name),
+      }),
+    ],
   });
 });
 
 afterEach(async () => {
   await server.close();
+  store.close();
 });
 
 async function call(
   method: string,
   path: string,
   body?: unknown,
+  token: string | null = TOKEN,
 ): Promise<{ status: number; body: Record<string, unknown> }> {
+  const auth: Record<string, string> = token === null ? {} : { authorization: `Bearer ${token}` };
   const res = await fetch(`http://127.0.0.1:${server.port}/api${path}`, {
     method,
-    ...(body !== undefined
-      ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }
-      : {}),
+    headers: body !== undefined ? { ...auth, 'content-type': 'application/json' } : auth,
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
 describe('REST /api/rooms', () => {
+  it('refuses a call without credentials or with an unknown token (401 AUTH_REQUIRED), and audits commands', async () => {
+    const a = await t.join('demo', 'alice');
+    for (const token of [null, 'not-a-token-of-ours-0123456789'])
+      expect(await call('GET', '/rooms', undefined, token)).toEqual({
+        status: 401,
+        body: { error: 'AUTH_REQUIRED', message: expect.any(String) },
+      });
+    expect(
+      (await call('POST', `/rooms/demo/participants/${a.participant!.id}/mute`, { muted: true }, null))
+        .status,
+    ).toBe(401);
+    expect(a.participant!.muted).toBe(false);
+    await call('POST', `/rooms/demo/participants/${a.participant!.id}/mute`, { muted: true });
+    expect(store.audit.query({ action: 'mute', limit: 10, offset: 0 }).items).toEqual([
+      expect.objectContaining({
+        actor: 'token:env',
+        roomId: 'demo',
+        outcome: 'ok',
+        target: `${a.participant!.id} (alice)`,
+      }),
+    ]);
+  });
+
+  it('creates a room (201, declared, kept in the store); 409 ROOM_EXISTS for a declared one', async () => {
+    const r = await call('POST', '/rooms', { roomId: 'board', moderatorPin: '4242', displayName: 'Board' });
+    expect(r).toMatchObject({ status: 201, body: { id: 'board', displayName: 'Board', declared: true } });
+    expect(store.rooms.get('board')).toMatchObject({
+      name: 'board',
+      moderatorPin: '4242',
+      createdBy: 'token:env',
+    });
+    expect(t.conference.isModeratorPin('board', '4242')).toBe(true);
+    expect((await call('POST', '/rooms', { roomId: 'board' })).body.error).toBe('ROOM_EXISTS');
+    expect((await call('POST', '/rooms', { roomId: 'secure' })).body.error).toBe('ROOM_EXISTS');
+    expect((await call('POST', '/rooms', { roomId: 'bad name' })).status).toBe(400);
+    expect((await call('GET', '/rooms')).body.rooms).toEqual(
+      expect.arrayContaining([expect.objectContaining({ id: 'board', declared: true, streaming: false })]),
+    );
+    expect((await call('GET', '/rooms/board/participants')).body).toEqual({
+      roomId: 'board',
+      participants: [],
+    });
+    expect(await call('POST', '/rooms/board/livestream', {})).toEqual({
+      status: 501,
+      body: { error: 'LIVESTREAM_UNAVAILABLE', message: expect.any(String) },
+    });
+  });
+
   it('lists rooms and shows participants with their kind', async () => {
     const a = await t.join('demo', 'alice');
     expect((await call('GET', '/rooms')).body).toMatchObject({ rooms: [{ id: 'demo', participants: 1 }] });
