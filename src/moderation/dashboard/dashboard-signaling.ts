@@ -169,7 +169,7 @@ export class DashboardSignaling {
     this.unwatch.push(() => this.ns.off('connection', onConnection));
     this.watchConference();
     this.watchQuality();
-    opts.authenticator.onSessionEnded((_name, idHash) => this.signOut(idHash, 'session ended'));
+    opts.authenticator.onSessionEnded((name, idHash) => this.signOut(name, idHash, 'session ended'));
   }
 
   /** How many dashboards are connected. */
@@ -231,11 +231,21 @@ export class DashboardSignaling {
     return dashboardParticipant(p, roomId, this.opts.quality?.get(p.id) ?? UNKNOWN_QUALITY);
   }
 
-  /** Ends the dashboards that authenticated with the secret whose hash is `idHash`. */
-  private signOut(idHash: string, reason: string): void {
+  /**
+   * Ends the dashboards of a session that ended: those that authenticated with the secret whose hash is `idHash`,
+   * or, when the hash is empty (every session of an account ended: disabled, deleted), every session socket of
+   * the account named `name`.
+   */
+  private signOut(name: string, idHash: string, reason: string): void {
     if (this.closed) return;
     for (const s of this.ns.sockets.values()) {
-      if (!s.data.secretHashes?.includes(idHash)) continue;
+      const d = s.data;
+      if (!d?.principal) continue;
+      const hit =
+        idHash !== ''
+          ? d.secretHashes.includes(idHash)
+          : d.principal.kind !== 'token' && d.principal.name === name;
+      if (!hit) continue;
       s.emit('signedOut', { reason });
       s.disconnect(true);
     }
