@@ -20,6 +20,7 @@ const ALL = [
   'media-call-rate',
   'sfu-consumers',
   'browser-join',
+  'dashboard-fanout',
 ] as const;
 
 /** Names that run a part of a benchmark, only when asked for by name. */
