@@ -127,6 +127,11 @@ export interface MixerParticipantStats {
   muted: boolean;
   /** How this participant's voice arrives (its jitter buffer since its input was last described). */
   receive?: MixerReceiveStats;
+  /**
+   * How the mix we send arrives, from the participant's last RTCP report block on it (RFC 3550 §6.4.1): phones
+   * attached to the thread's legs only.
+   */
+  sent?: { fractionLost: number; jitterMs: number; rttMs: number | null };
 }
 
 export interface MixerReceiveStats {

@@ -166,3 +166,51 @@ export function senderReportNtp(buf: Buffer): { ssrc: number; ntpSec: number; nt
   }
   return null;
 }
+
+/** What a receiver of our stream says of it in a report block (RFC 3550 §6.4.1), read back for call quality. */
+export interface RemoteReport {
+  /** Fraction of our packets lost since its previous report, 0..1. */
+  fractionLost: number;
+  /** Its interarrival jitter estimate, in RTP timestamp units of our stream. */
+  jitter: number;
+  /** Round-trip time from LSR/DLSR (§6.4.1: A - LSR - DLSR), ms; null while it has no SR of ours to echo. */
+  rttMs: number | null;
+}
+
+/** The middle 32 bits of the NTP timestamp of a wall-clock time in ms (the unit of LSR and DLSR: 1/65536 s). */
+export function ntpMiddle32(wallMs: number): number {
+  const sec = Math.floor(wallMs / 1000) + NTP_UNIX_OFFSET_S;
+  const frac16 = Math.floor(((wallMs % 1000) / 1000) * 65536);
+  return (((sec & 0xffff) << 16) | frac16) >>> 0;
+}
+
+/**
+ * The report block about `ssrc` (our stream) in a compound SR/RR packet (§6.4.1, §6.4.2), arrived at wall-clock
+ * `arrivalMs`; null when the packet has none. Malformed packets give null, never a throw.
+ */
+export function reportAbout(buf: Buffer, ssrc: number, arrivalMs: number): RemoteReport | null {
+  let off = 0;
+  while (off + 4 <= buf.length) {
+    const rc = buf[off]! & 0x1f;
+    const pt = buf[off + 1]!;
+    const len = (buf.readUInt16BE(off + 2) + 1) * 4;
+    if (buf[off]! >> 6 !== 2 || off + len > buf.length) return null;
+    // SR: header (8) + sender info (20) before the blocks; RR: header (8).
+    const first = pt === 200 ? off + 28 : pt === 201 ? off + 8 : -1;
+    for (let i = 0; first >= 0 && i < rc && first + (i + 1) * 24 <= off + len; i++) {
+      const b = first + i * 24;
+      if (buf.readUInt32BE(b) >>> 0 !== ssrc >>> 0) continue;
+      const lsr = buf.readUInt32BE(b + 16);
+      const dlsr = buf.readUInt32BE(b + 20);
+      let rttMs: number | null = null;
+      if (lsr !== 0) {
+        const units = (ntpMiddle32(arrivalMs) - lsr - dlsr) >>> 0;
+        // A negative result wraps to a huge value: clock steps or a bogus echo, not a round trip.
+        if (units < 0x80000000) rttMs = (units * 1000) / 65536;
+      }
+      return { fractionLost: buf[b + 4]! / 256, jitter: buf.readUInt32BE(b + 12), rttMs };
+    }
+    off += len;
+  }
+  return null;
+}

@@ -63,7 +63,9 @@ const DEFAULT_KEEP_LEFT_MS = 60_000;
  * Call quality of every participant, for the dashboard and the CDRs: every `intervalMs` it gathers, per room in
  * one batch, the room mixer's receive figures (jitter, frames concealed against frames received: the loss the
  * mixer heard) and each session's own media figures (`ParticipantSession.mediaStats()`: mediasoup's fractionLost,
- * jitter and RTCP round-trip time), keeps the worse of each, and estimates a MOS from them (`estimateMos`).
+ * jitter and RTCP round-trip time) and, for phones on the media threads, the phone's RTCP report on the mix we
+ * send it (loss and jitter the other way, and the round trip from our SR's LSR/DLSR echo); keeps the worse of each,
+ * and estimates a MOS from them (`estimateMos`).
  *
  * Emits `figures` with the participants whose figures changed; `get(pid)` answers the latest; `summary(pid)` the
  * averages over the call, kept after the participant left until `release(pid)` (the CDR recorder takes them) or
@@ -156,7 +158,10 @@ export class QualityMonitor extends TypedEmitter<QualityMonitorEvents> {
         t = { current: UNKNOWN, loss: zero(), jitterMs: zero(), rttMs: zero(), mos: zero() };
         this.tracks.set(p.id, t);
       }
-      const mixer = byId.get(p.id)?.receive;
+      const fromMixer = byId.get(p.id);
+      const mixer = fromMixer?.receive;
+      // The phone's own RTCP report on the mix it gets from us (phones on the media threads' legs).
+      const sent = fromMixer?.sent;
       let mixerLoss: number | null = null;
       if (mixer) {
         // Over the interval: frames concealed (lost or late) against all frames played out.
@@ -167,9 +172,12 @@ export class QualityMonitor extends TypedEmitter<QualityMonitorEvents> {
         t.concealed = mixer.concealed;
       }
       const s = sessions[i] ?? null;
-      const loss = worst(mixerLoss, s?.loss ?? null);
-      const jitterMs = worst(mixer ? mixer.jitterMs : null, s?.jitterMs ?? null);
-      const rttMs = s?.rttMs ?? null;
+      const loss = worst(worst(mixerLoss, s?.loss ?? null), sent?.fractionLost ?? null);
+      const jitterMs = worst(
+        worst(mixer ? mixer.jitterMs : null, s?.jitterMs ?? null),
+        sent?.jitterMs ?? null,
+      );
+      const rttMs = s?.rttMs ?? sent?.rttMs ?? null;
       const q: CallQuality = {
         loss: round(loss, 4),
         jitterMs: round(jitterMs, 1),

@@ -7,7 +7,7 @@ import type { MixRate } from '../mixer';
 import type { AddMixerParticipantParams, MixerReceiveStats, MixerRoomStats, Notification } from '../protocol';
 import { classifyPacket, PacketKind } from '../relay/packet-kind';
 import { Resampler } from '../resampler';
-import { buildSenderReport, ReceptionStats, senderReportNtp } from '../rtcp';
+import { buildSenderReport, ReceptionStats, reportAbout, senderReportNtp, type RemoteReport } from '../rtcp';
 import { parseRtp, RtpOutputStream } from '../rtp';
 
 export class MixerRoomError extends Error {
@@ -57,6 +57,8 @@ class RoomParticipant {
   rx: ReceptionStats | null = null;
   /** Tick at which its next RTCP report is due. */
   rtcpDue = 0;
+  /** What the participant's last RTCP report block says of the mix we send it (loss, jitter, round trip). */
+  remote: RemoteReport | null = null;
   speaking = false;
   muted: boolean;
   readonly plays: Play[] = [];
@@ -389,9 +391,12 @@ export class MixerRoom {
   /** Clear RTCP from a directly attached participant: its sender reports (for LSR/DLSR in ours). */
   pushRtcp(participantId: string, buf: Buffer, nowMs: number): void {
     const p = this.participants.get(participantId);
-    if (this.closed || !p?.rx) return;
-    const sr = senderReportNtp(buf);
-    if (sr && sr.ssrc === p.rx.ssrc) p.rx.onSenderReport(sr.ntpSec, sr.ntpFrac, nowMs);
+    if (this.closed || !p) return;
+    const sr = p.rx ? senderReportNtp(buf) : null;
+    if (sr && sr.ssrc === p.rx!.ssrc) p.rx!.onSenderReport(sr.ntpSec, sr.ntpFrac, nowMs);
+    // Its report on our mix: loss and jitter as it receives us, and the round trip from our SR's echo (LSR/DLSR).
+    const report = p.output ? reportAbout(buf, p.output.ssrc, nowMs) : null;
+    if (report) p.remote = report;
   }
 
   private input(p: RoomParticipant, buf: Buffer, nowMs: number): void {
@@ -543,6 +548,15 @@ export class MixerRoom {
         speaking: p.speaking,
         muted: p.muted,
         ...(p.pipeline ? { receive: receiveStats(p.pipeline) } : {}),
+        ...(p.remote
+          ? {
+              sent: {
+                fractionLost: p.remote.fractionLost,
+                jitterMs: (p.remote.jitter * 1000) / (p.outputCodec === 'opus' ? 48000 : 8000),
+                rttMs: p.remote.rttMs,
+              },
+            }
+          : {}),
       })),
     };
   }

@@ -1,4 +1,10 @@
-import { buildSenderReport, ReceptionStats, senderReportNtp } from '../../../../workers/mixer/rtcp';
+import {
+  buildSenderReport,
+  ntpMiddle32,
+  ReceptionStats,
+  reportAbout,
+  senderReportNtp,
+} from '../../../../workers/mixer/rtcp';
 
 describe('RTCP sender report (RFC 3550 §6.4.1) and reception statistics (Appendix A.1, A.8)', () => {
   it('lays out SR + one report block + SDES CNAME, 32-bit aligned, NTP from the wall clock', () => {
@@ -61,5 +67,51 @@ describe('RTCP sender report (RFC 3550 §6.4.1) and reception statistics (Append
     // |D| = 80 ticks every packet: J converges to 80
     expect(rx.block(10000).jitter).toBeGreaterThan(70);
     expect(rx.block(10000).jitter).toBeLessThanOrEqual(80);
+  });
+
+  it('reads back what the phone reports on our stream: loss, jitter, and the round trip from LSR/DLSR (§6.4.1)', () => {
+    const ourSsrc = 0x11223344;
+    const srSentAt = Date.UTC(2026, 10, 29, 5, 0, 0, 0);
+    // The phone received our SR at srSentAt + 40 ms, holds it 1000 ms (DLSR), and its RR arrives 40 ms later:
+    // RTT = 80 ms.
+    const phoneRr = (
+      blocks: { ssrc: number; lsr: number; dlsr: number; fraction: number; jitter: number }[],
+    ) => {
+      const rr = Buffer.alloc(8 + blocks.length * 24);
+      rr[0] = 0x80 | blocks.length;
+      rr[1] = 201;
+      rr.writeUInt16BE(rr.length / 4 - 1, 2);
+      rr.writeUInt32BE(0x55667788, 4);
+      blocks.forEach((b, i) => {
+        const o = 8 + i * 24;
+        rr.writeUInt32BE(b.ssrc >>> 0, o);
+        rr[o + 4] = b.fraction;
+        rr.writeUInt32BE(b.jitter, o + 12);
+        rr.writeUInt32BE(b.lsr >>> 0, o + 16);
+        rr.writeUInt32BE(b.dlsr >>> 0, o + 20);
+      });
+      return rr;
+    };
+    const lsr = ntpMiddle32(srSentAt); // the NTP time our SR carried, echoed
+    const pkt = phoneRr([
+      { ssrc: 0x01010101, lsr: 0, dlsr: 0, fraction: 200, jitter: 999 }, // a block about someone else
+      { ssrc: ourSsrc, lsr, dlsr: 65536, fraction: 64, jitter: 80 },
+    ]);
+    const r = reportAbout(pkt, ourSsrc, srSentAt + 40 + 1000 + 40)!;
+    expect(r.fractionLost).toBeCloseTo(0.25, 5);
+    expect(r.jitter).toBe(80);
+    expect(r.rttMs).toBeGreaterThan(78);
+    expect(r.rttMs).toBeLessThan(82);
+    // No SR of ours echoed yet (LSR 0): no round trip; a block about another SSRC only: nothing.
+    expect(
+      reportAbout(phoneRr([{ ssrc: ourSsrc, lsr: 0, dlsr: 0, fraction: 0, jitter: 1 }]), ourSsrc, srSentAt)!
+        .rttMs,
+    ).toBeNull();
+    expect(
+      reportAbout(phoneRr([{ ssrc: 7, lsr, dlsr: 0, fraction: 0, jitter: 1 }]), ourSsrc, srSentAt),
+    ).toBeNull();
+    // An echo from the future (clock step) is not a round trip; a truncated packet is nothing, not a throw.
+    expect(reportAbout(pkt, ourSsrc, srSentAt)!.rttMs).toBeNull();
+    expect(reportAbout(pkt.subarray(0, 20), ourSsrc, srSentAt)).toBeNull();
   });
 });
