@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import type { AuthService } from '../../moderation/auth/auth-service';
+import { requireAdmin, type AuthService } from '../../moderation/auth/auth-service';
 import { actorOf } from '../principal';
 import { parseBody } from './auth';
 
@@ -35,6 +35,7 @@ export function accountsRouter(auth: AuthService): Router {
   });
   r.post('/accounts', async (req, res) => {
     const actor = actorOf(req, res);
+    requireAdmin(actor);
     const b = parseBody(
       CreateAccountBody,
       req,
@@ -44,6 +45,7 @@ export function accountsRouter(auth: AuthService): Router {
   });
   r.patch('/accounts/:id', async (req, res) => {
     const actor = actorOf(req, res);
+    requireAdmin(actor);
     const b = parseBody(UpdateAccountBody, req, '{"role"?, "password"?, "disabled"?}');
     res.json({ account: await auth.updateAccount(actor, req.params.id, b) });
   });
@@ -56,6 +58,7 @@ export function accountsRouter(auth: AuthService): Router {
   });
   r.post('/tokens', (req, res) => {
     const actor = actorOf(req, res);
+    auth.accountIdOf(actor.principal); // 403 for a PIN session, before the body
     const { name } = parseBody(CreateTokenBody, req, '{"name": "..."}');
     const t = auth.issueToken(actor, name);
     res.status(201).json({ token: t.token, ...t.view });

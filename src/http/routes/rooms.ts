@@ -1,9 +1,9 @@
-import { Router } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { AppError } from '../../errors/app-error';
 import type { Conference } from '../../conference/conference';
 import type { Room } from '../../conference/room/room';
-import type { ModerationService } from '../../moderation/moderation-service';
+import type { Actor, ModerationService } from '../../moderation/moderation-service';
 import { CreateRoomSchema } from '../../protocol/dashboard-protocol';
 import type { RoomRepository } from '../../storage/store';
 import { actorOf, principalOf } from '../principal';
@@ -52,6 +52,24 @@ export interface RoomsRouterOptions {
 export function roomsRouter(opts: RoomsRouterOptions): Router {
   const { conference, moderation } = opts;
   const r = Router();
+  /**
+   * The actor of a request on room `:id`, refused (403, audited under `action` when given) before its body is read:
+   * so the answers go 401, 403, then 400 and 404, and a stranger learns nothing of the room.
+   */
+  const roomActor = (req: Request<{ id: string }>, res: Response, action?: string): Actor => {
+    const actor = actorOf(req, res);
+    const roomId = req.params.id;
+    if (!moderation.canModerate(actor.principal, roomId)) {
+      if (action)
+        moderation.record({ name: actor.principal.name, source: actor.source }, action, {
+          roomId,
+          outcome: 'error',
+          detail: 'AUTH_FORBIDDEN',
+        });
+      throw new AppError('AUTH_FORBIDDEN', `no rights on room ${roomId}`);
+    }
+    return actor;
+  };
   const roomView = (room: Room) => ({
     ...room.view(),
     declared: room.settings.declared,
@@ -64,6 +82,8 @@ export function roomsRouter(opts: RoomsRouterOptions): Router {
   });
   r.post('/rooms', async (req, res) => {
     const actor = actorOf(req, res);
+    if (actor.principal.kind === 'pin')
+      throw new AppError('AUTH_FORBIDDEN', 'creating rooms needs an account');
     const d = body(
       CreateRoomSchema,
       req,
@@ -90,7 +110,7 @@ export function roomsRouter(opts: RoomsRouterOptions): Router {
     res.status(201).json(roomView(room));
   });
   r.get('/rooms/:id', (req, res) => {
-    moderation.authorizeRoom(actorOf(req, res), req.params.id);
+    roomActor(req, res);
     const room = conference.getRoom(req.params.id);
     const d = room.detail();
     res.json({
@@ -104,59 +124,59 @@ export function roomsRouter(opts: RoomsRouterOptions): Router {
     });
   });
   r.get('/rooms/:id/participants', (req, res) => {
-    moderation.authorizeRoom(actorOf(req, res), req.params.id);
+    roomActor(req, res);
     const room = conference.getRoom(req.params.id);
     res.json({ roomId: room.id, participants: room.detail().participantList });
   });
   r.delete('/rooms/:id', async (req, res) => {
-    await moderation.endRoom(actorOf(req, res), req.params.id);
+    await moderation.endRoom(roomActor(req, res, 'end-room'), req.params.id);
     res.json({ roomId: req.params.id, ended: true });
   });
   r.get('/rooms/:id/media', async (req, res) => {
-    moderation.authorizeRoom(actorOf(req, res), req.params.id);
+    roomActor(req, res);
     const room = conference.getRoom(req.params.id);
     res.json({ roomId: room.id, mixer: await conference.stats(room.id) });
   });
   r.post('/rooms/:id/lock', async (req, res) => {
-    const actor = actorOf(req, res);
+    const actor = roomActor(req, res, 'lock');
     const { locked } = body(LockBody, req, '{"locked": true|false}');
     await moderation.lock(actor, req.params.id, locked);
     res.json({ roomId: req.params.id, locked });
   });
   r.post('/rooms/:id/mute-all', async (req, res) => {
-    const actor = actorOf(req, res);
+    const actor = roomActor(req, res, 'mute-all');
     const { muted } = body(MuteAllBody, req, '{"muted": true|false} or {}');
     const changed = await moderation.muteAll(actor, req.params.id, muted);
     res.json({ roomId: req.params.id, muted, participants: changed.map((p) => p.id) });
   });
   r.post('/rooms/:id/dial', async (req, res) => {
-    const actor = actorOf(req, res);
+    const actor = roomActor(req, res, 'dial');
     const { target } = body(DialBody, req, '{"target": "sip:user@host"}');
     const p = await moderation.dial(actor, req.params.id, target);
     res.status(201).json({ roomId: req.params.id, participant: p.view() });
   });
   r.post('/rooms/:id/livestream', async (req, res) => {
-    const actor = actorOf(req, res);
+    const actor = roomActor(req, res, 'livestream-start');
     const { url } = body(LivestreamBody, req, '{"url"?: "rtmp://..."}');
     await moderation.startLivestream(actor, req.params.id, url);
     res.json({ roomId: req.params.id, streaming: true });
   });
   r.delete('/rooms/:id/livestream', async (req, res) => {
-    await moderation.stopLivestream(actorOf(req, res), req.params.id);
+    await moderation.stopLivestream(roomActor(req, res, 'livestream-stop'), req.params.id);
     res.json({ roomId: req.params.id, streaming: false });
   });
   r.post('/rooms/:id/participants/:pid/mute', async (req, res) => {
-    const actor = actorOf(req, res);
+    const actor = roomActor(req, res, 'mute');
     const { muted } = body(MuteBody, req, '{"muted": true|false}');
     const p = await moderation.mute(actor, req.params.id, req.params.pid, muted);
     res.json({ roomId: req.params.id, participantId: p.id, muted });
   });
   r.post('/rooms/:id/participants/:pid/kick', async (req, res) => {
-    const p = await moderation.kick(actorOf(req, res), req.params.id, req.params.pid);
+    const p = await moderation.kick(roomActor(req, res, 'kick'), req.params.id, req.params.pid);
     res.json({ roomId: req.params.id, participantId: p.id, kicked: true });
   });
   r.post('/rooms/:id/participants/:pid/move', async (req, res) => {
-    const actor = actorOf(req, res);
+    const actor = roomActor(req, res, 'move');
     const { room } = body(MoveBody, req, '{"room": "<room name>"}');
     await moderation.move(actor, req.params.id, req.params.pid, room);
     res.json({ roomId: room, participantId: req.params.pid, from: req.params.id });

@@ -571,7 +571,7 @@ export class AuthService implements Authenticator {
 }
 
 /** Throws AUTH_FORBIDDEN unless the actor is an admin (account or admin's token). */
-function requireAdmin(actor: Actor): void {
+export function requireAdmin(actor: Actor): void {
   if (actor.principal.role !== 'admin' || actor.principal.kind === 'pin')
     throw new AppError('AUTH_FORBIDDEN', 'admins only');
 }
