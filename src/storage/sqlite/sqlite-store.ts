@@ -181,9 +181,16 @@ class SqliteAccounts implements AccountRepository {
   update(id: string, patch: Partial<Pick<AccountRecord, 'role' | 'passwordHash' | 'disabled'>>): void {
     const sets: string[] = [];
     const params: unknown[] = [];
-    if (patch.role !== undefined) (sets.push('role = ?'), params.push(patch.role));
-    if (patch.passwordHash !== undefined) (sets.push('password_hash = ?'), params.push(patch.passwordHash));
-    if (patch.disabled !== undefined) (sets.push('disabled = ?'), params.push(patch.disabled ? 1 : 0));
+    const columns: Array<[string, unknown]> = [
+      ['role', patch.role],
+      ['password_hash', patch.passwordHash],
+      ['disabled', patch.disabled === undefined ? undefined : patch.disabled ? 1 : 0],
+    ];
+    for (const [column, value] of columns)
+      if (value !== undefined) {
+        sets.push(`${column} = ?`);
+        params.push(value);
+      }
     if (sets.length === 0) return;
     this.db.prepare(`UPDATE accounts SET ${sets.join(', ')} WHERE id = ?`).run(...params, id);
   }
