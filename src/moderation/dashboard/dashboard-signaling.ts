@@ -73,6 +73,8 @@ export interface DashboardSignalingOptions {
   store: Pick<Store, 'audit' | 'cdrs' | 'rooms'>;
   quality?: QualityFeed;
   ladders?: LadderSource;
+  /** Whether a room of that name is declared already (config or run time): `createRoom` answers ROOM_EXISTS. */
+  isDeclared?: (roomId: string) => boolean;
   /** At most one `speaking` batch per room per this many ms (default 100). */
   speakingIntervalMs?: number;
   /** Commands per second and socket (default 20, the same burst). */
@@ -388,7 +390,7 @@ export class DashboardSignaling {
 
   /** Declares the room (ModerationService: accounts only, audited) and keeps it in the store. */
   private async createRoom(actor: Actor, r: z.output<typeof CreateRoomSchema>): Promise<unknown> {
-    if (this.opts.store.rooms.get(r.roomId)) {
+    if (this.opts.store.rooms.get(r.roomId) || this.opts.isDeclared?.(r.roomId)) {
       this.opts.moderation.record({ name: actor.principal.name, source: actor.source }, 'create-room', {
         roomId: r.roomId,
         outcome: 'error',
