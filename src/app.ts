@@ -18,6 +18,15 @@ import { Retention } from './moderation/retention';
 import { openStore } from './storage/open-store';
 import type { Store } from './storage/store';
 import { defaultWebDistDir, webRouter } from './http/routes/web';
+import { openapiRouter } from './http/routes/openapi';
+import { recordsRouter } from './http/routes/records';
+import { createSocketIoServer } from './http/socket-io';
+import { CdrRecorder } from './moderation/cdr/cdr-recorder';
+import { DashboardSignaling } from './moderation/dashboard/dashboard-signaling';
+import { CallLadders } from './moderation/ladder/call-ladders';
+import { QualityMonitor } from './moderation/quality/quality-monitor';
+import { WebhookDispatcher } from './moderation/webhooks/webhook-dispatcher';
+import type { Server as SocketIoServer } from 'socket.io';
 import { RtcSignaling } from './signaling/rtc-signaling';
 import { attachmentsRouter, type SessionDirectory } from './http/routes/attachments';
 import { AttachmentStore } from './storage/attachment-store';
@@ -62,25 +71,53 @@ function httpBase(ip: string, port: number): string {
  */
 export class App {
   private closing?: Promise<void>;
+  readonly config: Readonly<Config>;
+  readonly log: Logger;
+  readonly workers: WorkerPool;
+  readonly threads: MediaThreadPool;
+  readonly sip: SipStack;
+  readonly rooms: RoomManager;
+  readonly conference: Conference;
+  readonly focus: Focus;
+  readonly http: HttpServer;
+  /** The one socket.io server of the HTTP server: `/rtc` (browsers) and `/dashboard` (moderators). */
+  readonly io: SocketIoServer;
+  readonly rtc: RtcSignaling;
+  readonly dashboard: DashboardSignaling;
+  /** Accounts, sessions, tokens, declared rooms, the audit log and CDRs. */
+  readonly store: Store;
+  readonly auth: AuthService;
+  readonly moderation: ModerationService;
+  readonly quality: QualityMonitor;
+  readonly ladders: CallLadders;
+  readonly cdrs: CdrRecorder;
+  readonly webhooks: WebhookDispatcher;
+  private readonly attachments: AttachmentStore;
+  private readonly retention: Retention;
 
-  private constructor(
-    readonly config: Readonly<Config>,
-    readonly log: Logger,
-    readonly workers: WorkerPool,
-    readonly threads: MediaThreadPool,
-    readonly sip: SipStack,
-    readonly rooms: RoomManager,
-    readonly conference: Conference,
-    readonly focus: Focus,
-    readonly http: HttpServer,
-    readonly rtc: RtcSignaling,
-    private readonly attachments: AttachmentStore,
-    /** Accounts, sessions, tokens, declared rooms, the audit log and CDRs. */
-    readonly store: Store,
-    readonly auth: AuthService,
-    readonly moderation: ModerationService,
-    private readonly retention: Retention,
-  ) {}
+  private constructor(parts: AppParts) {
+    this.config = parts.config;
+    this.log = parts.log;
+    this.workers = parts.workers;
+    this.threads = parts.threads;
+    this.sip = parts.sip;
+    this.rooms = parts.rooms;
+    this.conference = parts.conference;
+    this.focus = parts.focus;
+    this.http = parts.http;
+    this.io = parts.io;
+    this.rtc = parts.rtc;
+    this.dashboard = parts.dashboard;
+    this.store = parts.store;
+    this.auth = parts.auth;
+    this.moderation = parts.moderation;
+    this.quality = parts.quality;
+    this.ladders = parts.ladders;
+    this.cdrs = parts.cdrs;
+    this.webhooks = parts.webhooks;
+    this.attachments = parts.attachments;
+    this.retention = parts.retention;
+  }
 
   static async create(config: Readonly<Config>, log: Logger, appOpts: AppOptions = {}): Promise<App> {
     routeMediasoupLogs(log);
@@ -171,6 +208,30 @@ export class App {
         log: log.child({ component: 'retention' }),
       });
       opened.push(retention);
+      const quality = new QualityMonitor({ conference, log: log.child({ component: 'quality' }) });
+      opened.push(quality);
+      const ladders = new CallLadders({
+        sip,
+        conference,
+        maxCalls: config.ladder.maxCalls,
+        maxMessagesPerCall: config.ladder.maxMessagesPerCall,
+        log: log.child({ component: 'ladder' }),
+      });
+      opened.push(ladders);
+      const cdrs = new CdrRecorder({
+        conference,
+        cdrs: store.cdrs,
+        quality,
+        log: log.child({ component: 'cdr' }),
+      });
+      opened.push(cdrs);
+      const webhooks = new WebhookDispatcher({
+        conference,
+        targets: config.webhooks,
+        log: log.child({ component: 'webhooks' }),
+      });
+      opened.push(webhooks);
+      const isDeclared = (name: string): boolean => rooms.declarations().some((d) => d.name === name);
       const focus = new Focus({ sip, conference, ...callSettings, log: log.child({ component: 'focus' }) });
       const attachments = new AttachmentStore({
         dataDir: config.dataDir,
@@ -194,12 +255,9 @@ export class App {
         api: [
           authRouter({ auth, secureCookie: config.auth.secureCookie }),
           accountsRouter(auth),
-          roomsRouter({
-            conference,
-            moderation,
-            rooms: store.rooms,
-            isDeclared: (name) => rooms.declarations().some((d) => d.name === name),
-          }),
+          roomsRouter({ conference, moderation, rooms: store.rooms, isDeclared }),
+          recordsRouter({ store, moderation, ladders }),
+          openapiRouter({ version: VERSION }),
           attachmentsRouter({
             store: attachments,
             sessions,
@@ -213,9 +271,11 @@ export class App {
       const probe = await workers.createRouter({ probe: true });
       const routerRtpCapabilities = probe.rtpCapabilities;
       probe.close();
+      const io = createSocketIoServer(http.nodeServer);
+      opened.push({ close: () => new Promise<void>((r) => void io.close(() => r())) });
       const rtc = new RtcSignaling({
         routerRtpCapabilities,
-        httpServer: http.nodeServer,
+        io,
         conference,
         iceServers: config.webrtc.iceServers,
         turn: config.webrtc.turn,
@@ -225,6 +285,17 @@ export class App {
         log: log.child({ component: 'rtc' }),
       });
       sessions.authenticate = (token) => rtc.authenticate(token);
+      const dashboard = new DashboardSignaling({
+        io,
+        authenticator: auth,
+        moderation,
+        conference,
+        store,
+        quality,
+        ladders,
+        isDeclared,
+        log: log.child({ component: 'dashboard' }),
+      });
       const web = httpBase(config.http.ip, http.port);
       log.info(
         {
@@ -244,7 +315,7 @@ export class App {
         print(
           `initial admin password: ${generated}  (user "admin"; sign in at ${web}/dashboard — shown only this once)`,
         );
-      return new App(
+      return new App({
         config,
         log,
         workers,
@@ -254,13 +325,19 @@ export class App {
         conference,
         focus,
         http,
+        io,
         rtc,
-        attachments,
+        dashboard,
         store,
         auth,
         moderation,
+        quality,
+        ladders,
+        cdrs,
+        webhooks,
+        attachments,
         retention,
-      );
+      });
     } catch (err) {
       for (const o of opened.reverse()) await o.close();
       throw err;
@@ -270,9 +347,17 @@ export class App {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.retention.close();
+      this.dashboard.close();
       await this.rtc.close();
+      // Closes the socket.io engine (and with it the HTTP listener's upgrade handling) before the HTTP server.
+      await new Promise<void>((r) => void this.io.close(() => r()));
       await this.http.close();
       this.conference.close();
+      // The participants' leave events (CDRs, webhooks) are out now; CDRs are written synchronously on leave.
+      this.cdrs.close();
+      await this.webhooks.close();
+      this.quality.close();
+      this.ladders.close();
       // Give the BYEs a moment to leave before the transports close.
       await new Promise((r) => setTimeout(r, 200));
       this.rooms.close();
@@ -285,4 +370,29 @@ export class App {
     })();
     return this.closing;
   }
+}
+
+/** Everything the composition root built, handed to the App that owns and closes it. */
+interface AppParts {
+  config: Readonly<Config>;
+  log: Logger;
+  workers: WorkerPool;
+  threads: MediaThreadPool;
+  sip: SipStack;
+  rooms: RoomManager;
+  conference: Conference;
+  focus: Focus;
+  http: HttpServer;
+  io: SocketIoServer;
+  rtc: RtcSignaling;
+  dashboard: DashboardSignaling;
+  store: Store;
+  auth: AuthService;
+  moderation: ModerationService;
+  quality: QualityMonitor;
+  ladders: CallLadders;
+  cdrs: CdrRecorder;
+  webhooks: WebhookDispatcher;
+  attachments: AttachmentStore;
+  retention: Retention;
 }

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import type http from 'node:http';
 import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
-import { Server, type Namespace } from 'socket.io';
+import type { Server } from 'socket.io';
+import { type Namespace } from 'socket.io';
 import { ZodError, type z } from 'zod';
 import type { Conference } from '../conference/conference';
 import { LeaveReason } from '../conference/participant/leave-reason';
@@ -35,13 +35,8 @@ import { WebRtcConnector } from './webrtc-connector';
 import type { WebRtcSession } from './webrtc-session';
 
 export interface RtcSignalingOptions {
-  /**
-   * The app's one socket.io server (`createSocketIoServer`), shared with the dashboard; its owner closes it.
-   * Without it, a server of our own is built on `httpServer` and closed with us.
-   */
-  io?: Server;
-  /** Where to build our own socket.io server when `io` is not given. */
-  httpServer?: http.Server;
+  /** The app's one socket.io server (`createSocketIoServer`), shared with the dashboard; its owner closes it. */
+  io: Server;
   conference: Conference;
   /** STUN/TURN servers handed to every page as they are. */
   iceServers: readonly IceServer[];
@@ -101,28 +96,13 @@ function peerView(p: Participant): PeerView {
 export class RtcSignaling {
   private readonly io: Server;
   /** Whether `io` is ours (built here, closed by `close()`) or the app's. */
-  private readonly ownsIo: boolean;
   private readonly ns: Namespace<RtcClientToServer, RtcServerToClient>;
   private readonly byToken = new Map<string, Browser>();
   private readonly byParticipant = new Map<string, Browser>();
   private closed = false;
 
   constructor(private readonly opts: RtcSignalingOptions) {
-    if (opts.io) {
-      this.io = opts.io;
-      this.ownsIo = false;
-    } else {
-      if (!opts.httpServer) throw new Error('RtcSignaling needs a socket.io server or an HTTP server');
-      this.io = new Server(opts.httpServer, {
-        serveClient: false,
-        // Same-origin pages only: the page is served by this server.
-        cors: undefined,
-        maxHttpBufferSize: 256 * 1024,
-        pingInterval: 10_000,
-        pingTimeout: 10_000,
-      });
-      this.ownsIo = true;
-    }
+    this.io = opts.io;
     this.ns = this.io.of(RTC_NAMESPACE) as Namespace<RtcClientToServer, RtcServerToClient>;
     this.ns.on('connection', (socket) => this.onConnection(socket));
     this.watchConference();
@@ -141,14 +121,9 @@ export class RtcSignaling {
     if (this.closed) return Promise.resolve();
     this.closed = true;
     for (const b of this.byToken.values()) clearTimeout(b.grace);
-    if (!this.ownsIo) {
-      // The shared server stays up for its other namespaces; ours stops taking and holding pages.
-      this.ns.disconnectSockets(true);
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      void this.io.close(() => resolve());
-    });
+    // The shared server stays up for its other namespaces; ours stops taking and holding pages.
+    this.ns.disconnectSockets(true);
+    return Promise.resolve();
   }
 
   // ------------------------------------------------------------------ connections

@@ -3,20 +3,16 @@
  * media thread, HTTP server on 127.0.0.1 port 0, its AuthService and ModerationService on a real SQLite file in a
  * temporary data directory) and real `socket.io-client` dashboards; callers are Node SIP phones (our own stack,
  * PCMU over UDP) dialling into the rooms and typing the room PIN (RFC 4733).
- *
- * Until the composition root builds the dashboard itself, this test builds it on the app's HTTP server with a
- * socket.io server of its own under another path (two socket.io servers on one path would both answer).
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Server } from 'socket.io';
 import { io as connect, type Socket } from 'socket.io-client';
 import { App } from '../../../src/app';
 import { loadConfig } from '../../../src/config/load';
 import { silentLogger } from '../../../src/logging/logger';
 import type { AuthService } from '../../../src/moderation/auth/auth-service';
-import { DashboardSignaling } from '../../../src/moderation/dashboard/dashboard-signaling';
+import type { DashboardSignaling } from '../../../src/moderation/dashboard/dashboard-signaling';
 import {
   DASHBOARD_NAMESPACE,
   SESSION_COOKIE,
@@ -31,7 +27,6 @@ import { SipPhone } from '../../support/sip-phone';
 
 jest.setTimeout(60_000);
 
-const IO_PATH = '/dashboard-test.io/';
 const ADMIN_PASSWORD = 'correct horse battery';
 
 type Client = Socket<DashboardServerToClient, DashboardClientToServer>;
@@ -45,7 +40,6 @@ let dataDir: string;
 let app: App;
 let store: Store;
 let auth: AuthService;
-let io: Server;
 let dashboard: DashboardSignaling;
 let url: string;
 let sipPort: number;
@@ -75,19 +69,10 @@ beforeAll(async () => {
       },
     },
   });
-  const log = silentLogger();
-  app = await App.create(config, log, { print: () => undefined });
+  app = await App.create(config, silentLogger(), { print: () => undefined });
   store = app.store;
   auth = app.auth;
-  io = new Server(app.http.nodeServer, { path: IO_PATH, serveClient: false });
-  dashboard = new DashboardSignaling({
-    io,
-    authenticator: auth,
-    moderation: app.moderation,
-    conference: app.conference,
-    store,
-    log,
-  });
+  dashboard = app.dashboard;
   url = `http://127.0.0.1:${app.http.port}${DASHBOARD_NAMESPACE}`;
   sipPort = app.sip.ports.udp!;
 });
@@ -97,7 +82,6 @@ afterAll(async () => {
   await Promise.all(phones.map((p) => p.close()));
   dashboard?.close();
   dashboard?.close(); // idempotent
-  await new Promise<void>((r) => (io ? void io.close(() => r()) : r()));
   await app?.close();
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
@@ -118,7 +102,6 @@ async function dashboardClient(
   cookie: string | undefined,
 ): Promise<{ c: Client; events: Received[]; snapshot: DashboardSnapshot }> {
   const c: Client = connect(url, {
-    path: IO_PATH,
     transports: ['websocket'],
     reconnection: false,
     forceNew: true,
@@ -180,7 +163,6 @@ const participantEvents = (events: Received[], name: string): Received[] =>
 test('no credentials, or a session that does not exist: the handshake is refused with AUTH_REQUIRED', async () => {
   for (const cookie of [undefined, `${SESSION_COOKIE}=not-a-session`]) {
     const c: Client = connect(url, {
-      path: IO_PATH,
       transports: ['websocket'],
       reconnection: false,
       forceNew: true,
