@@ -145,8 +145,12 @@ export class AuthService implements Authenticator {
     return this.fromSession(undefined, { ...session, roomGrants: grants })!;
   }
 
-  onSessionEnded(listener: (principalName: string, sessionIdHash: string) => void): void {
+  onSessionEnded(listener: (principalName: string, sessionIdHash: string) => void): () => void {
     this.endedListeners.push(listener);
+    return () => {
+      const i = this.endedListeners.indexOf(listener);
+      if (i >= 0) this.endedListeners.splice(i, 1);
+    };
   }
 
   // ------------------------------------------------------------------ sign-in, PIN sessions, sign-out

@@ -27,6 +27,10 @@ export interface Authenticator {
     moderatorPin: string,
     source: string | null,
   ): Principal;
-  /** Called with the session's id hash whenever a session ends (logout, expiry): open dashboards sign out. */
-  onSessionEnded(listener: (principalName: string, sessionIdHash: string) => void): void;
+  /**
+   * Called with the session's id hash whenever a session ends (logout, expiry): open dashboards sign out. An empty
+   * hash means every session of that principal ended (account disabled, password changed). Returns the
+   * unsubscribe function.
+   */
+  onSessionEnded(listener: (principalName: string, sessionIdHash: string) => void): () => void;
 }

@@ -171,7 +171,9 @@ export class DashboardSignaling {
     this.unwatch.push(() => this.ns.off('connection', onConnection));
     this.watchConference();
     this.watchQuality();
-    opts.authenticator.onSessionEnded((name, idHash) => this.signOut(name, idHash, 'session ended'));
+    this.unwatch.push(
+      opts.authenticator.onSessionEnded((name, idHash) => this.signOut(name, idHash, 'session ended')),
+    );
   }
 
   /** How many dashboards are connected. */
