@@ -3,12 +3,13 @@ import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
 import type { Server } from 'socket.io';
 import { type Namespace } from 'socket.io';
-import { ZodError, type z } from 'zod';
+import type { z } from 'zod';
 import type { Conference } from '../conference/conference';
 import { LeaveReason } from '../conference/participant/leave-reason';
 import { ParticipantState, type Participant } from '../conference/participant/participant';
 import type { Room } from '../conference/room/room';
 import { AppError } from '../errors/app-error';
+import { settle } from '../errors/settle';
 import {
   ConnectTransportSchema,
   ConsumerRefSchema,
@@ -363,25 +364,7 @@ export class RtcSignaling {
 
   /** Runs one request and acknowledges it with its result or a catalogue error; never throws. */
   private async answer(log: Logger, event: string, fn: () => unknown, ack: unknown): Promise<void> {
-    let result: AckResult<unknown>;
-    try {
-      result = { ok: true, data: (await fn()) ?? null };
-    } catch (err) {
-      if (err instanceof ZodError) {
-        const issue = err.issues[0];
-        const where = issue?.path.join('.') || 'payload';
-        result = {
-          ok: false,
-          error: { code: 'API_BAD_REQUEST', message: `${where}: ${issue?.message ?? 'invalid'}` },
-        };
-      } else if (err instanceof AppError) {
-        result = { ok: false, error: { code: err.code, message: err.message } };
-      } else {
-        log.error({ err, event }, 'browser request failed');
-        const e = new AppError('INTERNAL');
-        result = { ok: false, error: { code: e.code, message: e.message } };
-      }
-    }
+    const result = await settle(fn, (err) => log.error({ err, event }, 'browser request failed'));
     if (typeof ack === 'function') (ack as (r: AckResult<unknown>) => void)(result);
   }
 

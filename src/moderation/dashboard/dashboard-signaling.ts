@@ -2,11 +2,12 @@ import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Logger } from 'pino';
 import type { Namespace, Server, Socket } from 'socket.io';
-import { ZodError, type z } from 'zod';
+import type { z } from 'zod';
 import type { Conference, ConferenceObserverEvents } from '../../conference/conference';
 import type { Participant } from '../../conference/participant/participant';
 import type { Room } from '../../conference/room/room';
 import { AppError, ERROR_CATALOGUE } from '../../errors/app-error';
+import { settle } from '../../errors/settle';
 import {
   AuditQuerySchema,
   CdrQuerySchema,
@@ -369,24 +370,7 @@ export class DashboardSignaling {
     ack: unknown,
     fn: () => unknown,
   ): Promise<void> {
-    let result: AckResult<unknown>;
-    try {
-      result = { ok: true, data: (await fn()) ?? null };
-    } catch (err) {
-      if (err instanceof ZodError) {
-        const issue = err.issues[0];
-        const where = issue?.path.join('.') || 'payload';
-        result = {
-          ok: false,
-          error: { code: 'API_BAD_REQUEST', message: `${where}: ${issue?.message ?? 'invalid'}` },
-        };
-      } else if (err instanceof AppError) {
-        result = { ok: false, error: { code: err.code, message: err.message } };
-      } else {
-        log.error({ err, event }, 'dashboard command failed');
-        result = { ok: false, error: { code: 'INTERNAL', message: ERROR_CATALOGUE.INTERNAL.message } };
-      }
-    }
+    const result = await settle(fn, (err) => log.error({ err, event }, 'dashboard command failed'));
     if (typeof ack === 'function' && socket.connected) (ack as (r: AckResult<unknown>) => void)(result);
   }
 

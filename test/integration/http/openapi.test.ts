@@ -5,16 +5,14 @@
  */
 import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { App, VERSION } from '../../../src/app';
-import { loadConfig } from '../../../src/config/load';
+import type { App } from '../../../src/app';
+import { VERSION } from '../../../src/app';
 import { ERROR_CATALOGUE } from '../../../src/errors/catalogue';
 import { buildOpenApiDocument, openapiPath } from '../../../src/http/openapi/openapi-document';
 import { zodToJsonSchema } from '../../../src/http/openapi/zod-json-schema';
-import { silentLogger } from '../../../src/logging/logger';
 import { CreateRoomSchema } from '../../../src/protocol/dashboard-protocol';
+import { startInProcessApp, type InProcessApp } from '../../support/in-process-app';
 
 jest.setTimeout(60_000);
 
@@ -34,31 +32,20 @@ const Ajv2020 = (
 const API_TOKEN = 'openapi-test-token-0123456789';
 const DOC_ID = 'https://parley.test/openapi.json';
 
-let dataDir: string;
+let running: InProcessApp | undefined;
 let app: App | undefined;
 let base: string;
 let doc: Record<string, unknown>;
 let ajv: AjvLike;
 
 beforeAll(async () => {
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-openapi-'));
-  const worker = Number(process.env.JEST_WORKER_ID ?? '1');
-  const min = 34000 + ((worker - 1) % 4) * 400;
-  const config = loadConfig({
-    env: {},
-    overrides: {
-      dataDir,
-      log: { level: 'silent' },
-      http: { ip: '127.0.0.1', port: 0 },
-      sip: { listen: { ip: '127.0.0.1', udp: 0, tcp: null, tls: null, ws: null } },
-      rtc: { numWorkers: 1, minPort: min, maxPort: min + 399 },
-      webrtc: { port: 0 },
-      auth: { adminPassword: 'openapi-admin-password', apiToken: API_TOKEN },
-      conference: { joinTones: false },
-    },
+  running = await startInProcessApp({
+    name: 'openapi',
+    portBase: 34000,
+    overrides: { auth: { adminPassword: 'openapi-admin-password', apiToken: API_TOKEN } },
   });
-  app = await App.create(config, silentLogger());
-  base = `http://127.0.0.1:${app.http.port}`;
+  app = running.app;
+  base = running.base;
   const res = await fetch(`${base}/api/openapi.json`);
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toMatch(/^application\/json/);
@@ -67,10 +54,7 @@ beforeAll(async () => {
   ajv.addSchema({ ...doc, $id: DOC_ID });
 });
 
-afterAll(async () => {
-  await app?.close();
-  fs.rmSync(dataDir, { recursive: true, force: true });
-});
+afterAll(() => running?.close());
 
 /** Runs the ESM-only validator on `doc` in a child node process. */
 function validateOpenApi(document: unknown): Promise<{ valid: boolean; version?: string; errors?: unknown }> {

@@ -5,12 +5,8 @@
  * revokes the cookie; cookie-signed state changes must be JSON; a sign-in flood is rate-limited (429, even with the
  * right password) until the window passes. Security headers on API answers.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { App } from '../../../src/app';
-import { loadConfig } from '../../../src/config/load';
-import { silentLogger } from '../../../src/logging/logger';
+import type { App } from '../../../src/app';
+import { startInProcessApp, type InProcessApp } from '../../support/in-process-app';
 
 jest.setTimeout(60_000);
 
@@ -20,7 +16,7 @@ const WINDOW_SECONDS = 2;
 const MAX_ATTEMPTS = 3;
 
 let app: App;
-let dataDir: string;
+let running: InProcessApp | undefined;
 let base: string;
 
 interface Answer {
@@ -82,18 +78,10 @@ function isPublic(r: { method: string; path: string }): boolean {
 }
 
 beforeAll(async () => {
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-authz-'));
-  const worker = Number(process.env.JEST_WORKER_ID ?? '1');
-  const min = 44000 + ((worker - 1) % 4) * 400;
-  const config = loadConfig({
-    env: {},
+  running = await startInProcessApp({
+    name: 'authz',
+    portBase: 44000,
     overrides: {
-      dataDir,
-      log: { level: 'silent' },
-      http: { ip: '127.0.0.1', port: 0 },
-      sip: { listen: { ip: '127.0.0.1', udp: 0, tcp: null, tls: null, ws: null } },
-      rtc: { numWorkers: 1, minPort: min, maxPort: min + 399 },
-      webrtc: { port: 0 },
       auth: {
         adminPassword: ADMIN_PASSWORD,
         apiToken: TOKEN,
@@ -101,7 +89,6 @@ beforeAll(async () => {
         loginWindowSeconds: WINDOW_SECONDS,
       },
       conference: {
-        joinTones: false,
         rooms: [
           { name: 'alpha', moderatorPin: '1111' },
           { name: 'beta', moderatorPin: '2222' },
@@ -109,17 +96,14 @@ beforeAll(async () => {
       },
     },
   });
-  app = await App.create(config, silentLogger(), { print: () => undefined });
-  base = `http://127.0.0.1:${app.http.port}`;
+  ({ app, base } = running);
+  const config = running.config;
   // Both rooms open (declared rooms are kept when empty).
   for (const name of ['alpha', 'beta'])
     await app.conference.declareRoom(config.conference.rooms.find((r) => r.name === name)!);
 });
 
-afterAll(async () => {
-  await app.close();
-  fs.rmSync(dataDir, { recursive: true, force: true });
-});
+afterAll(() => running?.close());
 
 describe('REST authorisation', () => {
   it('lists the /api routes it registered (the rooms, auth and accounts routes among them)', () => {

@@ -4,13 +4,8 @@
  * temporary data directory) and real `socket.io-client` dashboards; callers are Node SIP phones (our own stack,
  * PCMU over UDP) dialling into the rooms and typing the room PIN (RFC 4733).
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { io as connect, type Socket } from 'socket.io-client';
-import { App } from '../../../src/app';
-import { loadConfig } from '../../../src/config/load';
-import { silentLogger } from '../../../src/logging/logger';
+import type { App } from '../../../src/app';
 import type { AuthService } from '../../../src/moderation/auth/auth-service';
 import type { DashboardSignaling } from '../../../src/moderation/dashboard/dashboard-signaling';
 import {
@@ -24,6 +19,7 @@ import {
 import { SipError } from '../../../src/sip/errors';
 import type { Store } from '../../../src/storage/store';
 import { SipPhone } from '../../support/sip-phone';
+import { startInProcessApp, type InProcessApp } from '../../support/in-process-app';
 
 jest.setTimeout(60_000);
 
@@ -36,7 +32,7 @@ interface Received {
   at: number;
 }
 
-let dataDir: string;
+let running: InProcessApp | undefined;
 let app: App;
 let store: Store;
 let auth: AuthService;
@@ -47,21 +43,12 @@ const phones: SipPhone[] = [];
 const clients: Client[] = [];
 
 beforeAll(async () => {
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-dashboard-'));
-  const worker = Number(process.env.JEST_WORKER_ID ?? '1');
-  const min = 38000 + ((worker - 1) % 4) * 400;
-  const config = loadConfig({
-    env: {},
+  running = await startInProcessApp({
+    name: 'dashboard',
+    portBase: 38000,
     overrides: {
-      dataDir,
-      log: { level: 'silent' },
-      http: { ip: '127.0.0.1', port: 0 },
       auth: { adminPassword: ADMIN_PASSWORD },
-      sip: { listen: { ip: '127.0.0.1', udp: 0, tcp: null, tls: null, ws: null } },
-      rtc: { numWorkers: 1, minPort: min, maxPort: min + 399 },
-      webrtc: { port: 0 },
       conference: {
-        joinTones: false,
         rooms: [
           { name: 'alpha', pin: '1000', moderatorPin: '1111' },
           { name: 'bravo', pin: '2000', moderatorPin: '2222' },
@@ -69,7 +56,7 @@ beforeAll(async () => {
       },
     },
   });
-  app = await App.create(config, silentLogger(), { print: () => undefined });
+  app = running.app;
   store = app.store;
   auth = app.auth;
   dashboard = app.dashboard;
@@ -82,8 +69,7 @@ afterAll(async () => {
   await Promise.all(phones.map((p) => p.close()));
   dashboard?.close();
   dashboard?.close(); // idempotent
-  await app?.close();
-  fs.rmSync(dataDir, { recursive: true, force: true });
+  await running?.close();
 });
 
 // ------------------------------------------------------------------ helpers

@@ -5,12 +5,9 @@
  * `app.conference`, a real SQLite file, and the records REST routes on a real HttpServer (the principal is set by
  * a test middleware: sign-in is another part's).
  */
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Router } from 'express';
-import { App } from '../../../src/app';
-import { loadConfig } from '../../../src/config/load';
+import type { App } from '../../../src/app';
 import type { Participant } from '../../../src/conference/participant/participant';
 import { HttpServer } from '../../../src/http/http-server';
 import { recordsRouter } from '../../../src/http/routes/records';
@@ -21,6 +18,7 @@ import { ModerationService } from '../../../src/moderation/moderation-service';
 import { QualityMonitor, type QualityFigures } from '../../../src/moderation/quality/quality-monitor';
 import type { CallLadder, CdrView, Page, Principal } from '../../../src/protocol/dashboard-protocol';
 import { SqliteStore } from '../../../src/storage/sqlite/sqlite-store';
+import { startInProcessApp, type InProcessApp } from '../../support/in-process-app';
 import { SipPhone } from '../../support/sip-phone';
 
 jest.setTimeout(90_000);
@@ -31,6 +29,7 @@ const PIN_DEMO: Principal = { kind: 'pin', name: 'pin:demo', role: 'moderator', 
 
 describe('call ladder, quality and CDRs of real SIP calls (App in-process)', () => {
   let dataDir: string;
+  let running: InProcessApp | undefined;
   let app: App;
   let store: SqliteStore;
   let ladders: CallLadders;
@@ -40,23 +39,14 @@ describe('call ladder, quality and CDRs of real SIP calls (App in-process)', () 
   const phones: SipPhone[] = [];
 
   beforeAll(async () => {
-    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-records-'));
-    const worker = Number(process.env.JEST_WORKER_ID ?? '1');
-    const min = 41200 + ((worker - 1) % 4) * 400;
-    const config = loadConfig({
-      env: {},
-      overrides: {
-        dataDir,
-        log: { level: 'silent' },
-        http: { ip: '127.0.0.1', port: 0 },
-        sip: { listen: { ip: '127.0.0.1', udp: 0, tcp: null, tls: null, ws: null } },
-        rtc: { numWorkers: 1, minPort: min, maxPort: min + 399 },
-        webrtc: { port: 0 },
-        conference: { joinTones: false, emptyRoomGraceSeconds: 0 },
-      },
+    running = await startInProcessApp({
+      name: 'records',
+      portBase: 41200,
+      overrides: { conference: { emptyRoomGraceSeconds: 0 } },
     });
+    ({ app, dataDir } = running);
+    const { config } = running;
     const log = silentLogger();
-    app = await App.create(config, log);
     // Its own file: the App keeps its own store in dataDir.
     store = SqliteStore.open({ file: path.join(dataDir, 'records-test.db') });
     ladders = new CallLadders({
@@ -90,9 +80,8 @@ describe('call ladder, quality and CDRs of real SIP calls (App in-process)', () 
     quality?.close();
     ladders?.close();
     cdrs?.close();
-    await app?.close();
     store?.close();
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    await running?.close();
   });
 
   const get = async (url: string, who: Principal = ADMIN): Promise<Response> =>

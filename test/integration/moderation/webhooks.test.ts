@@ -3,13 +3,9 @@
  * a hung receiver, filters. The events come from a real Conference (fake media: no worker needed) and, in the last
  * block, from a whole in-process App with a real SIP call.
  */
-import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import { App } from '../../../src/app';
-import { loadConfig } from '../../../src/config/load';
+import type { App } from '../../../src/app';
 import { silentLogger } from '../../../src/logging/logger';
 import {
   WebhookDispatcher,
@@ -19,6 +15,7 @@ import type { WebhookEvent } from '../../../src/moderation/webhooks/webhook-even
 import { verifySignature } from '../../../src/moderation/webhooks/webhook-signature';
 import { SipPhone } from '../../support/sip-phone';
 import { makeConference } from '../../unit/conference/fakes';
+import { startInProcessApp, type InProcessApp } from '../../support/in-process-app';
 
 jest.setTimeout(60_000);
 
@@ -262,32 +259,19 @@ describe('webhooks to real HTTP receivers', () => {
 });
 
 describe('webhooks from a running Parley (App in-process, a real SIP call)', () => {
-  let dataDir: string;
+  let running: InProcessApp | undefined;
   let app: App | undefined;
 
   beforeAll(async () => {
-    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-webhooks-'));
-    const worker = Number(process.env.JEST_WORKER_ID ?? '1');
-    const min = 36000 + ((worker - 1) % 4) * 400;
-    const config = loadConfig({
-      env: {},
-      overrides: {
-        dataDir,
-        log: { level: 'silent' },
-        http: { ip: '127.0.0.1', port: 0 },
-        sip: { listen: { ip: '127.0.0.1', udp: 0, tcp: null, tls: null, ws: null } },
-        rtc: { numWorkers: 1, minPort: min, maxPort: min + 399 },
-        webrtc: { port: 0 },
-        conference: { joinTones: false, emptyRoomGraceSeconds: 0 },
-      },
+    running = await startInProcessApp({
+      name: 'webhooks',
+      portBase: 36000,
+      overrides: { conference: { emptyRoomGraceSeconds: 0 } },
     });
-    app = await App.create(config, silentLogger());
+    app = running.app;
   });
 
-  afterAll(async () => {
-    await app?.close();
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => running?.close());
 
   it('a phone calling in and hanging up is room.created, participant.joined (sip), participant.left (remote-bye)', async () => {
     const rx = await receiver();
