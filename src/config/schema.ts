@@ -143,7 +143,11 @@ export const configSchema = z
         adminPassword: z.string().min(8).max(256).optional(),
         /** An API token for automation (env PARLEY_API_TOKEN), admin rights; stored hashed. */
         apiToken: z.string().min(16).max(256).optional(),
-        sessionTtlHours: z.number().min(0.1).max(24 * 90).default(12),
+        sessionTtlHours: z
+          .number()
+          .min(0.1)
+          .max(24 * 90)
+          .default(12),
         /** Failed sign-ins allowed per source address and per account within `loginWindowSeconds`. */
         loginMaxAttempts: z.number().int().min(1).max(1000).default(5),
         loginWindowSeconds: z.number().int().min(1).max(86400).default(300),
@@ -168,7 +172,10 @@ export const configSchema = z
       .array(
         z
           .object({
-            url: z.string().url().refine((u) => /^https?:/.test(u), 'http(s) URLs only'),
+            url: z
+              .string()
+              .url()
+              .refine((u) => /^https?:/.test(u), 'http(s) URLs only'),
             secret: z.string().min(16).max(256),
             /** Event names to send (default: all). */
             events: z.array(z.string().min(1)).optional(),
