@@ -183,6 +183,7 @@ export class App {
       const moderation = new ModerationService({
         conference,
         audit: store.audit,
+        rooms: store.rooms,
         log: log.child({ component: 'moderation' }),
       });
       const auth = await AuthService.create({
@@ -201,6 +202,8 @@ export class App {
           ...(r.moderatorPin !== null ? { moderatorPin: r.moderatorPin } : {}),
           ...(r.maxParticipants !== null ? { maxParticipants: r.maxParticipants } : {}),
         });
+      // Declared rooms (config file and API) are open from the start: listed on the dashboard, lockable at once.
+      await conference.openDeclaredRooms();
       const retention = Retention.start({
         store,
         auditRetentionDays: config.storage.auditRetentionDays,
@@ -231,7 +234,6 @@ export class App {
         log: log.child({ component: 'webhooks' }),
       });
       opened.push(webhooks);
-      const isDeclared = (name: string): boolean => rooms.declarations().some((d) => d.name === name);
       const focus = new Focus({ sip, conference, ...callSettings, log: log.child({ component: 'focus' }) });
       const attachments = new AttachmentStore({
         dataDir: config.dataDir,
@@ -255,7 +257,7 @@ export class App {
         api: [
           authRouter({ auth, secureCookie: config.auth.secureCookie }),
           accountsRouter(auth),
-          roomsRouter({ conference, moderation, rooms: store.rooms, isDeclared }),
+          roomsRouter({ conference, moderation }),
           recordsRouter({ store, moderation, ladders }),
           openapiRouter({ version: VERSION }),
           attachmentsRouter({
@@ -293,7 +295,6 @@ export class App {
         store,
         quality,
         ladders,
-        isDeclared,
         log: log.child({ component: 'dashboard' }),
       });
       const web = httpBase(config.http.ip, http.port);

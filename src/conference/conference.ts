@@ -250,6 +250,27 @@ export class Conference {
     return this.rooms.getOrCreate(d.name);
   }
 
+  /** Opens every declared room (at start: they are listed, lockable and dialable before anyone calls). */
+  async openDeclaredRooms(): Promise<void> {
+    for (const d of this.rooms.declarations()) await this.rooms.getOrCreate(d.name);
+  }
+
+  /** Whether room `roomName` is declared (config file or run time). */
+  isDeclared(roomName: string): boolean {
+    return this.rooms.declarations().some((d) => d.name === roomName);
+  }
+
+  /**
+   * Removes a run-time declaration and ends the room if it is open (every call ends). Returns false, doing nothing,
+   * when the room was not declared at run time (a config file's room stays; an on-demand room just ends).
+   */
+  forgetRoom(roomName: string): boolean {
+    if (!this.rooms.undeclare(roomName)) return false;
+    const room = this.rooms.get(roomName);
+    if (room && !room.isClosed) room.close(LeaveReason.RoomClosed);
+    return true;
+  }
+
   /** Whether `pin` is room `roomName`'s moderator PIN (false when it has none or the room is unknown). */
   isModeratorPin(roomName: string, pin: string): boolean {
     const want = this.rooms.settingsFor(roomName)?.moderatorPin;

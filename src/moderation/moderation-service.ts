@@ -5,7 +5,7 @@ import type { Room } from '../conference/room/room';
 import type { RoomDeclaration } from '../conference/room/room-manager';
 import { AppError } from '../errors/app-error';
 import type { Principal } from '../protocol/dashboard-protocol';
-import type { AuditRepository } from '../storage/store';
+import type { AuditRepository, RoomRepository } from '../storage/store';
 
 /** Who asks, and from where: every moderation action is authorised on it and recorded with it. */
 export interface Actor {
@@ -25,6 +25,8 @@ export interface LivestreamControl {
 export interface ModerationServiceOptions {
   conference: Conference;
   audit: AuditRepository;
+  /** Where rooms created at run time are kept (re-declared at the next start). */
+  rooms: RoomRepository;
   livestream?: LivestreamControl;
   log: Logger;
 }
@@ -115,7 +117,10 @@ export class ModerationService {
     return this.audited(actor, 'end-room', roomId, null, null, () => this.opts.conference.endRoom(roomId));
   }
 
-  /** Accounts only (not a moderator-PIN session). The room is opened at once and kept when empty. */
+  /**
+   * Accounts only (not a moderator-PIN session). Declares the room, opens it at once, keeps it when empty and across
+   * restarts. ROOM_EXISTS when a room of that name is declared or open.
+   */
   createRoom(actor: Actor, d: RoomDeclaration): Promise<Room> {
     const detail = JSON.stringify({
       displayName: d.displayName,
@@ -124,8 +129,41 @@ export class ModerationService {
       maxParticipants: d.maxParticipants,
     });
     return this.audited(actor, 'create-room', d.name, null, detail, async () => {
-      if (isPinOnly(actor.principal)) throw new AppError('AUTH_FORBIDDEN', 'creating rooms needs an account');
-      return this.opts.conference.declareRoom(d);
+      requireAccount(actor);
+      const { conference } = this.opts;
+      if (conference.isDeclared(d.name) || conference.listRooms().some((r) => r.id === d.name))
+        throw new AppError('ROOM_EXISTS', `room ${d.name} exists`);
+      const room = await conference.declareRoom(d);
+      this.opts.rooms.put({
+        name: d.name,
+        displayName: d.displayName ?? null,
+        pin: d.pin ?? null,
+        moderatorPin: d.moderatorPin ?? null,
+        maxParticipants: d.maxParticipants ?? null,
+        createdAt: new Date().toISOString(),
+        createdBy: actor.principal.name,
+      });
+      return room;
+    });
+  }
+
+  /**
+   * Ends the room (every call ends) and, accounts only, forgets a declaration made at run time (it does not come
+   * back at the next start). A config file's room or an on-demand room just ends.
+   */
+  deleteRoom(actor: Actor, roomId: string): Promise<{ forgotten: boolean }> {
+    return this.audited(actor, 'delete-room', roomId, null, null, () => {
+      const { conference } = this.opts;
+      const open = conference.listRooms().some((r) => r.id === roomId && !r.isClosed);
+      if (!this.opts.rooms.get(roomId)) {
+        if (!open) throw new AppError('CONF_ROOM_NOT_FOUND', `room ${roomId} not found`);
+        conference.endRoom(roomId);
+        return { forgotten: false };
+      }
+      requireAccount(actor);
+      conference.forgetRoom(roomId);
+      this.opts.rooms.delete(roomId);
+      return { forgotten: true };
     });
   }
 
@@ -244,6 +282,11 @@ export class ModerationService {
       this.opts.log.error({ err, action, roomId }, 'audit append failed');
     }
   }
+}
+
+function requireAccount(actor: Actor): void {
+  if (isPinOnly(actor.principal))
+    throw new AppError('AUTH_FORBIDDEN', 'creating and deleting rooms needs an account');
 }
 
 /** A session holding only moderator-PIN grants (no account rights). */

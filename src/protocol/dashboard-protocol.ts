@@ -222,6 +222,8 @@ export interface DashboardClientToServer {
   dial: (req: z.input<typeof DialSchema>, ack: Ack<{ participant: DashboardParticipant }>) => void;
   move: (req: z.input<typeof MoveSchema>, ack: Ack<null>) => void;
   endRoom: (req: z.input<typeof RoomRefSchema>, ack: Ack<null>) => void;
+  /** Ends the room and forgets a room created at run time (accounts only); a config file's room only ends. */
+  deleteRoom: (req: z.input<typeof RoomRefSchema>, ack: Ack<{ forgotten: boolean }>) => void;
   createRoom: (req: z.input<typeof CreateRoomSchema>, ack: Ack<DashboardRoom>) => void;
   claimRoom: (req: z.input<typeof ClaimRoomSchema>, ack: Ack<Principal>) => void;
   startLivestream: (req: z.input<typeof LivestreamSchema>, ack: Ack<null>) => void;

@@ -240,7 +240,7 @@ test('DELETE a room: every phone gets a BYE with a Reason header, the room is go
   await joined(room, 2);
   expect(await request('DELETE', `/api/rooms/${room}`)).toEqual({
     status: 200,
-    body: { roomId: room, ended: true },
+    body: { roomId: room, ended: true, forgotten: false },
   });
   await Promise.all([a.waitTerminated(10000), b.waitTerminated(10000)]);
   expect([a.byeFromServer?.method, b.byeFromServer?.method]).toEqual(['BYE', 'BYE']);

@@ -67,6 +67,11 @@ export class RoomManager extends TypedEmitter<RoomManagerEvents> {
     this.declared.set(d.name, d);
   }
 
+  /** Removes a run-time declaration; false when there was none (a config file's room cannot be removed). */
+  undeclare(name: string): boolean {
+    return this.declared.delete(name);
+  }
+
   /** Every declared room: the config file's and the run-time ones. */
   declarations(): RoomDeclaration[] {
     const out = new Map(this.conf.rooms.map((r) => [r.name, r]));

@@ -403,10 +403,11 @@ export const OPERATIONS: Operation[] = [
   {
     method: 'delete',
     path: '/rooms/:id',
-    id: 'endRoom',
+    id: 'deleteRoom',
     tag: 'rooms',
-    summary: 'End the room (every call ends)',
-    ok: ack({ roomId: { type: 'string' }, ended: { const: true } }),
+    summary:
+      'End the room (every call ends); a room created through the API is also forgotten (accounts only: it does not come back at the next start)',
+    ok: ack({ roomId: { type: 'string' }, ended: { const: true }, forgotten: { type: 'boolean' } }),
     errors: ROOM,
   },
   {

@@ -5,7 +5,6 @@ import type { Conference } from '../../conference/conference';
 import type { Room } from '../../conference/room/room';
 import type { Actor, ModerationService } from '../../moderation/moderation-service';
 import { CreateRoomSchema } from '../../protocol/dashboard-protocol';
-import type { RoomRepository } from '../../storage/store';
 import { actorOf, principalOf } from '../principal';
 import { parseBody as body } from './auth';
 
@@ -19,10 +18,6 @@ const LivestreamBody = z.object({ url: z.string().max(2048).optional() }).strict
 export interface RoomsRouterOptions {
   conference: Conference;
   moderation: ModerationService;
-  /** Where rooms created through the API are kept (re-declared at the next start). */
-  rooms: RoomRepository;
-  /** Whether a room of that name is declared already (config file or run time). */
-  isDeclared(name: string): boolean;
 }
 
 /**
@@ -47,7 +42,8 @@ export interface RoomsRouterOptions {
  *                                                   answers 201 once the callee is in the room
  * POST   /api/rooms/:id/livestream                  {"url"?}: starts the livestream (501 LIVESTREAM_UNAVAILABLE)
  * DELETE /api/rooms/:id/livestream                  stops it
- * DELETE /api/rooms/:id                             ends the room (every call ends)
+ * DELETE /api/rooms/:id                             ends the room (every call ends) and forgets a room created
+ *                                                   through the API (accounts only); `forgotten` says which
  */
 export function roomsRouter(opts: RoomsRouterOptions): Router {
   const { conference, moderation } = opts;
@@ -89,23 +85,12 @@ export function roomsRouter(opts: RoomsRouterOptions): Router {
       req,
       '{"roomId", "displayName"?, "pin"?, "moderatorPin"?, "maxParticipants"?}',
     );
-    if (opts.isDeclared(d.roomId) || conference.listRooms().some((x) => x.id === d.roomId))
-      throw new AppError('ROOM_EXISTS', `room ${d.roomId} exists`);
     const room = await moderation.createRoom(actor, {
       name: d.roomId,
       ...(d.displayName !== undefined ? { displayName: d.displayName } : {}),
       ...(d.pin !== undefined ? { pin: d.pin } : {}),
       ...(d.moderatorPin !== undefined ? { moderatorPin: d.moderatorPin } : {}),
       ...(d.maxParticipants !== undefined ? { maxParticipants: d.maxParticipants } : {}),
-    });
-    opts.rooms.put({
-      name: d.roomId,
-      displayName: d.displayName ?? null,
-      pin: d.pin ?? null,
-      moderatorPin: d.moderatorPin ?? null,
-      maxParticipants: d.maxParticipants ?? null,
-      createdAt: new Date().toISOString(),
-      createdBy: actor.principal.name,
     });
     res.status(201).json(roomView(room));
   });
@@ -129,8 +114,8 @@ export function roomsRouter(opts: RoomsRouterOptions): Router {
     res.json({ roomId: room.id, participants: room.detail().participantList });
   });
   r.delete('/rooms/:id', async (req, res) => {
-    await moderation.endRoom(roomActor(req, res, 'end-room'), req.params.id);
-    res.json({ roomId: req.params.id, ended: true });
+    const { forgotten } = await moderation.deleteRoom(roomActor(req, res, 'delete-room'), req.params.id);
+    res.json({ roomId: req.params.id, ended: true, forgotten });
   });
   r.get('/rooms/:id/media', async (req, res) => {
     roomActor(req, res);

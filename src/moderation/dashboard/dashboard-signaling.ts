@@ -74,8 +74,6 @@ export interface DashboardSignalingOptions {
   store: Pick<Store, 'audit' | 'cdrs' | 'rooms'>;
   quality?: QualityFeed;
   ladders?: LadderSource;
-  /** Whether a room of that name is declared already (config or run time): `createRoom` answers ROOM_EXISTS. */
-  isDeclared?: (roomId: string) => boolean;
   /** At most one `speaking` batch per room per this many ms (default 100). */
   speakingIntervalMs?: number;
   /** Commands per second and socket (default 20, the same burst). */
@@ -317,6 +315,7 @@ export class DashboardSignaling {
       await m.endRoom(actor(), r.roomId);
       return null;
     });
+    on('deleteRoom', RoomRefSchema, (r) => m.deleteRoom(actor(), r.roomId));
     on('createRoom', CreateRoomSchema, async (r) => this.createRoom(actor(), r));
     on('claimRoom', ClaimRoomSchema, (r) => {
       const principal = this.opts.authenticator.claimRoom(
@@ -376,29 +375,12 @@ export class DashboardSignaling {
 
   /** Declares the room (ModerationService: accounts only, audited) and keeps it in the store. */
   private async createRoom(actor: Actor, r: z.output<typeof CreateRoomSchema>): Promise<unknown> {
-    if (this.opts.store.rooms.get(r.roomId) || this.opts.isDeclared?.(r.roomId)) {
-      this.opts.moderation.record({ name: actor.principal.name, source: actor.source }, 'create-room', {
-        roomId: r.roomId,
-        outcome: 'error',
-        detail: 'ROOM_EXISTS',
-      });
-      throw new AppError('ROOM_EXISTS', `room ${r.roomId} is declared already`);
-    }
     const room = await this.opts.moderation.createRoom(actor, {
       name: r.roomId,
       ...(r.displayName !== undefined ? { displayName: r.displayName } : {}),
       ...(r.pin !== undefined ? { pin: r.pin } : {}),
       ...(r.moderatorPin !== undefined ? { moderatorPin: r.moderatorPin } : {}),
       ...(r.maxParticipants !== undefined ? { maxParticipants: r.maxParticipants } : {}),
-    });
-    this.opts.store.rooms.put({
-      name: r.roomId,
-      displayName: r.displayName ?? null,
-      pin: r.pin ?? null,
-      moderatorPin: r.moderatorPin ?? null,
-      maxParticipants: r.maxParticipants ?? null,
-      createdAt: new Date().toISOString(),
-      createdBy: actor.principal.name,
     });
     return dashboardRoom(room, this.opts.moderation);
   }

@@ -159,7 +159,8 @@ export class QualityMonitor extends TypedEmitter<QualityMonitorEvents> {
         this.tracks.set(p.id, t);
       }
       const fromMixer = byId.get(p.id);
-      const mixer = fromMixer?.receive;
+      // Nothing received yet (a caller that sends no RTP): the mixer knows nothing of its quality.
+      const mixer = fromMixer?.receive && fromMixer.receive.received > 0 ? fromMixer.receive : undefined;
       // The phone's own RTCP report on the mix it gets from us (phones on the media threads' legs).
       const sent = fromMixer?.sent;
       let mixerLoss: number | null = null;

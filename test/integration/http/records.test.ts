@@ -76,7 +76,7 @@ describe('records REST routes', () => {
     });
     const log = silentLogger();
     const { conference } = makeConference();
-    const moderation = new ModerationService({ conference, audit: store.audit, log });
+    const moderation = new ModerationService({ conference, audit: store.audit, rooms: store.rooms, log });
     const principal = Router().use((req, res, next) => {
       const h = req.header('x-test-principal');
       if (h) res.locals.principal = JSON.parse(h) as Principal;

@@ -304,6 +304,7 @@ test("a moderator-PIN session of room alpha: AUTH_FORBIDDEN on every bravo comma
     ['move', { ...ref, toRoomId: 'alpha' }],
     ['move', { roomId: 'alpha', participantId: graceId, toRoomId: 'bravo' }],
     ['endRoom', { roomId: 'bravo' }],
+    ['deleteRoom', { roomId: 'bravo' }],
     ['startLivestream', { roomId: 'bravo' }],
     ['stopLivestream', { roomId: 'bravo' }],
     ['ladder', ref],
@@ -413,7 +414,7 @@ test('malformed payloads get API_BAD_REQUEST acks; a missing ack is tolerated; u
   expect((await ask(c, 'snapshot')).ok).toBe(true);
 });
 
-test('createRoom declares and persists the room; a second create is ROOM_EXISTS', async () => {
+test('createRoom declares and persists the room; a second create is ROOM_EXISTS; deleteRoom forgets it', async () => {
   const { c, events } = await dashboardClient(await adminCookie());
   const res = await ask(c, 'createRoom', { roomId: 'delta', displayName: 'Delta', moderatorPin: '4444' });
   expect(res).toMatchObject({ ok: true, data: { id: 'delta', displayName: 'Delta', declared: true } });
@@ -430,6 +431,15 @@ test('createRoom declares and persists the room; a second create is ROOM_EXISTS'
   await until('roomClosed pushed', () =>
     events.find((e) => e.event === 'roomClosed' && (e.payload as { roomId: string }).roomId === 'delta'),
   );
+  // Ended, it stays declared (and stored); deleted, it is forgotten and its name free again.
+  expect(store.rooms.get('delta')).toBeDefined();
+  expect(await ask(c, 'deleteRoom', { roomId: 'delta' })).toEqual({ ok: true, data: { forgotten: true } });
+  expect(store.rooms.get('delta')).toBeUndefined();
+  expect(app.conference.isDeclared('delta')).toBe(false);
+  expect(await ask(c, 'deleteRoom', { roomId: 'delta' })).toMatchObject({
+    ok: false,
+    error: { code: 'CONF_ROOM_NOT_FOUND' },
+  });
 });
 
 test('speaking: the mixer VAD of a real caller is pushed; 200 flips in one turn come out as one batch with the latest flags', async () => {

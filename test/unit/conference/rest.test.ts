@@ -27,7 +27,12 @@ beforeEach(async () => {
   };
   t = makeConference({ rooms: [{ name: 'secure', pin: '1234', maxParticipants: 10 }] }, { dialer });
   store = SqliteStore.open({ file: ':memory:' });
-  const moderation = new ModerationService({ conference: t.conference, audit: store.audit, log });
+  const moderation = new ModerationService({
+    conference: t.conference,
+    audit: store.audit,
+    rooms: store.rooms,
+    log,
+  });
   const auth = await AuthService.create({
     store,
     auth: configSchema.parse({ auth: { apiToken: TOKEN, adminPassword: 'admin-password' } }).auth,
@@ -42,14 +47,7 @@ beforeEach(async () => {
     logger: log,
     health: { health: () => ({ ok: true, workers: [] }) },
     authenticator: auth,
-    api: [
-      roomsRouter({
-        conference: t.conference,
-        moderation,
-        rooms: store.rooms,
-        isDeclared: (name) => t.rooms.declarations().some((d) => d.name === name),
-      }),
-    ],
+    api: [roomsRouter({ conference: t.conference, moderation })],
   });
 });
 
@@ -109,6 +107,21 @@ describe('REST /api/rooms', () => {
     expect((await call('POST', '/rooms', { roomId: 'board' })).body.error).toBe('ROOM_EXISTS');
     expect((await call('POST', '/rooms', { roomId: 'secure' })).body.error).toBe('ROOM_EXISTS');
     expect((await call('POST', '/rooms', { roomId: 'bad name' })).status).toBe(400);
+    // Deleting a room created here forgets it (store and declaration); a config file's room only ends.
+    await call('POST', '/rooms', { roomId: 'temp' });
+    expect(await call('DELETE', '/rooms/temp')).toEqual({
+      status: 200,
+      body: { roomId: 'temp', ended: true, forgotten: true },
+    });
+    expect(store.rooms.get('temp')).toBeUndefined();
+    expect(t.conference.isDeclared('temp')).toBe(false);
+    expect((await call('GET', '/rooms/temp')).status).toBe(404);
+    expect((await call('POST', '/rooms', { roomId: 'temp' })).status).toBe(201);
+    expect(
+      store.audit
+        .query({ action: 'delete-room', limit: 10, offset: 0 })
+        .items.map((e) => [e.roomId, e.outcome]),
+    ).toEqual([['temp', 'ok']]);
     expect((await call('GET', '/rooms')).body.rooms).toEqual(
       expect.arrayContaining([expect.objectContaining({ id: 'board', declared: true, streaming: false })]),
     );
@@ -213,7 +226,7 @@ describe('REST /api/rooms', () => {
     expect(a.session!.hangups.map((h) => h.reason)).toEqual(['kicked']);
     expect(await call('DELETE', '/rooms/demo')).toEqual({
       status: 200,
-      body: { roomId: 'demo', ended: true },
+      body: { roomId: 'demo', ended: true, forgotten: false },
     });
     expect(b.session!.hangups.map((h) => h.reason)).toEqual(['room-closed']);
     expect((await call('DELETE', '/rooms/demo')).status).toBe(404);

@@ -23,11 +23,12 @@ function setup() {
   };
   p.bindSession({ mediaStats: async () => session } as unknown as ParticipantSession);
   let receive = { received: 0, concealed: 0, jitterMs: 0 };
+  let sent: { fractionLost: number; jitterMs: number; rttMs: number | null } | undefined;
   const conference = {
     observer,
     listRooms: () => [{ id: 'r1', participants: () => (p.hasLeft() ? [] : [p]) }],
     stats: async (): Promise<RoomAudioStats> =>
-      ({ participants: [{ participantId: p.id, receive }] }) as unknown as RoomAudioStats,
+      ({ participants: [{ participantId: p.id, receive, sent }] }) as unknown as RoomAudioStats,
   };
   const monitor = new QualityMonitor({ conference, intervalMs: 3_600_000, log });
   const events: QualityFigures[][] = [];
@@ -38,6 +39,8 @@ function setup() {
     events,
     observer,
     mixer: (r: typeof receive) => (receive = r),
+    /** The phone's RTCP report on the mix we send it, as the media thread reads it. */
+    remote: (r: typeof sent) => (sent = r),
     media: (s: typeof session) => (session = s),
   };
 }
@@ -81,5 +84,28 @@ describe('QualityMonitor', () => {
     monitor.close();
     monitor.close();
     expect(observer.listenerCount('participantLeft')).toBe(0);
+  });
+
+  it('a caller that sends no RTP has no figures (no MOS) until packets arrive', async () => {
+    const { p, monitor, events, mixer } = setup();
+    mixer({ received: 0, concealed: 0, jitterMs: 0 });
+    await monitor.poll();
+    expect(monitor.get(p.id)).toEqual({ loss: null, jitterMs: null, rttMs: null, mos: null });
+    expect(events).toHaveLength(0);
+    mixer({ received: 50, concealed: 0, jitterMs: 1 });
+    await monitor.poll();
+    expect(monitor.get(p.id).mos).toBeGreaterThan(4);
+    monitor.close();
+  });
+
+  it("takes the phone's own RTCP report on our mix: the worse loss and jitter, and its round trip", async () => {
+    const { p, monitor, mixer, remote } = setup();
+    mixer({ received: 100, concealed: 0, jitterMs: 2 });
+    await monitor.poll();
+    mixer({ received: 200, concealed: 0, jitterMs: 2 });
+    remote({ fractionLost: 0.05, jitterMs: 9, rttMs: 120 });
+    await monitor.poll();
+    expect(monitor.get(p.id)).toMatchObject({ loss: 0.05, jitterMs: 9, rttMs: 120 });
+    monitor.close();
   });
 });
