@@ -58,7 +58,12 @@ describe('call ladder, quality and CDRs of real SIP calls (App in-process)', () 
     });
     quality = new QualityMonitor({ conference: app.conference, intervalMs: 250, log });
     cdrs = new CdrRecorder({ conference: app.conference, cdrs: store.cdrs, quality, log });
-    const moderation = new ModerationService({ conference: app.conference, audit: store.audit, rooms: store.rooms, log });
+    const moderation = new ModerationService({
+      conference: app.conference,
+      audit: store.audit,
+      rooms: store.rooms,
+      log,
+    });
     const principal = Router().use((req, res, next) => {
       const h = req.header('x-test-principal');
       if (h) res.locals.principal = JSON.parse(h) as Principal;
