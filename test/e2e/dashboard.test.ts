@@ -313,6 +313,29 @@ test('Start livestream shows the server refusal (LIVESTREAM_UNAVAILABLE) in the 
   await status(/LIVESTREAM_UNAVAILABLE/);
 });
 
+test('Create room declares a room with PINs (it appears, selected); Delete room forgets it', async () => {
+  const p = parley!;
+  await page.getByRole('button', { name: 'Create room', exact: true }).click();
+  const dialog = page.getByRole('dialog', { name: 'Create a room' });
+  await dialog.getByLabel('Room name').fill('popup');
+  await dialog.getByLabel('Display name').fill('Pop-up room');
+  await dialog.getByLabel('PIN', { exact: true }).fill('5150');
+  await dialog.getByLabel('Moderator PIN').fill('5151');
+  await dialog.getByRole('button', { name: 'Create', exact: true }).click();
+  await status('Room popup created.');
+  await page.getByRole('heading', { name: 'Pop-up room' }).waitFor();
+  expect((await p.api<{ hasPin: boolean; declared: boolean }>('/api/rooms/popup')).body).toMatchObject({
+    hasPin: true,
+    declared: true,
+  });
+  await page.getByRole('button', { name: 'Delete room', exact: true }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Delete room', exact: true }).click();
+  await status('popup deleted.');
+  await page.getByRole('button', { name: /Pop-up room/ }).waitFor({ state: 'detached' });
+  expect((await p.api('/api/rooms/popup')).status).toBe(404);
+  await page.getByRole('button', { name: /^ops/ }).first().click();
+});
+
 test('the audit log lists the actions by admin; the call records list carol', async () => {
   await page.getByRole('button', { name: 'Audit log', exact: true }).click();
   const audit = page.getByRole('table', { name: 'Audit log', exact: true });

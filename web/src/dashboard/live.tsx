@@ -125,6 +125,7 @@ function RoomPanel({ state, session, room }: Props & { room: DashboardRoom }) {
   const left = state.left.filter((l) => l.participant.roomId === room.id);
   const busy = (k: string): boolean => !!state.busy[`${k}:${room.id}`];
   const speaking = people.filter((p) => p.speaking).length;
+  const isPin = state.principal?.kind === 'pin';
   return (
     <>
       <header class="room-head">
@@ -194,6 +195,25 @@ function RoomPanel({ state, session, room }: Props & { room: DashboardRoom }) {
           >
             End room
           </button>
+          {room.declared && !isPin ? (
+            <button
+              class="btn btn-danger btn-small"
+              type="button"
+              disabled={busy('delete')}
+              onClick={() =>
+                session.open({
+                  kind: 'confirm',
+                  title: `Delete ${room.displayName || room.id}?`,
+                  text: `Everyone in the room (${room.participants}) is disconnected, and a room created here is forgotten (a room of the configuration file only ends).`,
+                  action: 'Delete room',
+                  danger: true,
+                  run: async () => void (await session.deleteRoom(room.id)),
+                })
+              }
+            >
+              Delete room
+            </button>
+          ) : null}
         </div>
       </header>
       <div class="table-wrap">

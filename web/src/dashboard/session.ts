@@ -366,6 +366,10 @@ export class DashboardSession {
     return this.act(`end:${roomId}`, `${roomId} ended.`, (s) => request(s, 'endRoom', { roomId }));
   }
 
+  deleteRoom(roomId: string): Promise<boolean> {
+    return this.act(`delete:${roomId}`, `${roomId} deleted.`, (s) => request(s, 'deleteRoom', { roomId }));
+  }
+
   dial(roomId: string, target: string): Promise<boolean> {
     return this.act(`dial:${roomId}`, `Dialling ${target}…`, async (s) => {
       const r = await request(s, 'dial', { roomId, target });
