@@ -1,7 +1,8 @@
 /**
  * The first start and a restart of the real App on one data directory: the initial admin's password is generated,
  * printed once (never logged; only its scrypt hash in the database), signs in; the sign-in and sign-out are
- * audited; a restart keeps the accounts, the audit log and the rooms created through the API (re-declared), and
+ * audited; a restart keeps the accounts, the audit log, a real call's CDR and the rooms created through the API
+ * (re-declared), and
  * prints no password again; a changed PARLEY_API_TOKEN replaces the seeded token.
  */
 import fs from 'node:fs';
@@ -11,6 +12,7 @@ import { Writable } from 'node:stream';
 import { App } from '../../../src/app';
 import { loadConfig } from '../../../src/config/load';
 import { createLogger } from '../../../src/logging/logger';
+import { SipPhone } from '../../support/sip-phone';
 
 jest.setTimeout(60_000);
 
@@ -72,7 +74,7 @@ function databaseBytes(): string {
 }
 
 describe('initial admin and restart', () => {
-  it('generates, prints once and stores only the hash; audit, accounts and created rooms survive a restart', async () => {
+  it('generates, prints once and stores only the hash; audit, accounts, CDRs and created rooms survive a restart', async () => {
     const first = await start('first-token-0123456789abcdef');
     let password: string;
     try {
@@ -100,6 +102,20 @@ describe('initial admin and restart', () => {
       expect(databaseBytes()).not.toContain(secret);
       const room = await post(first.base, '/api/rooms', { roomId: 'kept', moderatorPin: '5150' }, { cookie });
       expect(room.status).toBe(201);
+      // A real call: its CDR is written when it hangs up.
+      const phone = await SipPhone.call({
+        target: `sip:kept@127.0.0.1:${first.app.sip.ports.udp!}`,
+        user: 'dora',
+        codec: 'PCMU',
+        tone: null,
+      });
+      await phone.close();
+      const deadline = Date.now() + 10_000;
+      while (
+        first.app.store.cdrs.query({ q: 'dora', limit: 1, offset: 0 }).total === 0 &&
+        Date.now() < deadline
+      )
+        await new Promise((r) => setTimeout(r, 50));
       expect((await post(first.base, '/api/auth/logout', {}, { cookie })).status).toBe(204);
       const actions = first.app.store.audit
         .query({ actor: 'admin', limit: 10, offset: 0 })
@@ -120,6 +136,14 @@ describe('initial admin and restart', () => {
       expect(second.app.store.accounts.list().map((a) => a.username)).toEqual(['admin']);
       expect((await post(second.base, '/api/auth/login', { username: 'admin', password })).status).toBe(200);
       expect(second.app.store.audit.query({ action: 'logout', limit: 10, offset: 0 }).total).toBe(1);
+      // the call detail record of the call before the restart, over REST
+      const cdrs = (await (
+        await fetch(`${second.base}/api/cdrs?q=dora`, {
+          headers: { authorization: 'Bearer second-token-0123456789abcdef' },
+        })
+      ).json()) as { total: number; items: { roomId: string; leaveReason: string; codec: string }[] };
+      expect(cdrs.total).toBe(1);
+      expect(cdrs.items[0]).toMatchObject({ roomId: 'kept', leaveReason: 'remote-bye', codec: 'PCMU' });
       // the room created through the API is declared again, with its moderator PIN
       expect(second.app.conference.listRooms().map((r) => r.id)).toContain('kept');
       expect(second.app.conference.isModeratorPin('kept', '5150')).toBe(true);
