@@ -162,8 +162,13 @@ export class WorkerPool extends TypedEmitter<WorkerPoolEvents> {
     if (idx < 0) return;
     this.spawn(idx).then(
       (slot) => {
-        if (this.closed) slot.worker.close();
-        else this.slots[idx] = slot;
+        if (this.closed) {
+          slot.worker.close();
+          return;
+        }
+        this.slots[idx] = slot;
+        // In service from now on (its WebRtcServer listens): new rooms may be placed on it.
+        this.log.info({ workerPid: slot.worker.pid, deadPid: dead.pid }, 'mediasoup worker replaced');
       },
       (err: unknown) => this.log.error({ err }, 'cannot replace dead mediasoup worker'),
     );

@@ -48,8 +48,8 @@ describe('parley process', () => {
     const workerLine = await p.waitForLog((l) => l.msg === 'mediasoup worker started');
     process.kill(Number(workerLine.workerPid), 'SIGKILL');
     await p.waitForLog((l) => l.msg === 'mediasoup worker died');
-    // The pool replaces the dead worker; health is ok again once the replacement runs.
-    await p.waitForLog((l) => l.msg === 'mediasoup worker started' && l.workerPid !== workerLine.workerPid);
+    // The pool replaces the dead worker; health is ok again once the replacement is in service.
+    await p.waitForLog((l) => l.msg === 'mediasoup worker replaced' && l.deadPid === workerLine.workerPid);
     const body = (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as {
       workers: { alive: number };
     };
