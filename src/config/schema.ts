@@ -183,6 +183,27 @@ export const configSchema = z
           .strict(),
       )
       .default([]),
+    /** Draining (SIGTERM or POST /api/admin/drain): new calls refused with 503 + Retry-After, calls kept a while. */
+    drain: z
+      .object({
+        /** How long existing calls may go on after a drain began; then they get BYE (Reason: 503). */
+        deadlineSeconds: z.number().int().min(0).max(86400).default(300),
+        /** The Retry-After of the 503 answers while draining (RFC 3261 §20.33). */
+        retryAfterSeconds: z.number().int().min(1).max(86400).default(30),
+      })
+      .strict()
+      .default({}),
+    /** Prometheus metrics at GET /metrics. */
+    metrics: z
+      .object({
+        /**
+         * false: /metrics needs an admin/moderator sign-in or an API token (Authorization: Bearer). true: anyone
+         * who reaches the HTTP port may scrape (a scraper on a private network).
+         */
+        public: z.boolean().default(false),
+      })
+      .strict()
+      .default({}),
     /** The SIP call ladders kept in memory for the dashboard. */
     ladder: z
       .object({

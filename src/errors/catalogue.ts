@@ -47,6 +47,11 @@ export const ERROR_CATALOGUE = {
     http: 503,
     message: 'server is shutting down',
   },
+  CONF_DRAINING: {
+    sip: { status: 503, reason: 'Service Unavailable (draining)' },
+    http: 503,
+    message: 'server is draining: no new calls',
+  },
   CONF_PARTICIPANT_NOT_FOUND: { http: 404, message: 'no such participant' },
   NOT_JOINED: { http: 409, message: 'participant has not joined yet' },
   CONF_SAME_ROOM: { http: 409, message: 'participant is already in that room' },
@@ -66,6 +71,17 @@ export const ERROR_CATALOGUE = {
     sip: { status: 488, reason: 'Not Acceptable Here' },
     http: 400,
     message: 'nothing to serve',
+  },
+  /** A media process (mediasoup worker, media thread) died and the call could not be moved onto a new one. */
+  MEDIA_FAILURE: {
+    sip: { status: 500, reason: 'media failure' },
+    http: 503,
+    message: 'media failure: the call could not be recovered',
+  },
+  /** mediasoup 3.19.3 mitigation: AV1 and the dependency-descriptor extension are refused in producer parameters. */
+  MEDIA_UNSUPPORTED_PARAMETERS: {
+    http: 400,
+    message: 'unsupported media parameters (AV1, dependency descriptor)',
   },
   MEDIA_NO_PORT: {
     sip: { status: 503, reason: 'Service Unavailable (no RTP port free)' },
