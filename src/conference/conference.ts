@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
-import { AppError } from '../errors/app-error';
+import { AppError, ERROR_CATALOGUE } from '../errors/app-error';
 import type { RoomAudioStats } from '../media/room-audio/room-audio';
 import { TypedEmitter } from '../util/typed-emitter';
 import { PinLobby } from './lobby/pin-lobby';
@@ -73,6 +73,19 @@ export interface JoinRequest {
   upFront?: boolean;
 }
 
+/** CONF_DRAINING with the Retry-After the answer carries (SIP 503 + Retry-After, HTTP 503 + Retry-After). */
+export class DrainingError extends AppError {
+  constructor(readonly retryAfterSeconds: number) {
+    super('CONF_DRAINING');
+  }
+}
+
+/** How a drain goes: joins refused with `retryAfterSeconds`; calls still in progress at `deadlineMs` hung up. */
+export interface DrainOptions {
+  deadlineMs: number;
+  retryAfterSeconds: number;
+}
+
 const abandoned = (p: Participant): AppError =>
   new AppError('CONF_JOIN_ABANDONED', `participant left before joining (${p.leaveReason ?? 'unknown'})`);
 
@@ -86,6 +99,8 @@ export class Conference {
   readonly observer: TypedEmitter<ConferenceObserverEvents>;
   private readonly rooms: RoomManager;
   private closed = false;
+  /** Set by drain(): joins are refused; `done` resolves when the last participant has left. */
+  private draining?: { retryAfterSeconds: number; done: Promise<void>; stop: () => void };
 
   constructor(private readonly opts: ConferenceOptions) {
     this.rooms = opts.rooms;
@@ -138,6 +153,7 @@ export class Conference {
    */
   async join(req: JoinRequest): Promise<Participant> {
     if (this.closed) throw new AppError('CONF_SHUTTING_DOWN');
+    if (this.draining) throw new DrainingError(this.draining.retryAfterSeconds);
     const { connector } = req;
     const room = await this.rooms.getOrCreate(req.room);
     room.checkAdmission();
@@ -345,10 +361,58 @@ export class Conference {
     }
   }
 
+  /** Whether drain() was called: joins are refused. */
+  get isDraining(): boolean {
+    return this.draining !== undefined;
+  }
+
+  /** Participants in any room (admitted: in the PIN lobby, completing signalling, or joined). */
+  participantCount(): number {
+    return this.rooms.list().reduce((n, room) => n + room.participants().length, 0);
+  }
+
+  /**
+   * Drains the conference (SIGTERM, an admin's action): every join is refused from now on (CONF_DRAINING with
+   * `retryAfterSeconds`: phones, browsers and dial-outs alike), while the calls in progress go on until they end.
+   * Those still there after `deadlineMs` are hung up (SIP: BYE with `Reason: SIP;cause=503`, RFC 3326). Resolves
+   * when no participant is left. A second call returns the first drain. A join already past the check when the
+   * drain began is let in, and counted once admitted.
+   */
+  drain(opts: DrainOptions): Promise<void> {
+    if (this.draining) return this.draining.done;
+    let stop!: () => void;
+    const done = new Promise<void>((resolve) => {
+      const onLeft = (): void => {
+        if (this.participantCount() === 0) stop();
+      };
+      const deadline = setTimeout(() => {
+        const status = ERROR_CATALOGUE.CONF_DRAINING.sip.status;
+        for (const room of this.rooms.list())
+          for (const p of room.participants()) {
+            p.log.info('drain deadline passed: hanging up');
+            if (p.session) p.session.hangup(LeaveReason.Draining, { cause: status, text: 'Server draining' });
+            else p.close(LeaveReason.Draining);
+          }
+        onLeft();
+      }, opts.deadlineMs);
+      stop = (): void => {
+        clearTimeout(deadline);
+        this.observer.off('participantLeft', onLeft);
+        resolve();
+      };
+      this.observer.on('participantLeft', onLeft);
+    });
+    this.draining = { retryAfterSeconds: opts.retryAfterSeconds, done, stop };
+    this.opts.log.info({ participants: this.participantCount(), deadlineMs: opts.deadlineMs }, 'draining');
+    if (this.participantCount() === 0) stop();
+    return done;
+  }
+
   /** Ends every session (shutdown: SIP BYE); joins are refused from now on. Idempotent. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.draining?.stop();
     for (const room of this.rooms.list())
       for (const p of room.participants()) {
         if (p.session) p.session.hangup(LeaveReason.ServerShutdown);

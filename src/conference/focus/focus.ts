@@ -67,7 +67,13 @@ export class Focus {
       });
     } else if (err instanceof AppError && err.sipStatus) {
       log.info({ status: err.sipStatus, why: err.message }, 'INVITE rejected');
-      invite.reject(err.sipStatus, err.sipReason ?? err.message);
+      // A 503 says when to come back (draining: RFC 3261 §21.5.4, §20.33).
+      const retry = (err as { retryAfterSeconds?: unknown }).retryAfterSeconds;
+      invite.reject(
+        err.sipStatus,
+        err.sipReason ?? err.message,
+        typeof retry === 'number' ? { 'Retry-After': String(retry) } : undefined,
+      );
     } else {
       log.error({ err }, 'INVITE failed');
       const { status, reason } = ERROR_CATALOGUE.INTERNAL.sip;

@@ -13,6 +13,8 @@ export enum LeaveReason {
   ServerShutdown = 'server-shutdown',
   /** A browser whose connection dropped did not come back within the reconnect grace period. */
   ConnectionLost = 'connection-lost',
+  /** Still in a call when the server's drain deadline passed (SIGTERM or an admin's drain). */
+  Draining = 'draining',
   /** A dial-out that was not answered (busy, declined, no answer). */
   NotAnswered = 'not-answered',
 }

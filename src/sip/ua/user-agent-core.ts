@@ -170,6 +170,19 @@ export class UserAgentCore
     transactions.setUser(this);
   }
 
+  /** While set (draining), out-of-dialog OPTIONS are answered 503 with this Retry-After and reason phrase. */
+  private unavailable?: { retryAfterSeconds: number; reason: string };
+
+  /**
+   * Marks the UA unavailable for new sessions (a draining server), or available again with `undefined`. RFC 3261
+   * §11.2: the response to an OPTIONS MUST be the one an INVITE would have got; while the application refuses new
+   * INVITEs with 503, an OPTIONS gets 503 + Retry-After too, so a load balancer's probe (Kamailio's dispatcher)
+   * takes this node out. In-dialog OPTIONS are unaffected: the calls in progress go on.
+   */
+  setUnavailable(u: { retryAfterSeconds: number; reason: string } | undefined): void {
+    this.unavailable = u;
+  }
+
   /**
    * Registers the INVITE handler. Unlike a bare on('invite'), a handler that throws or rejects (sync or async) has
    * its error mapped to the final response while the INVITE is still pending: `SipError(status, reason, headers)`
@@ -357,6 +370,12 @@ export class UserAgentCore
       }
       case 'OPTIONS': {
         const r = new IncomingRequest(req, flow, tx, (h, k, m) => this.decorate(h, k, m));
+        if (this.unavailable) {
+          // §11.2 (the INVITE's answer), §20.33 Retry-After
+          const { retryAfterSeconds, reason } = this.unavailable;
+          r.reply(503, { reason, headers: { 'Retry-After': String(retryAfterSeconds) } });
+          return;
+        }
         if (this.listenerCount('options') === 0) {
           // §11.2: the response to OPTIONS carries Allow, Accept and Supported
           r.reply(200, { headers: { Accept: this.acceptHeader } });
