@@ -22,6 +22,7 @@ import type {
 import { defaultPort, hostForUri, isReliable, stripBrackets } from './transport';
 import { UdpTransport } from './udp-transport';
 import { WsTransport } from './ws-transport';
+import { GuardVerdict, type SourceGuard } from '../security/source-guard';
 
 export interface TransportLayerOptions {
   /** the one address we bind to (never 0.0.0.0 unless configured so) */
@@ -63,6 +64,8 @@ export class TransportLayer {
   private receiver?: TransportLayerReceiver;
   /** Set only while somebody traces messages: without it the hot path pays one undefined check. */
   private tap?: WireTap;
+  /** Per-source limits, bans and scanner drops (`security`); unset: every source is served. */
+  private guard?: Pick<SourceGuard, 'checkPacket' | 'checkRequest'>;
   private closed = false;
   readonly logger: SipLogger;
 
@@ -89,6 +92,11 @@ export class TransportLayer {
   /** Installs (or with undefined removes) the wire tap that sees every message sent and received. */
   setTap(tap: WireTap | undefined): void {
     this.tap = tap;
+  }
+
+  /** Installs (or with undefined removes) the source guard asked about every packet and request received. */
+  setGuard(guard: Pick<SourceGuard, 'checkPacket' | 'checkRequest'> | undefined): void {
+    this.guard = guard;
   }
 
   private async start(): Promise<void> {
@@ -214,6 +222,8 @@ export class TransportLayer {
     if (this.closed || !this.receiver) return;
     // keep-alives on datagrams (RFC 5626 §4.4.1 style CRLFs) are not messages
     if (data.length <= 4 && isBlank(data)) return;
+    // ---- source guard, before parsing: a denied or banned source costs one lookup and gets no answer ----
+    if (this.guard && this.guard.checkPacket(flow.address) !== GuardVerdict.Pass) return;
     this.tap?.received(data, flow);
     let msg: SipRequest | SipResponse;
     try {
@@ -225,6 +235,8 @@ export class TransportLayer {
       return;
     }
     if (msg instanceof SipRequest) {
+      // ---- source guard, after parsing: scanners' User-Agents and the source's request rate (dropped silently) ----
+      if (this.guard && !guardAdmits(this.guard, msg, flow)) return;
       try {
         stampReceived(msg, flow);
       } catch (err) {
@@ -337,6 +349,22 @@ export class TransportLayer {
     this.closed = true;
     await Promise.all([...this.transports.values()].map((t) => t.close().catch(() => undefined)));
   }
+}
+
+/** The source guard's say on a parsed request: ACKs and to-tagged requests draw on the source's dialog budget. */
+function guardAdmits(guard: Pick<SourceGuard, 'checkRequest'>, req: SipRequest, flow: Flow): boolean {
+  let inDialog = false;
+  try {
+    inDialog = req.to.tag !== undefined;
+  } catch {
+    // a To header that does not parse is answered 400 further on; here it counts as a new request
+  }
+  const verdict = guard.checkRequest(flow.address, {
+    method: req.method,
+    userAgent: req.rawHeaders.get('user-agent'),
+    inDialog,
+  });
+  return verdict === GuardVerdict.Pass;
 }
 
 function isPort(p: number | null | undefined): p is number {
