@@ -277,7 +277,12 @@ function parseAddr(value: string, name: string): NameAddr {
   try {
     return NameAddr.parse(value);
   } catch (e) {
-    if (e instanceof SipParseError) throw new SipParseError(400, `Bad ${name} header`);
+    if (e instanceof SipParseError) {
+      // name what is wrong where the parser knows it ("Unterminated quoted string in From"), else "Bad From header"
+      const inner = e.reason ?? '';
+      const specific = /^(Unterminated quoted string|Bad quoted-pair)/.test(inner);
+      throw new SipParseError(400, specific ? `${inner} in ${name}` : `Bad ${name} header`);
+    }
     throw e;
   }
 }

@@ -11,6 +11,7 @@ import { canonicalize, Headers, lookupKnown } from '../message/headers';
 import type { Canon } from '../message/headers';
 import { parseCSeq, SipRequest, SipResponse } from '../message/sip-message';
 import { SipUri } from '../message/uri';
+import { answerablePartial, safeReason } from './malformed';
 
 export { SipParseError };
 
@@ -97,7 +98,7 @@ function parse(data: Buffer, limits?: Partial<ParserLimits>): SipRequest | SipRe
       if (colon < 0 || colon > lineEnd) {
         headerError ??= new SipParseError(
           400,
-          `Bad header line: ${head.slice(pos, Math.min(lineEnd, pos + 40))}`,
+          `Bad header line: ${safeReason(head.slice(pos, Math.min(lineEnd, pos + 40)))}`,
         );
         pendingName = undefined;
       } else {
@@ -107,7 +108,7 @@ function parse(data: Buffer, limits?: Partial<ParserLimits>): SipRequest | SipRe
         if (canon === undefined) {
           const name = head.slice(pos, ne);
           if (isToken(name)) canon = canonicalize(name);
-          else headerError ??= new SipParseError(400, `Bad header name: ${name.slice(0, 40)}`);
+          else headerError ??= new SipParseError(400, `Bad header name: ${safeReason(name.slice(0, 40))}`);
         }
         pendingName = canon;
         if (canon !== undefined) {
@@ -116,8 +117,16 @@ function parse(data: Buffer, limits?: Partial<ParserLimits>): SipRequest | SipRe
           while (vs < ve && (head.charCodeAt(vs) === 32 || head.charCodeAt(vs) === 9)) vs++;
           while (ve > vs && (head.charCodeAt(ve - 1) === 32 || head.charCodeAt(ve - 1) === 9)) ve--;
           pendingValue = head.slice(vs, ve);
-          if (++count > maxHeaders)
-            throw new SipParseError(sl.kind === 'request' ? 413 : 0, 'Too many headers');
+          if (++count > maxHeaders) {
+            const err = new SipParseError(sl.kind === 'request' ? 413 : 0, 'Too many headers');
+            // the headers read so far usually include the Via: answer rather than drop (§21.4.1)
+            if (sl.kind === 'request') {
+              headers._pushCanon(canon, pendingValue);
+              const partial = buildPartial(sl, headers);
+              if (partial !== undefined) err.partial = partial;
+            }
+            throw err;
+          }
         }
       }
     }
@@ -272,16 +281,13 @@ function parseStartLine(line: string): StartLine {
   return sl;
 }
 
-/** A request object good enough to answer (§8.2.6 needs Via, From, To, Call-ID, CSeq), or undefined. */
+/**
+ * A request good enough to answer (§18.2.2: the response is routed by the top Via; §8.2.6: the other echoed
+ * headers are copied when readable), or undefined when the top Via cannot be read.
+ */
 function buildPartial(sl: StartLine, headers: Headers): SipRequest | undefined {
   try {
-    const req = new SipRequest(sl.method, sl.uri ?? new SipUri('sip', 'invalid'), headers);
-    if (req.vias.length === 0) return undefined;
-    void req.from;
-    void req.to;
-    if (req.callId.length === 0) return undefined;
-    void req.cseq;
-    return req;
+    return answerablePartial(new SipRequest(sl.method, sl.uri ?? new SipUri('sip', 'invalid'), headers));
   } catch {
     return undefined;
   }

@@ -6,6 +6,7 @@
 import { SipParseError } from '../errors';
 import { isToken, parseDigits } from '../message/grammar';
 import type { SipMessage, SipRequest, SipResponse } from '../message/sip-message';
+import { answerablePartial } from './malformed';
 
 function checkCommon(msg: SipMessage): void {
   // §8.1.1 mandatory headers; the getters parse and throw "Missing X header" / "Bad X header"
@@ -38,7 +39,11 @@ export function validateRequest(req: SipRequest): void {
   try {
     checkCommon(req);
   } catch (e) {
-    throw asParseError(e);
+    // §8.2: still answerable when the top Via can be read; the broken header is left out of the echo
+    const err = asParseError(e);
+    const partial = err.status === 0 ? undefined : answerablePartial(req);
+    if (partial !== undefined) err.partial = partial;
+    throw err;
   }
   try {
     if (!isToken(req.method)) throw new SipParseError(400, 'Bad request method');

@@ -45,11 +45,15 @@ describe('validateRequest / validateResponse (§8.2, §16.3)', () => {
       REQ.replace('Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKx', 'Via: SIP/2.0/UDP 192.0.2.15;;,;,,'),
       false,
     ],
-    ['Bad To header', REQ.replace('To: <sip:u@example.com>', 'To: "unterminated <sip:u@example.com>'), false],
+    [
+      'Unterminated quoted string in To',
+      REQ.replace('To: <sip:u@example.com>', 'To: "unterminated <sip:u@example.com>'),
+      true,
+    ],
     [
       'Bad From header',
       REQ.replace('From: <sip:u@example.com>;tag=1', 'From: Bell, Alexander <sip:a@b>;tag=1'),
-      false,
+      true,
     ],
     [
       'Bad Contact header',
