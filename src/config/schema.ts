@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /**
@@ -6,6 +7,16 @@ import { z } from 'zod';
  */
 const port = z.number().int().min(0).max(65535);
 const ip = z.string().ip({ message: 'must be an IPv4 or IPv6 address' });
+/** An IPv4 or IPv6 address or network (`192.0.2.0/24`, `2001:db8::/32`); `src/sip/security/cidr.ts` reads it. */
+const cidr = z.string().refine(
+  (v) => {
+    const [addr = '', bits, extra] = v.split('/');
+    const family = isIP(addr);
+    if (family === 0 || extra !== undefined) return false;
+    return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+  },
+  { message: 'must be an IPv4 or IPv6 address or CIDR network' },
+);
 
 export const roomSchema = z
   .object({
@@ -201,6 +212,38 @@ export const configSchema = z
          * who reaches the HTTP port may scrape (a scraper on a private network).
          */
         public: z.boolean().default(false),
+      })
+      .strict()
+      .default({}),
+    /** Abuse limits: per-source request rate and bans, scanners, per-source call caps, PIN lockout (issue 14). */
+    security: z
+      .object({
+        requestsPerSecond: z.number().positive().max(100000).default(20),
+        burst: z.number().int().min(1).max(100000).default(60),
+        banAfterSeconds: z.number().positive().max(3600).default(5),
+        banSeconds: z.number().positive().max(604800).default(600),
+        allow: z.array(cidr).default([]),
+        deny: z.array(cidr).default([]),
+        scannerUserAgents: z
+          .array(z.string().min(1))
+          .default([
+            'friendly-scanner',
+            'sipvicious',
+            'sipcli',
+            'VaxSIPUserAgent',
+            'sip-scan',
+            'iWar',
+            'sundayddr',
+            'pplsip',
+          ]),
+        maxCallsPerSource: z.number().int().min(1).max(100000).default(30),
+        maxSetupsPerSource: z.number().int().min(1).max(100000).default(10),
+        maxRoomsPerSourcePerMinute: z.number().int().min(1).max(100000).default(10),
+        maxOnDemandRooms: z.number().int().min(1).max(1000000).default(500),
+        pinFailuresPerSource: z.number().int().min(1).max(10000).default(10),
+        pinFailuresPerRoom: z.number().int().min(1).max(100000).default(50),
+        pinFailureWindowSeconds: z.number().positive().max(86400).default(600),
+        pinLockoutSeconds: z.number().positive().max(604800).default(900),
       })
       .strict()
       .default({}),

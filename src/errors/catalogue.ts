@@ -42,6 +42,27 @@ export const ERROR_CATALOGUE = {
     http: 409,
     message: 'room is closing',
   },
+  // ---- abuse limits (security) ----
+  SEC_TOO_MANY_CALLS: {
+    sip: { status: 486, reason: 'Busy Here (too many calls from your address)' },
+    http: 429,
+    message: 'too many calls from this address',
+  },
+  SEC_TOO_MANY_SETUPS: {
+    sip: { status: 503, reason: 'Service Unavailable (too many calls in setup)' },
+    http: 429,
+    message: 'too many calls being set up from this address',
+  },
+  SEC_ROOM_CREATION_LIMIT: {
+    sip: { status: 503, reason: 'Service Unavailable (room creation limit)' },
+    http: 429,
+    message: 'too many rooms created on demand',
+  },
+  SEC_PIN_LOCKED: {
+    sip: { status: 403, reason: 'Forbidden (too many wrong PINs)' },
+    http: 429,
+    message: 'too many wrong PINs; try again later',
+  },
   CONF_SHUTTING_DOWN: {
     sip: { status: 503, reason: 'Service Unavailable (shutting down)' },
     http: 503,
