@@ -20,6 +20,10 @@ import type { Store } from './storage/store';
 import { defaultWebDistDir, webRouter } from './http/routes/web';
 import { openapiRouter } from './http/routes/openapi';
 import { recordsRouter } from './http/routes/records';
+import { adminRouter } from './http/routes/admin';
+import { metricsRouter } from './http/routes/metrics';
+import { MetricsCollector } from './http/metrics/metrics-collector';
+import { ERROR_CATALOGUE } from './errors/app-error';
 import { createSocketIoServer } from './http/socket-io';
 import { CdrRecorder } from './moderation/cdr/cdr-recorder';
 import { DashboardSignaling } from './moderation/dashboard/dashboard-signaling';
@@ -92,6 +96,8 @@ export class App {
   readonly ladders: CallLadders;
   readonly cdrs: CdrRecorder;
   readonly webhooks: WebhookDispatcher;
+  /** Prometheus metrics (GET /metrics). */
+  readonly metrics: MetricsCollector;
   private readonly attachments: AttachmentStore;
   private readonly retention: Retention;
 
@@ -115,6 +121,7 @@ export class App {
     this.ladders = parts.ladders;
     this.cdrs = parts.cdrs;
     this.webhooks = parts.webhooks;
+    this.metrics = parts.metrics;
     this.attachments = parts.attachments;
     this.retention = parts.retention;
   }
@@ -124,6 +131,8 @@ export class App {
     const print = appOpts.print ?? ((line: string) => void process.stdout.write(`${line}\n`));
     const range = splitRtpRange(config.rtc.minPort, config.rtc.maxPort);
     const opened: Array<{ close(): unknown }> = [];
+    // The admin routes drain the App, built last.
+    let app: App | undefined;
     try {
       // First: a database this release cannot read stops the start before anything else is spawned.
       const store = openStore(config, config.dataDir);
@@ -147,6 +156,7 @@ export class App {
         publicHost: config.sip.publicHost,
         tls: { cert: config.sip.tls.cert, key: config.sip.tls.key },
         userAgent: config.sip.userAgent,
+        advertisedVersion: config.sip.advertiseVersion ? VERSION : undefined,
         logger: log.child({ component: 'sip' }),
         sessionTimers: { sessionExpires: config.conference.sessionExpiresSeconds, minSE: 90 },
         contactUser: 'parley',
@@ -234,7 +244,22 @@ export class App {
         log: log.child({ component: 'webhooks' }),
       });
       opened.push(webhooks);
-      const focus = new Focus({ sip, conference, ...callSettings, log: log.child({ component: 'focus' }) });
+      const metrics = new MetricsCollector({
+        conference,
+        sipTrace: (listener) => sip.onTrace(listener),
+        quality,
+        workers,
+        threads,
+        webhooks,
+      });
+      opened.push(metrics);
+      const focus = new Focus({
+        sip,
+        conference,
+        ...callSettings,
+        log: log.child({ component: 'focus' }),
+        onAttempt: (status) => metrics.callAttempt(status),
+      });
       const attachments = new AttachmentStore({
         dataDir: config.dataDir,
         maxBytes: config.chat.attachmentMaxBytes,
@@ -250,7 +275,11 @@ export class App {
         health: {
           health: () => {
             const list = workers.status();
-            return { ok: list.length > 0 && list.every((w) => w.alive), workers: list };
+            return {
+              ok: list.length > 0 && list.every((w) => w.alive),
+              workers: list,
+              draining: conference.isDraining,
+            };
           },
         },
         authenticator: auth,
@@ -260,13 +289,17 @@ export class App {
           roomsRouter({ conference, moderation }),
           recordsRouter({ store, moderation, ladders }),
           openapiRouter({ version: VERSION }),
+          adminRouter({ target: { drain: (o) => app.drain(o), participantCount: () => conference.participantCount() }, moderation }),
           attachmentsRouter({
             store: attachments,
             sessions,
             maxBytes: config.chat.attachmentMaxBytes,
           }),
         ],
-        pages: [webRouter({ distDir: defaultWebDistDir() })],
+        pages: [
+          metricsRouter({ collector: metrics, authenticator: auth, public: config.metrics.public }),
+          webRouter({ distDir: defaultWebDistDir() }),
+        ],
       });
       opened.push(http);
       // Every room router is built from the same codec list: one short-lived router tells the pages its capabilities.
@@ -316,7 +349,7 @@ export class App {
         print(
           `initial admin password: ${generated}  (user "admin"; sign in at ${web}/dashboard — shown only this once)`,
         );
-      return new App({
+      app = new App({
         config,
         log,
         workers,
@@ -336,13 +369,28 @@ export class App {
         ladders,
         cdrs,
         webhooks,
+        metrics,
         attachments,
         retention,
       });
+      return app;
     } catch (err) {
       for (const o of opened.reverse()) await o.close();
       throw err;
     }
+  }
+
+  /**
+   * Drains the server (SIGTERM, POST /api/admin/drain): new INVITEs and browser joins are refused (503 +
+   * Retry-After), out-of-dialog OPTIONS and /healthz answer 503 so a load balancer takes the node out, and the calls
+   * in progress go on; those left after `deadlineSeconds` (default `drain.deadlineSeconds`) get BYE. Resolves when
+   * the last call has gone. Idempotent (a second call returns the first drain). Does not close the App.
+   */
+  drain(opts: { deadlineSeconds?: number } = {}): Promise<void> {
+    const { retryAfterSeconds } = this.config.drain;
+    this.sip.setUnavailable({ retryAfterSeconds, reason: ERROR_CATALOGUE.CONF_DRAINING.sip.reason });
+    const deadlineMs = (opts.deadlineSeconds ?? this.config.drain.deadlineSeconds) * 1000;
+    return this.conference.drain({ deadlineMs, retryAfterSeconds });
   }
 
   close(): Promise<void> {
@@ -358,6 +406,7 @@ export class App {
       this.cdrs.close();
       await this.webhooks.close();
       this.quality.close();
+      this.metrics.close();
       this.ladders.close();
       // Give the BYEs a moment to leave before the transports close.
       await new Promise((r) => setTimeout(r, 200));
@@ -394,6 +443,7 @@ interface AppParts {
   ladders: CallLadders;
   cdrs: CdrRecorder;
   webhooks: WebhookDispatcher;
+  metrics: MetricsCollector;
   attachments: AttachmentStore;
   retention: Retention;
 }

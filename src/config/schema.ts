@@ -77,6 +77,8 @@ export const configSchema = z
           .strict()
           .default({}),
         userAgent: z.string().default('Parley'),
+        /** append "/<version>" to userAgent in Server/User-Agent; off by default (scanners fingerprint versions) */
+        advertiseVersion: z.boolean().default(false),
         realm: z.string().default('parley'),
       })
       .strict()

@@ -37,6 +37,18 @@ export interface SipStackOptions extends UserAgentCoreOptions {
   tryingDelayMs?: number;
   limits?: Partial<ParserLimits>;
   sessionTimers?: SessionTimerOptions;
+  /**
+   * A version to append to `userAgent` ("Parley/0.1.0") in our Server and User-Agent headers. Unset by default:
+   * RFC 3261 §20.35 notes that revealing the version makes a server more open to attacks against known holes,
+   * and scanners (svmap) fingerprint exactly that.
+   */
+  advertisedVersion?: string;
+}
+
+/** The product token of our Server/User-Agent headers (§20.35, §20.41): `userAgent`, plus the version if asked. */
+export function productToken(opts: Pick<SipStackOptions, 'userAgent' | 'advertisedVersion'>): string {
+  const base = opts.userAgent ?? 'Parley';
+  return opts.advertisedVersion ? `${base}/${opts.advertisedVersion}` : base;
 }
 
 /**
@@ -63,7 +75,7 @@ export class SipStack extends UserAgentCore {
     transactions: TransactionLayer,
     opts: SipStackOptions,
   ) {
-    super(transactions, transport, opts);
+    super(transactions, transport, { ...opts, userAgent: productToken(opts) });
     this.tracer = new MessageTracer(
       (active) => transport.setTap(active ? this.tracer : undefined),
       opts.logger ?? silentLogger(),
