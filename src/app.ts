@@ -64,6 +64,17 @@ export interface AppOptions {
   print?: (line: string) => void;
 }
 
+/** App.drain, for the App and for the admin route built before it. */
+function drainServer(
+  parts: { config: Readonly<Config>; sip: SipStack; conference: Conference },
+  opts: { deadlineSeconds?: number },
+): Promise<void> {
+  const { retryAfterSeconds, deadlineSeconds } = parts.config.drain;
+  parts.sip.setUnavailable({ retryAfterSeconds, reason: ERROR_CATALOGUE.CONF_DRAINING.sip.reason });
+  const deadlineMs = (opts.deadlineSeconds ?? deadlineSeconds) * 1000;
+  return parts.conference.drain({ deadlineMs, retryAfterSeconds });
+}
+
 /** `http://ip:port` of the HTTP server (IPv6 in brackets). */
 function httpBase(ip: string, port: number): string {
   return `http://${ip.includes(':') ? `[${ip}]` : ip}:${port}`;
@@ -131,8 +142,6 @@ export class App {
     const print = appOpts.print ?? ((line: string) => void process.stdout.write(`${line}\n`));
     const range = splitRtpRange(config.rtc.minPort, config.rtc.maxPort);
     const opened: Array<{ close(): unknown }> = [];
-    // The admin routes drain the App, built last.
-    let app: App | undefined;
     try {
       // First: a database this release cannot read stops the start before anything else is spawned.
       const store = openStore(config, config.dataDir);
@@ -289,7 +298,13 @@ export class App {
           roomsRouter({ conference, moderation }),
           recordsRouter({ store, moderation, ladders }),
           openapiRouter({ version: VERSION }),
-          adminRouter({ target: { drain: (o) => app.drain(o), participantCount: () => conference.participantCount() }, moderation }),
+          adminRouter({
+            target: {
+              drain: (o) => drainServer({ config, sip, conference }, o),
+              participantCount: () => conference.participantCount(),
+            },
+            moderation,
+          }),
           attachmentsRouter({
             store: attachments,
             sessions,
@@ -349,7 +364,7 @@ export class App {
         print(
           `initial admin password: ${generated}  (user "admin"; sign in at ${web}/dashboard — shown only this once)`,
         );
-      app = new App({
+      return new App({
         config,
         log,
         workers,
@@ -373,7 +388,6 @@ export class App {
         attachments,
         retention,
       });
-      return app;
     } catch (err) {
       for (const o of opened.reverse()) await o.close();
       throw err;
@@ -387,10 +401,7 @@ export class App {
    * the last call has gone. Idempotent (a second call returns the first drain). Does not close the App.
    */
   drain(opts: { deadlineSeconds?: number } = {}): Promise<void> {
-    const { retryAfterSeconds } = this.config.drain;
-    this.sip.setUnavailable({ retryAfterSeconds, reason: ERROR_CATALOGUE.CONF_DRAINING.sip.reason });
-    const deadlineMs = (opts.deadlineSeconds ?? this.config.drain.deadlineSeconds) * 1000;
-    return this.conference.drain({ deadlineMs, retryAfterSeconds });
+    return drainServer(this, opts);
   }
 
   close(): Promise<void> {
