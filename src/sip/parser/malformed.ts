@@ -15,6 +15,7 @@ import { NameAddr } from '../message/name-addr';
 import { createResponse } from '../message/response-factory';
 import { parseCSeq, SipRequest, type SipResponse } from '../message/sip-message';
 import { Via } from '../message/via';
+import { stripBrackets } from '../transport/transport';
 
 /**
  * A copy of `req` whose headers are only the ones a response echoes (§8.2.6.2: all Via, From, To, Call-ID, CSeq),
@@ -87,6 +88,22 @@ export function malformedResponse(outcome: {
   reason: string;
 }): SipResponse {
   return createResponse(outcome.request, outcome.status, outcome.reason);
+}
+
+/**
+ * §18.2.1: `received` when the top Via's sent-by host differs from the packet's source; RFC 3581 §4: a valueless
+ * `rport` is filled with the source port (and `received` always added). The same rule as the transport layer's
+ * `stampReceived`, for the answers the transports form themselves (a stream whose framing broke).
+ */
+export function stampSource(req: SipRequest, source: { address: string; port: number }): void {
+  const via = req.vias[0];
+  if (via === undefined) return;
+  if (via.rport === null) {
+    via.rport = source.port;
+    via.received = source.address;
+  } else if (stripBrackets(via.host) !== source.address) {
+    via.received = source.address;
+  }
 }
 
 /** Reason-Phrase (§25.1) from arbitrary text: printable ASCII only, one line, at most 120 characters. */

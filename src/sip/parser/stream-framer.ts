@@ -10,6 +10,24 @@ import { DEFAULT_LIMITS } from './message-parser';
 
 const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
 
+/**
+ * The stream can no longer be framed (§18.3). Carries what the transport still needs: the messages framed before
+ * the break (to deliver them), the keep-alive pings seen, and, when the header block of the offending message was
+ * complete, that block, so that a 400 can be formed from its Via before the connection is closed.
+ */
+export class StreamFramingError extends SipParseError {
+  constructor(
+    status: number,
+    reason: string,
+    readonly framed: Buffer[],
+    readonly pings: number,
+    readonly head?: Buffer,
+  ) {
+    super(status, reason);
+    this.name = 'StreamFramingError';
+  }
+}
+
 export class StreamFramer {
   private readonly limits: ParserLimits;
   private buf: Buffer = Buffer.alloc(0);
@@ -27,7 +45,7 @@ export class StreamFramer {
 
   /**
    * Returns the complete raw messages now available and the number of keep-alive pings seen;
-   * throws SipParseError when framing is broken (the transport then closes the connection).
+   * throws StreamFramingError when framing is broken (the transport then answers what it can and closes).
    */
   push(chunk: Buffer): { messages: Buffer[]; pings: number } {
     this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
@@ -60,16 +78,23 @@ export class StreamFramer {
       if (off >= buf.length) break;
       const he = buf.indexOf(CRLFCRLF, off + this.scanFrom);
       if (he < 0) {
-        if (buf.length - off > this.limits.maxMessageBytes) throw new SipParseError(0, 'Message too large');
+        if (buf.length - off > this.limits.maxMessageBytes)
+          throw new StreamFramingError(0, 'Message too large', messages, pings);
         this.scanFrom = Math.max(0, buf.length - off - 3);
         break;
       }
       const bodyStart = he + 4;
       const cl = findContentLength(buf, off, he);
-      if (cl === undefined) throw new SipParseError(400, 'Missing Content-Length header');
-      if (cl < 0) throw new SipParseError(400, 'Bad Content-Length');
+      // §18.3: "In the case of stream-oriented transports such as TCP, the Content-Length header field indicates
+      // the size of the body. All implementations MUST use [it]": without a readable one, nothing after this
+      // header block can be framed; the head is handed over so the request can still be answered 400.
+      const head = (): Buffer => Buffer.from(buf.subarray(off, bodyStart));
+      if (cl === undefined)
+        throw new StreamFramingError(400, 'Missing Content-Length header', messages, pings, head());
+      if (cl < 0) throw new StreamFramingError(400, 'Bad Content-Length', messages, pings, head());
       const total = bodyStart - off + cl;
-      if (total > this.limits.maxMessageBytes) throw new SipParseError(0, 'Message too large');
+      if (total > this.limits.maxMessageBytes)
+        throw new StreamFramingError(413, 'Message too large', messages, pings, head());
       this.scanFrom = he - off; // header end known; avoid rescanning while waiting for the body
       if (buf.length < bodyStart + cl) break;
       messages.push(buf.subarray(off, bodyStart + cl));

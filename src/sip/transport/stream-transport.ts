@@ -1,6 +1,10 @@
 import net from 'node:net';
 import tls from 'node:tls';
-import { StreamFramer } from '../parser/stream-framer';
+import { SipParseError } from '../errors';
+import { SipRequest } from '../message/sip-message';
+import { classifyMalformed, malformedResponse, stampSource } from '../parser/malformed';
+import { parseMessage } from '../parser/message-parser';
+import { StreamFramer, StreamFramingError } from '../parser/stream-framer';
 import type { ParserLimits } from '../parser/message-parser';
 import type { Flow, SendCallback, SipLogger, Target, Transport, TransportReceiver } from './transport';
 import { newConnectionId } from './transport';
@@ -24,6 +28,8 @@ interface Connection {
   flow: Flow;
   key: string;
   ready: boolean;
+  /** set once framing failed: the rest of the stream is ignored while the connection closes */
+  broken?: boolean;
   queue?: Array<[Buffer, SendCallback | undefined]>;
 }
 
@@ -135,20 +141,19 @@ export class StreamTransport implements Transport {
   }
 
   private onData(conn: Connection, chunk: Buffer): void {
+    if (conn.broken) return; // framing lost: nothing after it can be read, the connection is closing
     let out: { messages: Buffer[]; pings: number };
+    let broken: StreamFramingError | undefined;
     try {
       out = conn.framer.push(chunk);
     } catch (err) {
-      // §18.3: the stream can no longer be framed; the only safe thing is to close the connection
-      this.opts.logger.warn(
-        { err, remote: conn.key, protocol: this.protocol },
-        'broken stream framing, closing',
-      );
-      conn.socket.destroy();
-      return;
+      broken =
+        err instanceof StreamFramingError ? err : new StreamFramingError(0, String(err), [], 0, undefined);
+      out = { messages: broken.framed, pings: broken.pings };
     }
     // RFC 5626 §3.5.1: answer a double-CRLF ping with a single CRLF pong
     for (let i = 0; i < out.pings; i++) conn.socket.write('\r\n');
+    // messages framed before a break are whole and are delivered
     for (const msg of out.messages) {
       try {
         this.receiver(msg, conn.flow);
@@ -156,6 +161,23 @@ export class StreamTransport implements Transport {
         this.opts.logger.error({ err, remote: conn.key }, `${this.protocol}: receiver threw`);
       }
     }
+    if (broken) this.onBrokenFraming(conn, broken);
+  }
+
+  /**
+   * §18.3: without a usable Content-Length the stream cannot be framed past this message, so the connection is
+   * closed; first, when the header block was complete and its top Via reads, the request is answered (400 Missing
+   * Content-Length header, §21.4.1) on this connection (§18.2.2), so the peer learns why.
+   */
+  private onBrokenFraming(conn: Connection, err: StreamFramingError): void {
+    conn.broken = true;
+    const reply = err.head ? answerForHead(err, conn.flow) : undefined;
+    this.opts.logger.debug(
+      { remote: conn.key, protocol: this.protocol, reason: err.reason, answered: reply !== undefined },
+      'broken stream framing, closing',
+    );
+    if (reply) conn.socket.end(reply);
+    else conn.socket.destroy();
   }
 
   hasConnection(connectionId: number): boolean {
@@ -212,6 +234,26 @@ export class StreamTransport implements Transport {
     const server = this.server;
     if (!server) return Promise.resolve();
     return new Promise((resolve) => server.close(() => resolve()));
+  }
+}
+
+/** The response to a request whose framing broke, from its header block alone; undefined: nothing to answer. */
+function answerForHead(err: StreamFramingError, flow: Flow): Buffer | undefined {
+  let partial: SipRequest | undefined;
+  try {
+    const m = parseMessage(err.head!);
+    if (m instanceof SipRequest) partial = m;
+  } catch (e) {
+    // the head may be broken too: the framing error is still the one to report, if a Via can be read
+    if (e instanceof SipParseError) partial = e.partial;
+  }
+  const outcome = classifyMalformed(new SipParseError(err.status, err.reason ?? err.message, partial));
+  if (outcome.action !== 'answer') return undefined;
+  try {
+    stampSource(outcome.request, flow);
+    return malformedResponse(outcome).toBuffer();
+  } catch {
+    return undefined;
   }
 }
 

@@ -4,7 +4,7 @@ import { SipError, SipParseError } from '../errors';
 import { parseMessage } from '../parser/message-parser';
 import type { ParserLimits } from '../parser/message-parser';
 import { validateRequest, validateResponse } from '../parser/validate';
-import { createResponse } from '../message/response-factory';
+import { classifyMalformed, malformedResponse } from '../parser/malformed';
 import { SipRequest, type SipResponse } from '../message/sip-message';
 import type { SipUri } from '../message/uri';
 import type { Via } from '../message/via';
@@ -68,6 +68,8 @@ export class TransportLayer {
   private guard?: Pick<SourceGuard, 'checkPacket' | 'checkRequest'>;
   private closed = false;
   readonly logger: SipLogger;
+  /** Malformed messages received: answered with 400/4xx/505, or dropped (nothing to answer or nowhere to send). */
+  readonly malformed = { answered: 0, dropped: 0 };
 
   private constructor(private readonly opts: TransportLayerOptions) {
     this.logger = opts.logger;
@@ -258,19 +260,32 @@ export class TransportLayer {
     }
   }
 
-  /** §21.4.1 / §8.2: answer a malformed request with 400 (or the parser's status) when we can, else drop it. */
+  /**
+   * §21.4.1 / §8.2: a malformed request whose top Via reads is answered (400 or the parser's status, the reason
+   * naming the problem, the readable headers echoed: `classifyMalformed`); anything else (responses, ACKs, no
+   * readable Via) is dropped and counted. Logged at debug only: a flood of garbage must not flood the log.
+   */
   private onMalformed(err: unknown, flow: Flow): void {
     const remote = `${flow.protocol} ${flow.address}:${flow.port}`;
-    const perr = err instanceof SipParseError ? err : undefined;
-    this.logger.warn({ remote, err: (err as Error)?.message }, 'malformed SIP message');
-    const partial = perr?.partial;
-    if (!partial || !perr || perr.status === 0 || partial.method === 'ACK') return;
+    const outcome = classifyMalformed(err);
+    if (outcome.action === 'drop') {
+      this.malformed.dropped++;
+      this.logger.debug(
+        { remote, err: (err as Error)?.message, why: outcome.why },
+        'malformed SIP message dropped',
+      );
+      return;
+    }
     try {
-      stampReceived(partial, flow);
-      const status = perr.status >= 400 ? perr.status : 400;
-      const res = createResponse(partial, status, truncateReason(perr.reason ?? perr.message));
-      this.send(res.toBuffer(), this.responseTarget(partial.topVia, flow));
+      stampReceived(outcome.request, flow);
+      this.send(malformedResponse(outcome).toBuffer(), this.responseTarget(outcome.request.topVia, flow));
+      this.malformed.answered++;
+      this.logger.debug(
+        { remote, status: outcome.status, reason: outcome.reason },
+        'malformed SIP request answered',
+      );
     } catch (e) {
+      this.malformed.dropped++;
       this.logger.debug({ remote, err: e }, 'could not answer malformed request');
     }
   }
@@ -382,10 +397,6 @@ function isBlank(b: Buffer): boolean {
     if (c !== 13 && c !== 10 && c !== 32 && c !== 0) return false;
   }
   return true;
-}
-
-function truncateReason(r: string): string {
-  return r.replace(/[\r\n]+/g, ' ').slice(0, 120);
 }
 
 /**
