@@ -13,6 +13,8 @@ export interface FocusOptions extends SipCallSettings {
   sip: InviteSource;
   conference: Conference;
   log: Logger;
+  /** Told the final status of every new INVITE the focus handled (200 answered, 503 draining...): metrics. */
+  onAttempt?: (status: number) => void;
 }
 
 /**
@@ -47,6 +49,7 @@ export class Focus {
         connector: new InviteConnector(invite, this.opts, log),
         signal: cancel.signal,
       });
+      this.opts.onAttempt?.(200);
     } catch (err) {
       this.reject(invite, err, log);
     }
@@ -56,8 +59,18 @@ export class Focus {
   private reject(invite: IncomingInvite, err: unknown, log: Logger): void {
     if (invite.state !== IncomingInviteState.Pending) {
       if (!(err instanceof AppError)) log.warn({ err }, 'call ended during setup');
+      // Cancelled (the stack answered 487), or failed after the 200.
+      if (invite.state === IncomingInviteState.Canceled) this.opts.onAttempt?.(487);
+      else if (invite.state === IncomingInviteState.Accepted) this.opts.onAttempt?.(200);
       return;
     }
+    this.opts.onAttempt?.(
+      err instanceof SdpNegotiationError
+        ? err.status
+        : err instanceof AppError && err.sipStatus
+          ? err.sipStatus
+          : ERROR_CATALOGUE.INTERNAL.sip.status,
+    );
     // SdpNegotiationError is an AppError too: test it first, so that its 488/400 carries the standard reason
     // phrase and the why in a Warning header (RFC 3261 §20.43, code 304 "Media type not available").
     if (err instanceof SdpNegotiationError) {
