@@ -5,6 +5,7 @@ import { WebRtcRtpLeg } from './mediasoup/webrtc-rtp-leg';
 import type { MediaThread } from './mixer/media-thread';
 import { ThreadAudioLeg } from './mixer/thread-audio-leg';
 import type { PortAllocator } from './rtp/port-allocator';
+import { mitigatedHeaderExtensions } from './mediasoup/mediasoup-mitigations';
 
 export interface RoomLegFactoryOptions {
   router: types.Router;
@@ -40,7 +41,8 @@ export class RoomLegFactory implements MediaLegFactory {
     // Our worker build forwards telephone-event through consumers (scripts/build-mediasoup-worker.sh), so RFC 4733
     // from WebRTC callers reaches the mixer, which reads the digits.
     return {
-      headerExtensions: this.opts.router.rtpCapabilities.headerExtensions ?? [],
+      // Never the dependency descriptor (mediasoup 3.19.3 mitigation: mediasoup-mitigations.ts).
+      headerExtensions: mitigatedHeaderExtensions(this.opts.router.rtpCapabilities.headerExtensions ?? []),
       telephoneEvent: true,
     };
   }

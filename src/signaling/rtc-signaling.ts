@@ -10,6 +10,7 @@ import { ParticipantState, type Participant } from '../conference/participant/pa
 import type { Room } from '../conference/room/room';
 import { AppError } from '../errors/app-error';
 import { settle } from '../errors/settle';
+import { mitigatedCapabilities } from '../media/mediasoup/mediasoup-mitigations';
 import {
   ConnectTransportSchema,
   ConsumerRefSchema,
@@ -161,7 +162,11 @@ export class RtcSignaling {
     };
 
     on('capabilities', null, () => ({
-      routerRtpCapabilities: this.opts.routerRtpCapabilities as unknown as Record<string, unknown>,
+      // Never AV1 nor the dependency descriptor (mediasoup 3.19.3 mitigation).
+      routerRtpCapabilities: mitigatedCapabilities(this.opts.routerRtpCapabilities) as unknown as Record<
+        string,
+        unknown
+      >,
     }));
     on('join', JoinSchema, async (req) => {
       if (browser && !browser.participant.hasLeft()) throw new AppError('RTC_ALREADY_JOINED');

@@ -40,6 +40,21 @@ if (!parentPort) throw new Error('mixer.worker must run in a worker thread');
 const port = parentPort;
 const host = new MediaThreadHost((msg, transfer) => port.postMessage(msg, transfer));
 new MixerRoomHost(host);
-port.on('message', (msg: MainToThread) => void host.handle(msg));
+/**
+ * Fault injection for the fault tests (test/e2e/fault-thread.test.ts), on only when the process was started with
+ * PARLEY_FAULT_INJECTION=1: `{ kind: 'fault' }` makes this thread throw an uncaught exception, as a bug in a codec
+ * or the mixer would, so the main thread's recovery is proven against a real thread death.
+ */
+const faultInjection = process.env.PARLEY_FAULT_INJECTION === '1';
+port.on('message', (msg: MainToThread | { kind: 'fault' }) => {
+  if (msg.kind === 'fault') {
+    if (!faultInjection) return;
+    setImmediate(() => {
+      throw new Error('injected media thread fault (PARLEY_FAULT_INJECTION)');
+    });
+    return;
+  }
+  void host.handle(msg);
+});
 port.on('close', () => void host.close());
 port.postMessage({ kind: 'ready' });

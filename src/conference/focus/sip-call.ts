@@ -64,6 +64,11 @@ const TERMINATION_TO_LEAVE: Record<TerminationReason, LeaveReason> = {
  */
 const DEFAULT_HANGUP_CAUSE: Partial<Record<LeaveReason, HangupCause>> = {
   [LeaveReason.Kicked]: { cause: 403, text: 'Removed from the conference' },
+  // A media fault the room could not recover from (its router could not be rebuilt).
+  [LeaveReason.MediaFailed]: {
+    cause: ERROR_CATALOGUE.MEDIA_FAILURE.sip.status,
+    text: ERROR_CATALOGUE.MEDIA_FAILURE.sip.reason,
+  },
   [LeaveReason.RoomClosed]: { cause: ERROR_CATALOGUE.CONF_ROOM_CLOSED.sip.status, text: 'Conference ended' },
   [LeaveReason.ServerShutdown]: {
     cause: ERROR_CATALOGUE.CONF_SHUTTING_DOWN.sip.status,

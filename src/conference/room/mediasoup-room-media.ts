@@ -50,10 +50,19 @@ class RouterRoomHost implements RoomMediaHost {
     this.router.observer.once('close', listener);
   }
 
-  open(instanceId: string): RoomMediaInstance {
+  ready(): Promise<void> {
+    return this.opts.threads.ready();
+  }
+
+  open(instanceId: string, _log?: unknown, preferThread?: number): RoomMediaInstance {
     const { router, opts } = this;
-    const thread = opts.threads.threadFor(instanceId);
+    const thread = opts.threads.threadFor(instanceId, preferThread);
     let released = false;
+    const lost: Array<() => void> = [];
+    const onDied = (): void => {
+      if (!released) for (const l of lost.splice(0)) l();
+    };
+    thread.once('died', onDied);
     const webRtcServer = opts.routers.webRtcServerFor(router);
     const phoneLegs = new RoomLegFactory({
       router,
@@ -93,9 +102,13 @@ class RouterRoomHost implements RoomMediaHost {
         if (onSpeaking) mixed.on('speaking', (pid, speaking) => onSpeaking(pid, speaking));
         return mixed;
       },
+      onLost(listener: () => void) {
+        lost.push(listener);
+      },
       close() {
         if (released) return;
         released = true;
+        thread.off('died', onDied);
         opts.threads.releaseRoom(instanceId);
       },
     };

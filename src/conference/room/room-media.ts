@@ -20,8 +20,12 @@ export interface RoomMediaHost {
   /**
    * Starts one media instance: thread placement, the legs' factory and the audio. `instanceId` is unique per
    * instance (`<room>#<n>`), so a closing instance and a new one of the same room never collide in a thread.
+   * `preferThread`: place it on that media thread when it is alive (a rebuild after the router died keeps the
+   * phones' legs, which live on their thread).
    */
-  open(instanceId: string, log: Logger): RoomMediaInstance;
+  open(instanceId: string, log: Logger, preferThread?: number): RoomMediaInstance;
+  /** Resolves once an instance can be opened on a live media thread (after a thread died, its replacement). */
+  ready?(): Promise<void>;
   /** Closes the router (and with it whatever still lives on it). */
   close(): void;
 }
@@ -43,6 +47,8 @@ export interface RoomMediaInstance {
   /** Builds the legs of this room's participants (on this instance's router and thread). */
   readonly legs: MediaLegFactory;
   createAudio(opts: CreateAudioOptions): Promise<RoomAudio>;
+  /** Called once if the instance's media thread dies (its mixers and the legs living there are gone). */
+  onLost?(listener: () => void): void;
   /** Gives back the thread placement; the audio was closed before. */
   close(): void;
 }
@@ -80,6 +86,11 @@ export class RoomMedia {
 
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  /** Called once if this instance's media thread dies. */
+  onLost(listener: () => void): void {
+    this.instance.onLost?.(listener);
   }
 
   /** The conference mix. */

@@ -45,9 +45,21 @@ export interface RoomEvents {
 /** Which of the room's audios a participant hears and is heard in. */
 export type Seat = 'lobby' | 'mix';
 
+/** What a media fault took away: the room's router (its mediasoup worker died) or its media thread. */
+export enum MediaFault {
+  Router = 'router',
+  Thread = 'thread',
+}
+
+/**
+ * Rebuilds a room's media after a fault and re-homes its participants (the conference service). Without one, a
+ * fault of the router closes the room.
+ */
+export type MediaRecovery = (room: Room, fault: MediaFault) => Promise<void>;
+
 interface Member {
   participant: Participant;
-  /** Keeps the room's media up while the participant is here. */
+  /** Keeps the room's media up while the participant is here (replaced when a fault rebuilds the media). */
   lease: MediaLease;
   seat?: { name: Seat; audio: RoomAudio };
   /** Stops following the participant (it left, or moved to another room). */
@@ -73,22 +85,108 @@ export class Room extends TypedEmitter<RoomEvents> {
   private readonly sfu: RoomSfu;
   /** The room's chat (browsers today; SIP MESSAGE later): closed with the room. */
   readonly chat: RoomChat;
+  private recovery?: MediaRecovery;
+  /** Recoveries run one after the other (a thread dying while the router's recovery runs waits its turn). */
+  private recovering: Promise<void> = Promise.resolve();
+  private recoveries = 0;
 
   constructor(
     readonly settings: RoomSettings,
-    private readonly host: RoomMediaHost,
+    private host: RoomMediaHost,
     readonly log: Logger,
+    /** A new router for the room after its worker died; absent: such a room closes. */
+    private readonly rehost?: () => Promise<RoomMediaHost>,
   ) {
     super(log);
     this.sfu = new RoomSfu(log);
     this.chat = new RoomChat({ historySize: settings.chatHistory, log });
+    this.watchHost(host);
+    this.armEmptyTimer();
+  }
+
+  /** Who rebuilds the room's media after a fault (the conference service). */
+  setMediaRecovery(recovery: MediaRecovery): void {
+    this.recovery = recovery;
+  }
+
+  /** A media fault is being recovered (joins are refused meanwhile: their media would be built on what died). */
+  get isRecovering(): boolean {
+    return this.recoveries > 0;
+  }
+
+  private watchHost(host: RoomMediaHost): void {
     host.onClosed(() => {
-      if (!this.closed) {
+      if (this.closed || host !== this.host) return;
+      if (!this.recovery || !this.rehost) {
         this.log.error('room router closed under the room (worker died?)');
         this.close(LeaveReason.MediaFailed);
+        return;
       }
+      this.log.warn({ fault: MediaFault.Router }, 'room router closed under the room: recovering');
+      this.startRecovery(MediaFault.Router);
     });
-    this.armEmptyTimer();
+  }
+
+  private watchMedia(media: RoomMedia): void {
+    media.onLost(() => {
+      if (this.closed || media !== this.media || !this.recovery) return;
+      this.log.warn({ fault: MediaFault.Thread, media: media.id }, 'room media thread died: recovering');
+      this.startRecovery(MediaFault.Thread);
+    });
+  }
+
+  private startRecovery(fault: MediaFault): void {
+    const recovery = this.recovery!;
+    this.recoveries++;
+    this.recovering = this.recovering
+      .then(() => (this.closed ? undefined : recovery(this, fault)))
+      .catch((err: unknown) => {
+        this.log.error({ err, fault }, 'media recovery failed: ending the room');
+        this.close(LeaveReason.MediaFailed);
+      })
+      .finally(() => this.recoveries--);
+  }
+
+  /**
+   * The first step of a recovery: a new router when the old one died, then a new media instance (preferably on
+   * the old one's thread when that is alive, so legs living there survive). Returns the media the participants'
+   * legs were built on; they are re-homed one by one (`rebind`), then `retireMedia(old)` closes it.
+   */
+  async rebuildMedia(fault: MediaFault): Promise<RoomMedia | undefined> {
+    if (this.closed) throw new AppError('CONF_ROOM_CLOSED');
+    const old = this.media;
+    // From now on nobody gets the old media: a lease taken meanwhile gets the new one.
+    this.media = undefined;
+    if (fault === MediaFault.Router) {
+      const fresh = await this.rehost!();
+      if (this.closed) {
+        fresh.close();
+        throw new AppError('CONF_ROOM_CLOSED');
+      }
+      this.host = fresh;
+      this.watchHost(fresh);
+      this.log.info({ routerId: fresh.routerId }, 'room router rebuilt');
+    }
+    await this.host.ready?.();
+    if (old && !this.media) this.openMedia(fault === MediaFault.Router ? old.threadIndex : undefined);
+    return old;
+  }
+
+  /** The participant's media now lives on `lease` (taken after `rebuildMedia`): the old claim is given back. */
+  rebind(p: Participant, lease: MediaLease): void {
+    const m = this.members.get(p.id);
+    if (!m) {
+      lease.release();
+      return;
+    }
+    const old = m.lease;
+    m.lease = lease;
+    old.release();
+  }
+
+  /** Closes media replaced by `rebuildMedia` (its mixers, its thread placement). */
+  retireMedia(old: RoomMedia | undefined): void {
+    if (old && old !== this.media) old.close();
   }
 
   get id(): string {
@@ -127,6 +225,7 @@ export class Room extends TypedEmitter<RoomEvents> {
   /** Checks that one more participant may come in; throws the catalogue's error otherwise. */
   checkAdmission(): void {
     if (this.closed) throw new AppError('CONF_ROOM_CLOSED');
+    if (this.isRecovering) throw new AppError('MEDIA_FAILURE', 'the room is rebuilding its media');
     if (this.isLocked) throw new AppError('CONF_ROOM_LOCKED');
     if (this.members.size >= this.settings.maxParticipants)
       throw new AppError(
@@ -149,16 +248,20 @@ export class Room extends TypedEmitter<RoomEvents> {
    */
   acquireMedia(): MediaLease {
     if (this.closed) throw new AppError('CONF_ROOM_CLOSED');
-    if (!this.media) {
-      const id = `${this.id}#${++this.mediaSeq}`;
-      this.media = new RoomMedia(this.host.open(id, this.log), this.log, (pid, speaking) =>
-        this.members.get(pid)?.participant.setSpeaking(speaking),
-      );
-    }
-    const media = this.media;
+    const media = this.media ?? this.openMedia();
     this.leases++;
     clearTimeout(this.emptyTimer);
     return new MediaLease(media, () => this.releaseLease(media));
+  }
+
+  private openMedia(preferThread?: number): RoomMedia {
+    const id = `${this.id}#${++this.mediaSeq}`;
+    const media = new RoomMedia(this.host.open(id, this.log, preferThread), this.log, (pid, speaking) =>
+      this.members.get(pid)?.participant.setSpeaking(speaking),
+    );
+    this.media = media;
+    this.watchMedia(media);
+    return media;
   }
 
   /** Puts an admitted participant (whose media was built under `lease`) in the room. */
@@ -355,6 +458,9 @@ export class Room extends TypedEmitter<RoomEvents> {
 
   private releaseLease(media: RoomMedia): void {
     this.leases--;
+    // Media replaced after a fault goes with its last member (or with `retireMedia`, whichever comes first).
+    if (this.media !== media && ![...this.members.values()].some((m) => m.lease.media === media))
+      media.close();
     if (this.leases > 0 || this.media !== media) return;
     // Nobody left and nobody joining: give back the mix, the lobby and the thread placement. The next caller
     // gets a fresh instance under a new id.

@@ -9,6 +9,7 @@ import type { PortAllocator } from '../rtp/port-allocator';
 import type { RelaySrtpParams } from '../../../workers/mixer/protocol';
 import { buildProducerRtpParameters, type AcceptedMedia } from '../sdp';
 import { openLegRelay, remoteOf, sdesParams } from '../leg-relay';
+import { mitigatedProducerParameters } from './mediasoup-mitigations';
 
 export interface RouterRtpLegOptions {
   router: types.Router;
@@ -75,6 +76,7 @@ export class RouterRtpLeg extends TypedEmitter<MediaLegEvents> implements MediaL
     let transport: types.PlainTransport | undefined;
     try {
       transport = await opts.router.createPlainTransport({
+        enableSctp: false, // mediasoup 3.19.3 mitigation: no DataChannels anywhere
         listenInfo: { protocol: 'udp', ip: opts.listenIp },
         rtcpMux: true,
         comedia: false,
@@ -226,7 +228,7 @@ export class RouterRtpLeg extends TypedEmitter<MediaLegEvents> implements MediaL
       try {
         const producer = await this.transport.produce({
           kind: media.kind,
-          rtpParameters: buildProducerRtpParameters(media, ssrc),
+          rtpParameters: mitigatedProducerParameters(buildProducerRtpParameters(media, ssrc)),
           paused: !(media.phoneSends && media.phoneReceives),
           appData: { ssrc },
         });

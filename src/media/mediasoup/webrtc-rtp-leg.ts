@@ -5,6 +5,7 @@ import { applyLegDirection } from './leg-direction';
 import { TypedEmitter } from '../../util/typed-emitter';
 import type { MediaLeg, MediaLegEvents } from '../media-leg';
 import type { AcceptedMedia, LocalWebRtcEndpoint } from '../sdp';
+import { mitigatedProducerParameters } from './mediasoup-mitigations';
 
 export interface WebRtcRtpLegOptions {
   router: types.Router;
@@ -60,6 +61,8 @@ export class WebRtcRtpLeg extends TypedEmitter<MediaLegEvents> implements MediaL
       enableUdp: true,
       enableTcp: true,
       preferUdp: true,
+      // No DataChannels (mediasoup 3.19.3 mitigation: no SCTP code reachable).
+      enableSctp: false,
       appData: { mid: media.mid },
     });
     try {
@@ -203,7 +206,7 @@ export class WebRtcRtpLeg extends TypedEmitter<MediaLegEvents> implements MediaL
     old?.close();
     const producer = await this.transport.produce({
       kind: this.media.kind,
-      rtpParameters: this.media.producer.rtpParameters,
+      rtpParameters: mitigatedProducerParameters(this.media.producer.rtpParameters),
       // On hold (the endpoint stopped receiving) its music-on-hold must not reach the room either.
       paused: !(this.media.phoneSends && this.media.phoneReceives),
     });

@@ -53,6 +53,8 @@ export class WorkerPool extends TypedEmitter<WorkerPoolEvents> {
   private readonly serverOf = new WeakMap<types.Router, types.WebRtcServer>();
   private closed = false;
   private readonly log: Logger;
+  /** Replacements of dead workers under way: a router asked for meanwhile waits for them when no worker is live. */
+  private readonly replacing = new Set<Promise<void>>();
 
   private constructor(private readonly opts: WorkerPoolOptions) {
     super(opts.logger);
@@ -86,7 +88,14 @@ export class WorkerPool extends TypedEmitter<WorkerPoolEvents> {
   /** A router with the room codecs on the least-loaded live worker. */
   async createRouter(appData: Record<string, unknown> = {}): Promise<types.Router> {
     if (this.closed) throw new Error('worker pool closed');
-    const live = this.slots.filter((s) => !s.worker.closed && !s.worker.died);
+    let live = this.slots.filter((s) => !s.worker.closed && !s.worker.died);
+    // Every worker died (one worker, or all at once): rooms rebuilding their media wait for the replacement
+    // rather than fail the calls they are trying to save.
+    if (live.length === 0 && this.replacing.size > 0) {
+      await Promise.race(this.replacing);
+      if (this.closed) throw new Error('worker pool closed');
+      live = this.slots.filter((s) => !s.worker.closed && !s.worker.died);
+    }
     if (live.length === 0) throw new Error('no live mediasoup worker');
     const slot = live.reduce((a, b) => (b.routers < a.routers ? b : a));
     const router = await slot.worker.createRouter({ mediaCodecs: ROOM_MEDIA_CODECS, appData });
@@ -160,7 +169,7 @@ export class WorkerPool extends TypedEmitter<WorkerPoolEvents> {
     if (this.closed) return;
     const idx = this.slots.findIndex((s) => s.worker === dead);
     if (idx < 0) return;
-    this.spawn(idx).then(
+    const done = this.spawn(idx).then(
       (slot) => {
         if (this.closed) {
           slot.worker.close();
@@ -172,6 +181,8 @@ export class WorkerPool extends TypedEmitter<WorkerPoolEvents> {
       },
       (err: unknown) => this.log.error({ err }, 'cannot replace dead mediasoup worker'),
     );
+    this.replacing.add(done);
+    void done.finally(() => this.replacing.delete(done));
   }
 }
 

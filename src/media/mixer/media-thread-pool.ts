@@ -16,6 +16,8 @@ export interface MediaThreadPoolOptions {
 export class MediaThreadPool {
   private readonly threads: MediaThread[] = [];
   private readonly placement = new Map<string, MediaThread>();
+  /** Replacements of dead threads under way (`ready()` waits for them when no thread is alive). */
+  private readonly replacing = new Set<Promise<void>>();
   private closed = false;
   private readonly log: Logger;
 
@@ -26,6 +28,7 @@ export class MediaThreadPool {
   static async create(opts: MediaThreadPoolOptions): Promise<MediaThreadPool> {
     const pool = new MediaThreadPool(opts);
     const n = opts.threads > 0 ? opts.threads : os.availableParallelism();
+    if (process.env.PARLEY_FAULT_INJECTION === '1') pool.armFaultInjection();
     try {
       for (let i = 0; i < n; i++) pool.threads.push(await pool.spawn(i));
     } catch (err) {
@@ -44,11 +47,21 @@ export class MediaThreadPool {
     return this.threads;
   }
 
-  /** Stable placement: a room's legs and mix always live on the same thread; rooms spread across threads. */
-  threadFor(roomId: string): MediaThread {
+  /**
+   * Stable placement: a room's legs and mix always live on the same thread; rooms spread across threads. `prefer`:
+   * the thread to place a new room on when it is alive (a room rebuilding its media after its router's worker died
+   * stays on its thread, so its phones' legs, which live there, need no new address).
+   */
+  threadFor(roomId: string, prefer?: number): MediaThread {
     if (this.closed) throw new Error('media thread pool closed');
     const placed = this.placement.get(roomId);
     if (placed && placed.alive) return placed;
+    const preferred =
+      prefer === undefined ? undefined : this.threads.find((t) => t.index === prefer && t.alive);
+    if (preferred) {
+      this.placement.set(roomId, preferred);
+      return preferred;
+    }
     const live = this.threads.filter((t) => t.alive);
     const candidates = live.length > 0 ? live : this.threads;
     const load = new Map<MediaThread, number>(candidates.map((t) => [t, 0]));
@@ -58,23 +71,54 @@ export class MediaThreadPool {
     return chosen;
   }
 
+  /**
+   * Resolves when a live thread can take a room: at once unless every thread is dead and being replaced (a room
+   * rebuilding its mixer after its thread died waits for the replacement rather than land on a dead thread).
+   */
+  async ready(): Promise<void> {
+    while (!this.closed && !this.threads.some((t) => t.alive) && this.replacing.size > 0)
+      await Promise.race(this.replacing);
+  }
+
   /** The room has ended: forget its placement (its thread counts one room less). */
   releaseRoom(roomId: string): void {
     this.placement.delete(roomId);
   }
 
+  /**
+   * Test-only fault injection (PARLEY_FAULT_INJECTION=1): SIGUSR2 to the process makes every live media thread
+   * hosting a room throw an uncaught exception — an external trigger for a real thread death, used by
+   * test/e2e/fault-thread.test.ts. Never armed otherwise.
+   */
+  private armFaultInjection(): void {
+    this.onFaultSignal = () => {
+      const hosting = new Set(this.placement.values());
+      for (const t of this.threads) if (t.alive && hosting.has(t)) t.injectFault();
+      this.log.warn({ threads: [...hosting].map((t) => t.index) }, 'media thread fault injected');
+    };
+    process.on('SIGUSR2', this.onFaultSignal);
+  }
+
+  private onFaultSignal?: () => void;
+
   /** Idempotent; terminates every thread. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.onFaultSignal) process.off('SIGUSR2', this.onFaultSignal);
     this.placement.clear();
     await Promise.all(this.threads.map((t) => t.close()));
   }
 
   private async spawn(index: number): Promise<MediaThread> {
     const thread = await MediaThread.start({ index, logger: this.opts.logger });
-    thread.once('died', () => void this.replace(thread, index));
+    thread.once('died', () => this.track(this.replace(thread, index)));
     return thread;
+  }
+
+  private track(p: Promise<void>): void {
+    this.replacing.add(p);
+    void p.finally(() => this.replacing.delete(p));
   }
 
   private async replace(thread: MediaThread, index: number): Promise<void> {
@@ -86,7 +130,8 @@ export class MediaThreadPool {
       if (this.closed) return void (await fresh.close());
       const at = this.threads.indexOf(thread);
       if (at >= 0) this.threads[at] = fresh;
-      fresh.once('died', () => void this.replace(fresh, index));
+      fresh.once('died', () => this.track(this.replace(fresh, index)));
+      this.log.info({ thread: index }, 'media thread replaced');
     } catch (err) {
       this.log.error({ err, thread: index }, 'cannot replace media thread');
     }

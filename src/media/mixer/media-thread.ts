@@ -187,6 +187,14 @@ export class MediaThread extends TypedEmitter<MediaThreadEvents> {
     return this.request('thread.stats', {});
   }
 
+  /**
+   * Test-only: makes the thread throw an uncaught exception (honoured only when the process runs with
+   * PARLEY_FAULT_INJECTION=1; see workers/mixer/mixer.worker.ts).
+   */
+  injectFault(): void {
+    if (this.state === 'running') this.worker.postMessage({ kind: 'fault' });
+  }
+
   /** @internal typed request to the thread. */
   request<M extends Method>(
     method: M,

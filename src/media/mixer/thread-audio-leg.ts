@@ -8,6 +8,7 @@ import { buildProducerRtpParameters, type AcceptedMedia } from '../sdp';
 import { openLegRelay, remoteOf, sdesParams } from '../leg-relay';
 import type { MediaThread } from './media-thread';
 import type { RelayHandle } from './relay-handle';
+import { mitigatedProducerParameters } from '../mediasoup/mediasoup-mitigations';
 
 export interface ThreadAudioLegOptions {
   thread: MediaThread;
@@ -111,6 +112,7 @@ export class ThreadAudioLeg extends TypedEmitter<MediaLegEvents> implements Medi
     if (!this.tap) {
       const transport = (async () => {
         const t = await this.opts.router.createPlainTransport({
+          enableSctp: false, // mediasoup 3.19.3 mitigation: no DataChannels anywhere
           listenInfo: { protocol: 'udp', ip: this.opts.listenIp },
           rtcpMux: true,
           comedia: false,
@@ -158,7 +160,7 @@ export class ThreadAudioLeg extends TypedEmitter<MediaLegEvents> implements Medi
         tap.producer = undefined;
         const producer = await transport.produce({
           kind: 'audio',
-          rtpParameters: buildProducerRtpParameters(m, this.ssrc),
+          rtpParameters: mitigatedProducerParameters(buildProducerRtpParameters(m, this.ssrc)),
           appData: { ssrc: this.ssrc, tap: true },
         });
         if (this.tap !== tap) {

@@ -95,12 +95,14 @@ export class MixedRoomAudio extends TypedEmitter<MixedRoomAudioEvents> implement
       let outT: types.PlainTransport | undefined;
       try {
         inT = await this.router.createPlainTransport({
+          enableSctp: false, // mediasoup 3.19.3 mitigation: no DataChannels anywhere
           listenInfo,
           rtcpMux: true,
           comedia: false,
           appData: { mixer: 'in' },
         });
         outT = await this.router.createPlainTransport({
+          enableSctp: false, // mediasoup 3.19.3 mitigation: no DataChannels anywhere
           listenInfo,
           rtcpMux: true,
           comedia: false,

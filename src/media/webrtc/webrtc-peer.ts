@@ -2,6 +2,7 @@ import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
 import { AppError } from '../../errors/app-error';
 import { TypedEmitter } from '../../util/typed-emitter';
+import { mitigatedCapabilities, mitigatedProducerParameters } from '../mediasoup/mediasoup-mitigations';
 
 export interface WebRtcPeerOptions {
   router: types.Router;
@@ -91,7 +92,7 @@ export class WebRtcPeer extends TypedEmitter<WebRtcPeerEvents> {
   }
 
   get routerRtpCapabilities(): types.RtpCapabilities {
-    return this.router.rtpCapabilities;
+    return mitigatedCapabilities(this.router.rtpCapabilities);
   }
 
   info(t: types.WebRtcTransport): WebRtcTransportInfo {
@@ -126,7 +127,8 @@ export class WebRtcPeer extends TypedEmitter<WebRtcPeerEvents> {
       throw new AppError('RTC_BAD_PARAMETERS', `a ${source} sends ${source === 'mic' ? 'audio' : 'video'}`);
     // One producer per source: a replaced track (device change) replaces the producer.
     for (const [id, p] of this.producers) if (p.source === source) this.closeProducer(id);
-    const producer = await guard(() => t.produce({ kind, rtpParameters, appData: { source } }));
+    const safe = mitigatedProducerParameters(rtpParameters);
+    const producer = await guard(() => t.produce({ kind, rtpParameters: safe, appData: { source } }));
     this.producers.set(producer.id, { producer, source });
     producer.observer.once('close', () => {
       if (this.producers.delete(producer.id)) this.safeEmit('producerClosed', producer.id, source);
@@ -167,7 +169,7 @@ export class WebRtcPeer extends TypedEmitter<WebRtcPeerEvents> {
   ): Promise<types.Consumer | undefined> {
     if (this.closed || producer.closed) return undefined;
     // Never another participant's keypad digits (PINs): telephone-event stays out of what browsers receive.
-    const caps = withoutTelephoneEvent(rtpCapabilities);
+    const caps = withoutTelephoneEvent(mitigatedCapabilities(rtpCapabilities));
     if (!this.router.canConsume({ producerId: producer.id, rtpCapabilities: caps })) return undefined;
     const consumer = await this.recv.consume({
       producerId: producer.id,
