@@ -44,6 +44,20 @@ async function main(): Promise<void> {
       `  REST API:             ${web}/api/rooms  (sign in, or Authorization: Bearer <API token>)\n\n`,
   );
   let stopping = false;
+  let draining = false;
+  /**
+   * The first SIGTERM drains (new calls refused, calls in progress kept until they end or `drain.deadlineSeconds`
+   * passes), then stops; a second SIGTERM, or SIGINT, stops at once.
+   */
+  const drain = () => {
+    if (draining || stopping) {
+      stop('SIGTERM');
+      return;
+    }
+    draining = true;
+    log.info({ deadlineSeconds: config.drain.deadlineSeconds }, 'SIGTERM: draining');
+    void app.drain().then(() => stop('drained'));
+  };
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
@@ -62,7 +76,7 @@ async function main(): Promise<void> {
     );
   };
   process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGTERM', drain);
 }
 
 main().catch((err: unknown) => {

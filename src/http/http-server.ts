@@ -6,7 +6,8 @@ import { AppError } from '../errors/app-error';
 import type { Authenticator } from '../moderation/auth/authenticator';
 
 export interface HealthSource {
-  health(): { workers: { pid: number; alive: boolean; routers: number }[]; ok: boolean };
+  /** `draining`: new calls are refused; /healthz answers 503 "draining" so a load balancer takes the node out. */
+  health(): { workers: { pid: number; alive: boolean; routers: number }[]; ok: boolean; draining?: boolean };
 }
 
 export interface HttpServerOptions {
@@ -127,8 +128,9 @@ export class HttpServer {
     );
     app.get('/healthz', (_req, res) => {
       const h = opts.health.health();
-      res.status(h.ok ? 200 : 503).json({
-        status: h.ok ? 'ok' : 'degraded',
+      const status = h.draining ? 'draining' : h.ok ? 'ok' : 'degraded';
+      res.status(status === 'ok' ? 200 : 503).json({
+        status,
         version: opts.version,
         uptimeSeconds: Math.round((Date.now() - this.started) / 1000),
         workers: { alive: h.workers.filter((w) => w.alive).length, total: h.workers.length, list: h.workers },
