@@ -3,7 +3,8 @@ import type { Logger } from 'pino';
 import { AppError, ERROR_CATALOGUE } from '../errors/app-error';
 import type { RoomAudioStats } from '../media/room-audio/room-audio';
 import { TypedEmitter } from '../util/typed-emitter';
-import { PinLobby } from './lobby/pin-lobby';
+import { PinLobby, type PinLobbyOptions } from './lobby/pin-lobby';
+import type { PinLockout } from './lobby/pin-lockout';
 import { Keypad } from './participant/keypad';
 import { LeaveReason } from './participant/leave-reason';
 import {
@@ -47,6 +48,8 @@ export interface ConferenceOptions {
   joinTones?: boolean;
   /** Places outgoing calls (dialOut); absent: dial-out is unavailable. */
   dialer?: Dialer;
+  /** PIN brute-force lockout across calls (per source and per room); absent: only the lobby's three tries. */
+  pinLockout?: PinLockout;
   log: Logger;
 }
 
@@ -71,6 +74,11 @@ export interface JoinRequest {
    * (RTC_PIN_REQUIRED) instead.
    */
   upFront?: boolean;
+  /**
+   * The joiner's network address (SIP: the INVITE's source): rooms created on demand and wrong PINs are counted per
+   * source (`security`). Absent: not counted.
+   */
+  source?: string;
 }
 
 /** CONF_DRAINING with the Retry-After the answer carries (SIP 503 + Retry-After, HTTP 503 + Retry-After). */
@@ -155,10 +163,12 @@ export class Conference {
     if (this.closed) throw new AppError('CONF_SHUTTING_DOWN');
     if (this.draining) throw new DrainingError(this.draining.retryAfterSeconds);
     const { connector } = req;
-    const room = await this.rooms.getOrCreate(req.room);
+    const room = await this.rooms.getOrCreate(req.room, req.source);
     room.checkAdmission();
     const upFrontRole = req.upFront && !req.bypassPin ? checkPin(room, req.pin) : undefined;
     const lobby = room.needsPin && !req.bypassPin && !req.upFront;
+    if (lobby && req.source !== undefined && this.opts.pinLockout?.isLocked(req.source, room.id))
+      throw new AppError('SEC_PIN_LOCKED', `PIN entry locked for ${req.source} in room ${room.id}`);
     if (req.signal?.aborted) {
       connector.log.info('join cancelled before media setup');
       throw new AppError('CONF_JOIN_ABANDONED', 'cancelled before media setup');
@@ -206,7 +216,7 @@ export class Conference {
     }
     stopCancel();
     if (p.hasLeft()) throw abandoned(p);
-    await this.enter(room, p, session, lobby);
+    await this.enter(room, p, session, lobby, req.source);
     if (p.hasLeft()) throw abandoned(p);
     return p;
   }
@@ -423,7 +433,13 @@ export class Conference {
   // ------------------------------------------------------------------ internals
 
   /** After the signalling: the keypad, the PIN lobby for PIN rooms, then the room itself. */
-  private async enter(room: Room, p: Participant, session: ParticipantSession, pin: boolean): Promise<void> {
+  private async enter(
+    room: Room,
+    p: Participant,
+    session: ParticipantSession,
+    pin: boolean,
+    source?: string,
+  ): Promise<void> {
     const keypad = new Keypad();
     let lobby: PinLobby | undefined;
     const onDigit = (digit: string): void => {
@@ -448,6 +464,7 @@ export class Conference {
         stopPlay: () => room.stopPlay(p),
         signal: p.signal,
         log: p.log,
+        lockout: lockoutFor(this.opts.pinLockout, source, room.id),
       });
       keypad.collectPin();
       const role = await lobby.run();
@@ -520,6 +537,19 @@ export class Conference {
 }
 
 /** The role an up-front PIN gives in `room` (participant without a PIN where none is needed); throws otherwise. */
+/** The lobby's view of the PIN lockout for one caller (none without a lockout or a known source). */
+function lockoutFor(
+  lockout: PinLockout | undefined,
+  source: string | undefined,
+  room: string,
+): PinLobbyOptions['lockout'] {
+  if (!lockout || source === undefined) return undefined;
+  return {
+    isLocked: () => lockout.isLocked(source, room),
+    recordFailure: () => void lockout.recordFailure(source, room),
+  };
+}
+
 function checkPin(room: Room, pin: string | undefined): ParticipantRole {
   const { pin: roomPin, moderatorPin } = room.settings;
   if (pin !== undefined && moderatorPin !== undefined && pin === moderatorPin) return 'moderator';

@@ -1,9 +1,11 @@
 import type { Logger } from 'pino';
-import { AppError, ERROR_CATALOGUE } from '../../errors/app-error';
+import { AppError, ERROR_CATALOGUE, type ErrorCode } from '../../errors/app-error';
 import { SdpNegotiationError } from '../../media/sdp';
 import { IncomingInviteState, type IncomingInvite } from '../../sip/ua/incoming-invite';
 import type { Conference } from '../conference';
+import type { SourceGuard } from '../../sip/security/source-guard';
 import { InviteConnector, type SipCallSettings } from './invite-connector';
+import type { AdmissionTicket, SourceAdmission } from './source-admission';
 
 export interface InviteSource {
   onInvite(handler: (invite: IncomingInvite) => void): unknown;
@@ -13,9 +15,21 @@ export interface FocusOptions extends SipCallSettings {
   sip: InviteSource;
   conference: Conference;
   log: Logger;
+  /** Per-source call caps, checked before anything is built (`security`); absent: uncapped. */
+  admission?: SourceAdmission;
+  /** Told about calls refused by a per-source limit, which count toward the source's ban. */
+  guard?: Pick<SourceGuard, 'penalize'>;
   /** Told the final status of every new INVITE the focus handled (200 answered, 503 draining...): metrics. */
   onAttempt?: (status: number) => void;
 }
+
+/** Refusals that say a source is over one of its limits: each counts toward a ban. */
+const SOURCE_LIMITS: ReadonlySet<ErrorCode> = new Set([
+  'SEC_TOO_MANY_CALLS',
+  'SEC_TOO_MANY_SETUPS',
+  'SEC_ROOM_CREATION_LIMIT',
+  'SEC_PIN_LOCKED',
+]);
 
 /**
  * The conference focus (RFC 4353, RFC 4579), the SIP adapter of the conference: turns each INVITE to
@@ -43,14 +57,27 @@ export class Focus {
       this.reject(invite, new AppError('CONF_NO_ROOM_IN_URI'), log);
       return;
     }
+    // Per-source caps before any port, socket or thread is taken; a delayed offer (no SDP) counts like any call.
+    const source = invite.flow.address;
+    let ticket: AdmissionTicket | undefined;
     try {
-      await this.opts.conference.join({
+      ticket = this.opts.admission?.enter(source);
+      const p = await this.opts.conference.join({
         room,
         connector: new InviteConnector(invite, this.opts, log),
         signal: cancel.signal,
+        source,
       });
+      ticket?.established();
+      const release = ticket?.release;
+      if (release) {
+        if (p.hasLeft()) release();
+        else p.once('left', release);
+      }
       this.opts.onAttempt?.(200);
     } catch (err) {
+      ticket?.release();
+      if (err instanceof AppError && SOURCE_LIMITS.has(err.code)) this.opts.guard?.penalize(source);
       this.reject(invite, err, log);
     }
   }

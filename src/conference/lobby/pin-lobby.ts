@@ -19,6 +19,11 @@ export interface PinLobbyOptions {
   log: Logger;
   tries?: number;
   timeoutMs?: number;
+  /**
+   * Brute-force lockout across calls (`PinLockout` for this caller's source and room): each wrong PIN is counted,
+   * and once the source or the room is locked out the lobby takes no more tries.
+   */
+  lockout?: { isLocked(): boolean; recordFailure(): void };
 }
 
 /**
@@ -49,7 +54,12 @@ export class PinLobby {
     signal.addEventListener('abort', onAbort);
     try {
       const tries = this.opts.tries ?? PIN_TRIES;
+      const { lockout } = this.opts;
       for (let attempt = 1; attempt <= tries; attempt++) {
+        if (lockout?.isLocked()) {
+          this.opts.log.warn({ attempt }, 'PIN entry locked out');
+          return null;
+        }
         if (this.entered.length === 0) void this.play('enter-pin');
         const pin = await this.nextPin();
         if (signal.aborted) return null;
@@ -57,6 +67,7 @@ export class PinLobby {
         if (role) return role;
         this.opts.log.info({ attempt }, 'wrong PIN');
         if (pin === null) break;
+        lockout?.recordFailure();
         if (attempt < tries && this.entered.length === 0) await this.play('wrong-pin');
       }
       return null;

@@ -5,9 +5,21 @@ import { TypedEmitter } from '../../util/typed-emitter';
 import { LeaveReason } from '../participant/leave-reason';
 import { Room, type RoomSettings } from './room';
 import type { RoomMediaProvider } from './room-media';
+import { WindowCounter } from '../../sip/security/window-counter';
 
 export interface RoomManagerEvents {
   created: [room: Room];
+}
+
+/** Limits on rooms created on demand (calls to rooms not declared), so a scanner cannot open rooms by the hundred. */
+export interface OnDemandRoomLimits {
+  /** Rooms one source may create per minute (SEC_ROOM_CREATION_LIMIT). */
+  perSourcePerMinute: number;
+  /** On-demand rooms open at once, all sources together (SEC_ROOM_CREATION_LIMIT). */
+  total: number;
+  /** Sources not counted per minute (the allow list). */
+  isExempt?: (source: string) => boolean;
+  now?: () => number;
 }
 
 /** A room declared at run time (dashboard, REST): the same keys as a room of the config file. */
@@ -30,8 +42,31 @@ export class RoomManager extends TypedEmitter<RoomManagerEvents> {
     private readonly log: Logger,
     /** Chat messages kept per room. */
     private readonly chatHistory = 200,
+    private readonly onDemand?: OnDemandRoomLimits,
   ) {
     super(log);
+    this.createdBy = new WindowCounter(60_000, onDemand?.perSourcePerMinute ?? 1);
+  }
+
+  /** Rooms created on demand per source over the last minute. */
+  private readonly createdBy: WindowCounter;
+
+  /**
+   * Counts a room about to be created on demand against its creator and the total; throws SEC_ROOM_CREATION_LIMIT
+   * before any media is built.
+   */
+  private countOnDemand(name: string, source: string | undefined): void {
+    const lim = this.onDemand;
+    if (!lim) return;
+    let open = this.pending.size;
+    for (const r of this.rooms.values()) if (!r.settings.declared) open++;
+    if (open >= lim.total)
+      throw new AppError('SEC_ROOM_CREATION_LIMIT', `${open} rooms created on demand are open`);
+    if (source === undefined || lim.isExempt?.(source)) return;
+    const now = (lim.now ?? Date.now)();
+    if (this.createdBy.count(source, now) >= lim.perSourcePerMinute)
+      throw new AppError('SEC_ROOM_CREATION_LIMIT', `${source} created too many rooms (refused: ${name})`);
+    this.createdBy.add(source, now);
   }
 
   get(name: string): Room | undefined {
@@ -79,7 +114,8 @@ export class RoomManager extends TypedEmitter<RoomManagerEvents> {
     return [...out.values()];
   }
 
-  async getOrCreate(name: string): Promise<Room> {
+  /** `source`: who asks (a caller's address), counted when this creates a room on demand. */
+  async getOrCreate(name: string, source?: string): Promise<Room> {
     if (this.closed) throw new AppError('CONF_SHUTTING_DOWN');
     const existing = this.rooms.get(name);
     if (existing && !existing.isClosed) return existing;
@@ -87,6 +123,7 @@ export class RoomManager extends TypedEmitter<RoomManagerEvents> {
     if (inflight) return inflight;
     const settings = this.settingsFor(name);
     if (!settings) throw new AppError('CONF_ROOM_NOT_FOUND', `no room named ${name}`);
+    if (!settings.declared) this.countOnDemand(name, source);
     const creation = (async () => {
       const log = this.log.child({ roomId: name });
       const host = await this.media.createRoom(name, log);
