@@ -5,6 +5,9 @@ import type { Config } from './config/schema';
 import { Conference } from './conference/conference';
 import { Focus } from './conference/focus/focus';
 import { SipDialer } from './conference/focus/sip-dialer';
+import { SourceAdmission } from './conference/focus/source-admission';
+import { PinLockout } from './conference/lobby/pin-lockout';
+import { SourceGuard } from './sip/security/source-guard';
 import { MediasoupRoomMedia } from './conference/room/mediasoup-room-media';
 import { Prompts } from './conference/room/prompts';
 import { RoomManager } from './conference/room/room-manager';
@@ -94,6 +97,8 @@ export class App {
   readonly rooms: RoomManager;
   readonly conference: Conference;
   readonly focus: Focus;
+  /** Per-source limits and bans on SIP requests: `guard.stats()` for metrics. */
+  readonly guard: SourceGuard;
   readonly http: HttpServer;
   /** The one socket.io server of the HTTP server: `/rtc` (browsers) and `/dashboard` (moderators). */
   readonly io: SocketIoServer;
@@ -121,6 +126,7 @@ export class App {
     this.rooms = parts.rooms;
     this.conference = parts.conference;
     this.focus = parts.focus;
+    this.guard = parts.guard;
     this.http = parts.http;
     this.io = parts.io;
     this.rtc = parts.rtc;
@@ -173,6 +179,18 @@ export class App {
         tryingDelayMs: 0,
       });
       opened.push(sip);
+      // Abuse limits (issue 14): per-source rate and bans, scanners dropped before the transaction layer sees them.
+      const sec = config.security;
+      const guard = new SourceGuard({
+        ...sec,
+        onBan: (address, untilMs, reason) =>
+          log.warn(
+            { component: 'security', address, reason, until: new Date(untilMs).toISOString() },
+            'source banned',
+          ),
+      });
+      sip.transport.setGuard(guard);
+      const isExempt = (address: string): boolean => guard.isAllowed(address);
       const media = new MediasoupRoomMedia({
         routers: workers,
         threads,
@@ -185,6 +203,7 @@ export class App {
         media,
         log.child({ component: 'rooms' }),
         config.chat.historySize,
+        { perSourcePerMinute: sec.maxRoomsPerSourcePerMinute, total: sec.maxOnDemandRooms, isExempt },
       );
       opened.push(rooms);
       const callSettings = {
@@ -196,6 +215,13 @@ export class App {
         prompts: new Prompts(),
         joinTones: config.conference.joinTones,
         dialer: new SipDialer({ sip, ...callSettings }),
+        pinLockout: new PinLockout({
+          failuresPerSource: sec.pinFailuresPerSource,
+          failuresPerRoom: sec.pinFailuresPerRoom,
+          windowSeconds: sec.pinFailureWindowSeconds,
+          lockoutSeconds: sec.pinLockoutSeconds,
+          isExempt,
+        }),
         log: log.child({ component: 'conference' }),
       });
       opened.push(conference);
@@ -267,6 +293,11 @@ export class App {
         conference,
         ...callSettings,
         log: log.child({ component: 'focus' }),
+        admission: new SourceAdmission(
+          { maxCallsPerSource: sec.maxCallsPerSource, maxSetupsPerSource: sec.maxSetupsPerSource },
+          isExempt,
+        ),
+        guard,
         onAttempt: (status) => metrics.callAttempt(status),
       });
       const attachments = new AttachmentStore({
@@ -373,6 +404,7 @@ export class App {
         rooms,
         conference,
         focus,
+        guard,
         http,
         io,
         rtc,
@@ -443,6 +475,7 @@ interface AppParts {
   rooms: RoomManager;
   conference: Conference;
   focus: Focus;
+  guard: SourceGuard;
   http: HttpServer;
   io: SocketIoServer;
   rtc: RtcSignaling;
