@@ -41,6 +41,8 @@ export async function startInProcessApp(o: {
     rtc: { numWorkers: 1, minPort: min, maxPort: min + 399 },
     webrtc: { port: 0 },
     conference: { joinTones: false },
+    // Integration tests place all their calls from 127.0.0.1 at test rates: allow-listed like a trunk.
+    security: { allow: ['127.0.0.1'] },
   };
   const config = loadConfig({ env: {}, overrides: deepMerge(base, o.overrides ?? {}) });
   let app: App;

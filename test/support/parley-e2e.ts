@@ -73,11 +73,21 @@ function rtpRange(): { min: number; max: number } {
  * its own data directory (a fresh database) and a random admin API token for the REST calls.
  */
 export async function startE2eParley(
-  opts: { conference?: Record<string, unknown>; env?: Record<string, string>; tls?: boolean } = {},
+  opts: {
+    conference?: Record<string, unknown>;
+    /**
+     * The `security` section. Default: 127.0.0.1 allow-listed like a trunk, since functional tests place all their
+     * calls from that one address at test rates; the abuse tests (`test/e2e/abuse-*.test.ts`) give their own.
+     */
+    security?: Record<string, unknown>;
+    env?: Record<string, string>;
+    tls?: boolean;
+  } = {},
 ): Promise<E2eParley> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-e2e-'));
   const cfgFile = path.join(dir, 'parley.yaml');
-  fs.writeFileSync(cfgFile, JSON.stringify({ conference: opts.conference ?? {} })); // JSON is YAML
+  const security = opts.security ?? { allow: ['127.0.0.1'] };
+  fs.writeFileSync(cfgFile, JSON.stringify({ conference: opts.conference ?? {}, security })); // JSON is YAML
   const sipPort = await freePort();
   const tlsPort = opts.tls ? await freePort() : undefined;
   const range = rtpRange();
