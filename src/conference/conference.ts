@@ -108,7 +108,13 @@ export class Conference {
   private readonly rooms: RoomManager;
   private closed = false;
   /** Set by drain(): joins are refused; `done` resolves when the last participant has left. */
-  private draining?: { retryAfterSeconds: number; done: Promise<void>; stop: () => void };
+  private draining?: {
+    retryAfterSeconds: number;
+    done: Promise<void>;
+    stop: () => void;
+    /** Brings the deadline forward to `ms` from now (never later). */
+    deadline: (ms: number) => void;
+  };
 
   constructor(private readonly opts: ConferenceOptions) {
     this.rooms = opts.rooms;
@@ -385,36 +391,48 @@ export class Conference {
    * Drains the conference (SIGTERM, an admin's action): every join is refused from now on (CONF_DRAINING with
    * `retryAfterSeconds`: phones, browsers and dial-outs alike), while the calls in progress go on until they end.
    * Those still there after `deadlineMs` are hung up (SIP: BYE with `Reason: SIP;cause=503`, RFC 3326). Resolves
-   * when no participant is left. A second call returns the first drain. A join already past the check when the
-   * drain began is let in, and counted once admitted.
+   * when no participant is left. A second call returns the same drain, bringing its deadline forward when it asks
+   * for an earlier one (an operator's "finish now"), never later. A join already past the check when the drain
+   * began is let in, and counted once admitted.
    */
   drain(opts: DrainOptions): Promise<void> {
-    if (this.draining) return this.draining.done;
-    let stop!: () => void;
-    const done = new Promise<void>((resolve) => {
-      const onLeft = (): void => {
-        if (this.participantCount() === 0) stop();
-      };
-      const deadline = setTimeout(() => {
-        const status = ERROR_CATALOGUE.CONF_DRAINING.sip.status;
-        for (const room of this.rooms.list())
-          for (const p of room.participants()) {
-            p.log.info('drain deadline passed: hanging up');
-            if (p.session) p.session.hangup(LeaveReason.Draining, { cause: status, text: 'Server draining' });
-            else p.close(LeaveReason.Draining);
-          }
-        onLeft();
-      }, opts.deadlineMs);
-      stop = (): void => {
-        clearTimeout(deadline);
-        this.observer.off('participantLeft', onLeft);
-        resolve();
-      };
-      this.observer.on('participantLeft', onLeft);
-    });
-    this.draining = { retryAfterSeconds: opts.retryAfterSeconds, done, stop };
+    if (this.draining) {
+      this.draining.deadline(opts.deadlineMs);
+      return this.draining.done;
+    }
+    let resolve!: () => void;
+    const done = new Promise<void>((r) => (resolve = r));
+    let timer: NodeJS.Timeout | undefined;
+    let deadlineAt = Infinity;
+    const onLeft = (): void => {
+      if (this.participantCount() === 0) stop();
+    };
+    const hangUpAll = (): void => {
+      const status = ERROR_CATALOGUE.CONF_DRAINING.sip.status;
+      for (const room of this.rooms.list())
+        for (const p of room.participants()) {
+          p.log.info('drain deadline passed: hanging up');
+          if (p.session) p.session.hangup(LeaveReason.Draining, { cause: status, text: 'Server draining' });
+          else p.close(LeaveReason.Draining);
+        }
+      onLeft();
+    };
+    const deadline = (ms: number): void => {
+      if (Date.now() + ms >= deadlineAt) return;
+      deadlineAt = Date.now() + ms;
+      clearTimeout(timer);
+      timer = setTimeout(hangUpAll, ms);
+    };
+    const stop = (): void => {
+      clearTimeout(timer);
+      this.observer.off('participantLeft', onLeft);
+      resolve();
+    };
+    this.observer.on('participantLeft', onLeft);
+    this.draining = { retryAfterSeconds: opts.retryAfterSeconds, done, stop, deadline };
     this.opts.log.info({ participants: this.participantCount(), deadlineMs: opts.deadlineMs }, 'draining');
-    if (this.participantCount() === 0) stop();
+    deadline(opts.deadlineMs);
+    onLeft();
     return done;
   }
 
