@@ -6,6 +6,7 @@ import { LeaveReason } from '../participant/leave-reason';
 import { Room, type RoomSettings } from './room';
 import type { RoomMediaProvider } from './room-media';
 import { WindowCounter } from '../../sip/security/window-counter';
+import { recoverRoomMedia } from './media-recovery';
 
 export interface RoomManagerEvents {
   created: [room: Room];
@@ -118,7 +119,13 @@ export class RoomManager extends TypedEmitter<RoomManagerEvents> {
   async getOrCreate(name: string, source?: string): Promise<Room> {
     if (this.closed) throw new AppError('CONF_SHUTTING_DOWN');
     const existing = this.rooms.get(name);
-    if (existing && !existing.isClosed) return existing;
+    if (existing && !existing.isClosed) {
+      // A join arriving while the room rebuilds its media after a fault waits for it (a browser rejoining at once
+      // after its session was ended by the fault) rather than be built on what died.
+      if (!existing.isRecovering) return existing;
+      await existing.whenRecovered();
+      return existing.isClosed ? this.getOrCreate(name, source) : existing;
+    }
     const inflight = this.pending.get(name);
     if (inflight) return inflight;
     const settings = this.settingsFor(name);
@@ -131,7 +138,9 @@ export class RoomManager extends TypedEmitter<RoomManagerEvents> {
         host.close();
         throw new AppError('CONF_SHUTTING_DOWN');
       }
-      const room = new Room(settings, host, log);
+      // A room outlives its router: after a worker death it gets a new one and re-homes its participants.
+      const room = new Room(settings, host, log, () => this.media.createRoom(name, log));
+      room.setMediaRecovery(recoverRoomMedia);
       this.rooms.set(name, room);
       room.once('closed', () => {
         if (this.rooms.get(name) === room) this.rooms.delete(name);

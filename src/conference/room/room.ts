@@ -114,6 +114,11 @@ export class Room extends TypedEmitter<RoomEvents> {
     return this.recoveries > 0;
   }
 
+  /** Resolves once no media recovery is running (at once when none is). */
+  async whenRecovered(): Promise<void> {
+    while (this.recoveries > 0) await this.recovering;
+  }
+
   private watchHost(host: RoomMediaHost): void {
     host.onClosed(() => {
       if (this.closed || host !== this.host) return;

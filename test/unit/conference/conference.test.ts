@@ -308,10 +308,13 @@ describe('the room media lifetime', () => {
     expect(t.media.host('adhoc').closed).toBe(true);
   });
 
-  it('the router dying under a room ends it (media-failed)', async () => {
+  it('the router dying under a room whose router cannot be rebuilt ends it (media-failed)', async () => {
     const t = makeConference();
     const a = await t.join('demo');
+    // Recovery (test/unit/conference/media-recovery.test.ts) asks for a new router: none can be had.
+    t.media.createRoom = () => Promise.reject(new Error('no live mediasoup worker'));
     t.media.host('demo').die();
+    await new Promise((r) => setTimeout(r, 10));
     expect(a.session!.hangups).toEqual([{ reason: LeaveReason.MediaFailed }]);
     expect(t.conference.listRooms()).toEqual([]);
   });

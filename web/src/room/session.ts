@@ -80,6 +80,8 @@ export class RoomSession {
   private readonly seenSent = new Set<string>();
   private token: string | null = null;
   private joinArgs: { displayName: string; pin?: string } | null = null;
+  /** When the page last joined again by itself after the server ended its session with `media-failed`. */
+  private lastAutoRejoin = 0;
   private iceServers: RTCIceServer[] = [];
   private readonly relayOnly: boolean;
   private toastTimer: ReturnType<typeof setTimeout> | undefined;
@@ -287,7 +289,16 @@ export class RoomSession {
     socket.on('mutedBy', (e) => this.onMutedBy(e.muted, e.by));
     socket.on('chatMessage', (m) => this.addChat(m));
     socket.on('chatSeen', ({ messageId, participantId }) => this.addSeen(messageId, participantId));
-    socket.on('ended', (e) => this.end(e.reason, e.message));
+    socket.on('ended', (e) => {
+      this.end(e.reason, e.message);
+      // The server lost the media under the call (a mediasoup worker died) and is rebuilding the room on a new
+      // one: join again at once, which builds new transports there (the server holds the join until the room is
+      // rebuilt). At most once per 10 s, so a room whose media keeps failing does not loop.
+      if (e.reason === 'media-failed' && Date.now() - this.lastAutoRejoin > 10_000) {
+        this.lastAutoRejoin = Date.now();
+        this.rejoin();
+      }
+    });
     return socket;
   }
 
