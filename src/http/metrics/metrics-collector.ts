@@ -5,6 +5,12 @@ import { ParticipantState, type Participant } from '../../conference/participant
 import type { MessageTrace } from '../../sip/ua/message-trace';
 import { readProcessFigures, type ProcessFigures } from './process-figures';
 
+/** One room's mixer figures (Conference.stats). */
+interface MixerFigure {
+  room: string;
+  stats: NonNullable<Awaited<ReturnType<Conference['stats']>>>;
+}
+
 /** Every metric's name starts with this (prom-client's default process metrics too). */
 export const METRICS_PREFIX = 'parley_';
 
@@ -69,6 +75,8 @@ export class MetricsCollector {
   private readonly attempts: Counter<'result'>;
   private readonly setups: Counter<'kind' | 'result'>;
   private closed = false;
+  /** Forgets the last scrape's reading of the rooms' mixers. */
+  private readonly newScrape: () => void;
 
   constructor(opts: MetricsCollectorOptions) {
     const r = this.registry;
@@ -200,75 +208,67 @@ export class MetricsCollector {
       });
     }
 
-    // ---------------------------------------------------------------- mixer (one request per room, on scrape)
-    const mixer = {
-      tickMean: new Gauge<'room'>({
-        name: `${p}mixer_tick_mean_seconds`,
-        help: "Mean time one 20 ms mixer tick of the room took (decode, mix, encode, send), this media's lifetime.",
-        labelNames: ['room'],
-        registers: [r],
-      }),
-      tickMax: new Gauge<'room'>({
-        name: `${p}mixer_tick_max_seconds`,
-        help: 'Longest mixer tick of the room.',
-        labelNames: ['room'],
-        registers: [r],
-      }),
-      lateMax: new Gauge<'room'>({
-        name: `${p}mixer_late_max_seconds`,
-        help: "Worst lateness of a tick of the room's mix clock versus its schedule.",
-        labelNames: ['room'],
-        registers: [r],
-      }),
-      skipped: new Gauge<'room'>({
-        name: `${p}mixer_overruns`,
-        help: "Ticks skipped after stalls (overruns) of the room's mix clock, this media's lifetime.",
-        labelNames: ['room'],
-        registers: [r],
-      }),
+    // ---------------------------------------------------------------- mixer (one request per room, per scrape)
+    // prom-client collects the metrics concurrently: each mixer gauge awaits the one reading of this scrape.
+    let reading: Promise<MixerFigure[]> | undefined;
+    this.newScrape = () => (reading = undefined);
+    const readMixers = async (): Promise<MixerFigure[]> => {
+      const rooms = conf.listRooms();
+      const stats = await Promise.all(rooms.map((room) => conf.stats(room.id).catch(() => null)));
+      return rooms.flatMap((room, i) => {
+        const s = stats[i];
+        return s ? [{ room: room.id, stats: s }] : [];
+      });
     };
+    const mixerScrape = (): Promise<MixerFigure[]> => (reading ??= readMixers());
+    const mixerGauge = (
+      name: string,
+      help: string,
+      value: (s: MixerFigure['stats']) => number,
+    ): Gauge<'room'> =>
+      new Gauge<'room'>({
+        name: `${p}${name}`,
+        help,
+        labelNames: ['room'],
+        registers: [r],
+        collect: async function (this: Gauge<'room'>) {
+          const figures = await mixerScrape();
+          this.reset();
+          for (const f of figures) this.set({ room: f.room }, value(f.stats));
+        },
+      });
     new Gauge({
       name: `${p}mixer_rooms`,
       help: 'Rooms with a running mixer (their figures are the parley_mixer_* series).',
       registers: [r],
       async collect() {
-        for (const g of Object.values(mixer)) g.reset();
-        const rooms = conf.listRooms();
-        const stats = await Promise.all(rooms.map((room) => conf.stats(room.id).catch(() => null)));
-        let n = 0;
-        rooms.forEach((room, i) => {
-          const s = stats[i];
-          if (!s) return;
-          n++;
-          const l = { room: room.id };
-          mixer.tickMean.set(l, s.tickMeanUs / 1e6);
-          mixer.tickMax.set(l, s.tickMaxUs / 1e6);
-          mixer.lateMax.set(l, s.lateMaxMs / 1000);
-          mixer.skipped.set(l, s.skippedTicks);
-        });
-        this.set(n);
+        this.set((await mixerScrape()).length);
       },
     });
+    mixerGauge(
+      'mixer_tick_mean_seconds',
+      "Mean time one 20 ms mixer tick of the room took (decode, mix, encode, send), this media's lifetime.",
+      (s) => s.tickMeanUs / 1e6,
+    );
+    mixerGauge('mixer_tick_max_seconds', 'Longest mixer tick of the room.', (s) => s.tickMaxUs / 1e6);
+    mixerGauge(
+      'mixer_late_max_seconds',
+      "Worst lateness of a tick of the room's mix clock versus its schedule.",
+      (s) => s.lateMaxMs / 1000,
+    );
+    mixerGauge(
+      'mixer_overruns',
+      "Ticks skipped after stalls (overruns) of the room's mix clock, this media's lifetime.",
+      (s) => s.skippedTicks,
+    );
 
     // ---------------------------------------------------------------- media processes
     const workers = opts.workers;
     if (workers) {
       const read = opts.processFigures ?? readProcessFigures;
-      const memory = new Gauge<'worker'>({
-        name: `${p}mediasoup_worker_resident_memory_bytes`,
-        help: 'Resident memory of each mediasoup worker process.',
-        labelNames: ['worker'],
-        registers: [r],
-      });
-      const cpu = new Counter<'worker'>({
-        name: `${p}mediasoup_worker_cpu_seconds_total`,
-        help: 'CPU time (user + system) of each mediasoup worker process (restarts with a replaced worker).',
-        labelNames: ['worker'],
-        registers: [r],
-      });
       new Gauge<'worker'>({
         name: `${p}mediasoup_worker_routers`,
-        help: 'Routers (rooms, probes) on each mediasoup worker; the series exists while the worker is alive.',
+        help: 'Routers (rooms, probes) on each mediasoup worker; the series exist while the worker is alive.',
         labelNames: ['worker'],
         registers: [r],
         collect() {
@@ -285,6 +285,18 @@ export class MetricsCollector {
             cpu.inc(l, f.cpuSeconds);
           });
         },
+      });
+      const memory = new Gauge<'worker'>({
+        name: `${p}mediasoup_worker_resident_memory_bytes`,
+        help: 'Resident memory of each mediasoup worker process.',
+        labelNames: ['worker'],
+        registers: [r],
+      });
+      const cpu = new Counter<'worker'>({
+        name: `${p}mediasoup_worker_cpu_seconds_total`,
+        help: 'CPU time (user + system) of each mediasoup worker process (restarts with a replaced worker).',
+        labelNames: ['worker'],
+        registers: [r],
       });
     }
     const threads = opts.threads;
@@ -352,6 +364,7 @@ export class MetricsCollector {
 
   /** The exposition (Prometheus text format 0.0.4) and its content type. */
   async scrape(): Promise<{ contentType: string; body: string }> {
+    this.newScrape();
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
 
