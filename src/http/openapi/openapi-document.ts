@@ -631,6 +631,23 @@ export const OPERATIONS: Operation[] = [
     },
     errors: ['AUTH_REQUIRED', 'AUTH_FORBIDDEN', 'ATTACHMENT_NOT_FOUND'],
   },
+  // ---------------------------------------------------------------- server administration
+  {
+    method: 'post',
+    path: '/admin/drain',
+    id: 'drain',
+    tag: 'admin',
+    summary:
+      'Drain: new calls get 503 + Retry-After, OPTIONS and /healthz 503; calls in progress go on until they end or ' +
+      'the deadline (default drain.deadlineSeconds) passes, then get BYE. The process keeps running. Admins only.',
+    body: strictObj({ deadlineSeconds: { type: 'integer', minimum: 0, maximum: 86400 } }),
+    ok: json(
+      202,
+      'Draining.',
+      obj({ draining: { const: true }, participants: { type: 'integer', minimum: 0 } }),
+    ),
+    errors: [...ADMIN, 'API_BAD_REQUEST'],
+  },
   // ---------------------------------------------------------------- this document
   {
     method: 'get',
@@ -654,6 +671,7 @@ const TAGS = [
     name: 'chat',
     description: "Chat attachments, for a room's browser participants (their own session token).",
   },
+  { name: 'admin', description: 'Server administration (admins): draining.' },
   { name: 'meta', description: 'This document.' },
 ];
 
