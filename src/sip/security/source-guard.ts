@@ -22,9 +22,8 @@ export interface SourceGuardOptions {
   /** Requests a source may send at once (the bucket's capacity). */
   burst: number;
   /**
-   * A source is banned once its excess (requests dropped for rate, plus `requestsPerSecond` per scanner request)
-   * reaches `requestsPerSecond × banAfterSeconds`: that many seconds' worth of traffic over the limit. Excess is
-   * forgiven after `banAfterSeconds` without a drop.
+   * A source is banned once its excess (requests dropped for rate) reaches `requestsPerSecond × banAfterSeconds`:
+   * that many seconds' worth of traffic over the limit. Excess is forgiven after `banAfterSeconds` without a drop.
    */
   banAfterSeconds: number;
   banSeconds: number;
@@ -32,7 +31,10 @@ export interface SourceGuardOptions {
   allow: readonly string[];
   /** Always dropped. */
   deny: readonly string[];
-  /** Case-insensitive substrings of User-Agent that mark a scanner. */
+  /**
+   * Case-insensitive substrings of User-Agent that mark a scanner. Its requests are dropped, and its second one
+   * (however far apart: a scanner that gets no answer gives up after one request per run) bans the source.
+   */
   scannerUserAgents: readonly string[];
   /** Milliseconds; tests pass a fake clock. */
   now?: () => number;
@@ -71,10 +73,14 @@ interface SourceState {
   dialog: TokenBucket;
   excess: number;
   lastDropAt: number;
+  /** Requests with a scanner's User-Agent (never forgiven: the second one bans). */
+  scannerHits: number;
   bannedUntil: number;
 }
 
 const DEFAULT_MAX_SOURCES = 100_000;
+/** A scanner's User-Agent once may be a misconfigured phone; twice is a scan. */
+const SCANNER_HITS_TO_BAN = 2;
 
 /**
  * Per-source admission of SIP requests, like Kamailio's pike plus a scanner filter: a token bucket per source
@@ -131,7 +137,7 @@ export class SourceGuard {
     const s = this.state(address, now);
     if (s.bannedUntil > now) return this.drop(GuardVerdict.Banned);
     if (req.userAgent !== undefined && this.isScanner(req.userAgent)) {
-      this.addExcess(address, s, now, this.opts.requestsPerSecond, GuardVerdict.Scanner);
+      if (++s.scannerHits >= SCANNER_HITS_TO_BAN) this.ban(address, s, now, GuardVerdict.Scanner);
       return this.drop(GuardVerdict.Scanner);
     }
     const bucket = req.inDialog || req.method === 'ACK' ? s.dialog : s.fresh;
@@ -185,9 +191,13 @@ export class SourceGuard {
     if (now - s.lastDropAt >= this.opts.banAfterSeconds * 1000) s.excess = 0;
     s.lastDropAt = now;
     s.excess += weight;
-    if (s.excess < this.threshold) return;
+    if (s.excess >= this.threshold) this.ban(address, s, now, reason);
+  }
+
+  private ban(address: string, s: SourceState, now: number, reason: DropReason): void {
     s.bannedUntil = now + this.opts.banSeconds * 1000;
     s.excess = 0;
+    s.scannerHits = 0;
     this.bans++;
     this.banned.add(address);
     this.opts.onBan?.(address, s.bannedUntil, reason);
@@ -203,6 +213,7 @@ export class SourceGuard {
         dialog: new TokenBucket(rate, burst, now),
         excess: 0,
         lastDropAt: -Infinity,
+        scannerHits: 0,
         bannedUntil: 0,
       };
       this.sources.set(address, s);

@@ -138,7 +138,7 @@ describe('SourceGuard', () => {
   });
 
   it('drops known scanners by User-Agent (case-insensitive substring) and bans them', () => {
-    const { g } = guard();
+    const { g, clock, bans } = guard();
     expect(g.isScanner('friendly-scanner')).toBe(true);
     expect(g.isScanner('SIPVicious 0.3.3')).toBe(true);
     expect(g.isScanner('Linphone/5.1')).toBe(false);
@@ -146,10 +146,13 @@ describe('SourceGuard', () => {
       GuardVerdict.Scanner,
     );
     expect(g.isBanned('192.0.2.9')).toBe(false);
-    // each scanner request counts a second's worth of excess: 2 s → banned at the second
+    // the second scanner request bans, however long after the first (not forgiven like rate excess)
+    clock.t += 3_600_000;
     expect(g.checkRequest('192.0.2.9', { ...INVITE, userAgent: 'sipcli/v1.8' })).toBe(GuardVerdict.Scanner);
     expect(g.isBanned('192.0.2.9')).toBe(true);
     expect(g.stats().dropped[GuardVerdict.Scanner]).toBe(2);
+    expect(bans).toEqual(['192.0.2.9']);
+    expect(g.checkPacket('192.0.2.9')).toBe(GuardVerdict.Banned);
   });
 
   it('never limits or bans the allow list, always drops the deny list', () => {
