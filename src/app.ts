@@ -286,6 +286,7 @@ export class App {
         workers,
         threads,
         webhooks,
+        guard,
       });
       opened.push(metrics);
       const focus = new Focus({

@@ -74,6 +74,10 @@ describe('GET /metrics', () => {
     expect(sample(text, 'parley_process_resident_memory_bytes')).toBeGreaterThan(0);
     expect(text).toContain('# TYPE parley_nodejs_eventloop_lag_seconds gauge');
     expect(text).toContain('# TYPE parley_webhook_events_total counter');
+    // The SIP source guard's counters (nothing dropped or banned here).
+    expect(sample(text, 'parley_sip_bans_total')).toBe(0);
+    expect(sample(text, 'parley_sip_bans_active')).toBe(0);
+    expect(text).toContain('# TYPE parley_sip_dropped_total counter');
     // Nothing outside our prefix (a registry of our own, not prom-client's global one).
     const names = text.split('\n').filter((l) => l !== '' && !l.startsWith('#'));
     expect(names.filter((l) => !l.startsWith('parley_'))).toEqual([]);
