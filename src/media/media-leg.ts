@@ -91,6 +91,12 @@ export interface MediaLegFactory {
   readonly webRtc?: { headerExtensions: readonly types.RtpHeaderExtension[]; telephoneEvent?: boolean };
   create(opts: CreateLegOptions): Promise<MediaLeg>;
   /**
+   * Takes a leg built by another factory on this factory's router, where the leg can stay as it is (an audio leg
+   * living on this factory's media thread, holding nothing on its old router): its later SFU taps are built here.
+   * False when it cannot (the caller renegotiates instead). Absent: legs are never adopted.
+   */
+  adopt?(leg: MediaLeg): boolean;
+  /**
    * A browser's media on the room's router (send and receive WebRtcTransports on the worker's WebRtcServer).
    * Absent when the server runs without WebRTC.
    */

@@ -47,6 +47,11 @@ export class RoomLegFactory implements MediaLegFactory {
     };
   }
 
+  adopt(leg: MediaLeg): boolean {
+    if (!(leg instanceof ThreadAudioLeg) || leg.threadIndex !== this.opts.thread.index) return false;
+    return leg.moveToRouter(this.opts.router);
+  }
+
   async create(o: CreateLegOptions): Promise<MediaLeg> {
     if (o.media?.webRtc) {
       if (!this.opts.webRtcServer)

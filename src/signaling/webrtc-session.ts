@@ -103,7 +103,11 @@ export class WebRtcSession extends TypedEmitter<ParticipantSessionEvents> implem
     peer.on('produced', (producer, source) => this.onProduced(producer, source));
     peer.on('producerClosed', (_id, source) => this.onProducerClosed(source));
     peer.on('consumerClosed', (consumerId) => this.link.emit('consumerClosed', { consumerId }));
-    peer.on('closed', () => participant.close(LeaveReason.MediaFailed));
+    // The peer's transports went away under the session (its mediasoup worker died, or DTLS failed): the page is
+    // told (`ended`, media-failed) and joins again by itself, onto the room's rebuilt router (issue 14).
+    peer.on('closed', () => {
+      if (!this.closed && !participant.hasLeft()) this.hangup(LeaveReason.MediaFailed);
+    });
     participant.on('muted', (muted, by) => void this.onMuted(muted, by));
     participant.own(() => this.close());
   }

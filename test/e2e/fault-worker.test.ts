@@ -5,12 +5,18 @@
  * router and mixer on it, and each phone hears the other two again (FFT on what it hears after the recovery). No
  * phone gets a BYE, the API lists the same three participants, and the phones' media address is kept: their audio
  * terminates in the room's media thread, which the worker's death does not touch, so no re-INVITE is needed.
- * Needs `npx tsc -p tsconfig.build.json` (dist/); run in scripts/loopback-only.sh.
+ * With a browser in the room (Chromium, a 1031 Hz tone as microphone) and two phones: the browser's transports
+ * lived on the dead worker, so the server ends its session with `media-failed` (a server-pushed `ended`) and the
+ * page joins again by itself, getting new transports on the new router (a new participant id); the phones keep
+ * their calls (no BYE) and hear the browser again, and the browser hears the phones.
+ * Needs `npm run build` (dist/ and dist/web/); run in scripts/loopback-only.sh.
  */
-import { startE2eParley, type E2eParley } from '../support/parley-e2e';
-import type { SipPhone } from '../support/sip-phone';
-import { stopAndReport } from './conference-helpers';
-import { dialThree, expectEveryoneHearsTheOthers, until } from './fault-helpers';
+import { launchBrowser, type TestBrowser } from '../support/browser';
+import { startE2eParley, sleep, type E2eParley } from '../support/parley-e2e';
+import { SipPhone } from '../support/sip-phone';
+import { hearNext, stopAndReport, toneMedians } from './conference-helpers';
+import { dialThree, expectEveryoneHearsTheOthers, TONE, until } from './fault-helpers';
+import { joinRoom, pageToneLevels } from './web-helpers';
 
 jest.setTimeout(120_000);
 
@@ -51,5 +57,93 @@ describe('mediasoup worker death during a mixed call', () => {
     expect(phones.map((ph) => ph.reinvites.length)).toEqual([0, 0, 0]);
     expect((await p.participants('fault')).map((x) => x.id).sort()).toEqual(before);
     expect(p.run.proc.exitCode).toBeNull();
+  });
+
+  it('with a browser: the page rejoins on the new worker by itself; the phones keep their calls and hear it again', async () => {
+    const p = await startE2eParley({
+      env: { PARLEY_RTC_NUM_WORKERS: '1' },
+      conference: { joinTones: false },
+    });
+    const browsers: TestBrowser[] = [];
+    const own: SipPhone[] = [];
+    try {
+      const room = 'faultweb';
+      for (const [user, tone] of [
+        ['alice', TONE.a],
+        ['bob', TONE.b],
+      ] as const)
+        own.push(
+          await SipPhone.call({
+            target: `sip:${room}@127.0.0.1:${p.sipPort}`,
+            user,
+            codec: 'PCMU',
+            tone,
+            followReinvites: true,
+          }),
+        );
+      const web = await launchBrowser({ toneHz: TONE.c, name: 'web' });
+      browsers.push(web);
+      // Original sound (?audio=raw): Chromium's noise suppression would fade a steady test tone.
+      const firstId = await joinRoom(web, p.http, room, 'Web', { query: '?audio=raw' });
+      const joined = await p.waitParticipants(room, (l) => l.length === 3, 15000);
+      const phoneIds = joined
+        .filter((x) => x.id !== firstId)
+        .map((x) => x.id)
+        .sort();
+      const FREQS = [TONE.a, TONE.b, TONE.c];
+      const phoneHears = async (ph: SipPhone): Promise<Record<number, number>> =>
+        toneMedians(await hearNext(ph, { frames: 125, settleMs: 500 }), ph.rate, FREQS);
+      for (const ph of own) expect((await phoneHears(ph))[TONE.c]).toBeGreaterThan(-25);
+
+      const started = p.logs('mediasoup worker started');
+      process.kill(Number(started[started.length - 1]?.workerPid), 'SIGKILL');
+      await until('media fault recovered', () => p.logs('media fault recovered').length > 0);
+      const recovered = p.logs('media fault recovered')[0]!;
+      // The phones stay (kept where they are, or re-INVITEd when the browser's consumers held their audio on the
+      // dead router); the browser's session has ended (its transports went with the worker), to come back by itself.
+      expect({
+        phones: Number(recovered.kept) + Number(recovered.renegotiated),
+        ended: recovered.ended,
+      }).toEqual({ phones: 2, ended: 0 });
+
+      // The page joins again by itself (a new participant, on the new router).
+      const after = await p.waitParticipants(
+        room,
+        (l) => l.length === 3 && l.some((x) => !phoneIds.includes(x.id)) && !l.some((x) => x.id === firstId),
+        30000,
+      );
+      const webId = after.find((x) => !phoneIds.includes(x.id))!.id;
+      expect(
+        after
+          .filter((x) => phoneIds.includes(x.id))
+          .map((x) => x.id)
+          .sort(),
+      ).toEqual(phoneIds);
+      await until('the page is back in the room', async () =>
+        web.page.getByRole('button', { name: 'Leave' }).isVisible(),
+      );
+      await sleep(1000);
+      for (const [i, ph] of own.entries()) {
+        const levels = await phoneHears(ph);
+        const ctx = `phone ${i} heard ${JSON.stringify(levels)}`;
+        expect({ ctx, web: levels[TONE.c]! > -25 }).toEqual({ ctx, web: true });
+        expect({ ctx, other: levels[i === 0 ? TONE.b : TONE.a]! > -25 }).toEqual({ ctx, other: true });
+      }
+      const webHears = await pageToneLevels(web.page, phoneIds[0]!, FREQS).catch(() => null);
+      const anyPhone = webHears ?? (await pageToneLevels(web.page, phoneIds[1]!, FREQS));
+      expect(Math.max(anyPhone[TONE.a]!, anyPhone[TONE.b]!)).toBeGreaterThan(-25);
+      expect(own.map((ph) => ph.byeFromServer === undefined)).toEqual([true, true]);
+      expect(webId).not.toBe(firstId);
+    } finally {
+      // Leave on purpose: a page that just vanishes is kept for its reconnect grace period (a drain waits for it).
+      for (const b of browsers)
+        await b.page
+          .getByRole('button', { name: 'Leave' })
+          .click({ timeout: 2000 })
+          .catch(() => undefined);
+      await Promise.all(browsers.map((b) => b.close()));
+      await Promise.all(own.map((ph) => ph.close()));
+      await stopAndReport(p, __filename);
+    }
   });
 });

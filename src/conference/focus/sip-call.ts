@@ -260,6 +260,8 @@ export class SipCall
 
   rehome(legs: MediaLegFactory): void {
     this.legFactory = legs;
+    // Legs that stay where they are now belong to the new room's router (their SFU taps are built there).
+    for (const leg of this.legMap.values()) legs.adopt?.(leg);
   }
 
   /**

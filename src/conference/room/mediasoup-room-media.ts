@@ -79,6 +79,7 @@ class RouterRoomHost implements RoomMediaHost {
       },
       ...(phoneLegs.webRtc ? { webRtc: phoneLegs.webRtc } : {}),
       create: (o) => phoneLegs.create(o),
+      adopt: (leg) => phoneLegs.adopt(leg),
       ...(webRtcServer
         ? { createWebRtcPeer: (log) => WebRtcPeer.create({ router, webRtcServer, log }) }
         : {}),

@@ -51,6 +51,8 @@ export class ThreadAudioLeg extends TypedEmitter<MediaLegEvents> implements Medi
   /** The tap to mediasoup: a plain PlainTransport fed by the relay with clear RTP, and a Producer on it. */
   private tap?: { users: number; transport: Promise<types.PlainTransport>; producer?: types.Producer };
   private producing: Promise<void> = Promise.resolve();
+  /** Where the tap is built: the room's router (another one after a move or after the router's worker died). */
+  private router: types.Router;
 
   private constructor(
     private readonly opts: ThreadAudioLegOptions,
@@ -58,6 +60,7 @@ export class ThreadAudioLeg extends TypedEmitter<MediaLegEvents> implements Medi
     private readonly port: number,
   ) {
     super(opts.log);
+    this.router = opts.router;
     relay.on('inactive', () => this.safeEmit('inactive'));
     relay.on('dtmf', (digit, ms) => this.safeEmit('dtmf', digit, ms));
     relay.on('latched', (ip, p) => opts.log.info({ ip, port: p }, 'RTP source latched'));
@@ -102,6 +105,21 @@ export class ThreadAudioLeg extends TypedEmitter<MediaLegEvents> implements Medi
     return this.media;
   }
 
+  /**
+   * The leg's room now has another router (a move between rooms of one thread, or a rebuild after the router's
+   * worker died): later taps are built there. Refused (false) while a tap is held on the current router.
+   */
+  moveToRouter(router: types.Router): boolean {
+    if (this.closed || this.tap) return false;
+    this.router = router;
+    return true;
+  }
+
+  /** The media thread the leg lives in. */
+  get threadIndex(): number {
+    return this.opts.thread.index;
+  }
+
   /** Only while an SFU consumer holds the tap (acquireProducer): otherwise the audio never leaves the thread. */
   get producer(): types.Producer | undefined {
     return this.tap?.producer;
@@ -111,7 +129,7 @@ export class ThreadAudioLeg extends TypedEmitter<MediaLegEvents> implements Medi
     if (this.closed) return undefined;
     if (!this.tap) {
       const transport = (async () => {
-        const t = await this.opts.router.createPlainTransport({
+        const t = await this.router.createPlainTransport({
           enableSctp: false, // mediasoup 3.19.3 mitigation: no DataChannels anywhere
           listenInfo: { protocol: 'udp', ip: this.opts.listenIp },
           rtcpMux: true,
