@@ -1,3 +1,6 @@
+/** Keys beyond which stale ones are swept on the next add. */
+const MAX_KEYS = 100_000;
+
 /**
  * Counts events per key over a sliding window (timestamps kept, at most `max` per key, since a decision never
  * needs more than the limit). Pure: the caller passes the time. Used for rooms created on demand per source per
@@ -13,6 +16,8 @@ export class WindowCounter {
   ) {}
 
   add(key: string, now: number): number {
+    // keys are source addresses: an attacker with many of them must not grow the map without bound
+    if (this.events.size >= MAX_KEYS) for (const k of [...this.events.keys()]) this.prune(k, now);
     const list = this.prune(key, now) ?? [];
     list.push(now);
     if (list.length > this.max) list.splice(0, list.length - this.max);
