@@ -153,7 +153,10 @@ export class ParleyServer {
   static async start(sipPort: number, opts: ParleyServerOptions = {}): Promise<ParleyServer> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-bench-srv-'));
     const cfg = path.join(dir, 'parley.yaml');
-    fs.writeFileSync(cfg, JSON.stringify(opts.config ?? {}));
+    // Load generators all send from 127.0.0.1 far above a phone's rate: allow-listed like a trunk (issue 14's
+    // per-source limits would otherwise throttle the measurement), unless the benchmark gives its own `security`.
+    const config = { security: { allow: ['127.0.0.1'] }, ...opts.config };
+    fs.writeFileSync(cfg, JSON.stringify(config));
     const logFile = path.join(dir, 'parley.log');
     const logFd = fs.openSync(logFile, 'w');
     const nofile = opts.openFiles ?? 65536;
