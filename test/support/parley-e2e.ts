@@ -163,7 +163,8 @@ export async function startE2eParley(
     },
     logs: (msg) => run.lines.filter((l) => l.msg === msg),
     async stop() {
-      if (run.proc.exitCode === null) run.proc.kill('SIGTERM');
+      // SIGINT stops at once (every call gets its BYE); SIGTERM would drain, waiting for calls to end.
+      if (run.proc.exitCode === null) run.proc.kill('SIGINT');
       const killer = setTimeout(() => run.proc.kill('SIGKILL'), 8000);
       await run.exit;
       clearTimeout(killer);
