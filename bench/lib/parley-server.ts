@@ -254,7 +254,8 @@ export class ParleyServer {
   async stop(keepLog = false): Promise<void> {
     if (this.proc.exitCode === null && this.proc.signalCode === null) {
       const exited = new Promise<void>((r) => this.proc.once('exit', () => r()));
-      this.proc.kill('SIGTERM');
+      // SIGINT stops at once (BYE to every call); SIGTERM drains and would wait for the calls to end.
+      this.proc.kill('SIGINT');
       const t = setTimeout(() => this.proc.kill('SIGKILL'), 12000);
       await exited;
       clearTimeout(t);
