@@ -31,7 +31,14 @@ const ENDED_TEXT: Partial<Record<LeaveReason, string>> = {
   [LeaveReason.ServerShutdown]: 'The server is shutting down.',
   [LeaveReason.MediaFailed]: 'The media connection failed.',
   [LeaveReason.ConnectionLost]: 'Your connection was lost.',
+  [LeaveReason.Draining]: 'The server is restarting; join again in a moment.',
 };
+
+/**
+ * Reasons whose page text above wins over the hang-up's own text: that one is written for a SIP Reason header
+ * ('Server draining', for operators' logs and phones), while the person in the browser needs to know what to do.
+ */
+const PAGE_TEXT_FIRST: ReadonlySet<LeaveReason> = new Set([LeaveReason.Draining]);
 
 /** A browser's mic or camera as an SFU source: its Producer is replaced when the page switches devices. */
 class BrowserSource extends TypedEmitter<MediaSourceEvents> implements MediaSource {
@@ -146,7 +153,14 @@ export class WebRtcSession extends TypedEmitter<ParticipantSessionEvents> implem
 
   hangup(reason: LeaveReason, why?: HangupCause): void {
     if (!this.closed)
-      this.link.emit('ended', { reason, message: why?.text ?? ENDED_TEXT[reason] ?? 'You left the room.' });
+      this.link.emit('ended', {
+        reason,
+        message:
+          (PAGE_TEXT_FIRST.has(reason) ? ENDED_TEXT[reason] : undefined) ??
+          why?.text ??
+          ENDED_TEXT[reason] ??
+          'You left the room.',
+      });
     this.participant.close(reason);
   }
 
