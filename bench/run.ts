@@ -21,6 +21,7 @@ const ALL = [
   'sfu-consumers',
   'browser-join',
   'dashboard-fanout',
+  'fuzz',
 ] as const;
 
 /** Names that run a part of a benchmark, only when asked for by name. */

@@ -28,7 +28,7 @@ export function answerablePartial(req: SipRequest): SipRequest | undefined {
   for (let i = 0; i < vias.length; i++) {
     const v = vias[i]!;
     try {
-      if (Via.parse(v).length === 0) throw new SipParseError(400, 'Bad Via header');
+      if (!echoable(v) || Via.parse(v).length === 0) throw new SipParseError(400, 'Bad Via header');
       h._push('Via', v);
     } catch {
       // the top Via is where the response goes: without it nothing can be answered
@@ -39,7 +39,7 @@ export function answerablePartial(req: SipRequest): SipRequest | undefined {
   if (vias.length === 0) return undefined;
   for (const name of ['From', 'To'] as const) {
     const v = src.get(name);
-    if (v === undefined) continue;
+    if (v === undefined || !echoable(v)) continue;
     try {
       NameAddr.parse(v);
       h._push(name, v);
@@ -48,9 +48,9 @@ export function answerablePartial(req: SipRequest): SipRequest | undefined {
     }
   }
   const callId = src.get('Call-ID')?.trim();
-  if (callId !== undefined && callId.length > 0) h._push('Call-ID', callId);
+  if (callId !== undefined && callId.length > 0 && echoable(callId)) h._push('Call-ID', callId);
   const cseq = src.get('CSeq');
-  if (cseq !== undefined) {
+  if (cseq !== undefined && echoable(cseq)) {
     try {
       parseCSeq(cseq);
       h._push('CSeq', cseq.trim());
@@ -59,6 +59,11 @@ export function answerablePartial(req: SipRequest): SipRequest | undefined {
     }
   }
   return new SipRequest(req.method, req.uri, h);
+}
+
+/** A value we may copy into a header line: a lone CR (or NUL) would make our own reply malformed. */
+function echoable(v: string): boolean {
+  return !/[\r\n\0]/.test(v);
 }
 
 /** What to do with a malformed message. */
