@@ -1,3 +1,4 @@
+import type { EventLoopUtilization } from 'node:perf_hooks';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Conference } from '../../conference/conference';
 import type { LeaveReason } from '../../conference/participant/leave-reason';
@@ -24,13 +25,18 @@ export interface WorkerSource {
   status(): Array<{ pid: number; alive: boolean; routers: number }>;
 }
 
+/** One media thread (MediaThread). */
+export interface ThreadFigures {
+  readonly index: number;
+  readonly alive: boolean;
+  readonly relayCount: number;
+  /** Node's event-loop utilisation of the thread, since it started or since `since` (MediaThread). */
+  eventLoopUtilization(since?: EventLoopUtilization): EventLoopUtilization;
+}
+
 /** The media threads (MediaThreadPool.all). */
 export interface ThreadSource {
-  readonly all: ReadonlyArray<{
-    readonly index: number;
-    readonly alive: boolean;
-    readonly relayCount: number;
-  }>;
+  readonly all: ReadonlyArray<ThreadFigures>;
 }
 
 /** Webhook delivery counters (WebhookDispatcher.counters). */
@@ -300,7 +306,7 @@ export class MetricsCollector {
       });
     }
     const threads = opts.threads;
-    if (threads)
+    if (threads) {
       new Gauge<'thread'>({
         name: `${p}media_thread_relays`,
         help: 'RTP relays (phone legs) on each live media thread.',
@@ -311,6 +317,28 @@ export class MetricsCollector {
           for (const t of threads.all) if (t.alive) this.set({ thread: t.index }, t.relayCount);
         },
       });
+      // Each thread's reading at the previous scrape (per thread object: a replaced thread starts afresh), so the
+      // gauge says how busy the thread was between two scrapes, not since it started an hour ago.
+      const lastElu = new WeakMap<ThreadFigures, EventLoopUtilization>();
+      new Gauge<'thread'>({
+        name: `${p}media_thread_event_loop_utilization`,
+        help:
+          "Share of time (0..1) each live media thread's event loop was busy since the previous scrape (since the " +
+          'thread started at the first one). Near 1: its mixers are late on their 20 ms ticks.',
+        labelNames: ['thread'],
+        registers: [r],
+        collect() {
+          this.reset();
+          for (const t of threads.all) {
+            if (!t.alive) continue;
+            const now = t.eventLoopUtilization();
+            const prev = lastElu.get(t);
+            lastElu.set(t, now);
+            this.set({ thread: t.index }, prev ? t.eventLoopUtilization(prev).utilization : now.utilization);
+          }
+        },
+      });
+    }
 
     // ---------------------------------------------------------------- webhooks, source guard
     const webhooks = opts.webhooks;

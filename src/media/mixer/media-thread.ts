@@ -1,3 +1,4 @@
+import type { EventLoopUtilization } from 'node:perf_hooks';
 import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { TypedEmitter } from '../../util/typed-emitter';
@@ -130,6 +131,15 @@ export class MediaThread extends TypedEmitter<MediaThreadEvents> {
 
   get threadId(): number {
     return this.worker.threadId;
+  }
+
+  /**
+   * How busy the thread's event loop was (Node's `worker.performance.eventLoopUtilization()`, read from the main
+   * thread without a message: it answers even when the thread is too busy to answer one): since the thread started,
+   * or since `since` (an earlier reading) when given. A mixer thread near 1 is late on its 20 ms ticks.
+   */
+  eventLoopUtilization(since?: EventLoopUtilization): EventLoopUtilization {
+    return this.worker.performance.eventLoopUtilization(since);
   }
 
   /** Number of relays currently open on this thread. */
