@@ -69,7 +69,8 @@ export function buildAnswer(
       return {
         type: m.kind,
         port: 0,
-        protocol: m.proto,
+        // An offered proto nobody could read is still answered with a valid m-line (RFC 4566 §5.14).
+        protocol: m.proto || 'RTP/AVP',
         payloads: m.formats.join(' '),
         rtp: [],
         fmtp: [],

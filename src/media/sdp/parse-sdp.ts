@@ -73,8 +73,9 @@ function bad(reason: string): never {
 
 function parseAddress(conn: { version: number; ip: string } | undefined): SdpAddress | undefined {
   if (!conn) return undefined;
-  // c=IN IP4 224.2.1.1/127/3: drop TTL / number of addresses (RFC 4566 §5.7).
-  const address = conn.ip.split('/')[0];
+  // c=IN IP4 224.2.1.1/127/3: drop TTL / number of addresses (RFC 4566 §5.7). sdp-transform hands a
+  // numeric-looking address ("c=IN IP4 1") over as a number: read it as the text it was.
+  const address = String(conn.ip).split('/')[0];
   if (!address) return undefined;
   const ipVersion: IpVersion = conn.version === 6 || address.includes(':') ? 6 : 4;
   return { address, ipVersion };
@@ -83,7 +84,8 @@ function parseAddress(conn: { version: number; ip: string } | undefined): SdpAdd
 /** Split an fmtp config into name/value pairs, keeping values as strings (`profile-level-id=42e01f`). */
 export function parseFmtp(config: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const part of config.split(';')) {
+  // String(): sdp-transform hands a numeric config ("a=fmtp:101 0") over as a number.
+  for (const part of String(config).split(';')) {
     const item = part.trim();
     if (!item) continue;
     const eq = item.indexOf('=');

@@ -19,11 +19,16 @@ describe(`fuzzing (seed ${SEED})`, () => {
   );
 });
 
-describe('SDP bugs found by fuzzing, pinned until src/media/sdp fixes them (then these fail: delete them)', () => {
+describe('SDP inputs the fuzzing once broke', () => {
   const caps = () => ({ codecs: [] });
-  it.failing('a numeric-looking connection address ("c=IN IP4 1") throws only SdpNegotiationError', () => {
-    const offer =
-      'v=0\r\no=- 1 1 IN IP4 192.168.1.100\r\ns=-\r\nc=IN IP4 1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n';
+  it.each([
+    ['a numeric-looking connection address', 'c=IN IP4 1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n'],
+    [
+      'a numeric fmtp config',
+      'c=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 101\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0\r\n',
+    ],
+  ])('%s throws only SdpNegotiationError', (_name, rest) => {
+    const offer = `v=0\r\no=- 1 1 IN IP4 192.168.1.100\r\ns=-\r\n${rest}`;
     try {
       negotiate(offer, caps());
     } catch (e) {
