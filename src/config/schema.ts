@@ -18,6 +18,31 @@ const cidr = z.string().refine(
   { message: 'must be an IPv4 or IPv6 address or CIDR network' },
 );
 
+/**
+ * A dial-out allow-list pattern (`security.dialOut.allow`): a glob `user@host` (`*` = any run of characters) or a
+ * regular expression written `/.../` (flag `i` allowed). `src/conference/focus/dial-policy.ts` documents and reads
+ * it; this only refuses patterns it could not compile, so that a bad one stops the start naming its key.
+ */
+const dialPattern = z.string().superRefine((v, ctx) => {
+  const problem = ((): string | undefined => {
+    if (v.trim() === '' || v !== v.trim()) return 'empty or surrounded by spaces';
+    const re = /^\/(.+)\/([i]*)$/s.exec(v);
+    if (re) {
+      try {
+        new RegExp(re[1]!, re[2]);
+        return undefined;
+      } catch (err) {
+        return `not a valid regular expression: ${(err as Error).message}`;
+      }
+    }
+    if (v.startsWith('/')) return 'a regular expression is written /.../ (flag i allowed)';
+    if (/[\s;?<>"]/.test(v)) return 'a pattern is user@host only (no spaces, parameters or headers)';
+    if (v.endsWith('@')) return 'no host after @';
+    return undefined;
+  })();
+  if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `dial-out pattern ${problem}` });
+});
+
 export const roomSchema = z
   .object({
     name: z
@@ -35,6 +60,8 @@ export const roomSchema = z
       .regex(/^[0-9]{1,16}$/, 'PINs are 1-16 digits')
       .optional(),
     maxParticipants: z.number().int().min(1).max(10000).optional(),
+    /** Refuse phones whose offer has no SRTP (SDES or DTLS) with 488 (also when `security.requireSrtp` is false). */
+    requireSrtp: z.boolean().optional(),
   })
   .strict();
 
@@ -246,6 +273,20 @@ export const configSchema = z
         pinFailuresPerRoom: z.number().int().min(1).max(100000).default(50),
         pinFailureWindowSeconds: z.number().positive().max(86400).default(600),
         pinLockoutSeconds: z.number().positive().max(604800).default(900),
+        /** Toll-fraud guard: the only destinations dial-out may call (default: this machine's loopback only). */
+        dialOut: z
+          .object({
+            allow: z.array(dialPattern).default(['*@127.0.0.1', '*@localhost', '*@[::1]']),
+          })
+          .strict()
+          .default({}),
+        /** Every room refuses phones without SRTP (488); rooms may also ask for it one by one. */
+        requireSrtp: z.boolean().default(false),
+        /** Browser signalling (`/rtc`): connections per source address, refused at the handshake beyond. */
+        maxBrowserConnectionsPerSource: z.number().int().min(1).max(100000).default(20),
+        /** Browser signalling: requests per second per connection, sustained and at once (a join takes dozens). */
+        browserRequestsPerSecond: z.number().positive().max(100000).default(50),
+        browserRequestBurst: z.number().int().min(1).max(100000).default(300),
       })
       .strict()
       .default({}),

@@ -86,6 +86,18 @@ export const ERROR_CATALOGUE = {
   CONF_DIAL_UNAVAILABLE: { http: 501, message: 'dial-out is not available' },
   CONF_DIAL_BAD_TARGET: { http: 400, message: 'not a dialable address' },
   CONF_DIAL_FAILED: { http: 502, message: 'the call was not answered' },
+  /** Toll-fraud guard: the target matches no pattern of `security.dialOut.allow` (SIP 403 for a future REFER). */
+  CONF_DIAL_DENIED: {
+    sip: { status: 403, reason: 'Forbidden (destination not allowed)' },
+    http: 403,
+    message: 'dial-out to that destination is not allowed',
+  },
+  /** The room requires SRTP (`requireSrtp`) and the offer had none (RFC 3261 §21.4.26; Warning 302, §20.43). */
+  SEC_SRTP_REQUIRED: {
+    sip: { status: 488, reason: 'Not Acceptable Here' },
+    http: 400,
+    message: 'this room requires SRTP (RTP/SAVP with a=crypto, or DTLS-SRTP)',
+  },
   // ---- media ----
   SDP_MALFORMED: { sip: { status: 400, reason: 'Bad Request' }, http: 400, message: 'malformed SDP' },
   SDP_NOT_ACCEPTABLE: {
@@ -121,6 +133,8 @@ export const ERROR_CATALOGUE = {
   RTC_BAD_PARAMETERS: { http: 400, message: 'mediasoup refused the parameters' },
   RTC_MUTED_BY_MODERATOR: { http: 403, message: 'a moderator muted you' },
   RTC_UNAVAILABLE: { http: 503, message: 'WebRTC is not available on this server' },
+  RTC_RATE_LIMITED: { http: 429, message: 'too many requests on this connection; slow down' },
+  RTC_TOO_MANY_CONNECTIONS: { http: 429, message: 'too many browser connections from your address' },
   // ---- chat ----
   CHAT_MESSAGE_NOT_FOUND: { http: 404, message: 'no such chat message' },
   ATTACHMENT_TOO_LARGE: { http: 413, message: 'attachment too large' },
