@@ -1,6 +1,7 @@
 import { App } from './app';
 import { ConfigError, loadConfig } from './config/load';
 import { createLogger } from './logging/logger';
+import { SafetyNet } from './safety-net';
 
 /** `node dist/src/index.js [--config FILE]` */
 function parseArgs(argv: string[]): { config?: string } {
@@ -58,7 +59,7 @@ async function main(): Promise<void> {
     log.info({ deadlineSeconds: config.drain.deadlineSeconds }, 'SIGTERM: draining');
     void app.drain().then(() => stop('drained'));
   };
-  const stop = (signal: string) => {
+  const stop = (signal: string, code = 0) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
@@ -68,7 +69,7 @@ async function main(): Promise<void> {
     }, 10_000);
     force.unref();
     app.close().then(
-      () => process.exit(0),
+      () => process.exit(code),
       (err: unknown) => {
         log.error({ err }, 'shutdown failed');
         process.exit(1);
@@ -77,6 +78,9 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', drain);
+  // An exception in one call's handling never takes the others down; a storm of them stops the server (exit 70).
+  // Installed once the App runs: an exception while starting still ends the process (main().catch below).
+  new SafetyNet({ log, giveUp: (code) => stop('uncaught exceptions', code) }).install();
 }
 
 main().catch((err: unknown) => {
