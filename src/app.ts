@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config/schema';
 import { Conference } from './conference/conference';
 import { Focus } from './conference/focus/focus';
+import { DialPolicy } from './conference/focus/dial-policy';
 import { SipDialer } from './conference/focus/sip-dialer';
 import { SourceAdmission } from './conference/focus/source-admission';
 import { PinLockout } from './conference/lobby/pin-lockout';
@@ -206,15 +207,19 @@ export class App {
         { perSourcePerMinute: sec.maxRoomsPerSourcePerMinute, total: sec.maxOnDemandRooms, isExempt },
       );
       opened.push(rooms);
+      // Rooms that refuse phones without SRTP (488): all of them, or those declared with requireSrtp.
+      const srtpRooms = new Set(config.conference.rooms.filter((r) => r.requireSrtp).map((r) => r.name));
       const callSettings = {
         announcedIp: config.rtc.announcedIp ?? config.rtc.listenIp,
         rtpTimeoutMs: config.conference.rtpTimeoutSeconds * 1000,
+        srtpRequired: (room: string): boolean => sec.requireSrtp || srtpRooms.has(room),
       };
       const conference = new Conference({
         rooms,
         prompts: new Prompts(),
         joinTones: config.conference.joinTones,
-        dialer: new SipDialer({ sip, ...callSettings }),
+        // Toll-fraud guard: dial-out only to security.dialOut.allow.
+        dialer: new SipDialer({ sip, ...callSettings, policy: DialPolicy.compile(sec.dialOut.allow) }),
         pinLockout: new PinLockout({
           failuresPerSource: sec.pinFailuresPerSource,
           failuresPerRoom: sec.pinFailuresPerRoom,

@@ -89,7 +89,11 @@ function compileRule(pattern: string, index: number): DialRule {
   const hostGlob = at < 0 ? pattern : pattern.slice(at + 1);
   if (hostGlob === '') throw new DialPatternError(index, pattern, 'no host after @');
   if (/[\s;?<>"]/.test(pattern))
-    throw new DialPatternError(index, pattern, 'a pattern is user@host only (no spaces, parameters or headers)');
+    throw new DialPatternError(
+      index,
+      pattern,
+      'a pattern is user@host only (no spaces, parameters or headers)',
+    );
   const user = globToRegExp(userGlob, '');
   const host = globToRegExp(hostGlob.toLowerCase(), 'i');
   return {

@@ -6,6 +6,7 @@ import type { Conference } from '../conference';
 import type { SourceGuard } from '../../sip/security/source-guard';
 import { InviteConnector, type SipCallSettings } from './invite-connector';
 import type { AdmissionTicket, SourceAdmission } from './source-admission';
+import { SrtpRequiredError } from './srtp-policy';
 
 export interface InviteSource {
   onInvite(handler: (invite: IncomingInvite) => void): unknown;
@@ -107,12 +108,15 @@ export class Focus {
       });
     } else if (err instanceof AppError && err.sipStatus) {
       log.info({ status: err.sipStatus, why: err.message }, 'INVITE rejected');
-      // A 503 says when to come back (draining: RFC 3261 §21.5.4, §20.33).
+      // A 503 says when to come back (draining: RFC 3261 §21.5.4, §20.33); a 488 for SRTP says why (§20.43).
       const retry = (err as { retryAfterSeconds?: unknown }).retryAfterSeconds;
+      const headers: Record<string, string> = {};
+      if (typeof retry === 'number') headers['Retry-After'] = String(retry);
+      if (err instanceof SrtpRequiredError) headers.Warning = err.sipWarning;
       invite.reject(
         err.sipStatus,
         err.sipReason ?? err.message,
-        typeof retry === 'number' ? { 'Retry-After': String(retry) } : undefined,
+        Object.keys(headers).length > 0 ? headers : undefined,
       );
     } else {
       log.error({ err }, 'INVITE failed');

@@ -6,10 +6,16 @@ import type { Participant } from '../participant/participant';
 import { ParticipantKind } from '../participant/participant-kind';
 import type { ParticipantIdentity, SessionConnector } from '../participant/participant-session';
 import { SdpNegotiationError, SipCall } from './sip-call';
+import { SrtpRequiredError } from './srtp-policy';
 
 export interface SipCallSettings {
   announcedIp: string;
   rtpTimeoutMs: number;
+  /**
+   * Whether calls to the room named so must be SRTP (`security.requireSrtp`, `conference.rooms[].requireSrtp`);
+   * absent: never required.
+   */
+  srtpRequired?: (room: string) => boolean;
 }
 
 /**
@@ -40,12 +46,17 @@ export class InviteConnector implements SessionConnector {
   }
 
   async connect(p: Participant, legs: MediaLegFactory): Promise<SipCall> {
-    const call = new SipCall(p, { legs, ...this.settings }, p.log, this.kind, {
+    const offer = this.invite.sdp;
+    const requireSrtp = this.settings.srtpRequired?.(this.invite.request.uri.user ?? '') ?? false;
+    // Our own offer (delayed offer, RFC 3261 §13.2.1) would be RTP/AVP: refuse before anything is built rather
+    // than answer 200 and hang up once the ACK brings a clear answer.
+    if (requireSrtp && !offer)
+      throw new SrtpRequiredError('an INVITE without an offer; offer RTP/SAVP with a=crypto in the INVITE');
+    const call = new SipCall(p, { legs, ...this.settings, requireSrtp }, p.log, this.kind, {
       callId: this.invite.callId,
       direction: 'inbound',
     });
     this.call = call;
-    const offer = this.invite.sdp;
     this.localSdp = offer ? await call.answerOffer(offer, this.invite.flow.address) : await call.makeOffer();
     return call;
   }

@@ -31,12 +31,15 @@ import {
 } from '../participant/participant-session';
 import type { AudioEndpoint } from '../../media/room-audio/room-audio';
 import { TypedEmitter } from '../../util/typed-emitter';
+import { assertSrtp, SrtpRequiredError } from './srtp-policy';
 
 export interface CallMedia {
   /** Builds this call's legs in its room (thread, router, ports). */
   legs: MediaLegFactory;
   announcedIp: string;
   rtpTimeoutMs: number;
+  /** The room requires SRTP: an offer (INVITE or re-INVITE) with a stream in the clear gets 488 (srtp-policy.ts). */
+  requireSrtp?: boolean;
 }
 
 /** The call as SIP names it: its Call-ID and who placed it (for the call ladder and the CDR). */
@@ -195,6 +198,7 @@ export class SipCall
   /** Early offer: negotiate the phone's offer and build our answer. Throws SdpNegotiationError (488/400). */
   async answerOffer(offer: string, signallingSourceIp: string): Promise<string> {
     const neg = negotiate(offer, this.caps, { signallingSourceIp, codecPreference: 'prefer-router-pt' });
+    if (this.media.requireSrtp) assertSrtp(neg);
     await this.applyNegotiation(neg);
     return this.renderAnswer();
   }
@@ -359,10 +363,17 @@ export class SipCall
         signallingSourceIp: m.request.topVia.received ?? m.request.topVia.host,
         codecPreference: 'prefer-router-pt',
       });
+      // No downgrade to RTP in the clear mid-call in a room that requires SRTP.
+      if (this.media.requireSrtp) assertSrtp(neg);
       await this.applyNegotiation(neg);
       await m.accept({ sdp: this.renderAnswer() });
     } catch (err) {
-      if (err instanceof SdpNegotiationError) {
+      if (err instanceof SrtpRequiredError) {
+        this.log.info({ err: err.message }, 'modification rejected: SRTP required');
+        m.reject(ERROR_CATALOGUE.SEC_SRTP_REQUIRED.sip.status, ERROR_CATALOGUE.SEC_SRTP_REQUIRED.sip.reason, {
+          Warning: err.sipWarning,
+        });
+      } else if (err instanceof SdpNegotiationError) {
         this.log.info({ err: err.message }, 'modification rejected');
         m.reject(err.status, err.message);
       } else {

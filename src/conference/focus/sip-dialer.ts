@@ -10,6 +10,7 @@ import { LeaveReason } from '../participant/leave-reason';
 import type { Participant } from '../participant/participant';
 import { ParticipantKind } from '../participant/participant-kind';
 import type { Dialer, ParticipantIdentity, SessionConnector } from '../participant/participant-session';
+import { DialPolicy } from './dial-policy';
 import type { SipCallSettings } from './invite-connector';
 import { SipCall } from './sip-call';
 
@@ -22,13 +23,22 @@ export interface SipDialerOptions extends SipCallSettings {
   sip: Inviter;
   /** Give up (CANCEL) after ringing this long (default 60 s). */
   ringTimeoutMs?: number;
+  /**
+   * The destinations that may be called (`security.dialOut.allow`); default: loopback only. Checked before any
+   * media or INVITE, so a refused target costs nothing and nothing leaves the server.
+   */
+  policy?: DialPolicy;
 }
 
 const DEFAULT_RING_TIMEOUT_MS = 60_000;
 
 /** Dial-out over SIP: our offer in the INVITE (RFC 3261 §13.2), the answer in the 2xx. */
 export class SipDialer implements Dialer {
-  constructor(private readonly opts: SipDialerOptions) {}
+  private readonly policy: DialPolicy;
+
+  constructor(private readonly opts: SipDialerOptions) {
+    this.policy = opts.policy ?? DialPolicy.compile(DialPolicy.LOOPBACK_ONLY);
+  }
 
   dial(target: string, opts: { roomName: string; log: Logger }): SessionConnector {
     let uri: SipUri;
@@ -39,6 +49,15 @@ export class SipDialer implements Dialer {
     }
     if (uri.scheme !== 'sip' && uri.scheme !== 'sips')
       throw new AppError('CONF_DIAL_BAD_TARGET', `not a SIP URI: ${target}`);
+    // Toll fraud: a stolen token must not buy calls to anywhere (issue 14). Refused before anything is built.
+    const denied = this.policy.check(uri);
+    if (denied !== undefined) {
+      opts.log.warn(
+        { roomId: opts.roomName, target, why: denied },
+        'dial-out refused by security.dialOut.allow',
+      );
+      throw new AppError('CONF_DIAL_DENIED', `${target}: ${denied}`);
+    }
     return new DialOutConnector(uri, this.opts, opts.log.child({ roomId: opts.roomName }));
   }
 }
