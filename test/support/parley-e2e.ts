@@ -80,14 +80,24 @@ export async function startE2eParley(
      * calls from that one address at test rates; the abuse tests (`test/e2e/abuse-*.test.ts`) give their own.
      */
     security?: Record<string, unknown>;
+    /** Further top-level config sections (e.g. `drain`), merged into the YAML file. */
+    config?: Record<string, unknown>;
+    /**
+     * The scratch and data directory to use, e.g. a previous run's to restart on the same database; stop() leaves
+     * a directory given here in place (its owner removes it). Default: a fresh one, removed by stop().
+     */
+    dir?: string;
     env?: Record<string, string>;
     tls?: boolean;
   } = {},
 ): Promise<E2eParley> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-e2e-'));
+  const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'parley-e2e-'));
   const cfgFile = path.join(dir, 'parley.yaml');
   const security = opts.security ?? { allow: ['127.0.0.1'] };
-  fs.writeFileSync(cfgFile, JSON.stringify({ conference: opts.conference ?? {}, security })); // JSON is YAML
+  fs.writeFileSync(
+    cfgFile,
+    JSON.stringify({ ...opts.config, conference: opts.conference ?? {}, security }), // JSON is YAML
+  );
   const sipPort = await freePort();
   const tlsPort = opts.tls ? await freePort() : undefined;
   const range = rtpRange();
@@ -168,7 +178,7 @@ export async function startE2eParley(
       const killer = setTimeout(() => run.proc.kill('SIGKILL'), 8000);
       await run.exit;
       clearTimeout(killer);
-      fs.rmSync(dir, { recursive: true, force: true });
+      if (opts.dir === undefined) fs.rmSync(dir, { recursive: true, force: true });
     },
   };
 }
