@@ -37,7 +37,7 @@ import {
 import type { Store } from '../../storage/store';
 import type { Authenticator } from '../auth/authenticator';
 import type { Actor, ModerationService } from '../moderation-service';
-import { CommandRateLimiter } from './command-rate-limiter';
+import { CommandRateLimiter } from '../../util/command-rate-limiter';
 import { auditView, cdrView, dashboardParticipant, dashboardRoom, UNKNOWN_QUALITY } from './dashboard-views';
 import { SpeakingBatcher, type SpeakingBatch } from './speaking-batcher';
 

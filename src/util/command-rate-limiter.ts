@@ -1,6 +1,7 @@
 /**
- * A token bucket per dashboard socket: `burst` commands at once, refilled at `perSecond`. A page bug (or a
- * hostile client) looping on `muteAll` must not turn into a storm of SIP re-INVITEs and audit rows.
+ * A token bucket per socket (the dashboard's and the browsers' socket.io connections): `burst` commands at once,
+ * refilled at `perSecond`. A page bug (or a hostile client) looping on `muteAll` or `produce` must not turn into a
+ * storm of SIP re-INVITEs, mediasoup requests and audit rows.
  */
 export class CommandRateLimiter {
   private tokens: number;

@@ -1,4 +1,4 @@
-import { CommandRateLimiter } from '../../../../src/moderation/dashboard/command-rate-limiter';
+import { CommandRateLimiter } from '../../../src/util/command-rate-limiter';
 
 describe('CommandRateLimiter', () => {
   it('allows a burst, refuses the next, and refills at the rate', () => {
