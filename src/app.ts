@@ -369,6 +369,11 @@ export class App {
         reconnectGraceMs: config.webrtc.reconnectGraceSeconds * 1000,
         attachmentMaxBytes: config.chat.attachmentMaxBytes,
         attachments,
+        limits: {
+          maxConnectionsPerSource: sec.maxBrowserConnectionsPerSource,
+          requestsPerSecond: sec.browserRequestsPerSecond,
+          requestBurst: sec.browserRequestBurst,
+        },
         log: log.child({ component: 'rtc' }),
       });
       sessions.authenticate = (token) => rtc.authenticate(token);

@@ -8,7 +8,7 @@ import type { Conference } from '../conference/conference';
 import { LeaveReason } from '../conference/participant/leave-reason';
 import { ParticipantState, type Participant } from '../conference/participant/participant';
 import type { Room } from '../conference/room/room';
-import { AppError } from '../errors/app-error';
+import { AppError, ERROR_CATALOGUE, type ErrorCode } from '../errors/app-error';
 import { settle } from '../errors/settle';
 import { mitigatedCapabilities } from '../media/mediasoup/mediasoup-mitigations';
 import {
@@ -30,6 +30,7 @@ import {
   type RtcServerToClient,
 } from '../protocol/rtc-protocol';
 import type { AttachmentStore } from '../storage/attachment-store';
+import { CommandRateLimiter } from '../util/command-rate-limiter';
 import { registerChatHandlers } from './chat-handlers';
 import { SocketLink, type RtcSocket } from './page-link';
 import { turnCredentials, type TurnSettings } from './turn-credentials';
@@ -51,7 +52,18 @@ export interface RtcSignalingOptions {
   attachments: AttachmentStore;
   /** Every room router's RTP capabilities (they share one codec list): pages load their Device with them. */
   routerRtpCapabilities: types.RtpCapabilities;
+  /** Abuse limits (`security.*`); absent: unlimited (tests of other things). */
+  limits?: RtcSocketLimits;
   log: Logger;
+}
+
+/** What one source address may hold and send on `/rtc`. */
+export interface RtcSocketLimits {
+  /** Concurrent connections per source address; the next handshake is refused (RTC_TOO_MANY_CONNECTIONS). */
+  maxConnectionsPerSource: number;
+  /** Requests per second per connection, sustained (token bucket) and at once; beyond: RTC_RATE_LIMITED. */
+  requestsPerSecond: number;
+  requestBurst: number;
 }
 
 /** What a socket's handlers know of the browser behind it. */
@@ -101,11 +113,14 @@ export class RtcSignaling {
   private readonly ns: Namespace<RtcClientToServer, RtcServerToClient>;
   private readonly byToken = new Map<string, Browser>();
   private readonly byParticipant = new Map<string, Browser>();
+  /** Connections per source address: connected ones, plus handshakes let through and not connected yet. */
+  private readonly perSource = new Map<string, number>();
   private closed = false;
 
   constructor(private readonly opts: RtcSignalingOptions) {
     this.io = opts.io;
     this.ns = this.io.of(RTC_NAMESPACE) as Namespace<RtcClientToServer, RtcServerToClient>;
+    if (opts.limits) this.ns.use((socket, next) => this.admitConnection(socket, next));
     this.ns.on('connection', (socket) => this.onConnection(socket));
     this.watchConference();
   }
@@ -130,8 +145,65 @@ export class RtcSignaling {
 
   // ------------------------------------------------------------------ connections
 
+  /**
+   * The handshake's gate: one source address holds at most `maxConnectionsPerSource` connections, so a script
+   * cannot pin the server's memory and file descriptors from one machine. Refused: the client's `connect_error`
+   * carries the catalogue code in `data.code`. A handshake let through counts at once (socket.io connects it on
+   * the next tick), then until its socket disconnects.
+   */
+  private admitConnection(socket: RtcSocket, next: (err?: Error) => void): void {
+    const max = this.opts.limits!.maxConnectionsPerSource;
+    const address = socket.handshake.address;
+    if (this.sources(address) >= max) {
+      this.opts.log.warn({ address, max }, 'browser connection refused: too many from this address');
+      const code: ErrorCode = 'RTC_TOO_MANY_CONNECTIONS';
+      next(Object.assign(new Error(ERROR_CATALOGUE[code].message), { data: { code } }));
+      return;
+    }
+    this.count(address, +1);
+    // socket.io connects on the next tick (then 'connection' counts it) or drops a handshake whose client left.
+    setImmediate(() => this.count(address, -1));
+    next();
+  }
+
+  private sources(address: string): number {
+    return this.perSource.get(address) ?? 0;
+  }
+
+  private count(address: string, delta: number): void {
+    const n = this.sources(address) + delta;
+    if (n > 0) this.perSource.set(address, n);
+    else this.perSource.delete(address);
+  }
+
+  /**
+   * Every request (chat included) takes a token of the connection's bucket first; an empty bucket answers
+   * RTC_RATE_LIMITED through the request's ack without running it.
+   */
+  private limitRequests(socket: RtcSocket, log: Logger): void {
+    const limits = this.opts.limits;
+    if (!limits) return;
+    const address = socket.handshake.address;
+    this.count(address, +1);
+    socket.once('disconnect', () => this.count(address, -1));
+    const bucket = new CommandRateLimiter(limits.requestsPerSecond, limits.requestBurst);
+    let refused = 0;
+    socket.use((packet, next) => {
+      if (bucket.take()) {
+        next();
+        return;
+      }
+      if (refused++ % 100 === 0) log.warn({ address, refused }, 'browser requests over the rate limit');
+      const ack = packet[packet.length - 1];
+      const e = new AppError('RTC_RATE_LIMITED');
+      if (typeof ack === 'function')
+        (ack as (r: AckResult<unknown>) => void)({ ok: false, error: { code: e.code, message: e.message } });
+    });
+  }
+
   private onConnection(socket: RtcSocket): void {
     const log = this.opts.log.child({ socketId: socket.id });
+    this.limitRequests(socket, log);
     let browser: Browser | undefined;
     const ctx = (): BrowserContext | undefined => {
       if (!browser || browser.participant.hasLeft()) return undefined;
