@@ -70,6 +70,7 @@ describe('GET /metrics', () => {
     expect(sample(text, 'parley_mixer_rooms')).toBe(1);
     expect(text).toMatch(/^parley_mixer_tick_mean_seconds\{room="metrics"\} [\d.e-]+$/m);
     expect(sample(text, 'parley_media_thread_relays{thread="0"}')).toBe(1);
+    expect(text).toMatch(/^parley_media_thread_event_loop_utilization\{thread="0"\} (0(\.\d+)?|1)(e-\d+)?$/m);
     // prom-client's process metrics under our prefix: memory and event-loop lag.
     expect(sample(text, 'parley_process_resident_memory_bytes')).toBeGreaterThan(0);
     expect(text).toContain('# TYPE parley_nodejs_eventloop_lag_seconds gauge');
