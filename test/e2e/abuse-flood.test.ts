@@ -1,5 +1,5 @@
 /**
- * Issue 14, abuse: one loopback address (127.0.0.2) floods INVITEs without SDP and OPTIONS with SIPp (bounded: a
+ * Issue 14, abuse: one loopback address (127.0.0.2) floods INVITEs without SDP, OPTIONS and REGISTERs with SIPp (bounded: a
  * few seconds, a few thousand requests) while two tone phones from 127.0.0.1 call another room: they get in and
  * hear each other (FFT); the flooder is banned (the server says so in its log) and, once the ban has run out, is
  * answered again. Nothing is allow-listed: 127.0.0.1 is limited like any other source, it just behaves.
@@ -83,6 +83,16 @@ test('a flood from 127.0.0.2 is banned while callers from 127.0.0.1 get in and a
     }),
     runSipp({
       scenario: path.join(SCENARIOS, 'flood-options.xml'),
+      remote,
+      localIp: FLOODER,
+      localPort: await freePort(FLOODER),
+      service: 'flooded',
+      calls: 1500,
+      rate: 500,
+      timeoutSec: 5,
+    }),
+    runSipp({
+      scenario: path.join(SCENARIOS, 'flood-register.xml'),
       remote,
       localIp: FLOODER,
       localPort: await freePort(FLOODER),
