@@ -22,6 +22,8 @@ const ALL = [
   'browser-join',
   'dashboard-fanout',
   'fuzz',
+  // last: 10 minutes of calls (--quick: 2; --minutes=N), leak checks against the idle server
+  'soak',
 ] as const;
 
 /** Names that run a part of a benchmark, only when asked for by name. */
@@ -30,8 +32,16 @@ const ALIASES: Record<string, { file: string; args: string[] }> = {
   'idle-memory': { file: 'focus-load', args: ['--only=memory'] },
 };
 
-/** Wall-time limit per benchmark (the long ones search a rate with 60 s confirmations). */
-const TIMEOUT_MIN: Record<string, number> = { 'full-path': 45, 'media-call-rate': 45, 'focus-load': 30 };
+/** soak's --minutes of calls (default 10): its time limit follows it. */
+const soakMinutes = Number(process.argv.find((a) => a.startsWith('--minutes='))?.slice(10)) || 10;
+
+/** Wall-time limit per benchmark (the long ones search a rate with 60 s confirmations; soak: its calls + drain). */
+const TIMEOUT_MIN: Record<string, number> = {
+  'full-path': 45,
+  'media-call-rate': 45,
+  'focus-load': 30,
+  soak: soakMinutes + 15,
+};
 
 const args = process.argv.slice(2);
 const flags = args.filter((a) => a.startsWith('--'));
