@@ -469,6 +469,7 @@ export const OPERATIONS: Operation[] = [
       'API_BAD_REQUEST',
       'CONF_DIAL_UNAVAILABLE',
       'CONF_DIAL_BAD_TARGET',
+      'CONF_DIAL_DENIED',
       'CONF_DIAL_FAILED',
       'CONF_ROOM_LOCKED',
       'CONF_ROOM_FULL_BUSY',
