@@ -15,9 +15,10 @@
  *
  * The reference is the server itself, idle, measured before the load (SIPp's own UAS taking the same load says
  * nothing about leaks); the leak checks compare to it:
- * - RSS (server, workers): least-squares slope from the warm-up sample (the first after 2 minutes; half the run when
- *   it is shorter than 4) to the end of the load, per 10 minutes; "leak" when it is above max(8 MiB, 5 % of the idle
- *   RSS) per 10 minutes for the server, max(4 MiB, 5 %) for the workers, and the end is above the warm-up as much.
+ * - RSS (server, workers): from the warm-up sample (the first after 2 minutes; half the run when it is shorter than 4)
+ *   to the end of the load, the lowest sample of each minute (RSS of a collected heap is a sawtooth; a leak raises
+ *   its troughs), least-squares slope per 10 minutes; "leak" when it is above max(8 MiB, 5 % of the idle RSS) per
+ *   10 minutes for the server, max(4 MiB, 5 %) for the workers, and the last trough is above the first as much.
  * - fds, UDP sockets, threads, relays, routers after every call ended and the rooms closed: "leak" when above the idle
  *   baseline.
  * - calls: zero failed is the goal; SIP failure codes (and BYEs from the server) are listed from SIPp's error log.
@@ -68,6 +69,8 @@ interface Sample {
   workersRss: number;
   /** V8 heap in use (parley_nodejs_heap_size_used_bytes), whenever the sample falls between collections */
   heapUsed: number;
+  /** memory of the main isolate's Buffers/ArrayBuffers outside the V8 heap (parley_nodejs_external_memory_bytes) */
+  external: number;
   serverFds: number;
   workerFds: number;
   serverUdp: number;
@@ -349,6 +352,7 @@ export async function run(o: SoakOptions): Promise<boolean> {
       serverRss: rssBytes(srv.pid),
       workersRss: workers.map(rssBytes).reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0),
       heapUsed: m.sum.get('parley_nodejs_heap_size_used_bytes') ?? NaN,
+      external: m.sum.get('parley_nodejs_external_memory_bytes') ?? NaN,
       serverFds: s.fds,
       workerFds: sumW('fds'),
       serverUdp: s.udp,
@@ -564,6 +568,7 @@ function report(o: SoakOptions, r: Outcome, errorsLog: string): boolean {
           'server RSS (MiB)': mib(s.serverRss),
           'workers RSS (MiB)': mib(s.workersRss),
           'V8 heap used (MiB)': mib(s.heapUsed),
+          'external (MiB)': mib(s.external),
           'server fds': s.serverFds,
           'server UDP': s.serverUdp,
           'server threads': s.serverThreads,
@@ -614,21 +619,37 @@ function report(o: SoakOptions, r: Outcome, errorsLog: string): boolean {
     limit: '0',
     verdict: failedCalls === 0 && (f?.created ?? 0) > 0 ? 'ok' : 'FAIL',
   });
+  /**
+   * RSS of a garbage-collected process is a sawtooth (the server's swings by tens of MiB between collections at this
+   * load), so a least-squares line through every sample mostly measures where the collections fell. A leak raises
+   * the troughs: the check takes the lowest sample of each minute from the warm-up on, and calls it a leak when
+   * their slope is above the limit and the last minute's trough is above the first one's by as much (the raw slope
+   * is printed beside it).
+   */
   const rssCheck = (what: string, key: 'serverRss' | 'workersRss', floorMiB: number): void => {
-    const pts = steady.map((s) => ({ t: s.t, v: s[key] }));
-    const slope = slopePer10Min(pts);
+    const raw = slopePer10Min(steady.map((s) => ({ t: s.t, v: s[key] })));
+    const troughs: Array<{ t: number; v: number }> = [];
+    for (const s of steady) {
+      const minute = Math.floor((s.t - steady[0]!.t) / 60);
+      const tr = troughs[minute];
+      if (!tr || s[key] < tr.v) troughs[minute] = { t: s.t, v: s[key] };
+    }
+    const mins = troughs.filter(Boolean);
+    const slope = slopePer10Min(mins);
     const limit = Math.max(floorMiB * MiB, 0.05 * idle[key]);
-    const grew = warm && end ? end[key] - warm[key] : NaN;
-    // a leak both climbs (the slope) and adds up (RSS swings by a few MiB with every V8 collection)
-    const window = warm && end ? end.t - warm.t : 0;
+    const first = mins[0];
+    const last = mins.at(-1);
+    const grew = first && last ? last.v - first.v : NaN;
+    const window = first && last ? last.t - first.t : 0;
     const leak = slope > limit && grew > Math.max(floorMiB * MiB, (limit * window) / 600);
     verdicts.push({
       check: `${what} RSS after warm-up`,
       measured:
-        `${mib(warm?.[key] ?? NaN)} → ${mib(end?.[key] ?? NaN)} MiB (idle ${mib(idle[key])}); ` +
-        `slope ${mib(slope)} MiB/10 min`,
+        `${mib(warm?.[key] ?? NaN)} → ${mib(end?.[key] ?? NaN)} MiB (idle ${mib(idle[key])}, after all calls ` +
+        `${mib(after[key])}); per-minute troughs ${mib(first?.v ?? NaN)} → ${mib(last?.v ?? NaN)}, slope ` +
+        `${mib(slope)} MiB/10 min (every sample: ${mib(raw)})`,
       limit: `${mib(limit)} MiB/10 min`,
-      verdict: !Number.isFinite(slope) || steady.length < 3 ? 'too few samples' : leak ? 'LEAK' : 'flat',
+      verdict: !Number.isFinite(slope) || mins.length < 3 ? 'too few samples' : leak ? 'LEAK' : 'flat',
     });
   };
   rssCheck('server', 'serverRss', 8);
