@@ -628,13 +628,15 @@ function report(o: SoakOptions, r: Outcome, errorsLog: string): boolean {
    */
   const rssCheck = (what: string, key: 'serverRss' | 'workersRss', floorMiB: number): void => {
     const raw = slopePer10Min(steady.map((s) => ({ t: s.t, v: s[key] })));
-    const troughs: Array<{ t: number; v: number }> = [];
+    const troughs: Array<{ t: number; v: number; n: number }> = [];
     for (const s of steady) {
       const minute = Math.floor((s.t - steady[0]!.t) / 60);
-      const tr = troughs[minute];
-      if (!tr || s[key] < tr.v) troughs[minute] = { t: s.t, v: s[key] };
+      const tr = (troughs[minute] ??= { t: s.t, v: s[key], n: 0 });
+      tr.n++;
+      if (s[key] < tr.v) Object.assign(tr, { t: s.t, v: s[key] });
     }
-    const mins = troughs.filter(Boolean);
+    // whole minutes only: the sample at the very end of the load alone is no trough
+    const mins = troughs.filter((tr) => tr && tr.n >= Math.max(1, 60 / o.sampleSeconds - 1));
     const slope = slopePer10Min(mins);
     const limit = Math.max(floorMiB * MiB, 0.05 * idle[key]);
     const first = mins[0];
