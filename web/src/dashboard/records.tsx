@@ -2,7 +2,6 @@
  * The audit log and call records tabs: filters, a paged table (fetched over the socket: `audit`, `cdrs`), and an
  * "Export CSV" link to the REST export with the same filters.
  */
-import type { ComponentChildren } from 'preact';
 import {
   formatDateTime,
   formatDuration,
@@ -21,11 +20,27 @@ function value(e: Event): string {
   return (e.currentTarget as HTMLInputElement).value;
 }
 
-function Filter({ label, children }: { label: string; children: ComponentChildren }) {
+/** One labelled filter field: a text input, or a date-time picker for `from`/`to`. */
+function Filter({
+  label,
+  value: current,
+  onValue,
+  dateTime = false,
+}: {
+  label: string;
+  value: string;
+  onValue: (v: string) => void;
+  dateTime?: boolean;
+}) {
   return (
     <label class="field filter">
       <span class="field-label">{label}</span>
-      {children}
+      <input
+        class="input"
+        {...(dateTime ? { type: 'datetime-local' } : {})}
+        value={current}
+        onInput={(e) => onValue(value(e))}
+      />
     </label>
   );
 }
@@ -92,43 +107,11 @@ export function AuditView({ state, session }: Props) {
           load(0);
         }}
       >
-        <Filter label="From">
-          <input
-            class="input"
-            type="datetime-local"
-            value={f.from}
-            onInput={(e) => session.setAuditFilters({ from: value(e) })}
-          />
-        </Filter>
-        <Filter label="To">
-          <input
-            class="input"
-            type="datetime-local"
-            value={f.to}
-            onInput={(e) => session.setAuditFilters({ to: value(e) })}
-          />
-        </Filter>
-        <Filter label="Room">
-          <input
-            class="input"
-            value={f.roomId}
-            onInput={(e) => session.setAuditFilters({ roomId: value(e) })}
-          />
-        </Filter>
-        <Filter label="Actor">
-          <input
-            class="input"
-            value={f.actor}
-            onInput={(e) => session.setAuditFilters({ actor: value(e) })}
-          />
-        </Filter>
-        <Filter label="Action">
-          <input
-            class="input"
-            value={f.action}
-            onInput={(e) => session.setAuditFilters({ action: value(e) })}
-          />
-        </Filter>
+        <Filter label="From" value={f.from} onValue={(v) => session.setAuditFilters({ from: v })} dateTime />
+        <Filter label="To" value={f.to} onValue={(v) => session.setAuditFilters({ to: v })} dateTime />
+        <Filter label="Room" value={f.roomId} onValue={(v) => session.setAuditFilters({ roomId: v })} />
+        <Filter label="Actor" value={f.actor} onValue={(v) => session.setAuditFilters({ actor: v })} />
+        <Filter label="Action" value={f.action} onValue={(v) => session.setAuditFilters({ action: v })} />
         <button class="btn btn-primary btn-small" type="submit">
           Search
         </button>
@@ -206,32 +189,10 @@ export function CdrView({ state, session }: Props) {
           load(0);
         }}
       >
-        <Filter label="From">
-          <input
-            class="input"
-            type="datetime-local"
-            value={f.from}
-            onInput={(e) => session.setCdrFilters({ from: value(e) })}
-          />
-        </Filter>
-        <Filter label="To">
-          <input
-            class="input"
-            type="datetime-local"
-            value={f.to}
-            onInput={(e) => session.setCdrFilters({ to: value(e) })}
-          />
-        </Filter>
-        <Filter label="Room">
-          <input
-            class="input"
-            value={f.roomId}
-            onInput={(e) => session.setCdrFilters({ roomId: value(e) })}
-          />
-        </Filter>
-        <Filter label="Name or URI">
-          <input class="input" value={f.q} onInput={(e) => session.setCdrFilters({ q: value(e) })} />
-        </Filter>
+        <Filter label="From" value={f.from} onValue={(v) => session.setCdrFilters({ from: v })} dateTime />
+        <Filter label="To" value={f.to} onValue={(v) => session.setCdrFilters({ to: v })} dateTime />
+        <Filter label="Room" value={f.roomId} onValue={(v) => session.setCdrFilters({ roomId: v })} />
+        <Filter label="Name or URI" value={f.q} onValue={(v) => session.setCdrFilters({ q: v })} />
         <button class="btn btn-primary btn-small" type="submit">
           Search
         </button>
