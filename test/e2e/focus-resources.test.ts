@@ -15,9 +15,9 @@ const CANCELS = 10;
 
 beforeAll(async () => {
   parley = await startE2eParley({
-    conference: {
-      rooms: [{ name: 'load' }, ...Array.from({ length: CANCELS }, (_, i) => ({ name: `lc${i + 1}` }))],
-    },
+    // lc1..lc10 are not declared: declared rooms open at start, and the CANCEL test needs the focus mid-setup
+    // (creating the room and its router) when the CANCEL arrives.
+    conference: { rooms: [{ name: 'load' }] },
   });
 });
 
