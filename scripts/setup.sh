@@ -26,7 +26,7 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 pkgs=(build-essential pkg-config python3 python3-pip ninja-build libssl-dev libuv1-dev libsrtp2-dev libusrsctp-dev
       libabsl-dev flatbuffers-compiler libflatbuffers-dev libopus-dev openssl espeak-ng sox)
 if [ "$with_test" = 1 ]; then
-  pkgs+=(sip-tester baresip-core linphone-cli iproute2 procps util-linux chromium coturn sipvicious)
+  pkgs+=(sip-tester baresip-core linphone-cli iproute2 procps util-linux chromium coturn sipvicious libxml2-utils)
 fi
 if [ "$with_bench" = 1 ]; then
   pkgs+=(janus)
