@@ -72,6 +72,7 @@ export const DEFAULT_ALLOW = [
   'REFER',
   'NOTIFY',
   'MESSAGE',
+  'SUBSCRIBE',
 ];
 export const DEFAULT_ACCEPT = ['application/sdp'];
 
@@ -119,6 +120,11 @@ export interface UserAgentCoreEvents {
 
 const DIALOG_ONLY = new Set(['BYE', 'INFO', 'UPDATE', 'PRACK', 'NOTIFY']);
 
+/** A dialog that is not an INVITE session (an RFC 6665 subscription dialog): it takes its in-dialog requests. */
+export interface DialogUsage {
+  receiveRequest(req: SipRequest, tx: ServerTransaction, flow: Flow): void;
+}
+
 /**
  * The user-agent core (RFC 3261 §8, §12–§15): UAS request processing (method, header and content inspection,
  * auth hook), dialog matching (481 outside a dialog), CANCEL (§9.2), 2xx ACKs, and the UAC side: dial-out INVITE
@@ -134,6 +140,10 @@ export class UserAgentCore
   readonly sessionTimers?: SessionTimerOptions;
   readonly defaultContactParams?: string;
   protected readonly dialogs = new Map<string, SessionDialog>();
+  /** Non-INVITE dialogs (subscriptions, RFC 6665 §4.1.2.2 / §4.2.1) by dialog key. */
+  private readonly usages = new Map<string, DialogUsage>();
+  /** Out-of-dialog methods served by a component (SUBSCRIBE → the notifier) instead of the 'request' event. */
+  private readonly methodRoutes = new Map<string, (r: IncomingRequest) => void>();
   private readonly pendingInvites = new WeakMap<InviteServerTransaction, IncomingInvite>();
   private readonly allow: Set<string>;
   private readonly allowHeader: string;
@@ -246,6 +256,20 @@ export class UserAgentCore
     this.dialogs.delete(key);
   }
 
+  /** Routes the in-dialog requests of a non-INVITE dialog (a subscription) to `usage` until `forgetUsage`. */
+  addUsage(key: string, usage: DialogUsage): void {
+    this.usages.set(key, usage);
+  }
+
+  forgetUsage(key: string): void {
+    this.usages.delete(key);
+  }
+
+  /** Out-of-dialog requests of `method` go to `handler` (after the auth hook) rather than the 'request' event. */
+  routeMethod(method: string, handler: (r: IncomingRequest) => void): void {
+    this.methodRoutes.set(method.toUpperCase(), handler);
+  }
+
   // ---------------------------------------------------------------- UAS: from the transaction layer
 
   receiveRequest(req: SipRequest, tx: ServerTransaction, flow: Flow): void {
@@ -293,6 +317,11 @@ export class UserAgentCore
       const d = this.dialogs.get(dialogKey(req.callId, toTag, req.from.tag ?? ''));
       if (d) {
         d.receiveRequest(req, tx, flow);
+        return;
+      }
+      const usage = this.usages.get(dialogKey(req.callId, toTag, req.from.tag ?? ''));
+      if (usage) {
+        usage.receiveRequest(req, tx, flow);
         return;
       }
       // §12.2.2: "If the UAS ... does not recognize the dialog ... it SHOULD return a 481 (Call/Transaction Does Not Exist)"
@@ -386,6 +415,11 @@ export class UserAgentCore
       }
       default: {
         const r = new IncomingRequest(req, flow, tx, (h, k, m) => this.decorate(h, k, m));
+        const route = this.methodRoutes.get(req.method);
+        if (route) {
+          route(r);
+          return;
+        }
         if (this.listenerCount('request') === 0) {
           r.reply(501);
           return;
