@@ -243,11 +243,33 @@ function hashHex(alg: DigestAlgorithm, data: string): string {
   return createHash(HASHES[base]!).update(data, 'utf8').digest('hex');
 }
 
+/** The base algorithms (without -sess) whose HA1 can be stored in place of a password. */
+export type DigestHashAlgorithm = 'MD5' | 'SHA-256' | 'SHA-512-256';
+
+/**
+ * What a server knows of a user: the password itself, or only HA1 = H(username ":" realm ":" password) per base
+ * algorithm (RFC 7616 §3.4.2). HA1 is enough to verify a response, so accounts keep HA1 rather than the password;
+ * it is bound to one realm, and it is password-equivalent for that realm, so it is a secret too.
+ */
+export type DigestSecret = string | { ha1: Partial<Record<DigestHashAlgorithm, string>> };
+
+/** HA1 = H(username:realm:password) for a base algorithm (RFC 7616 §3.4.2, RFC 3261 §22.4). */
+export function computeHa1(
+  algorithm: DigestHashAlgorithm,
+  username: string,
+  realm: string,
+  password: string,
+): string {
+  return hashHex(algorithm, `${username}:${realm}:${password}`);
+}
+
 export interface DigestInput {
   algorithm?: string;
   username: string;
   realm: string;
-  password: string;
+  /** the password, or `ha1` (H(username:realm:password) for the base algorithm) in its place */
+  password?: string;
+  ha1?: string;
   method: string;
   uri: string;
   nonce: string;
@@ -261,7 +283,9 @@ export interface DigestInput {
 export function computeResponse(i: DigestInput): string {
   const alg = normalizeAlgorithm(i.algorithm);
   if (alg === undefined) throw new SipError(400, `Unsupported digest algorithm ${i.algorithm}`);
-  let ha1 = hashHex(alg, `${i.username}:${i.realm}:${i.password}`);
+  if (i.ha1 === undefined && i.password === undefined)
+    throw new SipError(500, 'Digest needs a password or HA1');
+  let ha1 = i.ha1 ?? hashHex(alg, `${i.username}:${i.realm}:${i.password}`);
   if (alg.endsWith('-sess')) ha1 = hashHex(alg, `${ha1}:${i.nonce}:${i.cnonce ?? ''}`); // §3.4.2
   const ha2 = hashHex(alg, `${i.method}:${i.uri}`); // §3.4.3, qop=auth
   if (i.qop === undefined) return hashHex(alg, `${ha1}:${i.nonce}:${ha2}`);
@@ -376,13 +400,13 @@ export class DigestServer {
 
   /**
    * Verifies an Authorization / Proxy-Authorization value for a request with `method`.
-   * `lookupPassword` returns the user's password, or undefined for an unknown user.
+   * `lookupPassword` returns the user's password or stored HA1s (`DigestSecret`), or undefined for an unknown user.
    * `requestUri`, when given, must equal the credentials' uri parameter (RFC 7616 §3.4.6).
    */
   verify(
     method: string,
     authorizationHeaderValue: string,
-    lookupPassword: (username: string) => string | undefined,
+    lookupPassword: (username: string) => DigestSecret | undefined,
     opts: { requestUri?: string } = {},
   ): VerifyResult {
     let cred: DigestCredentials;
@@ -412,13 +436,17 @@ export class DigestServer {
       return { result: 'fail', reason: 'missing cnonce', username };
     const issuedAt = this.nonceTime(cred.nonce);
     if (issuedAt === undefined) return { result: 'fail', reason: 'invalid nonce', username };
-    const password = lookupPassword(username);
-    if (password === undefined) return { result: 'fail', reason: 'unknown user', username };
+    const secret = lookupPassword(username);
+    if (secret === undefined) return { result: 'fail', reason: 'unknown user', username };
+    const base = (alg.endsWith('-sess') ? alg.slice(0, -5) : alg) as DigestHashAlgorithm;
+    const known = typeof secret === 'string' ? { password: secret } : { ha1: secret.ha1[base] };
+    if (known.password === undefined && known.ha1 === undefined)
+      return { result: 'fail', reason: `no ${base} credentials stored`, username };
     const expected = computeResponse({
       algorithm: alg,
       username,
       realm: this.realm,
-      password,
+      ...known,
       method,
       uri: cred.uri,
       nonce: cred.nonce,
