@@ -86,6 +86,12 @@ export const ERROR_CATALOGUE = {
   CONF_DIAL_UNAVAILABLE: { http: 501, message: 'dial-out is not available' },
   CONF_DIAL_BAD_TARGET: { http: 400, message: 'not a dialable address' },
   CONF_DIAL_FAILED: { http: 502, message: 'the call was not answered' },
+  /** Dial-out: nobody answered within the ring timeout (`sip.dialOut.ringTimeoutSeconds`); we sent CANCEL. */
+  CONF_DIAL_NO_ANSWER: {
+    sip: { status: 408, reason: 'Request Timeout' },
+    http: 504,
+    message: 'nobody answered before the ring timeout',
+  },
   /** Toll-fraud guard: the target matches no pattern of `security.dialOut.allow` (SIP 403 for a future REFER). */
   CONF_DIAL_DENIED: {
     sip: { status: 403, reason: 'Forbidden (destination not allowed)' },
