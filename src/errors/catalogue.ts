@@ -83,6 +83,22 @@ export const ERROR_CATALOGUE = {
     http: 409,
     message: 'participant left before joining',
   },
+  // ---- webinars (roles, lobby) ----
+  /** A listen-only attendee asked to be unmuted (`*6`, the page, or a moderator): promote to panelist instead. */
+  CONF_ATTENDEE_CANNOT_UNMUTE: {
+    http: 403,
+    message: 'attendees listen only: a host must promote them to speak',
+  },
+  CONF_NOT_WEBINAR: { http: 409, message: 'the room is not a webinar' },
+  CONF_NOT_ATTENDEE: { http: 409, message: 'only an attendee can be promoted' },
+  CONF_NOT_PANELIST: { http: 409, message: 'only a panelist can be demoted' },
+  CONF_NOT_WAITING: { http: 409, message: 'participant is not waiting in the lobby' },
+  /** A host or moderator turned the caller away in the webinar's lobby (SIP: the BYE's Reason; browsers: the join). */
+  CONF_LOBBY_DENIED: {
+    sip: { status: 403, reason: 'Forbidden (declined by the host)' },
+    http: 403,
+    message: 'the host declined your request to join',
+  },
   CONF_DIAL_UNAVAILABLE: { http: 501, message: 'dial-out is not available' },
   CONF_DIAL_BAD_TARGET: { http: 400, message: 'not a dialable address' },
   CONF_DIAL_FAILED: { http: 502, message: 'the call was not answered' },
