@@ -1,8 +1,9 @@
 /**
- * In-call keypad: `*6` toggles self-mute; in PIN mode digits are collected until `#` (RFC 4733 or SIP INFO
+ * In-call keypad: `*6` toggles self-mute, `*1` raises or lowers the hand; in PIN mode digits are collected until `#` (RFC 4733 or SIP INFO
  * digits, one call per key press). Pure: the caller feeds digits and acts on the returned command.
  */
-export type KeypadCommand = { kind: 'toggle-mute' } | { kind: 'pin'; pin: string } | { kind: 'none' };
+export type KeypadCommand =
+  { kind: 'toggle-mute' } | { kind: 'toggle-hand' } | { kind: 'pin'; pin: string } | { kind: 'none' };
 
 export class Keypad {
   private buffer = '';
@@ -39,6 +40,10 @@ export class Keypad {
     if (this.buffer === '*' && digit === '6') {
       this.buffer = '';
       return { kind: 'toggle-mute' };
+    }
+    if (this.buffer === '*' && digit === '1') {
+      this.buffer = '';
+      return { kind: 'toggle-hand' };
     }
     this.buffer = '';
     return { kind: 'none' };
