@@ -10,7 +10,7 @@ import {
   sipfragStatus,
   wantsReferSubscription,
 } from '../../../../src/conference/focus/refer-headers';
-import { SipParseError } from '../../../../src/sip/errors';
+import type { SipParseError } from '../../../../src/sip/errors';
 import { invite } from '../../../support/sip-messages';
 
 const refer = (...extra: string[]) => invite({ method: 'REFER', toTag: 't1', extra });
