@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { checkWebinarRoom, WebinarSchema } from '../protocol/webinar-protocol';
 
 /**
  * The configuration schema: every key, its type and its default. `config/default.yaml` documents the same keys
@@ -62,8 +63,11 @@ export const roomSchema = z
     maxParticipants: z.number().int().min(1).max(10000).optional(),
     /** Refuse phones whose offer has no SRTP (SDES or DTLS) with 488 (also when `security.requireSrtp` is false). */
     requireSrtp: z.boolean().optional(),
+    /** Webinar roles, role PINs, lobby and mute policies (src/protocol/webinar-protocol.ts). */
+    webinar: WebinarSchema.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine(checkWebinarRoom);
 
 export const iceServerSchema = z
   .object({
@@ -107,6 +111,40 @@ export const configSchema = z
         /** append "/<version>" to userAgent in Server/User-Agent; off by default (scanners fingerprint versions) */
         advertiseVersion: z.boolean().default(false),
         realm: z.string().default('parley'),
+        /** Dial-out (REST, dashboard, REFER): ring timeout and trunks (outbound proxy, digest credentials, From). */
+        dialOut: z
+          .object({
+            ringTimeoutSeconds: z.number().int().min(1).max(600).default(60),
+            trunks: z
+              .array(
+                z
+                  .object({
+                    name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'trunk names are 1-64 of A-Z a-z 0-9 . _ -'),
+                    match: z.array(dialPattern).min(1),
+                    proxy: z
+                      .string()
+                      .regex(/^sips?:[^\s<>"?]+$/, 'a sip: or sips: URI without spaces or header fields')
+                      .nullable()
+                      .default(null),
+                    username: z.string().min(1).nullable().default(null),
+                    password: z.string().min(1).nullable().default(null),
+                    fromUser: z.string().min(1).max(128).nullable().default(null),
+                    fromDomain: z.string().min(1).max(255).nullable().default(null),
+                    ringTimeoutSeconds: z.number().int().min(1).max(600).nullable().default(null),
+                  })
+                  .strict()
+                  .refine((t) => (t.username === null) === (t.password === null), {
+                    message: 'username and password go together',
+                    path: ['password'],
+                  }),
+              )
+              .default([])
+              .refine((ts) => new Set(ts.map((t) => t.name)).size === ts.length, {
+                message: 'trunk names must be unique',
+              }),
+          })
+          .strict()
+          .default({}),
       })
       .strict()
       .default({}),
