@@ -157,6 +157,43 @@ export const ERROR_CATALOGUE = {
   RTC_UNAVAILABLE: { http: 503, message: 'WebRTC is not available on this server' },
   RTC_RATE_LIMITED: { http: 429, message: 'too many requests on this connection; slow down' },
   RTC_TOO_MANY_CONNECTIONS: { http: 429, message: 'too many browser connections from your address' },
+  // ---- transfers and REFER call control (RFC 3891, RFC 3515, RFC 4579) ----
+  /** RFC 4579 §5.5: only a room's moderators and authenticated accounts may add or remove people by REFER. */
+  REFER_FORBIDDEN: {
+    sip: { status: 403, reason: 'Forbidden' },
+    http: 403,
+    message: 'only moderators and authenticated accounts may control the conference by REFER',
+  },
+  /** A Refer-To method other than INVITE (dial in) or BYE (remove, RFC 4579 §5.6). */
+  REFER_METHOD_UNSUPPORTED: {
+    sip: { status: 501, reason: 'Refer-To method not supported' },
+    http: 501,
+    message: 'the focus acts on REFERs for INVITE and BYE only',
+  },
+  /** `method=BYE` for a URI that is no participant of the room. */
+  REFER_NO_SUCH_PARTICIPANT: {
+    sip: { status: 404, reason: 'Not Found (no such participant)' },
+    http: 404,
+    message: 'no participant of the room has that URI',
+  },
+  /** RFC 3891 §3: Replaces names no dialog we have (also an early dialog we did not start). */
+  TRANSFER_NO_DIALOG: {
+    sip: { status: 481, reason: 'Call/Transaction Does Not Exist' },
+    http: 404,
+    message: 'no call matches the Replaces header',
+  },
+  /** RFC 3891 §3: `early-only` while the matched dialog is confirmed. */
+  TRANSFER_EARLY_ONLY: {
+    sip: { status: 486, reason: 'Busy Here' },
+    http: 409,
+    message: 'the call is answered',
+  },
+  /** The INVITE that a phone sent for a move by REFER came after the move gave up (fell back or ended). */
+  TRANSFER_EXPIRED: {
+    sip: { status: 481, reason: 'Call/Transaction Does Not Exist (move no longer pending)' },
+    http: 409,
+    message: 'the move this call was referred for is over',
+  },
   // ---- chat ----
   CHAT_MESSAGE_NOT_FOUND: { http: 404, message: 'no such chat message' },
   ATTACHMENT_TOO_LARGE: { http: 413, message: 'attachment too large' },
