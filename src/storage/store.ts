@@ -18,6 +18,35 @@ export interface AccountRecord {
   passwordHash: string;
   disabled: boolean;
   createdAt: string;
+  /**
+   * SIP digest HA1s (RFC 7616 §3.4.2) for `realm`, written whenever the password is set; null for accounts whose
+   * password predates SIP credentials (they need a password reset to use SIP).
+   */
+  sip?: SipDigestHa1 | null;
+}
+
+/** H(username:realm:password) per digest algorithm: enough to verify a SIP digest, without the password. */
+export interface SipDigestHa1 {
+  realm: string;
+  md5: string;
+  sha256: string;
+}
+
+/** One contact bound to a user by REGISTER (RFC 3261 §10.3). */
+export interface RegistrationRecord {
+  username: string;
+  /** The contact URI as bound (without the name-addr's display name and header params). */
+  contact: string;
+  /** The contact's q-value (0..1), null when absent. */
+  q: number | null;
+  /** Call-ID and CSeq of the REGISTER that last refreshed this binding (§10.3 step 7). */
+  callId: string;
+  cseq: number;
+  expiresAt: string;
+  registeredAt: string;
+  /** Where the REGISTER came from: `UDP 192.0.2.1:5060`. */
+  source: string;
+  userAgent: string | null;
 }
 
 export interface SessionRecord {
@@ -128,7 +157,7 @@ export interface AccountRepository {
   byId(id: string): AccountRecord | undefined;
   byUsername(username: string): AccountRecord | undefined;
   list(): AccountRecord[];
-  update(id: string, patch: Partial<Pick<AccountRecord, 'role' | 'passwordHash' | 'disabled'>>): void;
+  update(id: string, patch: Partial<Pick<AccountRecord, 'role' | 'passwordHash' | 'disabled' | 'sip'>>): void;
   delete(id: string): void;
   count(): number;
 }
@@ -173,6 +202,19 @@ export interface CdrRepository {
   prune(before: string): number;
 }
 
+export interface RegistrationRepository {
+  /** The bindings of one user (expired ones included until swept). */
+  forUser(username: string): RegistrationRecord[];
+  /** Every binding, ordered by username. */
+  list(): RegistrationRecord[];
+  /** Replaces all bindings of `username` with `records` in one transaction. */
+  replaceUser(username: string, records: readonly RegistrationRecord[]): void;
+  /** Deletes one binding. */
+  delete(username: string, contact: string): void;
+  /** Removes bindings that expired at or before `now`; returns how many. */
+  deleteExpired(now: string): number;
+}
+
 export interface Store {
   readonly accounts: AccountRepository;
   readonly sessions: SessionRepository;
@@ -180,6 +222,8 @@ export interface Store {
   readonly rooms: RoomRepository;
   readonly audit: AuditRepository;
   readonly cdrs: CdrRepository;
+  /** Registrar bindings (survive a restart). */
+  readonly registrations: RegistrationRepository;
   /** The schema version the store is at (the highest migration applied). */
   readonly schemaVersion: number;
   /** Idempotent. */

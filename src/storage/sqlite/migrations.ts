@@ -96,4 +96,30 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX cdrs_room_started ON cdrs (room_id, started_at);
     `,
   },
+  {
+    version: 2,
+    name: 'SIP digest HA1 per account; registrar bindings',
+    sql: `
+      -- HA1 = H(username:realm:password) for SIP digest (RFC 7616 §3.4.2), written when a password is set or
+      -- changed; accounts older than this migration have none until their password is reset.
+      ALTER TABLE accounts ADD COLUMN sip_realm TEXT;
+      ALTER TABLE accounts ADD COLUMN sip_ha1_md5 TEXT;
+      ALTER TABLE accounts ADD COLUMN sip_ha1_sha256 TEXT;
+
+      -- One row per contact bound to a user (RFC 3261 §10.3); expired rows are swept.
+      CREATE TABLE registrations (
+        username    TEXT NOT NULL,
+        contact     TEXT NOT NULL,
+        q           REAL,
+        call_id     TEXT NOT NULL,
+        cseq        INTEGER NOT NULL,
+        expires_at  TEXT NOT NULL,
+        registered_at TEXT NOT NULL,
+        source      TEXT NOT NULL,
+        user_agent  TEXT,
+        PRIMARY KEY (username, contact)
+      );
+      CREATE INDEX registrations_expires ON registrations (expires_at);
+    `,
+  },
 ];

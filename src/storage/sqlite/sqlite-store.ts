@@ -14,6 +14,8 @@ import type {
   CdrRepository,
   NewAuditRecord,
   Page,
+  RegistrationRecord,
+  RegistrationRepository,
   RoomRecord,
   RoomRepository,
   SessionRecord,
@@ -59,6 +61,7 @@ export class SqliteStore implements Store {
   readonly rooms: RoomRepository;
   readonly audit: AuditRepository;
   readonly cdrs: CdrRepository;
+  readonly registrations: RegistrationRepository;
   private closed = false;
 
   private constructor(
@@ -71,6 +74,7 @@ export class SqliteStore implements Store {
     this.rooms = new SqliteRooms(db);
     this.audit = new SqliteAudit(db);
     this.cdrs = new SqliteCdrs(db);
+    this.registrations = new SqliteRegistrations(db);
   }
 
   /** Opens (creating when absent) and migrates the database. Throws SchemaTooNewError. */
@@ -150,6 +154,12 @@ function toAccount(r: Row): AccountRecord {
     passwordHash: str(r.password_hash),
     disabled: r.disabled === 1,
     createdAt: str(r.created_at),
+    sip:
+      typeof r.sip_realm === 'string' &&
+      typeof r.sip_ha1_md5 === 'string' &&
+      typeof r.sip_ha1_sha256 === 'string'
+        ? { realm: r.sip_realm, md5: r.sip_ha1_md5, sha256: r.sip_ha1_sha256 }
+        : null,
   };
 }
 
@@ -159,9 +169,20 @@ class SqliteAccounts implements AccountRepository {
   create(a: AccountRecord): void {
     this.db
       .prepare(
-        'INSERT INTO accounts (id, username, role, password_hash, disabled, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+        `INSERT INTO accounts (id, username, role, password_hash, disabled, created_at,
+           sip_realm, sip_ha1_md5, sip_ha1_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(a.id, a.username, a.role, a.passwordHash, a.disabled ? 1 : 0, a.createdAt);
+      .run(
+        a.id,
+        a.username,
+        a.role,
+        a.passwordHash,
+        a.disabled ? 1 : 0,
+        a.createdAt,
+        a.sip?.realm ?? null,
+        a.sip?.md5 ?? null,
+        a.sip?.sha256 ?? null,
+      );
   }
 
   byId(id: string): AccountRecord | undefined {
@@ -178,13 +199,21 @@ class SqliteAccounts implements AccountRepository {
     return (this.db.prepare('SELECT * FROM accounts ORDER BY username').all() as Row[]).map(toAccount);
   }
 
-  update(id: string, patch: Partial<Pick<AccountRecord, 'role' | 'passwordHash' | 'disabled'>>): void {
+  update(
+    id: string,
+    patch: Partial<Pick<AccountRecord, 'role' | 'passwordHash' | 'disabled' | 'sip'>>,
+  ): void {
     const sets: string[] = [];
     const params: unknown[] = [];
+    const sip = patch.sip;
     const columns: Array<[string, unknown]> = [
       ['role', patch.role],
       ['password_hash', patch.passwordHash],
       ['disabled', patch.disabled === undefined ? undefined : patch.disabled ? 1 : 0],
+      // null clears the SIP credentials (SQL NULL); undefined leaves them
+      ['sip_realm', sip === undefined ? undefined : (sip?.realm ?? null)],
+      ['sip_ha1_md5', sip === undefined ? undefined : (sip?.md5 ?? null)],
+      ['sip_ha1_sha256', sip === undefined ? undefined : (sip?.sha256 ?? null)],
     ];
     for (const [column, value] of columns)
       if (value !== undefined) {
@@ -485,5 +514,70 @@ class SqliteCdrs implements CdrRepository {
 
   prune(before: string): number {
     return this.db.prepare('DELETE FROM cdrs WHERE ended_at < ?').run(before).changes;
+  }
+}
+
+// ------------------------------------------------------------------ registrations
+
+function toRegistration(r: Row): RegistrationRecord {
+  return {
+    username: str(r.username),
+    contact: str(r.contact),
+    q: nnum(r.q),
+    callId: str(r.call_id),
+    cseq: r.cseq as number,
+    expiresAt: str(r.expires_at),
+    registeredAt: str(r.registered_at),
+    source: str(r.source),
+    userAgent: nstr(r.user_agent),
+  };
+}
+
+class SqliteRegistrations implements RegistrationRepository {
+  constructor(private readonly db: Db) {}
+
+  forUser(username: string): RegistrationRecord[] {
+    return (
+      this.db
+        .prepare('SELECT * FROM registrations WHERE username = ? ORDER BY contact')
+        .all(username) as Row[]
+    ).map(toRegistration);
+  }
+
+  list(): RegistrationRecord[] {
+    return (this.db.prepare('SELECT * FROM registrations ORDER BY username, contact').all() as Row[]).map(
+      toRegistration,
+    );
+  }
+
+  replaceUser(username: string, records: readonly RegistrationRecord[]): void {
+    const del = this.db.prepare('DELETE FROM registrations WHERE username = ?');
+    const ins = this.db.prepare(
+      `INSERT INTO registrations (username, contact, q, call_id, cseq, expires_at, registered_at, source, user_agent)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.db.transaction(() => {
+      del.run(username);
+      for (const r of records)
+        ins.run(
+          username,
+          r.contact,
+          r.q,
+          r.callId,
+          r.cseq,
+          r.expiresAt,
+          r.registeredAt,
+          r.source,
+          r.userAgent,
+        );
+    })();
+  }
+
+  delete(username: string, contact: string): void {
+    this.db.prepare('DELETE FROM registrations WHERE username = ? AND contact = ?').run(username, contact);
+  }
+
+  deleteExpired(now: string): number {
+    return this.db.prepare('DELETE FROM registrations WHERE expires_at <= ?').run(now).changes;
   }
 }

@@ -12,6 +12,10 @@ import { MIGRATIONS } from '../../../src/storage/sqlite/migrations';
 import { SchemaTooNewError, SqliteStore } from '../../../src/storage/sqlite/sqlite-store';
 import type { CdrRecord, NewAuditRecord } from '../../../src/storage/store';
 
+/** The schema version this release writes, and the one a next release would add. */
+const LATEST = MIGRATIONS.reduce((m, x) => Math.max(m, x.version), 0);
+const NEXT = LATEST + 1;
+
 let dir: string;
 let file: string;
 
@@ -130,6 +134,7 @@ describe('SqliteStore', () => {
       passwordHash: 'scrypt$x',
       disabled: false,
       createdAt: '2026-01-01T00:00:00.000Z',
+      sip: null,
     });
     expect(b.sessions.get('h1')?.roomGrants).toEqual(['r1']);
     expect(b.tokens.byHash('th1')?.name).toBe('ci');
@@ -148,24 +153,26 @@ describe('SqliteStore', () => {
     ];
     SqliteStore.open({ file, migrations: future }).close();
     expect(() => SqliteStore.open({ file })).toThrow(SchemaTooNewError);
-    expect(() => SqliteStore.open({ file })).toThrow(/schema version 99, newer than this Parley knows \(1\)/);
+    expect(() => SqliteStore.open({ file })).toThrow(
+      new RegExp(`schema version 99, newer than this Parley knows \\(${LATEST}\\)`),
+    );
   });
 
   it('applies only the migrations newer than the database (an upgrade), each recorded', () => {
     SqliteStore.open({ file }).close();
     const next = [
       ...MIGRATIONS,
-      { version: 2, name: 'add a column', sql: 'ALTER TABLE rooms ADD COLUMN note TEXT' },
+      { version: NEXT, name: 'add a column', sql: 'ALTER TABLE rooms ADD COLUMN note TEXT' },
     ];
     const s = SqliteStore.open({ file, migrations: next });
-    expect(s.schemaVersion).toBe(2);
+    expect(s.schemaVersion).toBe(NEXT);
     s.close();
     const db = new Database(file, { readonly: true });
     expect(
       (db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map(
         (r) => r.version,
       ),
-    ).toEqual([1, 2]);
+    ).toEqual(Array.from({ length: NEXT }, (_, i) => i + 1));
     db.close();
   });
 
@@ -173,11 +180,11 @@ describe('SqliteStore', () => {
     SqliteStore.open({ file }).close();
     const broken = [
       ...MIGRATIONS,
-      { version: 2, name: 'broken', sql: 'CREATE TABLE half (x INTEGER); SELECT nope FROM nowhere;' },
+      { version: NEXT, name: 'broken', sql: 'CREATE TABLE half (x INTEGER); SELECT nope FROM nowhere;' },
     ];
     expect(() => SqliteStore.open({ file, migrations: broken })).toThrow(/no such table: nowhere/);
     const s = SqliteStore.open({ file });
-    expect(s.schemaVersion).toBe(1);
+    expect(s.schemaVersion).toBe(LATEST);
     s.close();
     const db = new Database(file, { readonly: true });
     expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'half'").all()).toEqual([]);
@@ -329,5 +336,55 @@ describe('SqliteStore', () => {
     const abs = path.join(dir, 'abs.db');
     openStore(configSchema.parse({ storage: { file: abs } }), '/nonexistent').close();
     expect(fs.existsSync(abs)).toBe(true);
+  });
+
+  it('keeps SIP digest HA1s and registrar bindings across a restart; sweeps expired bindings', () => {
+    const a = SqliteStore.open({ file });
+    a.accounts.create({
+      id: 'u2',
+      username: 'bob',
+      role: 'moderator',
+      passwordHash: 'scrypt$y',
+      disabled: false,
+      createdAt: '2026-01-01T00:00:00.000Z',
+      sip: { realm: 'parley', md5: 'm'.repeat(32), sha256: 's'.repeat(64) },
+    });
+    const binding = (contact: string, expiresAt: string) => ({
+      username: 'bob',
+      contact,
+      q: 0.5,
+      callId: 'c1',
+      cseq: 7,
+      expiresAt,
+      registeredAt: '2026-01-01T00:00:00.000Z',
+      source: 'UDP 127.0.0.1:5070',
+      userAgent: 'linphone',
+    });
+    a.registrations.replaceUser('bob', [
+      binding('sip:bob@127.0.0.1:5070', '2026-01-01T01:00:00.000Z'),
+      binding('sip:bob@127.0.0.1:5072', '2026-01-01T00:10:00.000Z'),
+    ]);
+    a.close();
+
+    const b = SqliteStore.open({ file });
+    expect(b.accounts.byUsername('bob')?.sip).toEqual({
+      realm: 'parley',
+      md5: 'm'.repeat(32),
+      sha256: 's'.repeat(64),
+    });
+    expect(b.registrations.forUser('bob')).toEqual([
+      binding('sip:bob@127.0.0.1:5070', '2026-01-01T01:00:00.000Z'),
+      binding('sip:bob@127.0.0.1:5072', '2026-01-01T00:10:00.000Z'),
+    ]);
+    expect(b.registrations.deleteExpired('2026-01-01T00:10:00.000Z')).toBe(1);
+    expect(b.registrations.list().map((r) => r.contact)).toEqual(['sip:bob@127.0.0.1:5070']);
+    // a password change without SIP credentials clears them (null), an update without the key keeps them
+    b.accounts.update('u2', { role: 'admin' });
+    expect(b.accounts.byId('u2')?.sip?.realm).toBe('parley');
+    b.accounts.update('u2', { sip: null });
+    expect(b.accounts.byId('u2')?.sip).toBeNull();
+    b.registrations.replaceUser('bob', []);
+    expect(b.registrations.forUser('bob')).toEqual([]);
+    b.close();
   });
 });
