@@ -14,6 +14,7 @@
 import { z } from 'zod';
 import type { Ack } from './rtc-protocol';
 import { roomName } from './rtc-protocol';
+import type { ParticipantRoleName, WaitingForName } from './webinar-protocol';
 
 export type { Ack, AckResult, ErrorPayload } from './rtc-protocol';
 
@@ -123,7 +124,9 @@ export interface DashboardParticipant {
   muted: boolean;
   speaking: boolean;
   handRaised: boolean;
-  role: 'participant' | 'moderator';
+  role: ParticipantRoleName;
+  /** Waiting in a webinar's lobby (for the host, or to be admitted: "Admit X" / "Deny X"); null otherwise. */
+  waiting: WaitingForName;
   state: string;
   joinedAt: string;
   quality: CallQuality;

@@ -9,6 +9,7 @@
  * `error.code` is a code of the server's error catalogue.
  */
 import { z } from 'zod';
+import type { ParticipantRoleName } from './webinar-protocol';
 
 /** The socket.io namespace of browser participants. */
 export const RTC_NAMESPACE = '/rtc';
@@ -112,7 +113,7 @@ export interface PeerView {
   muted: boolean;
   speaking: boolean;
   handRaised: boolean;
-  role: 'participant' | 'moderator';
+  role: ParticipantRoleName;
   video: boolean;
   codec: string | null;
   onHold: boolean;
@@ -128,7 +129,7 @@ export interface JoinResult {
   /** True when this join resumed an existing participant. */
   resumed: boolean;
   roomDisplayName: string;
-  role: 'participant' | 'moderator';
+  role: ParticipantRoleName;
   routerRtpCapabilities: Record<string, unknown>;
   iceServers: IceServer[];
   sendTransport: TransportInfo;

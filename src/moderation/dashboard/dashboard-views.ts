@@ -58,6 +58,7 @@ export function dashboardParticipant(
     speaking: v.speaking,
     handRaised: v.handRaised,
     role: v.role,
+    waiting: v.waiting,
     state: v.state,
     joinedAt: v.joinedAt,
     quality,
