@@ -110,7 +110,38 @@ export const configSchema = z
         userAgent: z.string().default('Parley'),
         /** append "/<version>" to userAgent in Server/User-Agent; off by default (scanners fingerprint versions) */
         advertiseVersion: z.boolean().default(false),
-        realm: z.string().default('parley'),
+        realm: z.string().min(1).default('parley'),
+        /** SIP-only accounts (REGISTER, REFER digest), beside the database accounts; names unique. */
+        accounts: z
+          .array(
+            z
+              .object({
+                username: z
+                  .string()
+                  .regex(/^[A-Za-z0-9._~+-]{1,64}$/, 'usernames are 1-64 of A-Z a-z 0-9 . _ ~ + -'),
+                password: z.string().min(8, 'at least 8 characters'),
+              })
+              .strict(),
+          )
+          .default([])
+          .refine((as) => new Set(as.map((a) => a.username)).size === as.length, {
+            message: 'usernames must be unique',
+          }),
+        /** The registrar (RFC 3261 §10.3) for users of this domain. */
+        registrar: z
+          .object({
+            minExpiresSeconds: z.number().int().min(1).max(86400).default(60),
+            maxExpiresSeconds: z.number().int().min(1).max(604800).default(3600),
+            defaultExpiresSeconds: z.number().int().min(1).max(604800).default(3600),
+            maxContactsPerUser: z.number().int().min(1).max(100).default(10),
+            keepAliveSeconds: z.number().int().min(0).max(3600).default(30),
+          })
+          .strict()
+          .default({})
+          .refine((r) => r.minExpiresSeconds <= r.maxExpiresSeconds, {
+            message: 'minExpiresSeconds must not exceed maxExpiresSeconds',
+            path: ['minExpiresSeconds'],
+          }),
         /** Dial-out (REST, dashboard, REFER): ring timeout and trunks (outbound proxy, digest credentials, From). */
         dialOut: z
           .object({
@@ -119,7 +150,9 @@ export const configSchema = z
               .array(
                 z
                   .object({
-                    name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'trunk names are 1-64 of A-Z a-z 0-9 . _ -'),
+                    name: z
+                      .string()
+                      .regex(/^[A-Za-z0-9._-]{1,64}$/, 'trunk names are 1-64 of A-Z a-z 0-9 . _ -'),
                     match: z.array(dialPattern).min(1),
                     proxy: z
                       .string()
