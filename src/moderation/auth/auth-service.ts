@@ -4,7 +4,15 @@ import type { Logger } from 'pino';
 import type { Config } from '../../config/schema';
 import { AppError } from '../../errors/app-error';
 import { SESSION_COOKIE, type Principal } from '../../protocol/dashboard-protocol';
-import type { AccountRecord, AccountRole, ApiTokenRecord, SessionRecord, Store } from '../../storage/store';
+import { sipHa1s } from '../../sip/auth/request-authenticator';
+import type {
+  AccountRecord,
+  AccountRole,
+  ApiTokenRecord,
+  SessionRecord,
+  SipDigestHa1,
+  Store,
+} from '../../storage/store';
 import type { Actor, ModerationService } from '../moderation-service';
 import type { Authenticator } from './authenticator';
 import { LoginLimiter } from './login-limiter';
@@ -52,6 +60,11 @@ export interface AuthServiceOptions {
   log: Logger;
   /** Milliseconds since the epoch (a fake clock in tests). */
   now?: () => number;
+  /**
+   * The SIP digest realm (`sip.realm`): setting a password also stores its HA1s for this realm, so the account can
+   * REGISTER with the same name and password (scrypt stays the web sign-in's hash). Unset: no SIP credentials.
+   */
+  sipRealm?: string;
 }
 
 /** Name of the API token seeded from `auth.apiToken` / PARLEY_API_TOKEN. */
@@ -238,6 +251,7 @@ export class AuthService implements Authenticator {
           passwordHash: await hashPassword(a.password),
           disabled: false,
           createdAt: new Date(this.now()).toISOString(),
+          sip: this.sipCredentials(a.username, a.password),
         };
         // The hash took time: another request may have taken the name meanwhile (the UNIQUE index is the last word).
         if (this.opts.store.accounts.byUsername(a.username)) throw new AppError('ACCOUNT_EXISTS');
@@ -268,7 +282,9 @@ export class AuthService implements Authenticator {
       this.opts.store.accounts.update(id, {
         ...(patch.role !== undefined ? { role: patch.role } : {}),
         ...(patch.disabled !== undefined ? { disabled: patch.disabled } : {}),
-        ...(passwordHash !== undefined ? { passwordHash } : {}),
+        ...(passwordHash !== undefined
+          ? { passwordHash, sip: this.sipCredentials(a.username, patch.password!) }
+          : {}),
       });
       // Roles are read afresh on every request; a new password or a disabled account ends the sessions.
       if (passwordHash !== undefined || patch.disabled === true) this.endSessionsOf(a);
@@ -359,6 +375,14 @@ export class AuthService implements Authenticator {
 
   // ------------------------------------------------------------------ internals
 
+  /** The SIP digest HA1s of a new password (RFC 7616 §3.4.2), or null when no SIP realm is configured. */
+  private sipCredentials(username: string, password: string): SipDigestHa1 | null {
+    const realm = this.opts.sipRealm;
+    if (realm === undefined) return null;
+    const h = sipHa1s(username, realm, password);
+    return { realm, md5: h.MD5, sha256: h['SHA-256'] };
+  }
+
   private async ensureInitialAdmin(): Promise<void> {
     if (this.opts.store.accounts.count() > 0) return;
     const configured = this.opts.auth.adminPassword;
@@ -370,6 +394,7 @@ export class AuthService implements Authenticator {
       passwordHash: await hashPassword(password),
       disabled: false,
       createdAt: new Date(this.now()).toISOString(),
+      sip: this.sipCredentials('admin', password),
     });
     if (configured === undefined) this.generatedAdminPassword = password;
     this.opts.audit.record({ name: 'parley', source: null }, 'account-create', {
