@@ -12,6 +12,13 @@ declare -A PROMPTS=(
   [muted]="You are muted."
   [unmuted]="You are no longer muted."
   [goodbye]="Goodbye."
+  [lobby-wait]="Please wait, the host will let you in."
+  [webinar-wait-host]="The webinar will start when the host joins."
+  [lobby-admitted]="You are now in the conference."
+  [lobby-denied]="The host declined your request to join."
+  [listen-only]="You are in listen only mode. Press star one to raise your hand."
+  [hand-raised]="Your hand is raised."
+  [hand-lowered]="Your hand is lowered."
 )
 stamp_val="$( (declare -p PROMPTS; espeak-ng --version) | sha256sum | cut -c1-16)"
 if [ -f "$out/.stamp" ] && [ "$(cat "$out/.stamp")" = "$stamp_val" ]; then exit 0; fi

@@ -10,6 +10,14 @@ export const SPOKEN_PROMPTS = [
   'muted',
   'unmuted',
   'goodbye',
+  // Webinars: the waiting room, listen-only attendees, *1.
+  'lobby-wait',
+  'webinar-wait-host',
+  'lobby-admitted',
+  'lobby-denied',
+  'listen-only',
+  'hand-raised',
+  'hand-lowered',
 ] as const;
 /** Every prompt: the spoken ones and the generated chimes. */
 export const PROMPT_NAMES = [...SPOKEN_PROMPTS, 'join', 'leave'] as const;
