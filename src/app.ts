@@ -6,6 +6,7 @@ import { Conference } from './conference/conference';
 import { Focus } from './conference/focus/focus';
 import { DialPolicy } from './conference/focus/dial-policy';
 import { SipDialer } from './conference/focus/sip-dialer';
+import { TrunkTable } from './conference/focus/trunk';
 import { SourceAdmission } from './conference/focus/source-admission';
 import { PinLockout } from './conference/lobby/pin-lockout';
 import { SourceGuard } from './sip/security/source-guard';
@@ -219,7 +220,13 @@ export class App {
         prompts: new Prompts(),
         joinTones: config.conference.joinTones,
         // Toll-fraud guard: dial-out only to security.dialOut.allow.
-        dialer: new SipDialer({ sip, ...callSettings, policy: DialPolicy.compile(sec.dialOut.allow) }),
+        dialer: new SipDialer({
+          sip,
+          ...callSettings,
+          policy: DialPolicy.compile(sec.dialOut.allow),
+          // Outbound proxies, digest credentials, From and ring timeouts (sip.dialOut); a bad trunk stops the start.
+          trunks: TrunkTable.compile(config.sip.dialOut.trunks, config.sip.dialOut.ringTimeoutSeconds),
+        }),
         pinLockout: new PinLockout({
           failuresPerSource: sec.pinFailuresPerSource,
           failuresPerRoom: sec.pinFailuresPerRoom,

@@ -13,7 +13,12 @@ import {
   type MuteSource,
   type ParticipantRole,
 } from './participant/participant';
-import type { Dialer, ParticipantSession, SessionConnector } from './participant/participant-session';
+import type {
+  Dialer,
+  DialProgressListener,
+  ParticipantSession,
+  SessionConnector,
+} from './participant/participant-session';
 import { PROMPT_RATE, type PromptName, type PromptSource } from './room/prompts';
 import type { Room } from './room/room';
 import type { RoomMedia } from './room/room-media';
@@ -230,11 +235,20 @@ export class Conference {
   /**
    * Calls `target` through the dialer and joins it to `roomName` as a participant like any other: admission,
    * media (our offer), then the call (INVITE, 2xx, the answer applied). Resolves when it is in the room.
+   * `onProgress` hears each step as a SIP status (180/183, 200, or the final failure: 486, 603, 408 timeout...).
    */
-  async dialOut(roomName: string, target: string): Promise<Participant> {
+  async dialOut(
+    roomName: string,
+    target: string,
+    opts: { onProgress?: DialProgressListener } = {},
+  ): Promise<Participant> {
     if (!this.opts.dialer) throw new AppError('CONF_DIAL_UNAVAILABLE');
     const log = this.opts.log.child({ dialOut: target });
-    const connector = this.opts.dialer.dial(target, { roomName, log });
+    const connector = this.opts.dialer.dial(target, {
+      roomName,
+      log,
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    });
     return this.join({ room: roomName, connector, bypassPin: true });
   }
 

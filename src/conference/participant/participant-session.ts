@@ -141,8 +141,17 @@ export interface SessionConnector {
   establish(signal: AbortSignal): Promise<void>;
 }
 
+/**
+ * Told every step of a dial-out as a SIP status and reason: 180/183 while it rings, 200 once answered, then the final
+ * failure (486 busy, 603 declined, 408 for the ring timeout...). The shape a REFER's NOTIFY sipfrag needs (RFC 3515).
+ */
+export type DialProgressListener = (status: number, reason: string) => void;
+
 /** Places outgoing calls (the SIP adapter implements it with the stack's UAC). */
 export interface Dialer {
   /** A connector for a call to `target` (e.g. `sip:alice@example.com`); throws AppError CONF_DIAL_BAD_TARGET. */
-  dial(target: string, opts: { roomName: string; log: Logger }): SessionConnector;
+  dial(
+    target: string,
+    opts: { roomName: string; log: Logger; onProgress?: DialProgressListener },
+  ): SessionConnector;
 }

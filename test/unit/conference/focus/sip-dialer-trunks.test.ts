@@ -2,7 +2,7 @@ import { TrunkConfigError, TrunkTable, type TrunkSettings } from '../../../../sr
 import { configSchema } from '../../../../src/config/schema';
 import { SipUri } from '../../../../src/sip/message/uri';
 
-const trunk = (over: Partial<TrunkSettings> & { name: string; match: string[] }): TrunkSettings => ({
+const trunk = (over: Partial<TrunkSettings> & Pick<TrunkSettings, 'name' | 'match'>): TrunkSettings => ({
   proxy: null,
   username: null,
   password: null,
