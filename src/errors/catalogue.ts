@@ -101,6 +101,12 @@ export const ERROR_CATALOGUE = {
   },
   CONF_DIAL_UNAVAILABLE: { http: 501, message: 'dial-out is not available' },
   CONF_DIAL_BAD_TARGET: { http: 400, message: 'not a dialable address' },
+  /** Dial-by-name: the target is a user name with no live registration (RFC 3261 §21.4.18: 480 for a REFER). */
+  CONF_USER_NOT_REGISTERED: {
+    sip: { status: 480, reason: 'Temporarily Unavailable (not registered)' },
+    http: 404,
+    message: 'that user is not registered',
+  },
   CONF_DIAL_FAILED: { http: 502, message: 'the call was not answered' },
   /** Dial-out: nobody answered within the ring timeout (`sip.dialOut.ringTimeoutSeconds`); we sent CANCEL. */
   CONF_DIAL_NO_ANSWER: {
