@@ -6,12 +6,16 @@ import { TypedEmitter } from '../util/typed-emitter';
 import { PinLobby, type PinLobbyOptions } from './lobby/pin-lobby';
 import type { PinLockout } from './lobby/pin-lockout';
 import { Keypad } from './participant/keypad';
+import { WaiterState } from './lobby/waiting-room';
+import { WebinarPolicy } from './webinar/webinar-policy';
+import { Webinars, type WaitHooks } from './webinar/webinars';
 import { LeaveReason } from './participant/leave-reason';
 import {
   Participant,
   ParticipantState,
   type MuteSource,
   type ParticipantRole,
+  type ParticipantWait,
 } from './participant/participant';
 import type {
   Dialer,
@@ -41,6 +45,8 @@ export interface ConferenceObserverEvents {
   participantSpeaking: [p: Participant, speaking: boolean];
   participantRole: [p: Participant, role: ParticipantRole];
   participantHand: [p: Participant, raised: boolean];
+  /** In a webinar's waiting room: for the host, or to be admitted (null: out of it, admitted or gone). */
+  participantWaiting: [p: Participant, waiting: ParticipantWait];
   participantMoved: [p: Participant, from: Room, to: Room];
   /** Codec, SRTP, hold or video changed. */
   participantMedia: [p: Participant];
@@ -84,6 +90,8 @@ export interface JoinRequest {
    * source (`security`). Absent: not counted.
    */
   source?: string;
+  /** Told when the joiner waits in a webinar's lobby and how that ends (a browser's page shows it). */
+  onWaiting?: WaitHooks['onWaiting'];
 }
 
 /** CONF_DRAINING with the Retry-After the answer carries (SIP 503 + Retry-After, HTTP 503 + Retry-After). */
@@ -111,6 +119,8 @@ const abandoned = (p: Participant): AppError =>
 export class Conference {
   readonly observer: TypedEmitter<ConferenceObserverEvents>;
   private readonly rooms: RoomManager;
+  /** Webinar rooms' policies and waiting rooms. */
+  private readonly webinars: Webinars;
   private closed = false;
   /** Set by drain(): joins are refused; `done` resolves when the last participant has left. */
   private draining?: {
@@ -123,6 +133,10 @@ export class Conference {
 
   constructor(private readonly opts: ConferenceOptions) {
     this.rooms = opts.rooms;
+    this.webinars = new Webinars({
+      declarationOf: (name) => this.rooms.declarations().find((d) => d.name === name),
+      log: opts.log,
+    });
     this.observer = new TypedEmitter<ConferenceObserverEvents>(opts.log);
     this.rooms.on('created', (room) => this.watchRoom(room));
   }
@@ -176,8 +190,11 @@ export class Conference {
     const { connector } = req;
     const room = await this.rooms.getOrCreate(req.room, req.source);
     room.checkAdmission();
-    const upFrontRole = req.upFront && !req.bypassPin ? checkPin(room, req.pin) : undefined;
-    const lobby = room.needsPin && !req.bypassPin && !req.upFront;
+    const webinar = this.webinars.policyFor(room);
+    const upFrontRole = req.upFront && !req.bypassPin ? checkPin(room, req.pin, webinar) : undefined;
+    // A webinar always asks a phone its PIN (its role); its joiners wait out of the mix until let in.
+    const lobby = (room.needsPin || webinar !== undefined) && !req.bypassPin && !req.upFront;
+    const seatFirst = lobby || webinar ? 'lobby' : 'mix';
     if (lobby && req.source !== undefined && this.opts.pinLockout?.isLocked(req.source, room.id))
       throw new AppError('SEC_PIN_LOCKED', `PIN entry locked for ${req.source} in room ${room.id}`);
     if (req.signal?.aborted) {
@@ -188,6 +205,8 @@ export class Conference {
     const lease = room.acquireMedia();
     const p = new Participant(connector.kind, connector.identity, connector.log.child({ roomId: room.id }));
     if (upFrontRole) p.setRole(upFrontRole);
+    // A call a moderator placed into a webinar is someone asked to speak.
+    else if (webinar && req.bypassPin) p.setRole('panelist');
     const onCancel = (): void => p.close(LeaveReason.Cancelled);
     req.signal?.addEventListener('abort', onCancel);
     const stopCancel = (): void => {
@@ -198,7 +217,7 @@ export class Conference {
     try {
       try {
         // The room's audio first (the first caller creates it; concurrent callers share it).
-        await (lobby ? lease.media.lobby() : lease.media.audio());
+        await (seatFirst === 'lobby' ? lease.media.lobby() : lease.media.audio());
         if (p.hasLeft()) throw abandoned(p);
         session = await connector.connect(p, lease.media.legs);
         p.bindSession(session);
@@ -208,7 +227,7 @@ export class Conference {
         if (room.participant(p.id) !== p) lease.release();
       }
       this.watchParticipant(p);
-      await room.seat(p, lobby ? 'lobby' : 'mix');
+      await room.seat(p, seatFirst);
     } catch (err) {
       const left = p.hasLeft();
       p.close(LeaveReason.MediaFailed);
@@ -227,7 +246,7 @@ export class Conference {
     }
     stopCancel();
     if (p.hasLeft()) throw abandoned(p);
-    await this.enter(room, p, session, lobby, req.source);
+    await this.enter(room, p, session, lobby, req.source, req.onWaiting);
     if (p.hasLeft()) throw abandoned(p);
     return p;
   }
@@ -259,6 +278,7 @@ export class Conference {
     const { participant: p, room } = this.locate(pid);
     if (p.state !== ParticipantState.Joined)
       throw new AppError('NOT_JOINED', `participant ${pid} has not joined yet`);
+    if (!muted && p.muted) this.checkUnmute(room, p);
     if (p.muted !== muted) await this.applyMute(room, p, muted, by);
   }
 
@@ -267,7 +287,13 @@ export class Conference {
     const room = this.getRoom(roomName);
     const changed = room
       .participants()
-      .filter((p) => p.state === ParticipantState.Joined && p.role !== 'moderator' && p.muted !== muted);
+      .filter(
+        (p) =>
+          p.state === ParticipantState.Joined &&
+          !WebinarPolicy.hasHostPowers(p.role) &&
+          p.muted !== muted &&
+          (muted || this.mayUnmute(room, p)),
+      );
     await Promise.all(changed.map((p) => this.applyMute(room, p, muted, 'moderator')));
     return changed;
   }
@@ -286,6 +312,63 @@ export class Conference {
 
   setHand(pid: string, raised: boolean): void {
     this.locate(pid).participant.setHand(raised);
+  }
+
+  /**
+   * A webinar's attendee becomes a panelist: it may speak (unmuted at once, its hand lowered). CONF_NOT_WEBINAR,
+   * CONF_NOT_ATTENDEE.
+   */
+  async promote(pid: string): Promise<Participant> {
+    const { participant: p, room } = this.locate(pid);
+    this.webinars.required(room);
+    if (p.role !== 'attendee') throw new AppError('CONF_NOT_ATTENDEE', `${pid} is a ${p.role}`);
+    p.setRole('panelist');
+    p.setHand(false);
+    if (p.muted && p.state === ParticipantState.Joined) await this.applyMute(room, p, false, 'moderator');
+    p.log.info('promoted to panelist');
+    return p;
+  }
+
+  /** A panelist goes back to the audience (muted as attendees are). CONF_NOT_WEBINAR, CONF_NOT_PANELIST. */
+  async demote(pid: string): Promise<Participant> {
+    const { participant: p, room } = this.locate(pid);
+    const { policy } = this.webinars.required(room);
+    if (p.role !== 'panelist') throw new AppError('CONF_NOT_PANELIST', `${pid} is a ${p.role}`);
+    p.setRole('attendee');
+    if (policy.joinsMuted('attendee') && !p.muted) {
+      if (p.state === ParticipantState.Joined) await this.applyMute(room, p, true, 'moderator');
+      else p.setMuted(true, 'moderator');
+    }
+    p.log.info('demoted to attendee');
+    return p;
+  }
+
+  /** Lets a person waiting in a webinar's lobby in. CONF_NOT_WEBINAR, CONF_NOT_WAITING. */
+  admit(pid: string): Participant {
+    const { participant: p, room } = this.locate(pid);
+    this.webinars.admit(room, pid);
+    return p;
+  }
+
+  /** Turns a person waiting in a webinar's lobby away (a phone hears why, then BYE). CONF_NOT_WEBINAR, CONF_NOT_WAITING. */
+  deny(pid: string): Participant {
+    const { participant: p, room } = this.locate(pid);
+    this.webinars.deny(room, pid);
+    return p;
+  }
+
+  /** Who waits in room `roomName`'s lobby, longest first (empty for a plain room). */
+  waiting(roomName: string): Participant[] {
+    const room = this.getRoom(roomName);
+    return this.webinars
+      .waitingIn(room)
+      .map((w) => room.participant(w.id))
+      .filter((p): p is Participant => p !== undefined);
+  }
+
+  /** Whether room `roomName` is a webinar. */
+  isWebinar(roomName: string): boolean {
+    return this.webinars.policyFor(this.getRoom(roomName)) !== undefined;
   }
 
   /**
@@ -471,17 +554,25 @@ export class Conference {
     session: ParticipantSession,
     pin: boolean,
     source?: string,
+    onWaiting?: WaitHooks['onWaiting'],
   ): Promise<void> {
+    const webinar = this.webinars.policyFor(room);
     const keypad = new Keypad();
     let lobby: PinLobby | undefined;
     const onDigit = (digit: string): void => {
       lobby?.keyPressed();
       const cmd = keypad.press(digit);
       if (cmd.kind === 'pin') lobby?.submit(cmd.pin);
-      else if (cmd.kind === 'toggle-mute' && p.state === ParticipantState.Joined)
-        void this.applyMute(room, p, !p.muted, 'self').catch((err: unknown) =>
-          p.log.warn({ err }, 'self-mute failed'),
-        );
+      else if (cmd.kind === 'toggle-mute' && p.state === ParticipantState.Joined) {
+        if (p.muted && !this.mayUnmute(room, p)) void this.prompt(room, p, 'listen-only');
+        else
+          void this.applyMute(room, p, !p.muted, 'self').catch((err: unknown) =>
+            p.log.warn({ err }, 'self-mute failed'),
+          );
+      } else if (cmd.kind === 'toggle-hand' && p.state === ParticipantState.Joined) {
+        p.setHand(!p.handRaised);
+        void this.prompt(room, p, p.handRaised ? 'hand-raised' : 'hand-lowered');
+      }
     };
     session.on('dtmf', onDigit);
     p.own(() => {
@@ -492,6 +583,7 @@ export class Conference {
       lobby = new PinLobby({
         pin: room.settings.pin,
         moderatorPin: room.settings.moderatorPin,
+        roles: webinar && ((typed) => webinar.roleForPin(typed)),
         play: (name) => this.prompt(room, p, name),
         stopPlay: () => room.stopPlay(p),
         signal: p.signal,
@@ -510,13 +602,54 @@ export class Conference {
       }
       await room.stopPlay(p).catch(() => undefined);
       p.setRole(role);
-      await room.seat(p, 'mix');
+      if (!webinar) await room.seat(p, 'mix');
       if (p.hasLeft()) return;
     }
+    if (webinar && !(await this.enterWebinar(room, p, session, webinar, onWaiting))) return;
     p.markJoined();
     p.log.info({ codec: p.codec, srtp: p.srtp, role: p.role }, 'participant joined');
     this.observer.safeEmit('participantJoined', p, room);
+    this.webinars.hostJoined(room, p);
     void this.announceJoin(room, p);
+  }
+
+  /**
+   * A webinar's door, after the PIN: muted as the policy says (before the mix ever hears it), the waiting room
+   * (for the host, for admission), then the mix. False when it did not get in (left); a denied caller hears "the
+   * host declined", gets BYE (Reason 403) and the join fails with CONF_LOBBY_DENIED.
+   */
+  private async enterWebinar(
+    room: Room,
+    p: Participant,
+    session: ParticipantSession,
+    policy: WebinarPolicy,
+    onWaiting: WaitHooks['onWaiting'],
+  ): Promise<boolean> {
+    if (policy.joinsMuted(p.role)) p.setMuted(true, 'moderator');
+    const outcome = await this.webinars.wait(room, p, {
+      prompt: (name) => this.prompt(room, p, name),
+      stopPrompt: () => room.stopPlay(p),
+      onWaiting,
+    });
+    if (p.hasLeft() || outcome === WaiterState.Left) return false;
+    if (outcome === WaiterState.Denied) {
+      const { status, reason } = ERROR_CATALOGUE.CONF_LOBBY_DENIED.sip;
+      session.hangup(LeaveReason.Kicked, { cause: status, text: reason });
+      throw new AppError('CONF_LOBBY_DENIED');
+    }
+    await room.seat(p, 'mix');
+    return !p.hasLeft();
+  }
+
+  /** Whether the participant may be unmuted (a listen-only attendee may not, by anyone: promote it instead). */
+  private mayUnmute(room: Room, p: Participant): boolean {
+    return this.webinars.policyFor(room)?.canUnmute(p.role) ?? true;
+  }
+
+  /** Throws CONF_ATTENDEE_CANNOT_UNMUTE for a listen-only attendee. */
+  private checkUnmute(room: Room, p: Participant): void {
+    if (!this.mayUnmute(room, p))
+      throw new AppError('CONF_ATTENDEE_CANNOT_UNMUTE', `${p.id} is a listen-only attendee`);
   }
 
   /** Mute from anywhere (keypad, REST, dashboard): out of everyone's mix at once, then "you are (no longer) muted". */
@@ -564,6 +697,7 @@ export class Conference {
     p.on('speaking', (speaking) => o.safeEmit('participantSpeaking', p, speaking));
     p.on('role', (role) => o.safeEmit('participantRole', p, role));
     p.on('hand', (raised) => o.safeEmit('participantHand', p, raised));
+    p.on('waiting', (waiting) => o.safeEmit('participantWaiting', p, waiting));
     p.on('media', () => o.safeEmit('participantMedia', p));
   }
 }
@@ -582,9 +716,14 @@ function lockoutFor(
   };
 }
 
-function checkPin(room: Room, pin: string | undefined): ParticipantRole {
+function checkPin(room: Room, pin: string | undefined, webinar?: WebinarPolicy): ParticipantRole {
   const { pin: roomPin, moderatorPin } = room.settings;
   if (pin !== undefined && moderatorPin !== undefined && pin === moderatorPin) return 'moderator';
+  if (webinar) {
+    const role = webinar.roleForPin(pin ?? '');
+    if (role) return role;
+    throw new AppError(pin === undefined || pin === '' ? 'RTC_PIN_REQUIRED' : 'RTC_WRONG_PIN');
+  }
   if (!room.needsPin) return 'participant';
   if (pin === undefined || pin === '') throw new AppError('RTC_PIN_REQUIRED');
   if (roomPin !== undefined && pin === roomPin) return 'participant';

@@ -10,6 +10,11 @@ export const PIN_TIMEOUT_MS = 60_000;
 export interface PinLobbyOptions {
   pin?: string;
   moderatorPin?: string;
+  /**
+   * A webinar's role PINs (host, panelist, attendee; an empty PIN in an open webinar), asked after the moderator
+   * PIN (src/conference/webinar/webinar-policy.ts).
+   */
+  roles?: ((pin: string) => ParticipantRole | undefined) | undefined;
   /** Plays a prompt to the caller; resolves when it was played out or stopped. */
   play(name: PromptName): Promise<void>;
   /** Stops the prompt playing (barge-in). */
@@ -28,7 +33,7 @@ export interface PinLobbyOptions {
 
 /**
  * One caller entering its PIN in the lobby: "enter the conference PIN", PINs until one matches, three tries. The
- * moderator PIN makes the caller a moderator. Transport-neutral: whoever reads the caller's keys feeds `submit()`
+ * moderator PIN makes the caller a moderator, a webinar's role PINs a host, panelist or attendee. Transport-neutral: whoever reads the caller's keys feeds `submit()`
  * (a PIN typed, digits before '#') and `keyPressed()` (any key stops the prompt playing: barge-in). A PIN typed
  * while a prompt plays (type-ahead) is kept for the next try rather than lost.
  */
@@ -80,6 +85,8 @@ export class PinLobby {
   private roleFor(pin: string | null): ParticipantRole | undefined {
     if (pin === null) return undefined;
     if (this.opts.moderatorPin !== undefined && pin === this.opts.moderatorPin) return 'moderator';
+    const role = this.opts.roles?.(pin);
+    if (role) return role;
     if (this.opts.pin !== undefined && pin === this.opts.pin) return 'participant';
     return undefined;
   }

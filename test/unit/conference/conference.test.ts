@@ -36,6 +36,7 @@ function record(t: TestConference): string[][] {
     participantSpeaking: (p, s) => [name(p), String(s)],
     participantRole: (p, role) => [name(p), role],
     participantHand: (p, raised) => [name(p), String(raised)],
+    participantWaiting: (p, waiting) => [name(p), String(waiting)],
     participantMoved: (p, from, to) => [name(p), from.id, to.id],
     participantMedia: (p) => [name(p)],
   };
