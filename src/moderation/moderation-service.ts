@@ -97,10 +97,16 @@ export class ModerationService {
     });
   }
 
-  dial(actor: Actor, roomId: string, target: string): Promise<Participant> {
+  /** `opts.onProgress` hears the call's progress (180/183, 200, the final failure) as SIP statuses. */
+  dial(
+    actor: Actor,
+    roomId: string,
+    target: string,
+    opts: Parameters<Conference['dialOut']>[2] = {},
+  ): Promise<Participant> {
     return this.audited(actor, 'dial', roomId, null, JSON.stringify({ target }), async () => {
       this.opts.conference.getRoom(roomId);
-      return this.opts.conference.dialOut(roomId, target);
+      return this.opts.conference.dialOut(roomId, target, opts);
     });
   }
 

@@ -65,6 +65,20 @@ const roomName = zodToJsonSchema(CreateRoomSchema.shape.roomId);
 const participantKind: JsonSchema = { type: 'string', enum: ['sip', 'webrtc', 'sip-ws'] };
 const role: JsonSchema = { type: 'string', enum: ['admin', 'moderator'] };
 
+/** How a dial-out went (POST /rooms/:id/dial): in its 201 and in its CONF_DIAL_FAILED / CONF_DIAL_NO_ANSWER answers. */
+const DIAL_OUTCOME: JsonSchema = obj({
+  result: {
+    type: 'string',
+    enum: ['answered', 'busy', 'declined', 'timeout', 'cancelled', 'failed'],
+  },
+  status: { type: 'integer', minimum: 100, maximum: 699 },
+  reason: { type: 'string' },
+  progress: {
+    type: 'array',
+    items: obj({ status: { type: 'integer', minimum: 100, maximum: 699 }, reason: { type: 'string' } }),
+  },
+});
+
 const SCHEMAS: Record<string, JsonSchema> = {
   Error: {
     ...obj({
@@ -461,9 +475,16 @@ export const OPERATIONS: Operation[] = [
     id: 'dialOut',
     tag: 'rooms',
     summary: 'Call a SIP URI or a registered user into the room',
-    description: 'Answers once the callee is in the room.',
+    description:
+      'Answers once the callee is in the room. `dial` (also in the error answers of a call that was placed) says how ' +
+      'it went: result (answered, busy, declined, timeout, cancelled, failed), the final SIP status and reason, and ' +
+      'the provisional responses seen (180, 183). A ring timeout is CONF_DIAL_NO_ANSWER (our CANCEL, status 408).',
     body: strictObj({ target: { type: 'string', minLength: 1, maxLength: 1024 } }, ['target']),
-    ok: json(201, 'The callee joined.', obj({ roomId: { type: 'string' }, participant: ref('Participant') })),
+    ok: json(
+      201,
+      'The callee joined.',
+      obj({ roomId: { type: 'string' }, participant: ref('Participant'), dial: DIAL_OUTCOME }),
+    ),
     errors: [
       ...ROOM,
       'API_BAD_REQUEST',
@@ -471,6 +492,7 @@ export const OPERATIONS: Operation[] = [
       'CONF_DIAL_BAD_TARGET',
       'CONF_DIAL_DENIED',
       'CONF_DIAL_FAILED',
+      'CONF_DIAL_NO_ANSWER',
       'CONF_ROOM_LOCKED',
       'CONF_ROOM_FULL_BUSY',
     ],

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { AppError } from '../../errors/app-error';
 import type { Conference } from '../../conference/conference';
 import type { Room } from '../../conference/room/room';
+import { DialOutError, DialResult } from '../../conference/focus/sip-dialer';
 import type { Actor, ModerationService } from '../../moderation/moderation-service';
 import { CreateRoomSchema } from '../../protocol/dashboard-protocol';
 import { actorOf, principalOf } from '../principal';
@@ -39,7 +40,8 @@ export interface RoomsRouterOptions {
  * POST   /api/rooms/:id/participants/:pid/kick      ends the participant's call
  * POST   /api/rooms/:id/participants/:pid/move      {"room": "<name>"}: into another room (rights on both)
  * POST   /api/rooms/:id/dial                        {"target": "sip:..."}: calls out (into an existing room) and
- *                                                   answers 201 once the callee is in the room
+ *                                                   answers 201 once the callee is in the room; `dial` says how it
+ *                                                   went (result, final status, the 18x seen) on success and failure
  * POST   /api/rooms/:id/livestream                  {"url"?}: starts the livestream (501 LIVESTREAM_UNAVAILABLE)
  * DELETE /api/rooms/:id/livestream                  stops it
  * DELETE /api/rooms/:id                             ends the room (every call ends) and forgets a room created
@@ -137,8 +139,25 @@ export function roomsRouter(opts: RoomsRouterOptions): Router {
   r.post('/rooms/:id/dial', async (req, res) => {
     const actor = roomActor(req, res, 'dial');
     const { target } = body(DialBody, req, '{"target": "sip:user@host"}');
-    const p = await moderation.dial(actor, req.params.id, target);
-    res.status(201).json({ roomId: req.params.id, participant: p.view() });
+    // The steps the call went through (180 Ringing, 183 Session Progress...), and how it ended.
+    const progress: Array<{ status: number; reason: string }> = [];
+    const onProgress = (status: number, reason: string): void => void progress.push({ status, reason });
+    try {
+      const p = await moderation.dial(actor, req.params.id, target, { onProgress });
+      res.status(201).json({
+        roomId: req.params.id,
+        participant: p.view(),
+        dial: { result: DialResult.Answered, status: 200, reason: 'OK', progress },
+      });
+    } catch (err) {
+      if (!(err instanceof DialOutError)) throw err;
+      // busy (486), declined (603), timeout (408 after our CANCEL), failed (any other status): said in `dial`.
+      res.status(err.httpStatus).json({
+        error: err.code,
+        message: err.message,
+        dial: { result: err.result, status: err.status, reason: err.reason, progress },
+      });
+    }
   });
   r.post('/rooms/:id/livestream', async (req, res) => {
     const actor = roomActor(req, res, 'livestream-start');
