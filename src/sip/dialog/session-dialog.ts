@@ -650,6 +650,10 @@ export class SessionDialog extends TypedEmitter<SessionDialogEvents> implements 
   /** §12.2.1.2: "If the response for a request within a dialog is a 481 or a 408, the UAC SHOULD terminate the dialog." */
   private onRequestFailed(method: string, status: number): void {
     if (method === 'BYE' || this.terminated) return;
+    // A MESSAGE (RFC 3428) is no part of the session: a phone that lets one time out (many drop what they do not
+    // support) still has its call. RFC 5057 §5.1 ("Transaction Only"): the failure concerns the transaction, not the
+    // invite usage. A 481 still ends the dialog: the peer says it does not know it.
+    if (method === 'MESSAGE' && status === 408) return;
     this.byeAndTerminate(TerminationReason.RequestFailed, status);
   }
 
