@@ -454,7 +454,7 @@ export class Conference {
       if (reattach) session.rehome(lease.media.legs);
       else {
         try {
-          await session.renegotiate!(lease.media.legs);
+          await session.renegotiate!(lease.media.legs, { room: to.id });
         } catch (err) {
           if (!p.hasLeft()) await from.seat(p, 'mix').catch(() => undefined);
           throw err instanceof AppError

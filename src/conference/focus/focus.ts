@@ -7,6 +7,14 @@ import type { SourceGuard } from '../../sip/security/source-guard';
 import { InviteConnector, type SipCallSettings } from './invite-connector';
 import type { AdmissionTicket, SourceAdmission } from './source-admission';
 import { SrtpRequiredError } from './srtp-policy';
+import { SipError } from '../../sip/errors';
+import type { SipRequestAuthenticator } from '../../sip/auth/request-authenticator';
+import type { DialPolicy } from './dial-policy';
+import { ReferControl, type FocusAuditEntry } from './refer-control';
+import { parseReferredBy } from './refer-headers';
+import { MoveClaim, ReferMoves } from './refer-moves';
+import { parseReplaces, ReplacesError, type ReplacesTarget } from './replaces';
+import { SipCall } from './sip-call';
 
 export interface InviteSource {
   onInvite(handler: (invite: IncomingInvite) => void): unknown;
@@ -22,6 +30,14 @@ export interface FocusOptions extends SipCallSettings {
   guard?: Pick<SourceGuard, 'penalize'>;
   /** Told the final status of every new INVITE the focus handled (200 answered, 503 draining...): metrics. */
   onAttempt?: (status: number) => void;
+  /** REFER call control by SIP accounts (digest, RFC 3261 §22); absent: only a room's moderators may REFER. */
+  authenticator?: SipRequestAuthenticator;
+  /** `security.dialOut.allow`: a REFER to a target outside it is refused (403) before any INVITE. */
+  dialPolicy?: DialPolicy;
+  /** The audit log of REFER call control (ModerationService's, wired in app.ts). */
+  audit?: (entry: FocusAuditEntry) => void;
+  /** How long a move by REFER waits for the phone's INVITE before it re-INVITEs instead (default 10 s). */
+  referMoveTimeoutMs?: number;
 }
 
 /** Refusals that say a source is over one of its limits: each counts toward a ban. */
@@ -38,7 +54,30 @@ const SOURCE_LIMITS: ReadonlySet<ErrorCode> = new Set([
  * status (404 unknown room, 403 locked, 486/503 full, 488 nothing to serve...). A CANCEL aborts the join.
  */
 export class Focus {
+  /** Moves by REFER waiting for their phone's INVITE. */
+  readonly moves: ReferMoves;
+  private readonly refer: ReferControl;
+  /** What every SIP call of the focus is built with: media settings, REFER call control, moves by REFER. */
+  private readonly callSettings: SipCallSettings;
+
   constructor(private readonly opts: FocusOptions) {
+    this.moves = new ReferMoves({
+      ...(opts.referMoveTimeoutMs ? { timeoutMs: opts.referMoveTimeoutMs } : {}),
+    });
+    this.refer = new ReferControl({
+      conference: opts.conference,
+      log: opts.log,
+      ...(opts.authenticator ? { authenticator: opts.authenticator } : {}),
+      ...(opts.dialPolicy ? { dialPolicy: opts.dialPolicy } : {}),
+      ...(opts.audit ? { audit: opts.audit } : {}),
+    });
+    this.callSettings = {
+      announcedIp: opts.announcedIp,
+      rtpTimeoutMs: opts.rtpTimeoutMs,
+      ...(opts.srtpRequired ? { srtpRequired: opts.srtpRequired } : {}),
+      onRefer: (r, dialog, call) => this.refer.handleInDialog(r, dialog, call),
+      referMoves: this.moves,
+    };
     opts.sip.onInvite((invite) => {
       this.handle(invite).catch((err: unknown) => {
         opts.log.error({ err, callId: invite.callId }, 'INVITE handling failed');
@@ -53,6 +92,30 @@ export class Focus {
     // so a cancelled caller is never admitted to a room.
     const cancel = new AbortController();
     invite.once('cancel', () => cancel.abort());
+    // The INVITE of a phone we referred to another room (a move by REFER) belongs to the call that waits for it.
+    const claim = this.moves.claim(invite);
+    if (claim === MoveClaim.Claimed) {
+      log.info('INVITE of a move by REFER');
+      return;
+    }
+    if (claim === MoveClaim.Expired) {
+      this.reject(invite, new AppError('TRANSFER_EXPIRED'), log);
+      return;
+    }
+    let replaces: ReplacesTarget | undefined;
+    try {
+      replaces = parseReplaces(invite.request.headers.getList('Replaces'));
+    } catch (err) {
+      if (!(err instanceof ReplacesError)) throw err;
+      this.reject(invite, new SipError(err.status, err.message), log);
+      return;
+    }
+    // RFC 3891 §3: the dialog named decides where the call goes, whatever the Request-URI says (a transferee
+    // calls the Contact of the transferor's dialog with us, which names no room).
+    if (replaces) {
+      await this.replace(invite, replaces, log);
+      return;
+    }
     const room = invite.request.uri.user;
     if (!room) {
       this.reject(invite, new AppError('CONF_NO_ROOM_IN_URI'), log);
@@ -65,7 +128,7 @@ export class Focus {
       ticket = this.opts.admission?.enter(source);
       const p = await this.opts.conference.join({
         room,
-        connector: new InviteConnector(invite, this.opts, log),
+        connector: new InviteConnector(invite, this.callSettings, log),
         signal: cancel.signal,
         source,
       });
@@ -83,6 +146,36 @@ export class Focus {
     }
   }
 
+  /**
+   * An attended transfer (RFC 3891): the INVITE takes over the participant whose confirmed dialog its Replaces
+   * names, keeping the participant (id, role, mute, place in the mix); the old dialog gets BYE. No such dialog →
+   * 481; `early-only` on an answered call → 486 (§3). Knowing the dialog's Call-ID and both random tags is the
+   * authorisation (§7: they are only known to the parties of the call and those they told).
+   */
+  private async replace(invite: IncomingInvite, target: ReplacesTarget, log: Logger): Promise<void> {
+    let call: SipCall | undefined;
+    for (const room of this.opts.conference.listRooms())
+      for (const p of room.participants())
+        if (p.session instanceof SipCall && p.session.hasDialog(target.callId, target.toTag, target.fromTag))
+          call = p.session;
+    if (!call) {
+      log.info({ replaces: target.callId }, 'Replaces names no call of ours');
+      this.reject(invite, new AppError('TRANSFER_NO_DIALOG'), log);
+      return;
+    }
+    if (target.earlyOnly) {
+      this.reject(invite, new AppError('TRANSFER_EARLY_ONLY'), log);
+      return;
+    }
+    const referredBy = parseReferredBy(invite.request);
+    call.participant.log.info(
+      { newCallId: invite.callId, from: invite.request.from.uri.toString(), referredBy },
+      'INVITE with Replaces: the call is transferred',
+    );
+    await call.adoptInvite(invite, 'Replaced (call transferred)');
+    this.opts.onAttempt?.(200);
+  }
+
   /** The final answer to an INVITE the conference refused (nothing once the INVITE was answered or cancelled). */
   private reject(invite: IncomingInvite, err: unknown, log: Logger): void {
     if (invite.state !== IncomingInviteState.Pending) {
@@ -93,7 +186,7 @@ export class Focus {
       return;
     }
     this.opts.onAttempt?.(
-      err instanceof SdpNegotiationError
+      err instanceof SdpNegotiationError || (err instanceof SipError && !(err instanceof AppError))
         ? err.status
         : err instanceof AppError && err.sipStatus
           ? err.sipStatus
@@ -101,7 +194,11 @@ export class Focus {
     );
     // SdpNegotiationError is an AppError too: test it first, so that its 488/400 carries the standard reason
     // phrase and the why in a Warning header (RFC 3261 §20.43, code 304 "Media type not available").
-    if (err instanceof SdpNegotiationError) {
+    if (err instanceof SipError && !(err instanceof AppError)) {
+      // A malformed header (Replaces, Referred-By): 400 naming it.
+      log.info({ status: err.status, why: err.reason }, 'INVITE rejected');
+      invite.reject(err.status, err.reason);
+    } else if (err instanceof SdpNegotiationError) {
       log.info({ status: err.status, why: err.reason }, 'INVITE rejected: SDP');
       invite.reject(err.status, err.reasonPhrase, {
         Warning: `304 parley "${err.reason.replace(/"/g, "'")}"`,

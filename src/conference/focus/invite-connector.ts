@@ -5,10 +5,11 @@ import { LeaveReason } from '../participant/leave-reason';
 import type { Participant } from '../participant/participant';
 import { ParticipantKind } from '../participant/participant-kind';
 import type { ParticipantIdentity, SessionConnector } from '../participant/participant-session';
-import { SdpNegotiationError, SipCall } from './sip-call';
+import { parseReferredBy } from './refer-headers';
+import { SdpNegotiationError, SipCall, type CallMedia } from './sip-call';
 import { SrtpRequiredError } from './srtp-policy';
 
-export interface SipCallSettings {
+export interface SipCallSettings extends Pick<CallMedia, 'onRefer' | 'referMoves'> {
   announcedIp: string;
   rtpTimeoutMs: number;
   /**
@@ -38,11 +39,15 @@ export class InviteConnector implements SessionConnector {
     const from = invite.request.from;
     const ws = invite.flow.protocol === 'WS' || invite.flow.protocol === 'WSS';
     this.kind = ws ? ParticipantKind.SipWs : ParticipantKind.Sip;
+    // A blind transfer's transferee says who sent it (RFC 3892 §3); a malformed one is 400 (SipParseError).
+    const referredBy = parseReferredBy(invite.request);
     this.identity = {
       displayName: from.displayName ?? from.uri.user ?? from.uri.host,
       uri: from.uri.toString(),
       transport: invite.flow.protocol,
+      ...(referredBy !== undefined ? { referredBy } : {}),
     };
+    if (referredBy !== undefined) log.info({ referredBy }, 'caller transferred here (Referred-By)');
   }
 
   async connect(p: Participant, legs: MediaLegFactory): Promise<SipCall> {

@@ -15,7 +15,8 @@ import {
   type NegotiatedSession,
   webRtcKey,
 } from '../../media/sdp';
-import type { ModifyRequest, SessionDialog } from '../../sip/dialog/session-dialog';
+import type { InDialogRequest, ModifyRequest, SessionDialog } from '../../sip/dialog/session-dialog';
+import { IncomingInviteState, type IncomingInvite } from '../../sip/ua/incoming-invite';
 import { TerminationReason } from '../../sip/dialog/dialog-state';
 import { SipError } from '../../sip/errors';
 import { LeaveReason } from '../participant/leave-reason';
@@ -40,6 +41,25 @@ export interface CallMedia {
   rtpTimeoutMs: number;
   /** The room requires SRTP: an offer (INVITE or re-INVITE) with a stream in the clear gets 488 (srtp-policy.ts). */
   requireSrtp?: boolean;
+  /** A REFER in the call's dialog (RFC 4579 call control: refer-control.ts); absent: 603 Declined. */
+  onRefer?: (r: InDialogRequest, dialog: SessionDialog, call: SipCall) => void;
+  /**
+   * Moves by REFER (refer-moves.ts): a move first asks the phone to call the new room itself, and falls back to a
+   * re-INVITE when it refuses; absent: moves always re-INVITE.
+   */
+  referMoves?: ReferMoveDesk;
+}
+
+/** Where a move by REFER waits for the phone's new INVITE (implemented by ReferMoves). */
+export interface ReferMoveDesk {
+  /**
+   * A pending move: `uri` is what the phone is referred to (the new room, with a one-time token); `arrival`
+   * resolves with the INVITE the phone sends there, or undefined after `timeoutMs` or `cancel()`.
+   */
+  expect(
+    room: string,
+    base: string,
+  ): { uri: string; arrival: Promise<IncomingInvite | undefined>; cancel(): void };
 }
 
 /** The call as SIP names it: its Call-ID and who placed it (for the call ladder and the CDR). */
@@ -107,6 +127,8 @@ export class SipCall
   private legFactory: MediaLegFactory;
   private negotiated?: NegotiatedSession;
   private dialog?: SessionDialog;
+  /** Removes this call's listeners from `dialog` (a replaced dialog must not end the participant). */
+  private detachDialog?: () => void;
   private ending = false;
   private moving = false;
   /** Why we hung up (hangup()): the leave reason, not the dialog's generic local-bye. */
@@ -142,9 +164,24 @@ export class SipCall
     return this.participant.id;
   }
 
-  /** The SIP Call-ID (the INVITE's, ours for a dial-out). */
+  /** The SIP Call-ID (the INVITE's, ours for a dial-out; the new INVITE's once a transfer replaced the dialog). */
   get callId(): string | undefined {
-    return this.identity?.callId;
+    return this.dialog?.callId ?? this.identity?.callId;
+  }
+
+  /**
+   * Whether this call's dialog is the one named (RFC 3891 §3: Call-ID, our tag as to-tag, the peer's as from-tag).
+   * Only a confirmed dialog matches: the focus has no early dialog it started that a Replaces could take over.
+   */
+  hasDialog(callId: string, localTag: string, remoteTag: string): boolean {
+    const d = this.dialog;
+    return (
+      d !== undefined &&
+      !d.terminated &&
+      d.callId === callId &&
+      d.localTag === localTag &&
+      d.remoteTag === remoteTag
+    );
   }
 
   get direction(): CallDirection {
@@ -227,9 +264,10 @@ export class SipCall
 
   /** The dialog is up: follow its re-INVITE/UPDATE, BYE and failures. */
   attachDialog(dialog: SessionDialog): void {
+    this.detachDialog?.();
     this.dialog = dialog;
-    dialog.on('modify', (m) => void this.onModify(m));
-    dialog.on('info', (info) => {
+    const onModify = (m: ModifyRequest): void => void this.onModify(m);
+    const onInfo = (info: InDialogRequest): void => {
       const digit = parseInfoDtmf(info.request.contentType, info.body.toString('utf8'));
       if (!digit) {
         info.reply(info.body.length ? 415 : 200);
@@ -237,15 +275,101 @@ export class SipCall
       }
       info.reply(200);
       this.safeEmit('dtmf', digit);
-    });
-    dialog.on('terminated', (info) => {
+    };
+    const onRefer = (r: InDialogRequest): void => {
+      if (this.media.onRefer) this.media.onRefer(r, dialog, this);
+      else r.reply(603);
+    };
+    const onTerminated = (info: { reason: TerminationReason }): void => {
       this.log.info({ reason: info.reason }, 'dialog terminated');
       // Our own BYE terminates the dialog synchronously inside hangup(): keep hangup()'s reason (pin-failed,
       // rtp-timeout...) rather than the dialog's local-bye.
       const ours = info.reason === TerminationReason.LocalBye ? this.hangupReason : undefined;
       this.participant.close(ours ?? TERMINATION_TO_LEAVE[info.reason] ?? LeaveReason.LocalBye);
-    });
+    };
+    dialog.on('modify', onModify);
+    dialog.on('info', onInfo);
+    dialog.on('refer', onRefer);
+    dialog.on('terminated', onTerminated);
+    this.detachDialog = () => {
+      dialog.off('modify', onModify);
+      dialog.off('info', onInfo);
+      dialog.off('refer', onRefer);
+      dialog.off('terminated', onTerminated);
+      this.detachDialog = undefined;
+    };
     if (dialog.terminated) this.participant.close(LeaveReason.RemoteBye);
+  }
+
+  /**
+   * Takes over `invite` as this call's dialog and media, keeping the participant (id, role, mute, place in the
+   * room): an attended transfer (RFC 3891 Replaces) or the phone's own INVITE after a move by REFER. The INVITE's
+   * offer is answered on new legs from `legs` (the room's, or the target room's for a move); once the ACK came, the
+   * new legs replace the old ones in the room's audio and the old dialog gets BYE (RFC 3891 §3: "the UAS ... MUST
+   * ... terminate the replaced dialog"). A failure before the 2xx leaves the call as it was and rejects.
+   */
+  async adoptInvite(
+    invite: IncomingInvite,
+    why: string,
+    legs: MediaLegFactory = this.legFactory,
+  ): Promise<void> {
+    const old = this.dialog;
+    if (!old || old.terminated || this.participant.hasLeft())
+      throw new AppError('TRANSFER_NO_DIALOG', 'the call to replace has ended');
+    const offer = invite.sdp;
+    // Our own offer would be answered in the ACK, after the old legs are gone: not worth a gap. RFC 3891 allows
+    // any INVITE; the phones that transfer send an offer.
+    if (!offer) throw new SdpNegotiationError(488, 'an INVITE that replaces a call must carry an SDP offer');
+    if (this.moving) throw new AppError('CONF_MOVE_FAILED', 'a move is already in progress');
+    this.moving = true;
+    const fresh = new Map<number, MediaLeg>();
+    const closeFresh = (): void => {
+      for (const leg of fresh.values()) leg.close();
+      fresh.clear();
+    };
+    try {
+      let neg: NegotiatedSession;
+      let answer: string;
+      try {
+        const webRtc = legs.webRtc;
+        neg = negotiate(
+          offer,
+          { codecs: legs.codecs, ...(webRtc ? { webRtc } : {}) },
+          { signallingSourceIp: invite.flow.address, codecPreference: 'prefer-router-pt' },
+        );
+        if (this.media.requireSrtp) assertSrtp(neg);
+        for (const m of acceptedMedia(neg)) fresh.set(m.index, await this.createLeg(legs, m, m.index));
+        answer = this.render(neg, fresh);
+      } catch (err) {
+        closeFresh();
+        throw err;
+      }
+      let dialog: SessionDialog;
+      try {
+        dialog = await invite.accept({ sdp: answer, contactParams: ';isfocus' });
+      } catch (err) {
+        closeFresh();
+        throw err;
+      }
+      this.log.info({ oldCallId: old.callId, newCallId: dialog.callId, why }, 'dialog replaced');
+      // The old dialog's BYE must not end the participant: its listeners go first.
+      this.detachDialog?.();
+      const oldLegs = [...this.legMap.values()];
+      this.legMap.clear();
+      for (const [index, leg] of fresh) this.legMap.set(index, leg);
+      fresh.clear();
+      this.legFactory = legs;
+      this.negotiated = neg;
+      this.attachDialog(dialog);
+      for (const leg of oldLegs) leg.close();
+      await this.afterMediaChange();
+      // RFC 3326: the old phone learns why its call ended.
+      old
+        .bye({ headers: { Reason: `SIP;cause=200;text="${why}"` } })
+        .catch((err: unknown) => this.log.warn({ err }, 'BYE of the replaced dialog failed'));
+    } finally {
+      this.moving = false;
+    }
   }
 
   /** Ends the call from our side with BYE and an RFC 3326 Reason header. */
@@ -274,7 +398,7 @@ export class SipCall
    * §8), the answer applied, the old legs closed. Refused re-INVITE (491 glare, 488...): the old legs stay, and
    * CONF_MOVE_FAILED. Once the phone accepted, it sends to the new legs: a failure then ends the call.
    */
-  async renegotiate(legs: MediaLegFactory): Promise<void> {
+  async renegotiate(legs: MediaLegFactory, to?: { room: string }): Promise<void> {
     const dialog = this.dialog;
     const current = this.negotiated;
     if (!dialog || dialog.terminated || !current)
@@ -283,6 +407,9 @@ export class SipCall
     if (acceptedMedia(current).some((m) => m.webRtc))
       throw new AppError('CONF_MOVE_UNSUPPORTED', 'a WebRTC call cannot be moved to another media thread');
     if (this.moving) throw new AppError('CONF_MOVE_FAILED', 'a move is already in progress');
+    if (to && (await this.moveByRefer(dialog, legs, to.room))) return;
+    if (this.participant.hasLeft() || dialog !== this.dialog || dialog.terminated)
+      throw new AppError('CONF_MOVE_FAILED', 'the call ended during the move');
     this.moving = true;
     const fresh = new Map<number, MediaLeg>();
     const closeFresh = (): void => {
@@ -345,6 +472,50 @@ export class SipCall
       }
     } finally {
       this.moving = false;
+    }
+  }
+
+  /**
+   * A move by REFER (RFC 3515, as a blind transfer of the phone to the new room): the phone is asked to call the
+   * new room (`Refer-To` with a one-time token, `Referred-By` the room it is in); its INVITE is then adopted on
+   * `legs` with the participant unchanged, and the old dialog gets BYE. Only tried with phones that allow REFER
+   * (their Allow header, RFC 3261 §20.5). False, with nothing changed, when the phone refuses the REFER
+   * (4xx–6xx), times out, or its INVITE cannot be adopted: the caller then moves it by re-INVITE.
+   */
+  private async moveByRefer(dialog: SessionDialog, legs: MediaLegFactory, room: string): Promise<boolean> {
+    const desk = this.media.referMoves;
+    if (!desk || !(dialog.peerAllows ?? []).includes('REFER')) return false;
+    const wait = desk.expect(room, dialog.localUri.uri.toString());
+    try {
+      const res = await dialog.refer(`<${wait.uri}>`, {
+        headers: { 'Referred-By': `<${dialog.localUri.uri.toString()}>` },
+      });
+      if (res.status >= 300) {
+        this.log.info({ status: res.status }, 'move by REFER refused: re-INVITE instead');
+        wait.cancel();
+        return false;
+      }
+      const invite = await wait.arrival;
+      if (!invite) {
+        this.log.info('move by REFER: no INVITE from the phone in time: re-INVITE instead');
+        return false;
+      }
+      try {
+        await this.adoptInvite(invite, 'Moved to another conference', legs);
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message }, 'move by REFER: the new INVITE failed');
+        if (invite.state === IncomingInviteState.Pending)
+          invite.reject(
+            err instanceof SdpNegotiationError ? err.status : 500,
+            err instanceof SdpNegotiationError ? err.reasonPhrase : 'Move failed',
+          );
+        return false;
+      }
+      return true;
+    } catch (err) {
+      wait.cancel();
+      this.log.info({ err: (err as Error).message }, 'move by REFER failed: re-INVITE instead');
+      return false;
     }
   }
 

@@ -95,9 +95,10 @@ export interface ParticipantSession {
   /**
    * Moves the session's media onto the legs of another room (another router or media thread) by renegotiating
    * with the far end (SIP: a re-INVITE offering the new legs). Absent when the session cannot renegotiate. On
-   * failure before the far end accepted, the session keeps its previous legs and the promise rejects.
+   * failure before the far end accepted, the session keeps its previous legs and the promise rejects. `to` names
+   * the target room: a SIP phone is first referred there (RFC 3515 REFER) and re-INVITEd only if it refuses.
    */
-  renegotiate?(legs: MediaLegFactory): Promise<void>;
+  renegotiate?(legs: MediaLegFactory, to?: { room: string }): Promise<void>;
   /** The SIP Call-ID of the session (SIP and SIP-over-WebSocket calls), known before its dialog is up. */
   readonly callId?: string;
   /** Who placed the call (absent: inbound). */
@@ -120,6 +121,11 @@ export interface ParticipantIdentity {
   uri: string;
   /** Signalling transport (UDP, TCP, TLS, WS...). */
   transport: string;
+  /**
+   * Who transferred this caller here (SIP: the INVITE's Referred-By, RFC 3892 §3): the referrer's URI. RFC 4575's
+   * `joining-info/by`. Absent when the caller came by itself.
+   */
+  referredBy?: string;
 }
 
 /**
