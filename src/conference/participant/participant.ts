@@ -38,6 +38,8 @@ export interface ParticipantView extends ParticipantMediaState {
   role: ParticipantRole;
   state: ParticipantState;
   joinedAt: string;
+  /** Who transferred the caller into the room (RFC 3892 Referred-By); only present when someone did. */
+  referredBy?: string;
 }
 
 export interface ParticipantEvents {
@@ -63,6 +65,8 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
   readonly displayName: string;
   readonly uri: string;
   readonly transport: string;
+  /** The referrer's URI when the caller was transferred in (RFC 3892 Referred-By); RFC 4575 `joining-info/by`. */
+  readonly referredBy?: string;
   readonly log: Logger;
   private currentState = ParticipantState.Joining;
   private media: ParticipantMediaState = { codec: null, srtp: false, onHold: false, video: false };
@@ -84,6 +88,7 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
     this.displayName = identity.displayName;
     this.uri = identity.uri;
     this.transport = identity.transport;
+    if (identity.referredBy !== undefined) this.referredBy = identity.referredBy;
     this.log = log.child({ participantId: this.id });
   }
 
@@ -230,6 +235,7 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
       role: this.currentRole,
       state: this.currentState,
       joinedAt: this.joinedAt.toISOString(),
+      ...(this.referredBy !== undefined ? { referredBy: this.referredBy } : {}),
     };
   }
 }
