@@ -43,6 +43,8 @@ import { WorkerPool, routeMediasoupLogs } from './media/mediasoup/worker-pool';
 import { MediaThreadPool } from './media/mixer/media-thread-pool';
 import { PortAllocator } from './media/rtp/port-allocator';
 import { SipStack } from './sip/ua/sip-stack';
+import { SubscriptionNotifier } from './sip/subscription';
+import { ConferenceEventPackage } from './conference/events';
 import { projectRoot } from './util/project-root';
 
 export const VERSION: string = (
@@ -96,6 +98,10 @@ export class App {
   readonly workers: WorkerPool;
   readonly threads: MediaThreadPool;
   readonly sip: SipStack;
+  /** RFC 6665 notifier: SUBSCRIBE (event packages register on it) and REFER's implicit subscriptions. */
+  readonly subscriptions: SubscriptionNotifier;
+  /** RFC 4575 conference event package (`Event: conference`). */
+  readonly conferenceEvents: ConferenceEventPackage;
   readonly rooms: RoomManager;
   readonly conference: Conference;
   readonly focus: Focus;
@@ -125,6 +131,8 @@ export class App {
     this.workers = parts.workers;
     this.threads = parts.threads;
     this.sip = parts.sip;
+    this.subscriptions = parts.subscriptions;
+    this.conferenceEvents = parts.conferenceEvents;
     this.rooms = parts.rooms;
     this.conference = parts.conference;
     this.focus = parts.focus;
@@ -181,6 +189,8 @@ export class App {
         tryingDelayMs: 0,
       });
       opened.push(sip);
+      const subscriptions = new SubscriptionNotifier(sip);
+      opened.push(subscriptions);
       // Abuse limits (issue 14): per-source rate and bans, scanners dropped before the transaction layer sees them.
       const sec = config.security;
       const guard = new SourceGuard({
@@ -395,6 +405,13 @@ export class App {
         log: log.child({ component: 'dashboard' }),
       });
       const web = httpBase(config.http.ip, http.port);
+      const conferenceEvents = new ConferenceEventPackage({
+        conference,
+        notifier: subscriptions,
+        webUrl: (room) => `${web}/r/${encodeURIComponent(room)}`,
+        log: log.child({ component: 'conference-events' }),
+      });
+      opened.push(conferenceEvents);
       log.info(
         {
           http: `${config.http.ip}:${http.port}`,
@@ -419,6 +436,8 @@ export class App {
         workers,
         threads,
         sip,
+        subscriptions,
+        conferenceEvents,
         rooms,
         conference,
         focus,
@@ -469,8 +488,10 @@ export class App {
       this.quality.close();
       this.metrics.close();
       this.ladders.close();
-      // Give the BYEs a moment to leave before the transports close.
+      // Give the BYEs (and the watchers' final NOTIFYs) a moment to leave before the transports close.
       await new Promise((r) => setTimeout(r, 200));
+      this.conferenceEvents.close();
+      this.subscriptions.close();
       this.rooms.close();
       await this.attachments.close();
       await this.sip.close();
@@ -490,6 +511,8 @@ interface AppParts {
   workers: WorkerPool;
   threads: MediaThreadPool;
   sip: SipStack;
+  subscriptions: SubscriptionNotifier;
+  conferenceEvents: ConferenceEventPackage;
   rooms: RoomManager;
   conference: Conference;
   focus: Focus;
