@@ -6,7 +6,7 @@ const webinarPin = z.string().regex(/^[0-9]{1,16}$/, 'PINs are 1-16 digits');
 /**
  * A room's webinar policy: `conference.rooms[].webinar` in the config file, `webinar` in POST /api/rooms and the
  * dashboard's createRoom. One schema for all three, so a bad key is refused the same way (at start, naming it; or
- * 400). Distinct PINs: one PIN must not give two roles.
+ * 400); the checks across keys are `webinarRoomIssues`.
  */
 export const WebinarSchema = z
   .object({
@@ -27,48 +27,46 @@ export const WebinarSchema = z
     /** A waiting phone hears why it waits again every this many seconds (silence between); 0: once. */
     reminderSeconds: z.number().int().min(0).max(3600).default(30),
   })
-  .strict()
-  .superRefine((w, ctx) => {
-    const seen = new Map<string, string>();
-    for (const key of ['hostPin', 'panelistPin', 'attendeePin'] as const) {
-      const pin = w[key];
-      if (pin === undefined) continue;
-      const other = seen.get(pin);
-      if (other) ctx.addIssue({ code: 'custom', path: [key], message: `the same PIN as ${other}` });
-      else seen.set(pin, key);
-    }
-  });
+  .strict();
 
 export type WebinarDeclaration = z.output<typeof WebinarSchema>;
 
+/** A problem across a room's keys and its webinar's: where (path from the room) and what. */
+export interface WebinarRoomIssue {
+  path: (string | number)[];
+  message: string;
+}
+
 /**
- * The checks across a room's own keys and its webinar's (config rooms and API-created rooms alike): a webinar's
- * attendees come in by `webinar.attendeePin` (or none), so the room's plain `pin` would be a second, roleless way
- * in; and the room's `moderatorPin` must not be one of the webinar's PINs.
+ * The checks across a room's own keys and its webinar's (config rooms and API-created rooms alike): one PIN must
+ * not give two roles (the webinar's PINs and the room's `moderatorPin` all distinct); and a webinar's attendees
+ * come in by `webinar.attendeePin` (or none), so the room's plain `pin` would be a second, roleless way in.
  */
-export function checkWebinarRoom(
-  room: {
-    pin?: string | undefined;
-    moderatorPin?: string | undefined;
-    webinar?: WebinarDeclaration | undefined;
-  },
-  ctx: z.RefinementCtx,
-): void {
+export function webinarRoomIssues(room: {
+  pin?: string | undefined;
+  moderatorPin?: string | undefined;
+  webinar?: WebinarDeclaration | undefined;
+}): WebinarRoomIssue[] {
   const w = room.webinar;
-  if (!w) return;
+  if (!w) return [];
+  const out: WebinarRoomIssue[] = [];
   if (room.pin !== undefined)
-    ctx.addIssue({
-      code: 'custom',
-      path: ['pin'],
-      message: 'a webinar room uses webinar.attendeePin, not pin',
-    });
-  const m = room.moderatorPin;
-  if (m !== undefined && (m === w.hostPin || m === w.attendeePin || m === w.panelistPin))
-    ctx.addIssue({
-      code: 'custom',
-      path: ['moderatorPin'],
-      message: 'the same PIN as one of the webinar PINs',
-    });
+    out.push({ path: ['pin'], message: 'a webinar room uses webinar.attendeePin, not pin' });
+  const seen = new Map<string, string>();
+  if (room.moderatorPin !== undefined) seen.set(room.moderatorPin, 'moderatorPin');
+  for (const key of ['hostPin', 'panelistPin', 'attendeePin'] as const) {
+    const pin = w[key];
+    if (pin === undefined) continue;
+    const other = seen.get(pin);
+    if (other) out.push({ path: ['webinar', key], message: `the same PIN as ${other}` });
+    else seen.set(pin, key);
+  }
+  return out;
+}
+
+/** `webinarRoomIssues` as a zod refinement of a room (the config file's `conference.rooms[]`). */
+export function checkWebinarRoom(room: Parameters<typeof webinarRoomIssues>[0], ctx: z.RefinementCtx): void {
+  for (const issue of webinarRoomIssues(room)) ctx.addIssue({ code: 'custom', ...issue });
 }
 
 /** Every participant role, as pages and the dashboard see them (src/conference/webinar/webinar-policy.ts maps them). */
