@@ -11,7 +11,14 @@ export enum ParticipantState {
   Left = 'left',
 }
 
-export type ParticipantRole = 'participant' | 'moderator';
+/**
+ * `participant`/`moderator` in plain rooms; `host`/`panelist`/`attendee` in webinars (a moderator has a host's
+ * powers there). The mapping and what each may do: src/conference/webinar/webinar-policy.ts.
+ */
+export type ParticipantRole = 'participant' | 'moderator' | 'host' | 'panelist' | 'attendee';
+
+/** What a participant in a webinar's waiting room waits for (null: it does not wait). */
+export type ParticipantWait = 'host' | 'admission' | null;
 
 /** Who muted or unmuted: the participant (keypad `*6`) or a moderator (REST API, dashboard). */
 export type MuteSource = 'self' | 'moderator';
@@ -38,6 +45,8 @@ export interface ParticipantView extends ParticipantMediaState {
   role: ParticipantRole;
   state: ParticipantState;
   joinedAt: string;
+  /** Waiting in a webinar's lobby: for the host to join, or to be admitted (null: not waiting). */
+  waiting: ParticipantWait;
   /** Who transferred the caller into the room (RFC 3892 Referred-By); only present when someone did. */
   referredBy?: string;
 }
@@ -49,6 +58,7 @@ export interface ParticipantEvents {
   speaking: [speaking: boolean];
   role: [role: ParticipantRole];
   hand: [raised: boolean];
+  waiting: [waiting: ParticipantWait];
   /** In the conference: hears the room and is heard. */
   joined: [];
   left: [reason: LeaveReason];
@@ -73,6 +83,7 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
   private isMuted = false;
   private isSpeaking = false;
   private hand = false;
+  private waitingFor: ParticipantWait = null;
   private currentRole: ParticipantRole = 'participant';
   private reason?: LeaveReason;
   private boundSession?: ParticipantSession;
@@ -196,6 +207,17 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
     this.safeEmit('hand', raised);
   }
 
+  get waiting(): ParticipantWait {
+    return this.waitingFor;
+  }
+
+  /** In a webinar's waiting room (or out of it: null). */
+  setWaiting(waiting: ParticipantWait): void {
+    if (waiting === this.waitingFor) return;
+    this.waitingFor = waiting;
+    this.safeEmit('waiting', waiting);
+  }
+
   /** Out of the lobby / signalling done: the participant is in the conference. */
   markJoined(): void {
     if (this.currentState !== ParticipantState.Joining) return;
@@ -235,6 +257,7 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
       role: this.currentRole,
       state: this.currentState,
       joinedAt: this.joinedAt.toISOString(),
+      waiting: this.waitingFor,
       ...(this.referredBy !== undefined ? { referredBy: this.referredBy } : {}),
     };
   }
