@@ -101,6 +101,8 @@ export const ERROR_CATALOGUE = {
   },
   CONF_DIAL_UNAVAILABLE: { http: 501, message: 'dial-out is not available' },
   CONF_DIAL_BAD_TARGET: { http: 400, message: 'not a dialable address' },
+  /** GET /api/users/:name/availability for a name that is no account (config `sip.accounts` or database). */
+  REG_USER_NOT_FOUND: { http: 404, message: 'no such user' },
   /** Dial-by-name: the target is a user name with no live registration (RFC 3261 §21.4.18: 480 for a REFER). */
   CONF_USER_NOT_REGISTERED: {
     sip: { status: 480, reason: 'Temporarily Unavailable (not registered)' },
