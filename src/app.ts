@@ -7,6 +7,8 @@ import { Focus } from './conference/focus/focus';
 import { DialPolicy } from './conference/focus/dial-policy';
 import { SipDialer } from './conference/focus/sip-dialer';
 import { TrunkTable } from './conference/focus/trunk';
+import { SipChat } from './conference/focus/sip-chat';
+import { RoomOptions } from './conference/focus/room-options';
 import { SourceAdmission } from './conference/focus/source-admission';
 import { PinLockout } from './conference/lobby/pin-lockout';
 import { SourceGuard } from './sip/security/source-guard';
@@ -323,6 +325,18 @@ export class App {
         guard,
         onAttempt: (status) => metrics.callAttempt(status),
       });
+      // SIP chat (RFC 3428 MESSAGE) in and out of the room chat; OPTIONS to a room answer its capabilities.
+      opened.push(new SipChat({ sip, conference, log: log.child({ component: 'sip-chat' }) }));
+      opened.push(
+        new RoomOptions({
+          sip,
+          conference,
+          roomsOnDemand: config.conference.unknownRooms === 'create',
+          accept: ['text/plain', 'message/sipfrag'],
+          events: ['refer'],
+          log: log.child({ component: 'room-options' }),
+        }),
+      );
       const attachments = new AttachmentStore({
         dataDir: config.dataDir,
         maxBytes: config.chat.attachmentMaxBytes,
