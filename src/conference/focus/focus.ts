@@ -10,7 +10,8 @@ import { SrtpRequiredError } from './srtp-policy';
 import { SipError } from '../../sip/errors';
 import type { SipRequestAuthenticator } from '../../sip/auth/request-authenticator';
 import type { DialPolicy } from './dial-policy';
-import { ReferControl, type FocusAuditEntry } from './refer-control';
+import { ReferControl, type FocusAuditEntry, type ReferNotifierHost } from './refer-control';
+import type { IncomingRequest } from '../../sip/ua/incoming-request';
 import { parseReferredBy } from './refer-headers';
 import { MoveClaim, ReferMoves } from './refer-moves';
 import { parseReplaces, ReplacesError, type ReplacesTarget } from './replaces';
@@ -18,6 +19,8 @@ import { SipCall } from './sip-call';
 
 export interface InviteSource {
   onInvite(handler: (invite: IncomingInvite) => void): unknown;
+  /** Out-of-dialog requests of `method` (the stack's per-method routes): REFER to the conference URI. */
+  routeMethod?(method: string, handler: (r: IncomingRequest) => void): void;
 }
 
 export interface FocusOptions extends SipCallSettings {
@@ -36,6 +39,11 @@ export interface FocusOptions extends SipCallSettings {
   dialPolicy?: DialPolicy;
   /** The audit log of REFER call control (ModerationService's, wired in app.ts). */
   audit?: (entry: FocusAuditEntry) => void;
+  /**
+   * The RFC 6665 notifier: with it (and `sip.routeMethod`) a REFER to the conference URI outside any dialog is
+   * served (RFC 4579 §5.5); absent: such a REFER gets the stack's default answer.
+   */
+  subscriptions?: ReferNotifierHost;
   /** How long a move by REFER waits for the phone's INVITE before it re-INVITEs instead (default 10 s). */
   referMoveTimeoutMs?: number;
 }
@@ -78,6 +86,9 @@ export class Focus {
       onRefer: (r, dialog, call) => this.refer.handleInDialog(r, dialog, call),
       referMoves: this.moves,
     };
+    const notifier = opts.subscriptions;
+    if (notifier && opts.sip.routeMethod)
+      opts.sip.routeMethod('REFER', (r) => this.refer.handleOutOfDialog(r, notifier));
     opts.sip.onInvite((invite) => {
       this.handle(invite).catch((err: unknown) => {
         opts.log.error({ err, callId: invite.callId }, 'INVITE handling failed');

@@ -12,8 +12,10 @@ import { LeaveReason } from '../participant/leave-reason';
 import { ParticipantState, type Participant } from '../participant/participant';
 import type { Room } from '../room/room';
 import type { DialPolicy } from './dial-policy';
-import { parseReferTo, wantsReferSubscription, type ReferTarget } from './refer-headers';
-import { ReferSubscription } from './refer-subscription';
+import { parseReferTo, sipfrag, wantsReferSubscription, type ReferTarget } from './refer-headers';
+import { ReferSubscription, SIPFRAG_TYPE } from './refer-subscription';
+import type { IncomingRequest } from '../../sip/ua/incoming-request';
+import { TerminatedReason, type SubscriptionNotifier } from '../../sip/subscription';
 import type { SipCall } from './sip-call';
 
 /** One line of the audit log (the same log moderators' actions go to: ModerationService). */
@@ -53,14 +55,34 @@ interface Principal {
   source: string | null;
 }
 
+/** How one REFER is answered: in a participant's dialog, or out of any dialog (its own subscription dialog). */
+interface ReferExchange {
+  readonly request: SipRequest;
+  readonly log: Logger;
+  /** A final refusal (no subscription). */
+  reply(status: number, reason: string, headers?: Record<string, string | string[]>): void;
+  /** 202 Accepted and the implicit subscription, whose first NOTIFY says `100 Trying`. */
+  accept(): ReferReport;
+}
+
+/** The implicit subscription's NOTIFYs as the REFER's outcome is known. */
+interface ReferReport {
+  progress(status: number, reason: string): void;
+  finish(status: number, reason: string): Promise<unknown>;
+}
+
+/** What the focus needs of the RFC 6665 notifier: an out-of-dialog REFER's implicit subscription. */
+export type ReferNotifierHost = Pick<SubscriptionNotifier, 'acceptRefer'>;
+
 /**
- * REFER call control (RFC 4579 §5.5–§5.6 over RFC 3515), inside a participant's INVITE dialog with the focus:
- * `Refer-To: <sip:carol@pbx>` dials Carol into the participant's room (Conference.dialOut), `Refer-To:
- * <sip:bob@host;method=BYE>` removes the participant with that URI. Only the room's moderators (joined with the
- * moderator PIN) and callers who authenticate with a SIP account (digest, RFC 3261 §22) may; anyone else gets 403
- * and nothing happens. A dial-out target outside `security.dialOut.allow` gets 403 before the 202, so no INVITE
- * ever leaves (toll fraud), and the refusal is audited like a dashboard's. Accepted REFERs get 202 and the
- * implicit subscription's NOTIFYs (`100 Trying`, then the outcome as a sipfrag status line).
+ * REFER call control (RFC 4579 §5.5–§5.6 over RFC 3515), in a participant's INVITE dialog with the focus or sent
+ * to the conference URI outside any dialog: `Refer-To: <sip:carol@pbx>` dials Carol into the room
+ * (Conference.dialOut), `Refer-To: <sip:bob@host;method=BYE>` removes the participant with that URI. Only the
+ * room's moderators (joined with the moderator PIN; in-dialog only) and callers who authenticate with a SIP
+ * account (digest, RFC 3261 §22) may; anyone else gets 403 and nothing happens. A dial-out target outside
+ * `security.dialOut.allow` gets 403 before the 202, so no INVITE ever leaves (toll fraud), and the refusal is
+ * audited like a dashboard's. Accepted REFERs get 202 and the implicit subscription's NOTIFYs (`100 Trying`, then
+ * the outcome as a sipfrag status line, `terminated;reason=noresource`).
  */
 export class ReferControl {
   private readonly subscriptionSeconds: number;
@@ -71,25 +93,29 @@ export class ReferControl {
 
   /** A REFER received in `call`'s dialog. */
   handleInDialog(r: InDialogRequest, dialog: SessionDialog, call: SipCall): void {
-    this.inDialog(r, dialog, call).catch((err: unknown) => {
-      call.participant.log.error({ err }, 'REFER handling failed');
-      r.reply(500);
-    });
-  }
-
-  private async inDialog(r: InDialogRequest, dialog: SessionDialog, call: SipCall): Promise<void> {
-    const req = r.request;
     const p = call.participant;
-    const log = p.log.child({ refer: req.cseq.seq });
-    let target: ReferTarget;
-    try {
-      target = parseReferTo(req);
-    } catch (err) {
-      const e = err as SipError;
-      log.info({ why: e.reason }, 'REFER rejected: malformed');
-      r.reply(e.status, { reason: e.reason });
-      return;
-    }
+    const log = p.log.child({ refer: r.request.cseq.seq });
+    const exchange: ReferExchange = {
+      request: r.request,
+      log,
+      reply: (status, reason, headers) => r.reply(status, { reason, ...(headers ? { headers } : {}) }),
+      accept: () => {
+        const wanted = wantsReferSubscription(r.request);
+        // RFC 4488 §4: the 2xx to a REFER with Refer-Sub: false says whether we created the subscription.
+        r.reply(202, wanted ? {} : { headers: { 'Refer-Sub': 'false' } });
+        const sub = new ReferSubscription({
+          notify: (o) => dialog.notify(o),
+          referSeq: r.request.cseq.seq,
+          wanted,
+          expiresSeconds: this.subscriptionSeconds,
+          log,
+          ...(this.opts.clock ? { clock: this.opts.clock } : {}),
+        });
+        dialog.once('terminated', () => sub.close());
+        void sub.start();
+        return { progress: (s, why) => void sub.progress(s, why), finish: (s, why) => sub.finish(s, why) };
+      },
+    };
     let room: Room;
     try {
       room = this.opts.conference.locate(p.id).room;
@@ -97,108 +123,141 @@ export class ReferControl {
       r.reply(481);
       return;
     }
+    this.run(exchange, room, p).catch((err: unknown) => {
+      log.error({ err }, 'REFER handling failed');
+      r.reply(500);
+    });
+  }
+
+  /**
+   * A REFER to the conference URI outside any dialog (RFC 4579 §5.5): digest authentication is required (there is
+   * no participant whose role could vouch), and the implicit subscription lives in a dialog of its own
+   * (`notifier.acceptRefer`). Unknown room → 404.
+   */
+  handleOutOfDialog(incoming: IncomingRequest, notifier: ReferNotifierHost): void {
+    const log = this.opts.log.child({ refer: incoming.request.callId });
+    const exchange: ReferExchange = {
+      request: incoming.request,
+      log,
+      reply: (status, reason, headers) => incoming.reply(status, { reason, ...(headers ? { headers } : {}) }),
+      accept: () => {
+        const sub = notifier.acceptRefer(incoming, {
+          state: () => ({ body: sipfrag(100, 'Trying'), contentType: SIPFRAG_TYPE }),
+          expires: this.subscriptionSeconds,
+        });
+        return {
+          progress: (s, why) => void sub.notify({ body: sipfrag(s, why), contentType: SIPFRAG_TYPE }),
+          finish: (s, why) =>
+            sub.terminate(TerminatedReason.NoResource, { body: sipfrag(s, why), contentType: SIPFRAG_TYPE }),
+        };
+      },
+    };
+    const name = incoming.request.uri.user;
+    let room: Room;
+    try {
+      if (!name) throw new AppError('CONF_NO_ROOM_IN_URI');
+      room = this.opts.conference.getRoom(name);
+    } catch (err) {
+      const e = err instanceof AppError ? err : new AppError('CONF_ROOM_NOT_FOUND');
+      incoming.reply(e.sipStatus ?? 404, { reason: e.sipReason ?? e.message });
+      return;
+    }
+    this.run(exchange, room, undefined).catch((err: unknown) => {
+      log.error({ err }, 'REFER handling failed');
+      incoming.reply(500);
+    });
+  }
+
+  /** Parse, authorise, check the target, accept and act (`from`: the participant whose dialog carried it). */
+  private async run(x: ReferExchange, room: Room, from: Participant | undefined): Promise<void> {
+    const { request: req, log } = x;
+    let target: ReferTarget;
+    try {
+      target = parseReferTo(req);
+    } catch (err) {
+      const e = err as SipError;
+      log.info({ why: e.reason }, 'REFER rejected: malformed');
+      x.reply(e.status, e.reason ?? 'Bad Request');
+      return;
+    }
     const source = req.topVia.received ?? req.topVia.host;
     const action = target.method === 'BYE' ? 'kick' : 'dial';
-    const who = await this.authorise(req, p, source, log);
+    const who = await this.authorise(req, from, source, log);
     if (!who.ok) {
-      this.audit({ actor: p.uri, source }, action, room, target.uri.toString(), 'REFER_FORBIDDEN');
-      r.reply(who.status, { reason: who.reason, headers: who.headers });
+      const actor = from?.uri ?? req.from.uri.toString();
+      this.audit({ actor, source }, action, room, target.uri.toString(), 'REFER_FORBIDDEN');
+      x.reply(who.status, who.reason, who.headers);
       return;
     }
     const principal = who.principal;
     log.info({ actor: principal.actor, referTo: target.text, method: target.method }, 'REFER received');
     if (target.method === 'BYE') {
-      this.removeByRefer(r, dialog, room, target, principal, log);
+      this.removeByRefer(x, room, target, principal);
       return;
     }
     if (target.method !== 'INVITE') {
-      this.refuse(r, 'REFER_METHOD_UNSUPPORTED', log);
+      this.refuse(x, 'REFER_METHOD_UNSUPPORTED');
       return;
     }
     const denied = this.opts.dialPolicy?.check(target.uri);
     if (denied !== undefined) {
       log.warn({ target: target.uri.toString(), why: denied }, 'REFER refused: dial-out target not allowed');
       this.audit(principal, 'dial', room, target.uri.toString(), 'CONF_DIAL_DENIED');
-      this.refuse(r, 'CONF_DIAL_DENIED', log);
+      this.refuse(x, 'CONF_DIAL_DENIED');
       return;
     }
-    const sub = this.accept(r, dialog, req, log);
-    await sub.start();
+    const report = x.accept();
     const uri = target.uri.toString();
     // The far end's own final status, when the dialer reports one (486, 603, 408...): the NOTIFY's sipfrag.
     let final: { status: number; reason: string } | undefined;
     const onProgress = (status: number, reason: string): void => {
-      if (status > 100 && status < 200) void sub.progress(status, reason);
+      if (status > 100 && status < 200) report.progress(status, reason);
       else if (status >= 300) final = { status, reason };
     };
     try {
       await this.opts.conference.dialOut(room.id, uri, { onProgress });
       this.audit(principal, 'dial', room, uri, null);
-      await sub.finish(200, 'OK');
+      await report.finish(200, 'OK');
     } catch (err) {
       const { status, reason } = final ?? failure(err);
       log.info({ target: uri, status, why: (err as Error).message }, 'REFER dial-out failed');
       this.audit(principal, 'dial', room, uri, err instanceof AppError ? err.code : 'INTERNAL');
-      await sub.finish(status, reason);
+      await report.finish(status, reason);
     }
   }
 
   /** RFC 4579 §5.6: `method=BYE` removes the participant(s) of the room with that URI. */
-  private removeByRefer(
-    r: InDialogRequest,
-    dialog: SessionDialog,
-    room: Room,
-    target: ReferTarget,
-    principal: Principal,
-    log: Logger,
-  ): void {
-    const victims = room.participants().filter((x) => sameParty(x.uri, target.uri));
+  private removeByRefer(x: ReferExchange, room: Room, target: ReferTarget, principal: Principal): void {
+    const victims = room.participants().filter((v) => sameParty(v.uri, target.uri));
     if (victims.length === 0) {
       this.audit(principal, 'kick', room, target.uri.toString(), 'REFER_NO_SUCH_PARTICIPANT');
-      this.refuse(r, 'REFER_NO_SUCH_PARTICIPANT', log);
+      this.refuse(x, 'REFER_NO_SUCH_PARTICIPANT');
       return;
     }
-    const sub = this.accept(r, dialog, r.request, log);
-    void sub.start();
+    const report = x.accept();
     for (const v of victims) {
       v.log.info({ by: principal.actor }, 'participant removed by REFER');
       if (v.session) v.session.hangup(LeaveReason.Kicked);
       else v.close(LeaveReason.Kicked);
       this.audit(principal, 'kick', room, `${v.id} (${v.displayName})`, null);
     }
-    void sub.finish(200, 'OK');
+    void report.finish(200, 'OK');
   }
 
-  /** 202 and the implicit subscription (RFC 3515 §2.4.2; none with `Refer-Sub: false`, RFC 4488 §4). */
-  private accept(r: InDialogRequest, dialog: SessionDialog, req: SipRequest, log: Logger): ReferSubscription {
-    const wanted = wantsReferSubscription(req);
-    // RFC 4488 §4: a 2xx to a REFER with Refer-Sub: false says whether we created the subscription.
-    r.reply(202, wanted ? {} : { headers: { 'Refer-Sub': 'false' } });
-    const sub = new ReferSubscription({
-      notify: (o) => dialog.notify(o),
-      referSeq: req.cseq.seq,
-      wanted,
-      expiresSeconds: this.subscriptionSeconds,
-      log,
-      ...(this.opts.clock ? { clock: this.opts.clock } : {}),
-    });
-    dialog.once('terminated', () => sub.close());
-    return sub;
-  }
-
-  private refuse(r: InDialogRequest, code: ErrorCode, log: Logger): void {
+  private refuse(x: ReferExchange, code: ErrorCode): void {
     const e = new AppError(code);
-    log.info({ code }, 'REFER refused');
-    r.reply(e.sipStatus ?? 403, { reason: e.sipReason ?? e.message });
+    x.log.info({ code }, 'REFER refused');
+    x.reply(e.sipStatus ?? 403, e.sipReason ?? e.message);
   }
 
   /**
-   * A moderator of the room may; anyone else must authenticate. No credentials → the authenticator's challenge
-   * (RFC 3261 §22.1: 401/407, the phone retries with them); wrong ones → 403; no authenticator → 403.
+   * A moderator of the room may (in its own dialog); anyone else must authenticate. No credentials → the
+   * authenticator's challenge (RFC 3261 §22.1: 401/407, the phone retries with them); wrong ones → 403; no
+   * authenticator → 403.
    */
   private async authorise(
     req: SipRequest,
-    p: Participant,
+    p: Participant | undefined,
     source: string,
     log: Logger,
   ): Promise<
@@ -206,7 +265,7 @@ export class ReferControl {
     | { ok: false; status: number; reason: string; headers?: Record<string, string | string[]> }
   > {
     // A webinar's host has a moderator's powers (webinar-policy.ts).
-    if ((p.role === 'moderator' || p.role === 'host') && p.state === ParticipantState.Joined)
+    if (p && (p.role === 'moderator' || p.role === 'host') && p.state === ParticipantState.Joined)
       return { ok: true, principal: { actor: p.uri, source } };
     const forbidden = new AppError('REFER_FORBIDDEN');
     const refusal = { ok: false as const, status: forbidden.sipStatus!, reason: forbidden.sipReason! };
