@@ -187,6 +187,8 @@ export class App {
         logger: log.child({ component: 'sip' }),
         sessionTimers: { sessionExpires: config.conference.sessionExpiresSeconds, minSE: 90 },
         contactUser: 'parley',
+        // RFC 3891 (attended transfer into a room) and RFC 4488 (REFER without subscription).
+        supported: ['replaces', 'norefersub'],
         // The focus does async work (room, mediasoup) before answering: say 100 Trying at once (RFC 3261 §17.2.1).
         tryingDelayMs: 0,
       });
@@ -227,6 +229,8 @@ export class App {
         rtpTimeoutMs: config.conference.rtpTimeoutSeconds * 1000,
         srtpRequired: (room: string): boolean => sec.requireSrtp || srtpRooms.has(room),
       };
+      // Toll-fraud guard: dial-out (REST, dashboard, REFER) only to security.dialOut.allow.
+      const dialPolicy = DialPolicy.compile(sec.dialOut.allow);
       const conference = new Conference({
         rooms,
         prompts: new Prompts(),
@@ -235,7 +239,7 @@ export class App {
         dialer: new SipDialer({
           sip,
           ...callSettings,
-          policy: DialPolicy.compile(sec.dialOut.allow),
+          policy: dialPolicy,
           // Outbound proxies, digest credentials, From and ring timeouts (sip.dialOut); a bad trunk stops the start.
           trunks: TrunkTable.compile(config.sip.dialOut.trunks, config.sip.dialOut.ringTimeoutSeconds),
         }),
@@ -324,6 +328,16 @@ export class App {
         ),
         guard,
         onAttempt: (status) => metrics.callAttempt(status),
+        // REFER call control (RFC 4579): refused targets before any INVITE, every attempt in the audit log.
+        dialPolicy,
+        subscriptions,
+        audit: (e) =>
+          moderation.record({ name: e.actor, source: e.source }, e.action, {
+            roomId: e.roomId,
+            outcome: e.outcome,
+            ...(e.target !== null ? { target: e.target } : {}),
+            ...(e.detail !== null ? { detail: e.detail } : {}),
+          }),
       });
       // SIP chat (RFC 3428 MESSAGE) in and out of the room chat; OPTIONS to a room answer its capabilities.
       opened.push(new SipChat({ sip, conference, log: log.child({ component: 'sip-chat' }) }));
