@@ -134,6 +134,7 @@ export class ConferenceEventPackage {
         participantMuted: (p) => changed(p),
         participantRole: (p) => changed(p),
         participantMedia: (p) => changed(p),
+      participantWaiting: (p) => changed(p),
         roomLocked: (room) => this.inRoom(room, (w) => w.roomStateChanged()),
         roomClosed: (room) => this.inRoom(room, (w) => w.roomClosed()),
       };

@@ -67,6 +67,8 @@ export function userEntity(p: Participant, host: string): string {
 /** RFC 4575 §5.6.3: what the focus knows of the endpoint's state. */
 export function endpointStatus(p: Participant): EndpointStatus {
   if (p.hasLeft()) return EndpointStatus.Disconnected;
+  // in a webinar's waiting room: expected to join once admitted (RFC 4575 §5.6.3 "pending")
+  if (p.waiting !== null) return EndpointStatus.Pending;
   if (p.state === ParticipantState.Joining)
     return p.session?.direction === 'outbound' ? EndpointStatus.DialingOut : EndpointStatus.DialingIn;
   if (p.onHold) return EndpointStatus.OnHold;
@@ -99,6 +101,15 @@ function media(p: Participant): EndpointMedia[] {
   return out;
 }
 
+/**
+ * RFC 4575 §5.6.2 joining-info `by`: who brought the endpoint in: the transferor of a transferred caller (its
+ * Referred-By, RFC 3892), the focus itself for a dial-out; nobody for a caller who came by itself.
+ */
+function joinedBy(p: Participant, outbound: boolean, addr: ConferenceAddress): { by?: string } {
+  if (p.referredBy !== undefined) return { by: p.referredBy };
+  return outbound ? { by: addr.entity } : {};
+}
+
 /** RFC 4575 §5.6: one endpoint per participant. Left: with disconnection-method and -info. */
 export function endpointInfo(
   p: Participant,
@@ -111,8 +122,7 @@ export function endpointInfo(
     displayText: p.displayName || undefined,
     status: left ? EndpointStatus.Disconnected : endpointStatus(p),
     joiningMethod: outbound ? JoiningMethod.DialedOut : JoiningMethod.DialedIn,
-    // a dial-out was placed by the focus: it is the "by" of the joining (RFC 4575 §5.6.2)
-    joiningInfo: { when: p.joinedAt, ...(outbound ? { by: addr.entity } : {}) },
+    joiningInfo: { when: p.joinedAt, ...joinedBy(p, outbound, addr) },
     ...(left
       ? {
           disconnectionMethod: disconnectionMethod(left.reason),
