@@ -5,6 +5,7 @@ import type { Room } from '../conference/room/room';
 import type { RoomDeclaration } from '../conference/room/room-manager';
 import { AppError } from '../errors/app-error';
 import type { Principal } from '../protocol/dashboard-protocol';
+import { webinarRoomIssues } from '../protocol/webinar-protocol';
 import type { AuditRepository, RoomRepository } from '../storage/store';
 
 /** Who asks, and from where: every moderation action is authorised on it and recorded with it. */
@@ -90,6 +91,22 @@ export class ModerationService {
     });
   }
 
+  /** A webinar's attendee may speak (panelist); `false`: a panelist goes back to the audience. */
+  promote(actor: Actor, roomId: string, pid: string, promoted = true): Promise<Participant> {
+    return this.audited(actor, promoted ? 'promote' : 'demote', roomId, pid, null, async () => {
+      const p = this.opts.conference.participantIn(roomId, pid);
+      return promoted ? this.opts.conference.promote(p.id) : this.opts.conference.demote(p.id);
+    });
+  }
+
+  /** Lets a person waiting in a webinar's lobby in (`true`) or turns it away (`false`). */
+  admit(actor: Actor, roomId: string, pid: string, admitted = true): Promise<Participant> {
+    return this.audited(actor, admitted ? 'admit' : 'deny', roomId, pid, null, () => {
+      const p = this.opts.conference.participantIn(roomId, pid);
+      return admitted ? this.opts.conference.admit(p.id) : this.opts.conference.deny(p.id);
+    });
+  }
+
   lock(actor: Actor, roomId: string, locked: boolean): Promise<void> {
     return this.audited(actor, locked ? 'lock' : 'unlock', roomId, null, null, () => {
       this.opts.conference.getRoom(roomId);
@@ -133,9 +150,12 @@ export class ModerationService {
       pin: d.pin !== undefined,
       moderatorPin: d.moderatorPin !== undefined,
       maxParticipants: d.maxParticipants,
+      ...(d.webinar ? { webinar: { lobby: d.webinar.lobby, waitForHost: d.webinar.waitForHost } } : {}),
     });
     return this.audited(actor, 'create-room', d.name, null, detail, async () => {
       requireAccount(actor);
+      const issue = webinarRoomIssues(d)[0];
+      if (issue) throw new AppError('API_BAD_REQUEST', `${issue.path.join('.')}: ${issue.message}`);
       const { conference } = this.opts;
       if (conference.isDeclared(d.name) || conference.listRooms().some((r) => r.id === d.name))
         throw new AppError('ROOM_EXISTS', `room ${d.name} exists`);

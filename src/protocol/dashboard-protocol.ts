@@ -14,7 +14,7 @@
 import { z } from 'zod';
 import type { Ack } from './rtc-protocol';
 import { roomName } from './rtc-protocol';
-import type { ParticipantRoleName, WaitingForName } from './webinar-protocol';
+import { WebinarSchema, type ParticipantRoleName, type WaitingForName } from './webinar-protocol';
 
 export type { Ack, AckResult, ErrorPayload } from './rtc-protocol';
 
@@ -49,6 +49,8 @@ export const CreateRoomSchema = z
       .regex(/^[0-9]{1,16}$/)
       .optional(),
     maxParticipants: z.number().int().min(1).max(10000).optional(),
+    /** Makes it a webinar (roles, role PINs, lobby); cross-key checks: `webinarRoomIssues`. */
+    webinar: WebinarSchema.optional(),
   })
   .strict();
 /** A room's moderator PIN typed into the dashboard: rights on that room only, for this session. */
@@ -221,6 +223,14 @@ export interface DashboardClientToServer {
   mute: (req: z.input<typeof MuteParticipantSchema>, ack: Ack<null>) => void;
   muteAll: (req: z.input<typeof MuteAllSchema>, ack: Ack<{ participants: string[] }>) => void;
   kick: (req: z.input<typeof ParticipantRefSchema>, ack: Ack<null>) => void;
+  /** A webinar's attendee becomes a panelist (CONF_NOT_WEBINAR, CONF_NOT_ATTENDEE). */
+  promote: (req: z.input<typeof ParticipantRefSchema>, ack: Ack<null>) => void;
+  /** A panelist goes back to the audience (CONF_NOT_PANELIST). */
+  demote: (req: z.input<typeof ParticipantRefSchema>, ack: Ack<null>) => void;
+  /** Lets a person waiting in a webinar's lobby in (CONF_NOT_WAITING). */
+  admit: (req: z.input<typeof ParticipantRefSchema>, ack: Ack<null>) => void;
+  /** Turns a person waiting in a webinar's lobby away. */
+  deny: (req: z.input<typeof ParticipantRefSchema>, ack: Ack<null>) => void;
   lock: (req: z.input<typeof LockSchema>, ack: Ack<null>) => void;
   dial: (req: z.input<typeof DialSchema>, ack: Ack<{ participant: DashboardParticipant }>) => void;
   move: (req: z.input<typeof MoveSchema>, ack: Ack<null>) => void;

@@ -28,7 +28,7 @@ export interface RoomsRouterOptions {
  * the catalogue's.
  * GET    /api/rooms                                 rooms the caller may moderate
  * POST   /api/rooms                                 {"roomId", "displayName"?, "pin"?, "moderatorPin"?,
- *                                                   "maxParticipants"?}: declares and opens a room (kept when empty,
+ *                                                   "maxParticipants"?, "webinar"?}: declares and opens a room (kept when empty,
  *                                                   and across restarts) → 201 (409 ROOM_EXISTS)
  * GET    /api/rooms/:id                             one room and its participants (with their kind)
  * GET    /api/rooms/:id/participants                its participants
@@ -85,7 +85,7 @@ export function roomsRouter(opts: RoomsRouterOptions): Router {
     const d = body(
       CreateRoomSchema,
       req,
-      '{"roomId", "displayName"?, "pin"?, "moderatorPin"?, "maxParticipants"?}',
+      '{"roomId", "displayName"?, "pin"?, "moderatorPin"?, "maxParticipants"?, "webinar"?}',
     );
     const room = await moderation.createRoom(actor, {
       name: d.roomId,
@@ -93,6 +93,7 @@ export function roomsRouter(opts: RoomsRouterOptions): Router {
       ...(d.pin !== undefined ? { pin: d.pin } : {}),
       ...(d.moderatorPin !== undefined ? { moderatorPin: d.moderatorPin } : {}),
       ...(d.maxParticipants !== undefined ? { maxParticipants: d.maxParticipants } : {}),
+      ...(d.webinar !== undefined ? { webinar: d.webinar } : {}),
     });
     res.status(201).json(roomView(room));
   });

@@ -299,6 +299,22 @@ export class DashboardSignaling {
       await m.kick(actor(), r.roomId, r.participantId);
       return null;
     });
+    on('promote', ParticipantRefSchema, async (r) => {
+      await m.promote(actor(), r.roomId, r.participantId, true);
+      return null;
+    });
+    on('demote', ParticipantRefSchema, async (r) => {
+      await m.promote(actor(), r.roomId, r.participantId, false);
+      return null;
+    });
+    on('admit', ParticipantRefSchema, async (r) => {
+      await m.admit(actor(), r.roomId, r.participantId, true);
+      return null;
+    });
+    on('deny', ParticipantRefSchema, async (r) => {
+      await m.admit(actor(), r.roomId, r.participantId, false);
+      return null;
+    });
     on('lock', LockSchema, async (r) => {
       await m.lock(actor(), r.roomId, r.locked);
       return null;
@@ -381,6 +397,7 @@ export class DashboardSignaling {
       ...(r.pin !== undefined ? { pin: r.pin } : {}),
       ...(r.moderatorPin !== undefined ? { moderatorPin: r.moderatorPin } : {}),
       ...(r.maxParticipants !== undefined ? { maxParticipants: r.maxParticipants } : {}),
+      ...(r.webinar !== undefined ? { webinar: r.webinar } : {}),
     });
     return dashboardRoom(room, this.opts.moderation);
   }
@@ -496,6 +513,7 @@ export class DashboardSignaling {
     listen('participantMuted', (p) => this.participantChanged(p));
     listen('participantRole', (p) => this.participantChanged(p));
     listen('participantHand', (p) => this.participantChanged(p));
+    listen('participantWaiting', (p) => this.participantChanged(p));
     listen('participantMedia', (p) => this.participantChanged(p));
     listen('participantMoved', (p, from, toRoom) => {
       this.speaking.forget(from.id, p.id);
