@@ -73,6 +73,8 @@ export const DEFAULT_ALLOW = [
   'NOTIFY',
   'MESSAGE',
   'SUBSCRIBE',
+  // RFC 3261 §10.3: the registrar (src/conference/registrar) takes it through routeMethod('REGISTER')
+  'REGISTER',
 ];
 export const DEFAULT_ACCEPT = ['application/sdp'];
 
