@@ -380,6 +380,8 @@ export const configSchema = z
         emptyRoomGraceSeconds: z.number().min(0).default(30),
         rtpTimeoutSeconds: z.number().min(0).default(60),
         sessionExpiresSeconds: z.number().int().min(90).default(1800),
+        moveByRefer: z.boolean().default(true),
+        moveByReferTimeoutSeconds: z.number().min(1).max(60).default(10),
         rooms: z.array(roomSchema).default([]),
       })
       .strict()

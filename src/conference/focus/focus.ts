@@ -44,6 +44,8 @@ export interface FocusOptions extends SipCallSettings {
    * served (RFC 4579 §5.5); absent: such a REFER gets the stack's default answer.
    */
   subscriptions?: ReferNotifierHost;
+  /** Moves REFER a phone to the new room first (`conference.moveByRefer`, default true); false: re-INVITE only. */
+  moveByRefer?: boolean;
   /** How long a move by REFER waits for the phone's INVITE before it re-INVITEs instead (default 10 s). */
   referMoveTimeoutMs?: number;
 }
@@ -84,7 +86,7 @@ export class Focus {
       rtpTimeoutMs: opts.rtpTimeoutMs,
       ...(opts.srtpRequired ? { srtpRequired: opts.srtpRequired } : {}),
       onRefer: (r, dialog, call) => this.refer.handleInDialog(r, dialog, call),
-      referMoves: this.moves,
+      ...(opts.moveByRefer !== false ? { referMoves: this.moves } : {}),
     };
     const notifier = opts.subscriptions;
     if (notifier && opts.sip.routeMethod)
