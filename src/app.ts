@@ -331,6 +331,8 @@ export class App {
         // REFER call control (RFC 4579): refused targets before any INVITE, every attempt in the audit log.
         dialPolicy,
         subscriptions,
+        moveByRefer: config.conference.moveByRefer,
+        referMoveTimeoutMs: config.conference.moveByReferTimeoutSeconds * 1000,
         audit: (e) =>
           moderation.record({ name: e.actor, source: e.source }, e.action, {
             roomId: e.roomId,
