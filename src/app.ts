@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
@@ -45,6 +46,11 @@ import { WorkerPool, routeMediasoupLogs } from './media/mediasoup/worker-pool';
 import { MediaThreadPool } from './media/mixer/media-thread-pool';
 import { PortAllocator } from './media/rtp/port-allocator';
 import { SipStack } from './sip/ua/sip-stack';
+import { DigestRequestAuthenticator } from './sip/auth/request-authenticator';
+import { Registrar } from './conference/registrar/registrar';
+import { LocatingDialer } from './conference/registrar/locating-dialer';
+import { Availability } from './conference/registrar/availability';
+import { registrationsRouter } from './http/routes/registrations';
 import { SubscriptionNotifier } from './sip/subscription';
 import { ConferenceEventPackage } from './conference/events';
 import { projectRoot } from './util/project-root';
@@ -124,6 +130,11 @@ export class App {
   readonly webhooks: WebhookDispatcher;
   /** Prometheus metrics (GET /metrics). */
   readonly metrics: MetricsCollector;
+  /** The registrar (REGISTER bindings, dial-by-name) and the users' availability. */
+  readonly registrar: Registrar;
+  readonly availability: Availability;
+  /** SIP digest for REGISTER, REFER and any UAS service that needs to know the sender. */
+  readonly sipAuthenticator: DigestRequestAuthenticator;
   private readonly attachments: AttachmentStore;
   private readonly retention: Retention;
 
@@ -151,6 +162,9 @@ export class App {
     this.cdrs = parts.cdrs;
     this.webhooks = parts.webhooks;
     this.metrics = parts.metrics;
+    this.registrar = parts.registrar;
+    this.availability = parts.availability;
+    this.sipAuthenticator = parts.sipAuthenticator;
     this.attachments = parts.attachments;
     this.retention = parts.retention;
   }
@@ -231,17 +245,62 @@ export class App {
       };
       // Toll-fraud guard: dial-out (REST, dashboard, REFER) only to security.dialOut.allow.
       const dialPolicy = DialPolicy.compile(sec.dialOut.allow);
+      // SIP digest (RFC 3261 §22) for REGISTER and REFER: config sip.accounts, and database accounts by their HA1s
+      // for sip.realm (written when a password is set). Nonces are signed with a key of this start only.
+      const sipAuthenticator = new DigestRequestAuthenticator({
+        realm: config.sip.realm,
+        secret: randomBytes(32),
+        accounts: config.sip.accounts,
+        source: {
+          lookup: (username, realm) => {
+            const a = store.accounts.byUsername(username);
+            if (!a || a.disabled || !a.sip || a.sip.realm !== realm) return undefined;
+            return { ha1: { MD5: a.sip.md5, 'SHA-256': a.sip.sha256 } };
+          },
+        },
+      });
+      const knowsSipUser = (user: string): boolean => sipAuthenticator.knows(user);
+      // Hosts that name this server: REGISTER's Request-URI and AOR, a participant's sip:alice@<ours>.
+      const ourHosts = new Set(
+        ['localhost', config.sip.listen.ip, config.sip.publicHost, config.sip.realm]
+          .filter((h): h is string => typeof h === 'string')
+          .map((h) => h.toLowerCase()),
+      );
+      const anyHost = config.sip.listen.ip === '0.0.0.0' || config.sip.listen.ip === '::';
+      const isOurDomain = (host: string): boolean =>
+        anyHost || ourHosts.has(host.toLowerCase().replace(/^\[|\]$/g, ''));
+      const registrar = new Registrar({
+        sip,
+        authenticator: sipAuthenticator,
+        knowsUser: knowsSipUser,
+        isOurDomain,
+        store: store.registrations,
+        policy: config.sip.registrar,
+        log: log.child({ component: 'registrar' }),
+      });
+      opened.push(registrar);
       const conference = new Conference({
         rooms,
         prompts: new Prompts(),
         joinTones: config.conference.joinTones,
-        // Toll-fraud guard: dial-out only to security.dialOut.allow.
-        dialer: new SipDialer({
-          sip,
-          ...callSettings,
-          policy: dialPolicy,
-          // Outbound proxies, digest credentials, From and ring timeouts (sip.dialOut); a bad trunk stops the start.
-          trunks: TrunkTable.compile(config.sip.dialOut.trunks, config.sip.dialOut.ringTimeoutSeconds),
+        // Dial-by-name ("alice" → her registered contact) around the dial-out proper.
+        dialer: new LocatingDialer({
+          // Toll-fraud guard: dial-out only to security.dialOut.allow.
+          dialer: new SipDialer({
+            sip,
+            ...callSettings,
+            policy: dialPolicy,
+            // Outbound proxies, digest credentials, From and ring timeouts (sip.dialOut); a bad trunk stops the start.
+            trunks: TrunkTable.compile(config.sip.dialOut.trunks, config.sip.dialOut.ringTimeoutSeconds),
+          }),
+          // A registered contact at the address its authenticated REGISTER came from (see LocatingDialer).
+          registered: new SipDialer({
+            sip,
+            ...callSettings,
+            policy: DialPolicy.compile(['/.*/']),
+            ringTimeoutMs: config.sip.dialOut.ringTimeoutSeconds * 1000,
+          }),
+          bindings: registrar,
         }),
         pinLockout: new PinLockout({
           failuresPerSource: sec.pinFailuresPerSource,
@@ -265,7 +324,17 @@ export class App {
         audit: moderation,
         isModeratorPin: (roomId, pin) => conference.isModeratorPin(roomId, pin),
         log: log.child({ component: 'auth' }),
+        // Setting a password also stores its SIP digest HA1s, so accounts can REGISTER.
+        sipRealm: config.sip.realm,
       });
+      const availability = new Availability({
+        registrar,
+        conference,
+        isOurDomain,
+        knowsUser: knowsSipUser,
+        log: log.child({ component: 'availability' }),
+      });
+      opened.push(availability);
       // Rooms created through the API (or the dashboard) are kept across restarts.
       for (const r of store.rooms.list())
         await conference.declareRoom({
@@ -379,6 +448,7 @@ export class App {
         api: [
           authRouter({ auth, secureCookie: config.auth.secureCookie }),
           accountsRouter(auth),
+          registrationsRouter({ availability, knowsUser: knowsSipUser }),
           roomsRouter({ conference, moderation }),
           recordsRouter({ store, moderation, ladders }),
           openapiRouter({ version: VERSION }),
@@ -486,6 +556,9 @@ export class App {
         metrics,
         attachments,
         retention,
+        registrar,
+        availability,
+        sipAuthenticator,
       });
     } catch (err) {
       for (const o of opened.reverse()) await o.close();
@@ -512,6 +585,8 @@ export class App {
       await new Promise<void>((r) => void this.io.close(() => r()));
       await this.http.close();
       this.conference.close();
+      this.availability.close();
+      this.registrar.close();
       // The participants' leave events (CDRs, webhooks) are out now; CDRs are written synchronously on leave.
       this.cdrs.close();
       await this.webhooks.close();
@@ -559,6 +634,9 @@ interface AppParts {
   cdrs: CdrRecorder;
   webhooks: WebhookDispatcher;
   metrics: MetricsCollector;
+  registrar: Registrar;
+  availability: Availability;
+  sipAuthenticator: DigestRequestAuthenticator;
   attachments: AttachmentStore;
   retention: Retention;
 }

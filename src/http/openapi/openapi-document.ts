@@ -140,9 +140,18 @@ const SCHEMAS: Record<string, JsonSchema> = {
     muted: { type: 'boolean' },
     speaking: { type: 'boolean' },
     handRaised: { type: 'boolean' },
-    role: { type: 'string', enum: ['participant', 'moderator'] },
+    role: {
+      type: 'string',
+      enum: ['participant', 'moderator', 'host', 'panelist', 'attendee'],
+      description: 'host, panelist and attendee in webinars; a moderator has host powers there.',
+    },
     state: { type: 'string', enum: ['joining', 'joined', 'left'] },
     joinedAt: dateTime,
+    waiting: {
+      type: ['string', 'null'],
+      enum: ['host', 'admission', null],
+      description: "In a webinar's lobby: waiting for the host to join, or to be admitted (admit/deny).",
+    },
   }),
   Account: obj({
     id: { type: 'string' },
@@ -233,10 +242,38 @@ const ack = (props: Record<string, JsonSchema>): Answer => json(200, 'Done.', ob
 const ROOM: ErrorCode[] = ['AUTH_REQUIRED', 'AUTH_FORBIDDEN', 'CONF_ROOM_NOT_FOUND'];
 const PARTICIPANT: ErrorCode[] = [...ROOM, 'CONF_PARTICIPANT_NOT_FOUND'];
 const ADMIN: ErrorCode[] = ['AUTH_REQUIRED', 'AUTH_FORBIDDEN'];
+/** Errors of a webinar lobby decision (admit, deny). */
+const WEBINAR_LOBBY: ErrorCode[] = [...PARTICIPANT, 'CONF_NOT_WEBINAR', 'CONF_NOT_WAITING'];
 
 /** Query parameters of the record searches, from the same zod schemas the server parses. */
 const auditQuery = zodToJsonSchema(AuditQuerySchema);
 const cdrQuery = zodToJsonSchema(CdrQuerySchema);
+
+/** A registered user's (or a user in a call's) availability: GET /registrations, /users/:name/availability. */
+const USER_AVAILABILITY: JsonSchema = obj({
+  user: { type: 'string' },
+  state: { type: 'string', enum: ['offline', 'available', 'in-call'] },
+  registered: { type: 'boolean' },
+  contacts: {
+    type: 'array',
+    items: obj({
+      uri: { type: 'string' },
+      q: nullable('number', { minimum: 0, maximum: 1 }),
+      expiresInSeconds: { type: 'integer', minimum: 0 },
+      registeredAt: dateTime,
+      source: { type: 'string' },
+      userAgent: nullable('string'),
+    }),
+  },
+  calls: {
+    type: 'array',
+    items: obj({
+      roomId: { type: 'string' },
+      participantId: { type: 'string' },
+      displayName: { type: 'string' },
+    }),
+  },
+});
 
 export const OPERATIONS: Operation[] = [
   // ---------------------------------------------------------------- auth
@@ -537,6 +574,52 @@ export const OPERATIONS: Operation[] = [
   },
   {
     method: 'post',
+    path: '/rooms/:id/participants/:pid/promote',
+    id: 'promoteParticipant',
+    tag: 'participants',
+    summary: "A webinar's attendee becomes a panelist: it may speak (unmuted, hand lowered)",
+    ok: ack({
+      roomId: { type: 'string' },
+      participantId: { type: 'string' },
+      role: { const: 'panelist' },
+      muted: { type: 'boolean' },
+    }),
+    errors: [...PARTICIPANT, 'CONF_NOT_WEBINAR', 'CONF_NOT_ATTENDEE'],
+  },
+  {
+    method: 'post',
+    path: '/rooms/:id/participants/:pid/demote',
+    id: 'demoteParticipant',
+    tag: 'participants',
+    summary: 'A panelist goes back to the audience (an attendee, muted as the room says)',
+    ok: ack({
+      roomId: { type: 'string' },
+      participantId: { type: 'string' },
+      role: { const: 'attendee' },
+      muted: { type: 'boolean' },
+    }),
+    errors: [...PARTICIPANT, 'CONF_NOT_WEBINAR', 'CONF_NOT_PANELIST'],
+  },
+  {
+    method: 'post',
+    path: '/rooms/:id/participants/:pid/admit',
+    id: 'admitParticipant',
+    tag: 'participants',
+    summary: "Let a person waiting in a webinar's lobby in (a phone hears it is now in the conference)",
+    ok: ack({ roomId: { type: 'string' }, participantId: { type: 'string' }, admitted: { const: true } }),
+    errors: WEBINAR_LOBBY,
+  },
+  {
+    method: 'post',
+    path: '/rooms/:id/participants/:pid/deny',
+    id: 'denyParticipant',
+    tag: 'participants',
+    summary: "Turn a person waiting in a webinar's lobby away (a phone hears why, then BYE with Reason 403)",
+    ok: ack({ roomId: { type: 'string' }, participantId: { type: 'string' }, admitted: { const: false } }),
+    errors: WEBINAR_LOBBY,
+  },
+  {
+    method: 'post',
     path: '/rooms/:id/participants/:pid/move',
     id: 'moveParticipant',
     tag: 'participants',
@@ -654,6 +737,27 @@ export const OPERATIONS: Operation[] = [
     },
     errors: ['AUTH_REQUIRED', 'AUTH_FORBIDDEN', 'ATTACHMENT_NOT_FOUND'],
   },
+  // ---------------------------------------------------------------- registrar (RFC 3261 §10) and availability
+  {
+    method: 'get',
+    path: '/registrations',
+    id: 'listRegistrations',
+    tag: 'registrar',
+    summary:
+      'Registered users and users of ours in a call: state, bound contacts with their expiry, calls by room. ' +
+      'Accounts and API tokens only.',
+    ok: json(200, 'Every such user, by name.', obj({ users: { type: 'array', items: USER_AVAILABILITY } })),
+    errors: ['AUTH_REQUIRED', 'AUTH_FORBIDDEN'],
+  },
+  {
+    method: 'get',
+    path: '/users/:name/availability',
+    id: 'userAvailability',
+    tag: 'registrar',
+    summary: "One user's availability: offline, available (registered) or in-call (with the rooms)",
+    ok: json(200, 'The user.', USER_AVAILABILITY),
+    errors: ['AUTH_REQUIRED', 'AUTH_FORBIDDEN', 'REG_USER_NOT_FOUND'],
+  },
   // ---------------------------------------------------------------- server administration
   {
     method: 'post',
@@ -688,12 +792,17 @@ const TAGS = [
   { name: 'auth', description: 'Sign-in, moderator-PIN sessions, sign-out.' },
   { name: 'accounts', description: 'Moderator accounts (admins) and API tokens.' },
   { name: 'rooms', description: 'Rooms: read, create, lock, mute all, dial out, livestream, end.' },
-  { name: 'participants', description: 'One participant: mute, kick, move, its SIP call ladder.' },
+  {
+    name: 'participants',
+    description:
+      "One participant: mute, kick, move, its SIP call ladder; a webinar's promote, demote, admit, deny.",
+  },
   { name: 'records', description: 'Call detail records and the audit log, as JSON pages or CSV.' },
   {
     name: 'chat',
     description: "Chat attachments, for a room's browser participants (their own session token).",
   },
+  { name: 'registrar', description: 'Registered users (REGISTER bindings) and their availability.' },
   { name: 'admin', description: 'Server administration (admins): draining.' },
   { name: 'meta', description: 'This document.' },
 ];
