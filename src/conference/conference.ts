@@ -625,7 +625,8 @@ export class Conference {
     policy: WebinarPolicy,
     onWaiting: WaitHooks['onWaiting'],
   ): Promise<boolean> {
-    if (policy.joinsMuted(p.role)) p.setMuted(true, 'moderator');
+    // Joined muted by the room's policy: as if by itself when it may unmute itself (a page may then resume its mic).
+    if (policy.joinsMuted(p.role)) p.setMuted(true, policy.canUnmute(p.role) ? 'self' : 'moderator');
     const outcome = await this.webinars.wait(room, p, {
       prompt: (name) => this.prompt(room, p, name),
       stopPrompt: () => room.stopPlay(p),
@@ -644,6 +645,15 @@ export class Conference {
   /** Whether the participant may be unmuted (a listen-only attendee may not, by anyone: promote it instead). */
   private mayUnmute(room: Room, p: Participant): boolean {
     return this.webinars.policyFor(room)?.canUnmute(p.role) ?? true;
+  }
+
+  /**
+   * Throws CONF_ATTENDEE_CANNOT_UNMUTE when participant `pid` is a listen-only attendee: a page asks before it resumes
+   * its microphone, so the refusal names the policy rather than who muted it.
+   */
+  assertMayUnmute(pid: string): void {
+    const { participant: p, room } = this.locate(pid);
+    this.checkUnmute(room, p);
   }
 
   /** Throws CONF_ATTENDEE_CANNOT_UNMUTE for a listen-only attendee. */

@@ -221,6 +221,12 @@ export interface RtcServerToClient {
   chatSeen: (e: { messageId: string; participantId: string }) => void;
   /** The participant was removed (kicked, room ended, server shutdown): the page shows why and stops. */
   ended: (e: { reason: string; message: string }) => void;
+  /**
+   * While `join` waits in a webinar's lobby: `host` (the webinar starts when a host joins), `admission` ("waiting
+   * for the host to admit you"), then `admitted` (the join answer follows) or `denied` (the join fails with
+   * CONF_LOBBY_DENIED and the server disconnects).
+   */
+  lobby: (e: { state: 'host' | 'admission' | 'admitted' | 'denied' }) => void;
 }
 
 /** Parses a client payload; throws the zod error (the server answers it as API_BAD_REQUEST). */

@@ -281,6 +281,7 @@ export class RtcSignaling {
       const b = need();
       const { producer, source } = b.session.peer.producer(req.producerId);
       if (source === 'mic') {
+        this.opts.conference.assertMayUnmute(b.participant.id);
         await b.session.resumeMic();
         await this.opts.conference.mute(b.participant.id, false, 'self');
       } else await producer.resume();
@@ -309,7 +310,10 @@ export class RtcSignaling {
     });
     on('setMuted', MuteSchema, async (req) => {
       const b = need();
-      if (!req.muted) await b.session.resumeMic();
+      if (!req.muted) {
+        this.opts.conference.assertMayUnmute(b.participant.id);
+        await b.session.resumeMic();
+      }
       await this.opts.conference.mute(b.participant.id, req.muted, 'self');
       return null;
     });
@@ -364,12 +368,23 @@ export class RtcSignaling {
       link,
       log.child({ room: req.room }),
     );
-    const participant = await this.opts.conference.join({
-      room: req.room,
-      connector,
-      upFront: true,
-      ...(req.pin !== undefined ? { pin: req.pin } : {}),
-    });
+    const participant = await this.opts.conference
+      .join({
+        room: req.room,
+        connector,
+        upFront: true,
+        ...(req.pin !== undefined ? { pin: req.pin } : {}),
+        // A webinar's lobby: the page shows "waiting for the host to admit you" until the join answers.
+        onWaiting: (state) => {
+          if (state) socket.emit('lobby', { state });
+        },
+      })
+      .catch((err: unknown) => {
+        // Denied in the lobby: the join's answer says so, then the connection goes (after the answer is sent).
+        if (err instanceof AppError && err.code === 'CONF_LOBBY_DENIED')
+          setImmediate(() => socket.disconnect(true));
+        throw err;
+      });
     const session = connector.session!;
     const browser: Browser = { token: randomBytes(24).toString('base64url'), participant, session, link };
     this.byToken.set(browser.token, browser);
