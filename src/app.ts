@@ -18,6 +18,7 @@ import { Prompts } from './conference/room/prompts';
 import { RoomManager } from './conference/room/room-manager';
 import { HttpServer } from './http/http-server';
 import { roomsRouter } from './http/routes/rooms';
+import { webinarRouter } from './http/routes/webinar';
 import { authRouter } from './http/routes/auth';
 import { accountsRouter } from './http/routes/accounts';
 import { AuthService } from './moderation/auth/auth-service';
@@ -450,6 +451,7 @@ export class App {
           accountsRouter(auth),
           registrationsRouter({ availability, knowsUser: knowsSipUser }),
           roomsRouter({ conference, moderation }),
+          webinarRouter({ moderation }),
           recordsRouter({ store, moderation, ladders }),
           openapiRouter({ version: VERSION }),
           adminRouter({
