@@ -111,6 +111,12 @@ export const configSchema = z
         /** append "/<version>" to userAgent in Server/User-Agent; off by default (scanners fingerprint versions) */
         advertiseVersion: z.boolean().default(false),
         realm: z.string().min(1).default('parley'),
+        /** Digest algorithms challenged, strongest first (RFC 8760 §2.4): one challenge each per 401. */
+        digestAlgorithms: z
+          .array(z.enum(['SHA-256', 'MD5']))
+          .min(1)
+          .default(['SHA-256', 'MD5'])
+          .refine((a) => new Set(a).size === a.length, { message: 'no algorithm twice' }),
         /** SIP-only accounts (REGISTER, REFER digest), beside the database accounts; names unique. */
         accounts: z
           .array(
