@@ -252,6 +252,7 @@ export class App {
         realm: config.sip.realm,
         secret: randomBytes(32),
         accounts: config.sip.accounts,
+        algorithms: [...config.sip.digestAlgorithms],
         source: {
           lookup: (username, realm) => {
             const a = store.accounts.byUsername(username);
