@@ -167,7 +167,15 @@ export class MixedRoomAudio extends TypedEmitter<MixedRoomAudioEvents> implement
     const m = this.members.get(participantId);
     if (!m || this.closed) return;
     m.muted = muted;
-    await this.mixer.setMuted(participantId, muted);
+    // A member the mixer does not know yet (a browser before its microphone Producer: no input, and browsers get
+    // no mix) is described with `muted` when it is (sync). In the membership queue, so an add in flight (described
+    // with the old flag) is corrected once it is done.
+    if (m.registered) await this.mixer.setMuted(participantId, muted);
+    else
+      await this.serial(async () => {
+        if (m.registered && this.members.get(participantId) === m && !this.closed)
+          await this.mixer.setMuted(participantId, m.muted);
+      });
   }
 
   /**
