@@ -8,6 +8,8 @@
  *   1, 2, 3 ... without a gap.
  * - conf-event-end.xml: the room ends (DELETE /api/rooms/:id) → terminated;reason=noresource.
  * - conf-event-refused.xml: an unknown event package → 489 with Allow-Events; an unknown room → 404.
+ * - a Chromium page (the /rtc probe) with its camera on and a phone in one room: the watcher's full document lists
+ *   the browser as `sip:<participantId>@<host>` with audio and video media, and the phone by its own URI.
  * Needs `npx tsc -p tsconfig.build.json` (dist/).
  */
 import path from 'node:path';
@@ -18,7 +20,9 @@ import {
   startFocusSipp,
   type FocusSippRun,
 } from '../support/focus-sipp';
+import { launchBrowser, type TestBrowser } from '../support/browser';
 import { startE2eParley, type E2eParley } from '../support/parley-e2e';
+import { probeJoin, serveProbe, type ProbeServer } from '../support/rtc-probe';
 import type { SipPhone } from '../support/sip-phone';
 import { validateXml } from '../fixtures/rfc4575/validate';
 import { dialTonePhone, stopAndReport } from './conference-helpers';
@@ -28,6 +32,8 @@ jest.setTimeout(120_000);
 let parley: E2eParley;
 const phones: SipPhone[] = [];
 const sipps: FocusSippRun[] = [];
+const browsers: TestBrowser[] = [];
+let probe: ProbeServer | undefined;
 
 beforeAll(async () => {
   parley = await startE2eParley({
@@ -36,6 +42,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  for (const b of browsers) await b.close();
+  await probe?.close();
   for (const p of phones) await p.close();
   await stopAndReport(parley, __filename);
   await Promise.all(sipps.map((s) => s.done));
@@ -162,4 +170,41 @@ test('an unknown event package gets 489 with Allow-Events; an unknown room gets 
   const r2 = await none.done;
   expect(r2.code).toBe(0);
   expect(receivedMessage(r2.messages, 'SIP/2.0 404')).toMatch(/^SIP\/2\.0 404 Conference Not Found/);
+});
+
+test('a browser participant is in the roster with its audio and video, beside a phone', async () => {
+  probe = await serveProbe();
+  const b = await launchBrowser({ toneHz: 613, name: 'vera' });
+  browsers.push(b);
+  const veraId = await probeJoin(b, probe.url, {
+    server: parley.http,
+    room: 'mixed',
+    name: 'Vera',
+    video: true,
+  });
+  await dialTonePhone(parley, phones, 'mixed', 'walt', 407);
+  await parley.waitParticipants(
+    'mixed',
+    (l) => l.length === 2 && l.every((p) => p.state === 'joined') && l.some((p) => p.video === true),
+    20000,
+  );
+  const w = await watcher('conf-event-end.xml', 'mixed');
+  await w.waitEvent('full');
+  expect((await parley.del('/api/rooms/mixed')).status).toBe(200);
+  expect(await w.waitEvent('final', 20000)).toEqual(['final', 'terminated;reason=noresource']);
+  const r = await w.done;
+  expect(r.code).toBe(0);
+  const full = notifies(r.messages)[0]!.body;
+  expect(validateXml(full)).toEqual({ ok: true, errors: '' });
+  const host = `127.0.0.1:${parley.sipPort}`;
+  expect(full).toContain(`<user entity="sip:${veraId}@${host}">`);
+  expect(full).toContain('<display-text>Vera</display-text>');
+  expect(full).toContain('<user entity="sip:walt@127.0.0.1">');
+  expect(full).toContain('<user-count>2</user-count>');
+  // Vera's endpoint: audio and video, both flowing
+  const vera = full.slice(full.indexOf(`<user entity="sip:${veraId}@${host}">`));
+  const veraUser = vera.slice(0, vera.indexOf('</user>'));
+  expect(veraUser).toMatch(/<media id="1">\s*<type>audio<\/type>\s*<label>audio<\/label>/);
+  expect(veraUser).toMatch(/<media id="2">\s*<type>video<\/type>\s*<label>video<\/label>/);
+  expect(veraUser).toContain('<status>connected</status>');
 });
