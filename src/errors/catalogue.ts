@@ -116,6 +116,15 @@ export const ERROR_CATALOGUE = {
     http: 504,
     message: 'nobody answered before the ring timeout',
   },
+  /**
+   * RFC 4575 watcher of a PIN room without a SIP account: the roster is for those who may enter (the PIN cannot be
+   * given in a SUBSCRIBE), so a watcher must authenticate with digest (RFC 3261 §22) as an account.
+   */
+  CONF_EVENTS_FORBIDDEN: {
+    sip: { status: 403, reason: 'Forbidden (PIN room: authenticate to watch it)' },
+    http: 403,
+    message: 'watching a PIN room needs a SIP account',
+  },
   /** Toll-fraud guard: the target matches no pattern of `security.dialOut.allow` (SIP 403 for a future REFER). */
   CONF_DIAL_DENIED: {
     sip: { status: 403, reason: 'Forbidden (destination not allowed)' },
