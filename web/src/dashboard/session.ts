@@ -371,7 +371,9 @@ export class DashboardSession {
   }
 
   dial(roomId: string, target: string): Promise<boolean> {
-    return this.act(`dial:${roomId}`, `Dialling ${target}…`, async (s) => {
+    // While it rings the callee is listed as joining; a refusal shows the catalogue message ("busy: 486 Busy Here",
+    // "timeout: no answer within 60 s").
+    return this.act(`dial:${roomId}`, `${target} answered.`, async (s) => {
       const r = await request(s, 'dial', { roomId, target });
       this.upsertParticipant(r.participant);
     });
