@@ -191,8 +191,12 @@ export class Linphone {
     if (this.proc.exitCode === null) {
       this.send('terminate');
       this.send('quit');
-      const exited = new Promise<void>((resolve) => this.proc.once('exit', () => resolve()));
-      await Promise.race([exited, sleep(5000)]);
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.proc.once('exit', () => resolve());
+        timer = setTimeout(resolve, 5000);
+      });
+      clearTimeout(timer);
       if (this.proc.exitCode === null) this.proc.kill('SIGKILL');
     }
     this.proc.stdin.destroy();
