@@ -126,6 +126,7 @@ function RoomPanel({ state, session, room }: Props & { room: DashboardRoom }) {
   const busy = (k: string): boolean => !!state.busy[`${k}:${room.id}`];
   const speaking = people.filter((p) => p.speaking).length;
   const isPin = state.principal?.kind === 'pin';
+  const waiting = people.filter((p) => p.waiting !== null);
   return (
     <>
       <header class="room-head">
@@ -216,6 +217,7 @@ function RoomPanel({ state, session, room }: Props & { room: DashboardRoom }) {
           ) : null}
         </div>
       </header>
+      {waiting.length > 0 && <WaitingList waiting={waiting} state={state} session={session} />}
       <div class="table-wrap">
         <table class="dash-table" aria-label={`Participants of ${room.displayName || room.id}`}>
           <thead>
@@ -273,6 +275,48 @@ function RoomPanel({ state, session, room }: Props & { room: DashboardRoom }) {
   );
 }
 
+/** A webinar's waiting room: each person with "Admit X" and "Deny X" (a phone hears the outcome; a denied one is hung up). */
+function WaitingList({ waiting, state, session }: { waiting: DashboardParticipant[] } & Props) {
+  return (
+    <section class="left-list" aria-label="Waiting">
+      <h3 class="dash-h3">Waiting</h3>
+      <ul>
+        {waiting.map((p) => {
+          const name = nameOf(p);
+          const busy = !!state.busy[`admit:${p.id}`];
+          return (
+            <li key={p.id}>
+              <span class="left-name">{name}</span>
+              <span class="mono muted">{p.uri}</span>
+              <span class="muted">
+                {p.role} · {p.waiting === 'host' ? 'waiting for the host' : 'waiting to be admitted'}
+              </span>
+              <button
+                class="btn btn-ghost btn-tiny"
+                type="button"
+                aria-label={`Admit ${name}`}
+                disabled={busy}
+                onClick={() => void session.admit(p, true)}
+              >
+                Admit
+              </button>
+              <button
+                class="btn btn-danger-ghost btn-tiny"
+                type="button"
+                aria-label={`Deny ${name}`}
+                disabled={busy}
+                onClick={() => void session.admit(p, false)}
+              >
+                Deny
+              </button>
+            </li>
+          );
+        })}
+      </ul>
+    </section>
+  );
+}
+
 function ParticipantRow({ p, state, session }: { p: DashboardParticipant } & Props) {
   const name = nameOf(p);
   const busy = (k: string): boolean => !!state.busy[`${k}:${p.id}`];
@@ -314,6 +358,8 @@ function ParticipantRow({ p, state, session }: { p: DashboardParticipant } & Pro
           {p.muted && <span class="tag tag-danger">Muted</span>}
           {p.onHold && <span class="tag tag-warn">On hold</span>}
           {p.handRaised && <span class="tag tag-accent">Hand raised</span>}
+          {p.role !== 'participant' && <span class="tag tag-quiet">{p.role}</span>}
+          {p.waiting !== null && <span class="tag tag-warn">Waiting</span>}
           {!p.speaking && !p.muted && !p.onHold && !p.handRaised && <span class="muted">Listening</span>}
           {p.state !== 'connected' && p.state !== 'joined' && <span class="muted small">{p.state}</span>}
         </div>
@@ -344,6 +390,17 @@ function ParticipantRow({ p, state, session }: { p: DashboardParticipant } & Pro
           >
             <Icon name={p.muted ? 'micOff' : 'mic'} /> {p.muted ? 'Unmute' : 'Mute'}
           </button>
+          {(p.role === 'attendee' || p.role === 'panelist') && (
+            <button
+              type="button"
+              class="btn btn-ghost btn-tiny"
+              aria-label={`${p.role === 'attendee' ? 'Promote' : 'Demote'} ${name}`}
+              disabled={busy('promote')}
+              onClick={() => void session.promote(p, p.role === 'attendee')}
+            >
+              {p.role === 'attendee' ? 'Promote' : 'Demote'}
+            </button>
+          )}
           <button
             type="button"
             class="btn btn-ghost btn-tiny"

@@ -341,6 +341,22 @@ export class DashboardSession {
     );
   }
 
+  /** A webinar's attendee may speak (`true`), or a panelist goes back to the audience. */
+  promote(p: DashboardParticipant, up: boolean): Promise<boolean> {
+    return this.act(
+      `promote:${p.id}`,
+      `${p.displayName} ${up ? 'promoted to panelist' : 'back in the audience'}.`,
+      (s) => request(s, up ? 'promote' : 'demote', { roomId: p.roomId, participantId: p.id }),
+    );
+  }
+
+  /** Lets a person waiting in a webinar's lobby in (`true`), or turns it away. */
+  admit(p: DashboardParticipant, yes: boolean): Promise<boolean> {
+    return this.act(`admit:${p.id}`, `${p.displayName} ${yes ? 'admitted' : 'turned away'}.`, (s) =>
+      request(s, yes ? 'admit' : 'deny', { roomId: p.roomId, participantId: p.id }),
+    );
+  }
+
   move(p: DashboardParticipant, toRoomId: string): Promise<boolean> {
     return this.act(`move:${p.id}`, `${p.displayName} moved to ${toRoomId}.`, (s) =>
       request(s, 'move', { roomId: p.roomId, participantId: p.id, toRoomId }),

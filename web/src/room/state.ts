@@ -1,5 +1,6 @@
 /** The room page's one store: everything the components render. The session (session.ts) is its only writer. */
 import type { ChatMessage, PeerView } from '../../../src/protocol/rtc-protocol';
+import type { ParticipantRoleName } from '../../../src/protocol/webinar-protocol';
 import { Store } from '../common/store';
 
 export type Phase = 'form' | 'joining' | 'in-room' | 'reconnecting' | 'left' | 'ended';
@@ -13,7 +14,8 @@ export interface RemoteMedia {
 export interface Me {
   id: string;
   displayName: string;
-  role: 'participant' | 'moderator';
+  /** host, panelist or attendee in a webinar (an attendee's unmute is refused: CONF_ATTENDEE_CANNOT_UNMUTE). */
+  role: ParticipantRoleName;
   /** The mic is off (by this person or a moderator). */
   micMuted: boolean;
   /** A moderator muted this participant: unmuting is refused until they lift it. */
