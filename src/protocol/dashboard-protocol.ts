@@ -147,10 +147,31 @@ export interface DashboardRoom {
   createdAt: string;
 }
 
+/**
+ * One of our SIP users (a registrar account): registered (its contacts) and/or in a call (which rooms). The same
+ * shape as REST `GET /api/registrations`.
+ */
+export interface UserAvailabilityView {
+  user: string;
+  state: 'offline' | 'available' | 'in-call';
+  registered: boolean;
+  contacts: Array<{
+    uri: string;
+    q: number | null;
+    expiresInSeconds: number;
+    registeredAt: string;
+    source: string;
+    userAgent: string | null;
+  }>;
+  calls: Array<{ roomId: string; participantId: string; displayName: string }>;
+}
+
 export interface DashboardSnapshot {
   principal: Principal;
   rooms: DashboardRoom[];
   participants: DashboardParticipant[];
+  /** Registered users and users of ours in a call (accounts and API tokens; absent for a PIN session). */
+  users?: UserAvailabilityView[];
   /** Server clock, for durations. */
   now: string;
 }
@@ -258,6 +279,8 @@ export interface DashboardServerToClient {
   speaking: (e: { changes: { participantId: string; speaking: boolean }[] }) => void;
   /** Quality figures, every few seconds for the participants that changed. */
   quality: (e: { figures: { participantId: string; quality: CallQuality }[] }) => void;
+  /** A user's availability changed (registered, unregistered, joined or left a call): accounts and tokens only. */
+  user: (u: UserAvailabilityView) => void;
   /** The session ended (logout, account disabled): the page goes back to the sign-in form. */
   signedOut: (e: { reason: string }) => void;
 }

@@ -33,6 +33,7 @@ import {
   type DashboardSnapshot,
   type Page,
   type Principal,
+  type UserAvailabilityView,
 } from '../../protocol/dashboard-protocol';
 import type { Store } from '../../storage/store';
 import type { Authenticator } from '../auth/authenticator';
@@ -74,6 +75,13 @@ export interface DashboardSignalingOptions {
   store: Pick<Store, 'audit' | 'cdrs' | 'rooms'>;
   quality?: QualityFeed;
   ladders?: LadderSource;
+  /** Users' availability (registrar bindings, calls): listed and pushed to accounts and tokens, not PIN sessions. */
+  availability?: {
+    list(): UserAvailabilityView[];
+    of(user: string): UserAvailabilityView;
+    on(event: 'changed', fn: (user: string) => void): unknown;
+    off(event: 'changed', fn: (user: string) => void): unknown;
+  };
   /** At most one `speaking` batch per room per this many ms (default 100). */
   speakingIntervalMs?: number;
   /** Commands per second and socket (default 20, the same burst). */
@@ -170,6 +178,7 @@ export class DashboardSignaling {
     this.unwatch.push(() => this.ns.off('connection', onConnection));
     this.watchConference();
     this.watchQuality();
+    this.watchAvailability();
     this.unwatch.push(
       opts.authenticator.onSessionEnded((name, idHash) => this.signOut(name, idHash, 'session ended')),
     );
@@ -227,6 +236,8 @@ export class DashboardSignaling {
       rooms: rooms.map((r) => dashboardRoom(r, this.opts.moderation)),
       participants: rooms.flatMap((r) => r.participants().map((p) => this.participantView(p, r.id))),
       now: new Date().toISOString(),
+      // who is registered is not one room's business: PIN sessions do not see it
+      ...(this.opts.availability && principal.kind !== 'pin' ? { users: this.opts.availability.list() } : {}),
     };
   }
 
@@ -526,6 +537,16 @@ export class DashboardSignaling {
       const room = this.roomOf(p);
       if (room) this.speaking.change(room.id, p.id, speaking);
     });
+  }
+
+  private watchAvailability(): void {
+    const a = this.opts.availability;
+    if (!a) return;
+    const onChanged = (user: string): void => {
+      if (!this.closed) this.ns.to(ALL_ROOMS).emit('user', a.of(user));
+    };
+    a.on('changed', onChanged);
+    this.unwatch.push(() => a.off('changed', onChanged));
   }
 
   private watchQuality(): void {
