@@ -499,6 +499,7 @@ export class App {
       sessions.authenticate = (token) => rtc.authenticate(token);
       const dashboard = new DashboardSignaling({
         io,
+        availability,
         authenticator: auth,
         moderation,
         conference,
