@@ -16,6 +16,7 @@ import {
 } from './format';
 import type { DashboardSession } from './session';
 import type { DashboardState } from './state';
+import { RegisteredUsers } from './registered-users';
 
 type Props = { state: DashboardState; session: DashboardSession };
 
@@ -247,6 +248,7 @@ function RoomPanel({ state, session, room }: Props & { room: DashboardRoom }) {
           </tbody>
         </table>
       </div>
+      <RegisteredUsers state={state} session={session} room={room} />
       {left.length > 0 && (
         <section class="left-list" aria-label="Recently left">
           <h3 class="dash-h3">Recently left</h3>

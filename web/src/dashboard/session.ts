@@ -167,6 +167,7 @@ export class DashboardSession {
     socket.on('room', (r) => this.upsertRoom(r));
     socket.on('roomClosed', ({ roomId }) => this.removeRoom(roomId));
     socket.on('participant', (p) => this.upsertParticipant(p));
+    socket.on('user', (u) => this.store.set((s) => ({ users: { ...s.users, [u.user]: u } })));
     socket.on('participantLeft', (e) => this.removeParticipant(e.participantId, e.reason));
     socket.on('speaking', ({ changes }) => {
       const participants = { ...this.state.participants };
@@ -208,6 +209,8 @@ export class DashboardSession {
     for (const p of s.participants) participants[p.id] = p;
     const serverNow = Date.parse(s.now);
     const selected = this.state.selectedRoom;
+    const users: DashboardState['users'] = {};
+    for (const u of s.users ?? []) users[u.user] = u;
     this.store.set({
       phase: 'live',
       signingIn: false,
@@ -216,6 +219,7 @@ export class DashboardSession {
       principal: s.principal,
       rooms,
       participants,
+      users,
       skewMs: Number.isFinite(serverNow) ? serverNow - Date.now() : 0,
       now: Date.now(),
       selectedRoom: selected && rooms[selected] ? selected : (s.rooms[0]?.id ?? null),

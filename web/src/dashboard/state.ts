@@ -9,6 +9,7 @@ import type {
   DashboardParticipant,
   DashboardRoom,
   Principal,
+  UserAvailabilityView,
 } from '../../../src/protocol/dashboard-protocol';
 import { Store } from '../common/store';
 
@@ -85,6 +86,8 @@ export interface DashboardState {
   principal: Principal | null;
   rooms: Record<string, DashboardRoom>;
   participants: Record<string, DashboardParticipant>;
+  /** Our SIP users' availability by name (registrar): accounts and tokens only. */
+  users: Record<string, UserAvailabilityView>;
   /** Most recent first, bounded. */
   left: LeftParticipant[];
   /** Server clock minus ours (ms), from the last snapshot: durations are counted on the server's clock. */
@@ -128,6 +131,7 @@ export function createDashboardStore(): Store<DashboardState> {
     principal: null,
     rooms: {},
     participants: {},
+    users: {},
     left: [],
     skewMs: 0,
     now: Date.now(),
