@@ -512,6 +512,8 @@ export class App {
       const conferenceEvents = new ConferenceEventPackage({
         conference,
         notifier: subscriptions,
+        // PIN rooms are watched by SIP accounts only (digest)
+        authenticator: sipAuthenticator,
         webUrl: (room) => `${web}/r/${encodeURIComponent(room)}`,
         log: log.child({ component: 'conference-events' }),
       });
