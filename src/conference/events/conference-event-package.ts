@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../../sip/transaction/clock';
+import type { SipRequestAuthenticator } from '../../sip/auth/request-authenticator';
 import type { SubscribeRequest, SubscriptionNotifier } from '../../sip/subscription';
 import type { TypedEmitter } from '../../util/typed-emitter';
 import { AppError } from '../../errors/app-error';
@@ -26,6 +27,11 @@ export interface ConferenceEventPackageOptions {
   defaultExpires?: number;
   minExpires?: number;
   maxExpires?: number;
+  /**
+   * Who may watch a PIN room: a SIP account (digest, RFC 3261 §22). Open rooms are open to any watcher, as to any
+   * caller. Absent: nobody watches a PIN room (403).
+   */
+  authenticator?: SipRequestAuthenticator;
   /** the web page of a room (`http://host:8080/r/<room>`), listed among its conf-uris */
   webUrl?: (room: string) => string;
   clock?: Clock;
@@ -75,13 +81,12 @@ export class ConferenceEventPackage {
     this.watchers.clear();
   }
 
-  private subscribe(s: SubscribeRequest): void {
+  private async subscribe(s: SubscribeRequest): Promise<void> {
     const uri = s.resource;
     const name = uri.user;
     let room: Room;
     try {
-      if (!name) throw new AppError('CONF_NO_ROOM_IN_URI');
-      room = this.opts.conference.getRoom(name);
+      room = await this.admit(s, name);
     } catch (err) {
       if (err instanceof AppError) {
         s.reject(err.sipStatus ?? 404, err.sipReason);
@@ -89,11 +94,12 @@ export class ConferenceEventPackage {
       }
       throw err;
     }
+    if (s.replied) return; // challenged
     const host = uri.port !== undefined ? `${uri.host}:${uri.port}` : uri.host;
     const addr = {
-      entity: `sip:${name}@${host}`,
+      entity: `sip:${room.id}@${host}`,
       host,
-      ...(this.opts.webUrl ? { webUrl: this.opts.webUrl(name) } : {}),
+      ...(this.opts.webUrl ? { webUrl: this.opts.webUrl(room.id) } : {}),
     };
     const w = new ConferenceSubscription(
       room,
@@ -109,6 +115,26 @@ export class ConferenceEventPackage {
       { roomId: room.id, subscriber: sub.subscriber.uri.toString(), expires: s.expires },
       'conference subscription',
     );
+  }
+
+  /**
+   * The room to watch, if the watcher may: the room must exist (404), and a PIN room's roster is for those who may
+   * enter it: an authenticated SIP account (401 challenge, 403). Answers the challenge itself (then `s.replied`).
+   */
+  private async admit(s: SubscribeRequest, name: string | undefined): Promise<Room> {
+    if (!name) throw new AppError('CONF_NO_ROOM_IN_URI');
+    const room = this.opts.conference.getRoom(name);
+    if (!room.needsPin) return room;
+    const auth = this.opts.authenticator;
+    if (!auth) throw new AppError('CONF_EVENTS_FORBIDDEN');
+    const r = await auth.check(s.request);
+    if (!r.ok) {
+      if (r.status === 403) throw new AppError('CONF_EVENTS_FORBIDDEN');
+      s.reject(r.status, r.reason, r.headers);
+      return room;
+    }
+    // the room may have ended while the credentials were checked
+    return this.opts.conference.getRoom(name);
   }
 
   private inRoom(room: Room, fn: (w: ConferenceSubscription) => void): void {
@@ -134,7 +160,7 @@ export class ConferenceEventPackage {
         participantMuted: (p) => changed(p),
         participantRole: (p) => changed(p),
         participantMedia: (p) => changed(p),
-      participantWaiting: (p) => changed(p),
+        participantWaiting: (p) => changed(p),
         roomLocked: (room) => this.inRoom(room, (w) => w.roomStateChanged()),
         roomClosed: (room) => this.inRoom(room, (w) => w.roomClosed()),
       };

@@ -6,6 +6,11 @@
  */
 import { ConferenceEventPackage } from '../../../../src/conference/events/conference-event-package';
 import type { SipRequest, SipResponse } from '../../../../src/sip/message/sip-message';
+import { DigestClient } from '../../../../src/sip/auth/digest';
+import {
+  DigestRequestAuthenticator,
+  type SipRequestAuthenticator,
+} from '../../../../src/sip/auth/request-authenticator';
 import { SubscriptionNotifier } from '../../../../src/sip/subscription';
 import { silentLogger } from '../../../../src/logging/logger';
 import { req, responseTo } from '../../../support/sip-messages';
@@ -16,7 +21,7 @@ import { makeConference, settle } from '../fakes';
 let seq = 0;
 function subscribe(
   room: string,
-  opts: { toTag?: string; expires?: number; callId?: string } = {},
+  opts: { toTag?: string; expires?: number; callId?: string; extra?: string[] } = {},
 ): SipRequest {
   seq++;
   return req([
@@ -31,10 +36,11 @@ function subscribe(
     'Event: conference',
     'Accept: application/conference-info+xml',
     `Expires: ${opts.expires ?? 600}`,
+    ...(opts.extra ?? []),
   ]);
 }
 
-function setup() {
+function setup(authenticator?: SipRequestAuthenticator) {
   const ua = makeUa();
   const t = makeConference({}, { joinTones: false });
   const notifier = new SubscriptionNotifier(ua.core);
@@ -43,6 +49,7 @@ function setup() {
     notifier,
     clock: ua.clock,
     coalesceMs: 150,
+    ...(authenticator ? { authenticator } : {}),
     log: silentLogger(),
   });
   const notifies = (): SipRequest[] => ua.requests('NOTIFY');
@@ -195,5 +202,59 @@ describe('ConferenceEventPackage (RFC 4575 on RFC 6665)', () => {
     s.ua.receive(subscribe('demo'));
     await flush();
     expect(s.responses().at(-1)!.status).toBe(489);
+  });
+});
+
+describe('watching a PIN room', () => {
+  const authenticator = (): DigestRequestAuthenticator =>
+    new DigestRequestAuthenticator({
+      realm: 'parley',
+      secret: 'a-test-secret-of-32-bytes-length!',
+      accounts: [{ username: 'ann', password: 'secret' }],
+    });
+
+  it('needs a SIP account: no credentials → 401 challenge, the account → 200 and the roster', async () => {
+    const s = setup(authenticator());
+    await s.t.conference.declareRoom({ name: 'board', pin: '1234' });
+    s.ua.receive(subscribe('board', { callId: 'pin-1' }));
+    await flush();
+    const challenge = s.responses().at(-1)!;
+    expect(challenge.status).toBe(401);
+    const www = challenge.headers.getAll('WWW-Authenticate');
+    expect(www.length).toBeGreaterThan(0);
+    expect(s.notifies()).toHaveLength(0);
+    const authz = new DigestClient({ username: 'ann', password: 'secret' }).authorize(
+      'SUBSCRIBE',
+      'sip:board@127.0.0.1:5060',
+      DigestClient.pickChallenge(www)!,
+    );
+    s.ua.receive(subscribe('board', { callId: 'pin-1', extra: [`Authorization: ${authz}`] }));
+    await s.answerAll();
+    expect(s.responses().at(-1)!.status).toBe(200);
+    expect(validateXml(body(s.notifies()[0]!)).ok).toBe(true);
+  });
+
+  it('a wrong password → 403 from the catalogue; without an authenticator every PIN-room watcher → 403', async () => {
+    const s = setup(authenticator());
+    await s.t.conference.declareRoom({ name: 'board', pin: '1234' });
+    s.ua.receive(subscribe('board', { callId: 'pin-2' }));
+    await flush();
+    const www = s.responses().at(-1)!.headers.getAll('WWW-Authenticate');
+    const authz = new DigestClient({ username: 'ann', password: 'wrong' }).authorize(
+      'SUBSCRIBE',
+      'sip:board@127.0.0.1:5060',
+      DigestClient.pickChallenge(www)!,
+    );
+    s.ua.receive(subscribe('board', { callId: 'pin-2', extra: [`Authorization: ${authz}`] }));
+    await flush();
+    expect(s.responses().at(-1)!.status).toBe(403);
+    expect(s.responses().at(-1)!.reason).toBe('Forbidden (PIN room: authenticate to watch it)');
+
+    const open = setup();
+    await open.t.conference.declareRoom({ name: 'board', pin: '1234' });
+    open.ua.receive(subscribe('board', { callId: 'pin-3' }));
+    await flush();
+    expect(open.responses().at(-1)!.status).toBe(403);
+    expect(open.notifies()).toHaveLength(0);
   });
 });
