@@ -7,6 +7,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { io as connect } from 'socket.io-client';
+import {
+  DASHBOARD_NAMESPACE,
+  type AckResult,
+  type DashboardSnapshot,
+  type UserAvailabilityView,
+} from '../../src/protocol/dashboard-protocol';
 import { freePort, runSipp } from '../support/sipp';
 import { startInProcessApp, type InProcessApp } from '../support/in-process-app';
 
@@ -253,5 +260,51 @@ describe('registrar (RFC 3261 §10.3) with SIPp', () => {
       status: 404,
       body: { error: 'REG_USER_NOT_FOUND' },
     });
+  }, 30_000);
+
+  it('the dashboard lists registered users, pushes changes, and refuses to invite a name nobody registered', async () => {
+    await register({
+      user: 'alice',
+      password: 'alice-secret',
+      contacts: '<sip:alice@127.0.0.1:PORT>',
+      expires: 300,
+    });
+    const c = connect(`${parley.base}${DASHBOARD_NAMESPACE}`, {
+      transports: ['websocket'],
+      reconnection: false,
+      forceNew: true,
+      auth: { token },
+    });
+    try {
+      const pushed: UserAvailabilityView[] = [];
+      c.on('user', (u: UserAvailabilityView) => pushed.push(u));
+      const snapshot = await new Promise<DashboardSnapshot>((resolve, reject) => {
+        c.once('snapshot', resolve);
+        c.once('connect_error', reject);
+      });
+      expect(snapshot.users?.find((u) => u.user === 'alice')).toMatchObject({
+        state: 'available',
+        registered: true,
+      });
+      await register({
+        user: 'bob',
+        password: 'bob-secret!',
+        contacts: '<sip:bob@127.0.0.1:PORT>',
+        expires: 300,
+      });
+      const end = Date.now() + 5000;
+      while (!pushed.some((u) => u.user === 'bob') && Date.now() < end)
+        await new Promise((r) => setTimeout(r, 25));
+      expect(pushed.find((u) => u.user === 'bob')).toMatchObject({ state: 'available', registered: true });
+      // "Invite carol": dial-out by name of a user with no registration
+      await parley.app.conference.declareRoom({ name: 'invites' });
+      await parley.app.conference.openDeclaredRooms();
+      const ack = await new Promise<AckResult<unknown>>((resolve) =>
+        c.emit('dial', { roomId: 'invites', target: 'carol' }, resolve as never),
+      );
+      expect(ack).toMatchObject({ ok: false, error: { code: 'CONF_USER_NOT_REGISTERED' } });
+    } finally {
+      c.disconnect();
+    }
   }, 30_000);
 });
