@@ -13,12 +13,11 @@
  *   itself keeps its plain answer.
  * Needs `npx tsc -p tsconfig.build.json` (dist/).
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import dgram from 'node:dgram';
-import fs from 'node:fs';
 import path from 'node:path';
 import { io as connect, type Socket as Client } from 'socket.io-client';
 import { startFocusSipp, type FocusSippRun } from '../support/focus-sipp';
+import { Linphone } from '../support/linphone';
 import { startE2eParley, sleep, type E2eParley } from '../support/parley-e2e';
 import { freePort } from '../support/sipp';
 import { stopAndReport } from './conference-helpers';
@@ -41,7 +40,7 @@ const clients: Client[] = [];
 const sipps: FocusSippRun[] = [];
 let udp: dgram.Socket;
 let udpPort = 0;
-let linphone: Linphonec | undefined;
+let linphone: Linphone | undefined;
 
 beforeAll(async () => {
   parley = await startE2eParley({
@@ -53,7 +52,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await linphone?.quit();
+  await linphone?.stop();
   for (const c of clients) c.disconnect();
   udp?.close();
   await stopAndReport(parley, __filename);
@@ -260,126 +259,38 @@ test('OPTIONS to a room: capabilities with Contact ;isfocus; unknown room 404; t
 
 test('linphonec chats with the room: its chat message appears in the room chat, a room message reaches it', async () => {
   const room = 'other';
-  const dir = path.join(parley.dir, 'linphone');
-  linphone = await Linphonec.start(dir, parley.sipPort);
-  await linphone.command('soundcard use files', /linphonec> /);
-  await linphone.command(
-    `call sip:${room}@127.0.0.1:${parley.sipPort}`,
-    /Media streams established|Call \d+ .*connected/i,
-    20000,
-  );
+  // Parley as its outbound proxy (a proxy config that does not register): linphone addresses a chat to the room's
+  // identity, user and host only (liblinphone's IdentityAddress drops the port), so without a proxy its MESSAGE
+  // would go to port 5060.
+  linphone = await Linphone.start({
+    dir: path.join(parley.dir, 'linphone'),
+    extraConfig: [
+      '[proxy_0]',
+      `reg_proxy=<sip:127.0.0.1:${parley.sipPort}>`,
+      `reg_route=<sip:127.0.0.1:${parley.sipPort};lr>`,
+      'reg_identity=sip:linphone@127.0.0.1',
+      'reg_sendregister=0',
+      'publish=0',
+    ],
+  });
+  await linphone.command('proxy use 0', /linphonec> /);
+  await linphone.call(`sip:${room}@127.0.0.1:${parley.sipPort}`, 20000);
   const [lp] = await parley.waitParticipants(room, (l) => l.length === 1 && l[0]!.state === 'joined');
   const web = await browser('Web', room);
 
   // linphonec → room: its chat (a MESSAGE to the room URI from its own address) appears in the chat as it.
-  linphone.send(`chat sip:${room}@127.0.0.1 hello from linphone`);
+  await linphone.sendChat(`sip:${room}@127.0.0.1`, 'hello from linphone');
   const got = await until('linphone in the browser chat', () =>
     web.received.find((m) => m.text === 'hello from linphone'),
-  ).catch((err: Error) => {
-    const log = fs.readFileSync(path.join(dir, 'linphone.log'), 'utf8');
-    const i = log.indexOf('MESSAGE sip:');
-    throw new Error(`${err.message}\n${i >= 0 ? log.slice(i - 200, i + 3000) : log.slice(-5000)}`);
-  });
+  );
   expect(got).toMatchObject({ from: lp!.id, fromName: lp!.displayName });
 
   // room → linphonec: a browser's message reaches it (an in-dialog MESSAGE, text/plain).
   await emit(web.c, 'chatSend', { text: 'hi linphone, from the web' });
-  await linphone.waitFor(/Web: hi linphone, from the web/, 10000);
+  const chat = await linphone.waitChat(/hi linphone, from the web/);
+  expect(chat.text).toBe('Web: hi linphone, from the web');
   const sent = parley
     .logs('phone takes no chat MESSAGE: left out of the room chat')
     .filter((l) => l.participantId === lp!.id);
   expect(sent).toEqual([]);
 });
-
-/**
- * linphonec (Debian linphone-cli) driven over its stdin with a private HOME and config: SIP and RTP on 127.0.0.1,
- * files as its sound card. A minimal copy of the one in g722-linphone.test.ts (test/support/linphone.ts, the
- * registrar's shared helper, was not there yet).
- */
-class Linphonec {
-  private out = '';
-  private constructor(private readonly proc: ChildProcessWithoutNullStreams) {
-    proc.stdout.on('data', (d: Buffer) => (this.out += d.toString()));
-    proc.stderr.on('data', (d: Buffer) => (this.out += d.toString()));
-  }
-
-  /**
-   * `proxyPort`: Parley's SIP port as linphone's outbound proxy (a proxy config that does not register). linphone
-   * addresses a chat to the room's identity, user and host only (liblinphone's IdentityAddress drops the port), so
-   * without a proxy its MESSAGE would go to port 5060.
-   */
-  static async start(dir: string, proxyPort: number): Promise<Linphonec> {
-    // linphone's core does not start (no SIP listening point) when it cannot open its database there
-    fs.mkdirSync(path.join(dir, '.local', 'share', 'linphone'), { recursive: true });
-    const rc = path.join(dir, 'linphonerc');
-    const sipPort = await freePort();
-    const rtpPort = 20000 + Math.floor(Math.random() * 4000) * 2;
-    fs.writeFileSync(
-      rc,
-      [
-        '[sip]',
-        `sip_port=${sipPort}`,
-        'sip_tcp_port=0',
-        'sip_tls_port=0',
-        'use_ipv6=0',
-        'ipv6_migration_done=1',
-        'bind_address=127.0.0.1',
-        'default_proxy=0',
-        '[rtp]',
-        `audio_rtp_port=${rtpPort}`,
-        'bind_address=127.0.0.1',
-        '[sound]',
-        'echocancellation=0',
-        '[proxy_0]',
-        `reg_proxy=<sip:127.0.0.1:${proxyPort}>`,
-        `reg_route=<sip:127.0.0.1:${proxyPort};lr>`,
-        'reg_identity=sip:linphone@127.0.0.1',
-        'reg_sendregister=0',
-        'publish=0',
-        '',
-      ].join('\n'),
-    );
-    const proc = spawn('linphonec', ['-c', rc, '-d', '6', '-l', path.join(dir, 'linphone.log')], {
-      env: { ...process.env, HOME: dir },
-      cwd: dir,
-    });
-    const l = new Linphonec(proc);
-    await l.waitFor(/linphonec> /, 15000);
-    return l;
-  }
-
-  send(cmd: string): void {
-    this.proc.stdin.write(`${cmd}\n`);
-  }
-
-  async command(cmd: string, re: RegExp, timeoutMs = 10000): Promise<string> {
-    const from = this.out.length;
-    this.send(cmd);
-    return this.waitFor(re, timeoutMs, from);
-  }
-
-  async waitFor(re: RegExp, timeoutMs: number, from = 0): Promise<string> {
-    const end = Date.now() + timeoutMs;
-    while (Date.now() < end) {
-      const m = this.out.slice(from).match(re);
-      if (m) return m[0];
-      if (this.proc.exitCode !== null) break;
-      await sleep(50);
-    }
-    throw new Error(`linphonec: no ${String(re)} within ${timeoutMs} ms; output:\n${this.out.slice(-3000)}`);
-  }
-
-  async quit(): Promise<void> {
-    if (this.proc.exitCode !== null) return;
-    this.send('terminate');
-    this.send('quit');
-    const exited = new Promise<void>((resolve) => this.proc.once('exit', () => resolve()));
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([exited, new Promise<void>((r) => (timer = setTimeout(r, 5000)))]);
-    clearTimeout(timer);
-    if (this.proc.exitCode === null) this.proc.kill('SIGKILL');
-    this.proc.stdin.destroy();
-    this.proc.stdout.destroy();
-    this.proc.stderr.destroy();
-  }
-}
