@@ -401,6 +401,7 @@ export class App {
         onAttempt: (status) => metrics.callAttempt(status),
         // REFER call control (RFC 4579): refused targets before any INVITE, every attempt in the audit log.
         dialPolicy,
+        authenticator: sipAuthenticator,
         subscriptions,
         moveByRefer: config.conference.moveByRefer,
         referMoveTimeoutMs: config.conference.moveByReferTimeoutSeconds * 1000,
@@ -419,8 +420,9 @@ export class App {
           sip,
           conference,
           roomsOnDemand: config.conference.unknownRooms === 'create',
-          accept: ['text/plain', 'message/sipfrag'],
-          events: ['refer'],
+          // MESSAGE chat, REFER progress; the conference event package (RFC 4575) below serves `conference`.
+          accept: ['text/plain', 'message/sipfrag', 'application/conference-info+xml'],
+          events: ['conference', 'refer'],
           log: log.child({ component: 'room-options' }),
         }),
       );
