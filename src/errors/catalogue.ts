@@ -53,6 +53,12 @@ export const ERROR_CATALOGUE = {
     http: 429,
     message: 'too many calls being set up from this address',
   },
+  /** RFC 6665 notifier: each subscription is state kept for hours and NOTIFYs sent to its Contact: capped. */
+  SEC_TOO_MANY_SUBSCRIPTIONS: {
+    sip: { status: 503, reason: 'Service Unavailable (too many subscriptions)' },
+    http: 429,
+    message: 'too many subscriptions',
+  },
   SEC_ROOM_CREATION_LIMIT: {
     sip: { status: 503, reason: 'Service Unavailable (room creation limit)' },
     http: 429,
