@@ -445,6 +445,8 @@ export function conferenceConfig(over: Partial<Config['conference']> = {}): Conf
     emptyRoomGraceSeconds: 30,
     rtpTimeoutSeconds: 60,
     sessionExpiresSeconds: 1800,
+    moveByRefer: true,
+    moveByReferTimeoutSeconds: 10,
     rooms: [],
     ...over,
   };
