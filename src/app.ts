@@ -208,8 +208,6 @@ export class App {
         tryingDelayMs: 0,
       });
       opened.push(sip);
-      const subscriptions = new SubscriptionNotifier(sip);
-      opened.push(subscriptions);
       // Abuse limits (issue 14): per-source rate and bans, scanners dropped before the transaction layer sees them.
       const sec = config.security;
       const guard = new SourceGuard({
@@ -222,6 +220,9 @@ export class App {
       });
       sip.transport.setGuard(guard);
       const isExempt = (address: string): boolean => guard.isAllowed(address);
+      // RFC 6665 notifier (SUBSCRIBE, REFER's implicit subscriptions): live subscriptions capped per source.
+      const subscriptions = new SubscriptionNotifier(sip, { isExempt });
+      opened.push(subscriptions);
       const media = new MediasoupRoomMedia({
         routers: workers,
         threads,
