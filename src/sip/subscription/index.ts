@@ -39,5 +39,6 @@ export {
   SubscribeRequest,
   type AcceptOptions,
   type EventPackage,
+  type SubscriptionNotifierOptions,
 } from './subscription-notifier';
 export { SubscriptionEndCause, SubscriptionState, TerminatedReason } from './subscription-state';

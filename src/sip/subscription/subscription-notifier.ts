@@ -1,3 +1,4 @@
+import { ERROR_CATALOGUE } from '../../errors/catalogue';
 import { SipError } from '../errors';
 import type { NameAddr } from '../message/name-addr';
 import type { SipRequest } from '../message/sip-message';
@@ -25,6 +26,15 @@ export interface AcceptOptions {
   state: StateProvider;
   /** not authorised yet (`Subscription-State: pending`, RFC 6665 §4.2.1.1); `activate()` later */
   pending?: boolean;
+}
+
+export interface SubscriptionNotifierOptions {
+  /** live subscriptions per source address (default 64); more → 503 SEC_TOO_MANY_SUBSCRIPTIONS */
+  maxPerSource?: number;
+  /** live subscriptions in all (default 10000) */
+  maxTotal?: number;
+  /** sources never limited per address (trunks: `security.allow`) */
+  isExempt?: (address: string) => boolean;
 }
 
 /** Default durations (seconds): RFC 6665 does not fix them; an hour by default, refused under a minute. */
@@ -105,10 +115,30 @@ interface EstablishOptions {
 export class SubscriptionNotifier {
   private readonly packages = new Map<string, { pkg: EventPackage; limits: ExpiryLimits }>();
   private readonly live = new Set<Subscription>();
+  /** live subscriptions per source address */
+  private readonly perSource = new Map<string, number>();
   private closed = false;
+  private readonly maxPerSource: number;
+  private readonly maxTotal: number;
 
-  constructor(private readonly host: SubscriptionHost) {
+  constructor(
+    private readonly host: SubscriptionHost,
+    private readonly opts: SubscriptionNotifierOptions = {},
+  ) {
+    this.maxPerSource = opts.maxPerSource ?? 64;
+    this.maxTotal = opts.maxTotal ?? 10000;
     host.routeMethod('SUBSCRIBE', (r) => this.onSubscribe(r));
+  }
+
+  /**
+   * Whether `address` may hold one more subscription. Each one is state kept for up to maxExpires and NOTIFYs sent
+   * to whatever Contact it named: without a cap, one source could pile up watchers (and aim their NOTIFYs at a
+   * third party).
+   */
+  private full(address: string): boolean {
+    if (this.live.size >= this.maxTotal) return true;
+    if (this.opts.isExempt?.(address)) return false;
+    return (this.perSource.get(address) ?? 0) >= this.maxPerSource;
   }
 
   /** Serves `event` with `pkg` until the returned function is called. */
@@ -142,6 +172,10 @@ export class SubscriptionNotifier {
    */
   acceptRefer(incoming: IncomingRequest, opts: { state: StateProvider; expires?: number }): Subscription {
     if (incoming.request.contact.length === 0) throw new SipError(400, 'Missing Contact');
+    if (this.full(incoming.flow.address)) {
+      const { status, reason } = ERROR_CATALOGUE.SEC_TOO_MANY_SUBSCRIPTIONS.sip;
+      throw new SipError(status, reason);
+    }
     const expires = opts.expires ?? 60;
     return this.establish(incoming, {
       event: { type: 'refer' },
@@ -159,6 +193,7 @@ export class SubscriptionNotifier {
     this.closed = true;
     for (const s of [...this.live]) s.close();
     this.live.clear();
+    this.perSource.clear();
     this.packages.clear();
   }
 
@@ -204,6 +239,11 @@ export class SubscriptionNotifier {
       r.reply(423, { headers: { ...allow, 'Min-Expires': String(granted.minExpires) } });
       return;
     }
+    if (granted.expires > 0 && this.full(r.flow.address)) {
+      const { status, reason } = ERROR_CATALOGUE.SEC_TOO_MANY_SUBSCRIPTIONS.sip;
+      r.reply(status, { reason, headers: allow });
+      return;
+    }
     const s = new SubscribeRequest(this, r, event, granted.expires, entry.limits);
     const fail = (err: unknown): void => {
       if (s.replied) return;
@@ -241,10 +281,12 @@ export class SubscriptionNotifier {
       state: o.state,
       pending: o.pending,
       allowEvents: () => this.allowEvents(),
-      onEnd: (x) => this.live.delete(x),
+      onEnd: (x) => this.forget(x),
     });
     if (o.expires > 0) {
       this.live.add(sub);
+      const a = incoming.flow.address;
+      this.perSource.set(a, (this.perSource.get(a) ?? 0) + 1);
       this.host.addUsage(sub.key, sub);
     }
     incoming.reply(o.status, {
@@ -257,6 +299,14 @@ export class SubscriptionNotifier {
     });
     sub.start(o.expires);
     return sub;
+  }
+
+  private forget(sub: Subscription): void {
+    if (!this.live.delete(sub)) return;
+    const a = sub.source;
+    const n = (this.perSource.get(a) ?? 1) - 1;
+    if (n > 0) this.perSource.set(a, n);
+    else this.perSource.delete(a);
   }
 
   /** @internal */

@@ -80,6 +80,8 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
   readonly subscriber: NameAddr;
   /** the request that created the subscription */
   readonly request: SipRequest;
+  /** the address the subscription came from (its source, counted against the notifier's per-source cap) */
+  readonly source: string;
   private subState: SubscriptionState;
   private end?: SubscriptionEnd;
   private expiresAt: number;
@@ -119,6 +121,7 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
     // request, taken in order"
     this.routeSet = req.headers.getList('Record-Route');
     this.flow = init.flow;
+    this.source = init.flow.address;
     this.remoteSeq = req.cseq.seq;
     this.state = init.state;
     this.limits = init.limits;

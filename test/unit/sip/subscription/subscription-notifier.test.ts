@@ -382,4 +382,60 @@ describe('SubscriptionNotifier (RFC 6665 notifier side)', () => {
     expect(n2.headers.get('Subscription-State')).toBe('terminated;reason=noresource');
     expect(n2.body.toString()).toBe('SIP/2.0 200 OK');
   });
+
+  it('caps live subscriptions per source: 503 from the catalogue, a slot again once one ends; exempt sources are not capped', async () => {
+    const run = async (exempt: boolean): Promise<number[]> => {
+      const ua = makeUa();
+      const notifier = new SubscriptionNotifier(ua.core, { maxPerSource: 2, isExempt: () => exempt });
+      const subs: Subscription[] = [];
+      notifier.register('conference', {
+        contentTypes: [XML],
+        subscribe: (s) => void subs.push(s.accept({ state: () => ({ body: 'x', contentType: XML }) })),
+      });
+      const statuses: number[] = [];
+      for (let i = 1; i <= 3; i++) {
+        ua.receive(
+          req([
+            'SUBSCRIBE sip:room1@127.0.0.1:5060 SIP/2.0',
+            `Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-cap${i}`,
+            'Max-Forwards: 70',
+            `From: <sip:watcher@127.0.0.1>;tag=cap${i}`,
+            'To: <sip:room1@127.0.0.1>',
+            `Call-ID: cap-${i}`,
+            'CSeq: 1 SUBSCRIBE',
+            'Contact: <sip:watcher@127.0.0.1:5070>',
+            'Event: conference',
+          ]),
+        );
+        await flush();
+        const res = ua.transport.sent
+          .map((x) => x.msg)
+          .filter((m): m is SipResponse => !('method' in m))
+          .at(-1)!;
+        statuses.push(res.status);
+        if (res.status === 503) expect(res.reason).toBe('Service Unavailable (too many subscriptions)');
+      }
+      if (!exempt) {
+        subs[0]!.close();
+        ua.receive(
+          req([
+            'SUBSCRIBE sip:room1@127.0.0.1:5060 SIP/2.0',
+            'Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-cap9',
+            'Max-Forwards: 70',
+            'From: <sip:watcher@127.0.0.1>;tag=cap9',
+            'To: <sip:room1@127.0.0.1>',
+            'Call-ID: cap-9',
+            'CSeq: 1 SUBSCRIBE',
+            'Contact: <sip:watcher@127.0.0.1:5070>',
+            'Event: conference',
+          ]),
+        );
+        await flush();
+        statuses.push(ua.statuses().at(-1)!);
+      }
+      return statuses;
+    };
+    expect(await run(false)).toEqual([200, 200, 503, 200]);
+    expect(await run(true)).toEqual([200, 200, 200]);
+  });
 });
