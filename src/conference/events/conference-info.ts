@@ -226,8 +226,8 @@ function documentRoot(entity: string, state: 'full' | 'partial', version: number
 
 /**
  * RFC 4575 §4.6: a full document (`state="full"`): everything about the conference. The first NOTIFY of a
- * subscription carries one; later ones may too. `version` is the subscription's counter (RFC 4575 §4.6: it "MUST
- * be incremented by one" for each document sent in that subscription, so the subscriber can spot a lost one).
+ * subscription carries one; later ones may too. `version` is the subscription's counter (RFC 4575 §4.6: one more for
+ * each document sent in that subscription, so the subscriber can tell a lost or reordered one).
  */
 export function buildFullConferenceInfo(info: ConferenceInfoState, version: number): string {
   const root = documentRoot(info.entity, 'full', version);

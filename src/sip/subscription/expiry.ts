@@ -13,9 +13,9 @@ export interface ExpiryLimits {
 export type ExpiryGrant = { ok: true; expires: number } | { ok: false; minExpires: number };
 
 /**
- * The duration granted to a SUBSCRIBE (RFC 6665 §4.2.1.1): the notifier "MAY shorten" the requested duration but
- * "MUST NOT lengthen" it; one too brief to be worth the state is refused with 423 and a Min-Expires. 0 is an
- * unsubscribe (or a fetch) and always granted. A malformed Expires counts as absent (the package default).
+ * The duration granted to a SUBSCRIBE (RFC 6665 §4.2.1.1): the notifier may shorten the requested duration, never
+ * lengthen it; one too brief to be worth the state is refused with 423 and a Min-Expires. 0 is an unsubscribe (or a
+ * fetch) and always granted. A malformed Expires counts as absent (the package default).
  */
 export function grantExpires(req: SipRequest, limits: ExpiryLimits): ExpiryGrant {
   const raw = req.headers.get('Expires')?.trim();

@@ -219,8 +219,8 @@ export class SubscriptionNotifier {
     }
     const entry = this.packages.get(event.type);
     if (!entry) {
-      // RFC 6665 §4.2.1: "If the notifier does not support the event package ... it MUST respond with a 489 (Bad
-      // Event)"; §7.2.2: a 489 "MUST contain an Allow-Events header field"
+      // RFC 6665 §4.2.1: an event package the notifier does not support MUST get 489 (Bad Event); §7.2.2: with an
+      // Allow-Events header listing those it does
       r.reply(489, { headers: allow });
       return;
     }
@@ -291,7 +291,7 @@ export class SubscriptionNotifier {
     }
     incoming.reply(o.status, {
       headers: {
-        // RFC 6665 §4.2.1.1: the 2xx "MUST contain an Expires header field"
+        // RFC 6665 §4.2.1.1: the 2xx says the duration granted in Expires
         ...(o.status === 200 ? { Expires: String(o.expires) } : {}),
         Contact: this.host.contact(incoming.flow.protocol),
         'Allow-Events': this.allowEvents(),

@@ -251,23 +251,23 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
     }
     const granted = grantExpires(req, this.limits);
     if (granted.ok === false) {
-      // RFC 6665 §4.2.1.1: "the notifier ... MUST return a 423 (Interval Too Brief) ... with a Min-Expires"
+      // RFC 6665 §4.2.1.1: a duration too short is refused with 423 (Interval Too Brief) and a Min-Expires
       this.respond(tx, 423, { headers: { 'Min-Expires': String(granted.minExpires) } });
       return;
     }
     const contact = req.contact[0];
     if (contact) this.remoteTarget = contact.uri.clone(); // SUBSCRIBE is a target refresh request
-    // RFC 6665 §4.2.1.1: the 200 "MUST contain an Expires header field" (the duration actually granted)
+    // RFC 6665 §4.2.1.1: the 200 carries Expires, the duration actually granted
     this.respond(tx, 200, { headers: { Expires: String(granted.expires) }, contact: true });
     if (granted.expires === 0) {
-      // RFC 6665 §4.2.1.4: "a successful unsubscription will also trigger a final NOTIFY request"
+      // RFC 6665 §4.1.2.3 / §4.2.1.2: a successful unsubscription also triggers a final NOTIFY
       void this.finish(SubscriptionEndCause.Unsubscribed, TerminatedReason.Timeout, this.state());
       return;
     }
     this.expiresAt = this.host.clock.now() + granted.expires * 1000;
     this.armExpiry();
-    // RFC 6665 §4.2.1.2: "Upon successfully accepting or refreshing a subscription, notifiers MUST send a NOTIFY
-    // request immediately to communicate the current resource state to the subscriber."
+    // RFC 6665 §4.2.1.2: after accepting or refreshing a subscription the notifier MUST send a NOTIFY at once with
+    // the current state of the resource
     void this.notify(this.state());
     this.safeEmit('refresh', granted.expires);
   }
