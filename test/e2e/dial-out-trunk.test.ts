@@ -8,6 +8,8 @@
  *   `dial.result: answered` and the 183 among its progress.
  * - a trunk that only rings (trunk-ring.xml) with ringTimeoutSeconds 2: CANCEL, then the REST answer is
  *   CONF_DIAL_NO_ANSWER with `dial.result: timeout`, status 408; nobody left in the room.
+ * - a trunk that rings in silence (trunk-ring-silent.xml: 183 with SDP, never any RTP) for longer than the RTP
+ *   timeout: the call is not ended as dead (the RTP timer starts at the answer); the ring timeout reports it.
  * - a busy callee (test/fixtures/sipp/conference/uas-busy.xml), called directly: CONF_DIAL_FAILED with
  *   `dial.result: busy`, status 486, after a 180 in the progress.
  * Needs `npx tsc -p tsconfig.build.json` (dist/) and sox.
@@ -29,10 +31,12 @@ const TONE = { phone: 407, trunk: 613 } as const;
 const FREQS = [TONE.phone, TONE.trunk];
 const CREDENTIALS = { username: 'parley-acct', password: 'tr-unk secret' };
 const RING_TIMEOUT_S = 2;
+const RTP_TIMEOUT_S = 2;
+const SILENT_RING_TIMEOUT_S = 5;
 
 let parley: E2eParley;
 const phones: SipPhone[] = [];
-const ports = { auth: 0, ring: 0 };
+const ports = { auth: 0, ring: 0, silent: 0 };
 const runs: Array<Promise<unknown>> = [];
 
 interface Callee {
@@ -45,9 +49,14 @@ interface Callee {
 beforeAll(async () => {
   ports.auth = await freePort();
   ports.ring = await freePort();
+  ports.silent = await freePort();
   parley = await startE2eParley({
-    conference: { joinTones: false },
-    security: { allow: ['127.0.0.1'], dialOut: { allow: ['*@trunk.test', '*@slow.test', '*@127.0.0.1'] } },
+    // A short RTP timeout: a silent early-media callee must outlast it (the timer starts at the answer).
+    conference: { joinTones: false, rtpTimeoutSeconds: RTP_TIMEOUT_S },
+    security: {
+      allow: ['127.0.0.1'],
+      dialOut: { allow: ['*@trunk.test', '*@slow.test', '*@silent.test', '*@127.0.0.1'] },
+    },
     config: {
       sip: {
         dialOut: {
@@ -65,6 +74,12 @@ beforeAll(async () => {
               match: ['*@slow.test'],
               proxy: `sip:127.0.0.1:${ports.ring};lr`,
               ringTimeoutSeconds: RING_TIMEOUT_S,
+            },
+            {
+              name: 'silent',
+              match: ['*@silent.test'],
+              proxy: `sip:127.0.0.1:${ports.silent}`,
+              ringTimeoutSeconds: SILENT_RING_TIMEOUT_S,
             },
           ],
         },
@@ -299,6 +314,24 @@ test('a trunk that only rings: CANCEL after its ring timeout, reported as timeou
   expect(header(cancel, 'Route')).toBe(`<sip:127.0.0.1:${ports.ring};lr>`);
   expect((await parley.participants(room)).map((p) => p.displayName)).toEqual(['phone']);
   await parley.run.waitForLog((l) => l.msg === 'participant left' && l.reason === 'not-answered', 5000);
+  expect(phone.terminated).toBe(false);
+});
+
+test('early media in silence (183 with SDP, no RTP) for longer than the RTP timeout: not a dead call; reported as the ring timeout', async () => {
+  const room = 'silent';
+  const phone = await dialTonePhone(parley, phones, room, 'phone', TONE.phone);
+  await parley.waitParticipants(room, (l) => l.length === 1 && l[0]!.state === 'joined', 10000);
+  const trunk = await callee('trunk-ring-silent.xml', ports.silent);
+  const r = await parley.post<DialAnswer>(`/api/rooms/${room}/dial`, { target: 'sip:lobby@silent.test' });
+  expectCatalogue(r, 'CONF_DIAL_NO_ANSWER', 'dial a callee that rings in silence');
+  expect(r.body.dial).toMatchObject({ result: 'timeout', status: 408 });
+  expect(r.body.dial.progress.map((p) => p.status)).toEqual([183, 408]);
+  await trunk.waitEvent('cancel', 5000);
+  const done = await trunk.done;
+  expect({ code: done.code, errors: done.errors }).toEqual({ code: 0, errors: '' });
+  // Ended by the ring timer, not by the RTP timer (which would have said rtp-timeout and cancelled the call).
+  expect(parley.logs('no RTP: ending the call')).toEqual([]);
+  expect((await parley.participants(room)).map((p) => p.displayName)).toEqual(['phone']);
   expect(phone.terminated).toBe(false);
 });
 

@@ -252,13 +252,21 @@ export class SipCall
   }
 
   /** The answer to our offer (`makeOffer`): in the ACK (delayed offer) or in the 2xx to our INVITE (dial-out). */
-  async applyRemoteAnswer(answer: string, offer: string): Promise<void> {
+  async applyRemoteAnswer(answer: string, offer: string, opts: { early?: boolean } = {}): Promise<void> {
     const neg = applyAnswer(offer, answer, this.caps, {});
     this.negotiated = neg;
     const m = acceptedMedia(neg).find((x) => x.kind === 'audio');
     const leg = this.legMap.get(0);
     if (!m || !leg) throw new SdpNegotiationError(488, 'no audio in the answer');
     await leg.update(m);
+    await this.afterMediaChange(opts.early === true);
+  }
+
+  /**
+   * The call was answered and its 2xx repeated the early answer (`applyRemoteAnswer(..., { early: true })`): the
+   * media is already right; the RTP timer starts now.
+   */
+  async answeredAsEarly(): Promise<void> {
     await this.afterMediaChange();
   }
 
@@ -627,8 +635,11 @@ export class SipCall
     return leg;
   }
 
-  /** Participant fields, hold state and the inactivity timer follow the audio m-line. */
-  private async afterMediaChange(): Promise<void> {
+  /**
+   * Participant fields, hold state and the inactivity timer follow the audio m-line. `early`: an early answer (a 18x
+   * with SDP, RFC 3261 §13.2.1) of a call still ringing: a far end may ring in silence, so no RTP timer yet.
+   */
+  private async afterMediaChange(early = false): Promise<void> {
     const leg = this.audioLeg;
     const m = leg?.negotiated;
     if (!leg || !m) return;
@@ -637,7 +648,7 @@ export class SipCall
     // DTLS-SRTP (WebRTC) is SRTP too, keyed by the handshake instead of SDES.
     const srtp = m.transportOptions.enableSrtp || m.webRtc !== undefined;
     this.participant.setMedia({ codec: m.codec.encodingName, srtp, onHold });
-    await leg.setInactivityTimeout(onHold ? 0 : this.media.rtpTimeoutMs);
+    await leg.setInactivityTimeout(onHold || early ? 0 : this.media.rtpTimeoutMs);
     this.safeEmit('audioChanged');
   }
 

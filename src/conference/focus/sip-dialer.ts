@@ -217,7 +217,7 @@ class DialOutConnector implements SessionConnector {
       p.log.info({ status: res.status }, 'dial-out early media');
       early = {
         sdp,
-        applied: call.applyRemoteAnswer(sdp, offer).then(
+        applied: call.applyRemoteAnswer(sdp, offer, { early: true }).then(
           () => true,
           (err: unknown) => {
             p.log.warn({ err: (err as Error).message }, 'early media answer not usable');
@@ -257,7 +257,8 @@ class DialOutConnector implements SessionConnector {
       const answer = dialog.remoteSdp?.toString('utf8');
       const earlyOk = early ? await early.applied : false;
       // The 2xx repeats the early answer (same o= version): the legs already point at the callee.
-      if (!(earlyOk && answer !== undefined && sameSdpVersion(answer, early!.sdp))) {
+      if (earlyOk && answer !== undefined && sameSdpVersion(answer, early!.sdp)) await call.answeredAsEarly();
+      else {
         if (!answer) throw new AppError('CONF_DIAL_FAILED', 'the 2xx carried no SDP answer');
         await call.applyRemoteAnswer(answer, offer);
       }
