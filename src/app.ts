@@ -51,6 +51,7 @@ import { DigestRequestAuthenticator } from './sip/auth/request-authenticator';
 import { Registrar } from './conference/registrar/registrar';
 import { LocatingDialer } from './conference/registrar/locating-dialer';
 import { Availability } from './conference/registrar/availability';
+import { PresenceAgent } from './conference/registrar/presence';
 import { registrationsRouter } from './http/routes/registrations';
 import { SubscriptionNotifier } from './sip/subscription';
 import { ConferenceEventPackage } from './conference/events';
@@ -134,6 +135,7 @@ export class App {
   /** The registrar (REGISTER bindings, dial-by-name) and the users' availability. */
   readonly registrar: Registrar;
   readonly availability: Availability;
+  readonly presence: PresenceAgent;
   /** SIP digest for REGISTER, REFER and any UAS service that needs to know the sender. */
   readonly sipAuthenticator: DigestRequestAuthenticator;
   private readonly attachments: AttachmentStore;
@@ -165,6 +167,7 @@ export class App {
     this.metrics = parts.metrics;
     this.registrar = parts.registrar;
     this.availability = parts.availability;
+    this.presence = parts.presence;
     this.sipAuthenticator = parts.sipAuthenticator;
     this.attachments = parts.attachments;
     this.retention = parts.retention;
@@ -338,6 +341,16 @@ export class App {
         log: log.child({ component: 'availability' }),
       });
       opened.push(availability);
+      // RFC 3856 presence of our users (SUBSCRIBE Event: presence, PIDF), through the RFC 6665 notifier.
+      const presence = new PresenceAgent({
+        notifier: subscriptions,
+        availability,
+        authenticator: sipAuthenticator,
+        knowsUser: knowsSipUser,
+        isOurDomain,
+        log: log.child({ component: 'presence' }),
+      });
+      opened.push(presence);
       // Rooms created through the API (or the dashboard) are kept across restarts.
       for (const r of store.rooms.list())
         await conference.declareRoom({
@@ -567,6 +580,7 @@ export class App {
         retention,
         registrar,
         availability,
+        presence,
         sipAuthenticator,
       });
     } catch (err) {
@@ -594,6 +608,7 @@ export class App {
       await new Promise<void>((r) => void this.io.close(() => r()));
       await this.http.close();
       this.conference.close();
+      this.presence.close();
       this.availability.close();
       this.registrar.close();
       // The participants' leave events (CDRs, webhooks) are out now; CDRs are written synchronously on leave.
@@ -645,6 +660,7 @@ interface AppParts {
   metrics: MetricsCollector;
   registrar: Registrar;
   availability: Availability;
+  presence: PresenceAgent;
   sipAuthenticator: DigestRequestAuthenticator;
   attachments: AttachmentStore;
   retention: Retention;

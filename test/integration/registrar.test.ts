@@ -307,4 +307,55 @@ describe('registrar (RFC 3261 §10.3) with SIPp', () => {
       c.disconnect();
     }
   }, 30_000);
+
+  it('presence (RFC 3856): a digest-authenticated watcher gets PIDF NOTIFYs as alice registers and unregisters', async () => {
+    // alice is registered (previous test); bob watches her
+    expect(parley.app.registrar.bindingsOf('alice').length).toBeGreaterThan(0);
+    const port = await freePort();
+    const out = path.join(dir, `presence-${port}.out`);
+    const msgFile = path.join(dir, `presence-${port}.msg`);
+    fs.writeFileSync(out, '');
+    const watching = runSipp({
+      scenario: path.resolve(__dirname, '../e2e/sipp/presence-watch.xml'),
+      remote: `127.0.0.1:${parley.app.sip.ports.udp}`,
+      localPort: port,
+      timeoutSec: 20,
+      extraArgs: [
+        ...['-au', 'bob', '-ap', 'bob-secret!', '-trace_msg', '-message_file', msgFile],
+        ...['-key', 'presentity', 'alice', '-key', 'out', out],
+        // SIPp's digest uri is sip:<remote> unless told: the Request-URI here names the presentity
+        ...['-auth_uri', `alice@127.0.0.1:${parley.app.sip.ports.udp}`],
+      ],
+      cwd: dir,
+    });
+    const seen = async (event: string): Promise<void> => {
+      const end = Date.now() + 10_000;
+      while (!fs.readFileSync(out, 'utf8').includes(event)) {
+        if (Date.now() > end)
+          throw new Error(`no ${event}: ${fs.readFileSync(msgFile, 'utf8').slice(-3000)}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    await seen('notify1');
+    // alice unregisters: the watcher is told at once
+    const gone = await register({ user: 'alice', password: 'alice-secret', contacts: '*', expires: 0 });
+    expect(gone.statuses).toEqual([401, 200]);
+    await seen('notify2');
+    const r = await watching;
+    expect(r.code).toBe(0);
+    const log = fs.readFileSync(msgFile, 'utf8');
+    const notifies = log
+      .split(/\n(?=-{5,} )/)
+      .filter(
+        (b) => /message received/.test(b.split('\n').slice(0, 3).join('\n')) && /\bNOTIFY sip:/.test(b),
+      );
+    expect(notifies).toHaveLength(3);
+    const basic = (b: string): string | undefined => /<basic>(\w+)<\/basic>/.exec(b)?.[1];
+    expect(notifies[0]).toMatch(/^Content-Type: application\/pidf\+xml\s*$/im);
+    expect(notifies[0]).toMatch(/entity="sip:alice@127\.0\.0\.1"/);
+    expect(basic(notifies[0]!)).toBe('open');
+    expect(notifies[0]).toMatch(/<note>available<\/note>/);
+    expect(basic(notifies[1]!)).toBe('closed');
+    expect(notifies[2]).toMatch(/^Subscription-State: terminated/im);
+  }, 40_000);
 });
