@@ -2,7 +2,8 @@
  * RFC 6665 notifier side (SIP-specific event notification), knowing nothing of rooms.
  *
  * ```ts
- * const notifier = new SubscriptionNotifier(sipStack); // routes out-of-dialog SUBSCRIBE to itself
+ * // routes out-of-dialog SUBSCRIBE to itself; live subscriptions capped per source (503 SEC_TOO_MANY_SUBSCRIPTIONS)
+ * const notifier = new SubscriptionNotifier(sipStack, { maxPerSource: 64, maxTotal: 10000, isExempt });
  * notifier.register('conference', {
  *   contentTypes: ['application/conference-info+xml'],
  *   defaultExpires: 3600, minExpires: 60, maxExpires: 7200,
@@ -17,6 +18,7 @@
  *   },
  * });
  * // RFC 3515 implicit subscription of an out-of-dialog REFER (answers 202, sends the first NOTIFY):
+ * // (throws SipError 400 without Contact, 503 over the cap)
  * const referSub = notifier.acceptRefer(incomingRequest, {
  *   state: () => ({ body: 'SIP/2.0 100 Trying', contentType: 'message/sipfrag;version=2.0' }),
  * });
