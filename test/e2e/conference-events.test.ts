@@ -6,7 +6,7 @@
  *   refresh SUBSCRIBE gets the new Expires and a full NOTIFY; Expires 0 → a final NOTIFY terminated;reason=timeout.
  *   Every NOTIFY body SIPp received is validated against the RFC 4575 schema with xmllint, and the versions run
  *   1, 2, 3 ... without a gap.
- * - conf-event-end.xml: the room ends (DELETE /api/rooms/:id) → terminated;reason=noresource.
+ * - conf-event-end.xml: the room ends (DELETE /api/rooms/:id) → terminated;reason=noresource, over UDP and TCP.
  * - conf-event-refused.xml: an unknown event package → 489 with Allow-Events; an unknown room → 404.
  * - a Chromium page (the /rtc probe) with its camera on and a phone in one room: the watcher's full document lists
  *   the browser as `sip:<participantId>@<host>` with audio and video media, and the phone by its own URI.
@@ -54,11 +54,13 @@ async function watcher(
   scenario: string,
   room: string,
   keys: Record<string, string> = {},
+  transport: 'u1' | 't1' = 'u1',
 ): Promise<FocusSippRun> {
   const run = await startFocusSipp(parley, {
     scenario: path.relative(FOCUS_SCENARIOS, path.join(__dirname, 'sipp', scenario)),
     room,
     keys,
+    transport,
     timeoutSec: 60,
   });
   sipps.push(run);
@@ -142,21 +144,30 @@ test('SUBSCRIBE gets 200 and the full state, then partial NOTIFYs for a joining 
   expect(docs.at(-1)!.state).toBe('terminated;reason=timeout');
 });
 
-test('the room ending terminates its watchers with reason=noresource', async () => {
-  await dialTonePhone(parley, phones, 'ending', 'uma', 613);
-  await parley.waitParticipants('ending', (l) => l.length === 1 && l[0]!.state === 'joined');
-  const w = await watcher('conf-event-end.xml', 'ending');
-  await w.waitEvent('full');
-  const ended = await parley.del('/api/rooms/ending');
-  expect(ended.status).toBe(200);
-  expect(await w.waitEvent('final', 20000)).toEqual(['final', 'terminated;reason=noresource']);
-  const r = await w.done;
-  expect(r.errors).toBe('');
-  expect(r.code).toBe(0);
-  const docs = notifies(r.messages);
-  expect(docs[0]!.body).toContain('<user entity="sip:uma@127.0.0.1">');
-  for (const d of docs.filter((x) => x.body !== '')) expect(validateXml(d.body).ok).toBe(true);
-});
+test.each([
+  ['UDP', 'u1'],
+  ['TCP', 't1'],
+] as const)(
+  'the room ending terminates its watchers with reason=noresource (%s)',
+  async (name, transport) => {
+    const room = `ending-${name.toLowerCase()}`;
+    await dialTonePhone(parley, phones, room, 'uma', 613);
+    await parley.waitParticipants(room, (l) => l.length === 1 && l[0]!.state === 'joined');
+    const w = await watcher('conf-event-end.xml', room, {}, transport);
+    await w.waitEvent('full');
+    const ended = await parley.del(`/api/rooms/${room}`);
+    expect(ended.status).toBe(200);
+    expect(await w.waitEvent('final', 20000)).toEqual(['final', 'terminated;reason=noresource']);
+    const r = await w.done;
+    expect(r.errors).toBe('');
+    expect(r.code).toBe(0);
+    const docs = notifies(r.messages);
+    expect(docs[0]!.body).toContain('<user entity="sip:uma@127.0.0.1">');
+    for (const d of docs.filter((x) => x.body !== '')) expect(validateXml(d.body).ok).toBe(true);
+    // the NOTIFYs came over the watcher's transport (TCP: the dialog's connection, or one to its Contact)
+    expect(r.messages).toContain(`${name} message received`);
+  },
+);
 
 test('an unknown event package gets 489 with Allow-Events; an unknown room gets 404', async () => {
   // a package nobody serves (RFC 6665 §4.2.1)
