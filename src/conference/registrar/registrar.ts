@@ -111,6 +111,8 @@ export class Registrar extends TypedEmitter<RegistrarEvents> implements ContactL
 
   /** `user`'s live bindings, best first. */
   bindingsOf(user: string): Binding[] {
+    // an account disabled or deleted since it registered is nobody's to dial (its rows expire on their own)
+    if (!this.opts.knowsUser(user)) return [];
     const now = this.now();
     return orderBindings(
       this.opts.store
@@ -126,7 +128,7 @@ export class Registrar extends TypedEmitter<RegistrarEvents> implements ContactL
     const by = new Map<string, Binding[]>();
     for (const r of this.opts.store.list()) {
       const b = fromRecord(r);
-      if (b.expiresAt <= now) continue;
+      if (b.expiresAt <= now || !this.opts.knowsUser(r.username)) continue;
       const list = by.get(r.username) ?? [];
       list.push(b);
       by.set(r.username, list);
