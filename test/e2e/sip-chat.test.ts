@@ -6,8 +6,8 @@
  *   (a MESSAGE to the second would fail its run, which expects only the BYE);
  * - the first phone's own MESSAGE inside its dialog arrives in the browser's chat as that participant, and in the
  *   history a new browser gets at join;
- * - out-of-dialog MESSAGEs to `sip:chat@host` from a UDP socket: From a participant → 200 and in the chat; From
- *   anyone else 403; an unknown room 404; text/html 415 with Accept; an oversize body 413;
+ * - out-of-dialog MESSAGEs to `sip:chat@host` from a UDP socket: From a participant → 200 and in the chat; the same
+ *   From sent from another address (127.0.0.2) 403; From anyone else 403; an unknown room 404; text/html 415 with Accept; an oversize body 413;
  * - OPTIONS to the room: 200 with Allow (MESSAGE among them), Accept (text/plain), Allow-Events and a Contact for
  *   the room with `isfocus`; an unknown room (rooms are not created on demand here) 404; OPTIONS to the server
  *   itself keeps its plain answer.
@@ -39,7 +39,8 @@ let parley: E2eParley;
 const clients: Client[] = [];
 const sipps: FocusSippRun[] = [];
 let udp: dgram.Socket;
-let udpPort = 0;
+/** A UDP socket on another loopback address: a sender that is not where any participant's call comes from. */
+let elsewhere: dgram.Socket;
 let linphone: Linphone | undefined;
 
 beforeAll(async () => {
@@ -48,13 +49,15 @@ beforeAll(async () => {
   });
   udp = dgram.createSocket('udp4');
   await new Promise<void>((r) => udp.bind(0, '127.0.0.1', r));
-  udpPort = (udp.address() as { port: number }).port;
+  elsewhere = dgram.createSocket('udp4');
+  await new Promise<void>((r) => elsewhere.bind(0, '127.0.0.2', r));
 });
 
 afterAll(async () => {
   await linphone?.stop();
   for (const c of clients) c.disconnect();
   udp?.close();
+  elsewhere?.close();
   await stopAndReport(parley, __filename);
   await Promise.all(sipps.map((s) => s.done));
 });
@@ -102,11 +105,18 @@ async function until<T>(what: string, get: () => T | undefined, timeoutMs = 1000
 
 let seq = 0;
 /** Sends one SIP request from our UDP socket and resolves with the final response's text. */
-async function request(method: string, uri: string, headers: string[], body = ''): Promise<string> {
+async function request(
+  method: string,
+  uri: string,
+  headers: string[],
+  body = '',
+  sock: dgram.Socket = udp,
+): Promise<string> {
+  const local = sock.address() as { address: string; port: number };
   const callId = `chat-e2e-${++seq}-${Date.now()}`;
   const msg = [
     `${method} ${uri} SIP/2.0`,
-    `Via: SIP/2.0/UDP 127.0.0.1:${udpPort};branch=z9hG4bK-${callId};rport`,
+    `Via: SIP/2.0/UDP ${local.address}:${local.port};branch=z9hG4bK-${callId};rport`,
     `Call-ID: ${callId}`,
     `CSeq: 1 ${method}`,
     'Max-Forwards: 70',
@@ -118,18 +128,18 @@ async function request(method: string, uri: string, headers: string[], body = ''
   ].join('\r\n');
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => {
-      udp.off('message', onMessage);
+      sock.off('message', onMessage);
       reject(new Error(`${method} ${uri}: no final response`));
     }, 10000);
     const onMessage = (b: Buffer): void => {
       const text = b.toString('utf8');
       if (!text.includes(`Call-ID: ${callId}`) || !/^SIP\/2\.0 [2-6]\d\d/.test(text)) return;
       clearTimeout(t);
-      udp.off('message', onMessage);
+      sock.off('message', onMessage);
       resolve(text);
     };
-    udp.on('message', onMessage);
-    udp.send(msg, parley.sipPort, '127.0.0.1');
+    sock.on('message', onMessage);
+    sock.send(msg, parley.sipPort, '127.0.0.1');
   });
 }
 
@@ -189,6 +199,15 @@ test('room chat ↔ SIP MESSAGE: a browser reaches the phones, a phone answering
     web.received.find((m) => m.text === 'out of dialog from alice'),
   );
   expect(oodMsg).toMatchObject({ from: aliceId, fromName: 'alice' });
+  // The same From from another address (127.0.0.2, not where alice's call is signalled from): not alice.
+  const spoofed = await request(
+    'MESSAGE',
+    `sip:${ROOM}@127.0.0.1:${parley.sipPort}`,
+    [`From: "Alice" <sip:alice@127.0.0.1>;tag=spoof1`, 'Content-Type: text/plain'],
+    'spoofed alice',
+    elsewhere,
+  );
+  expect(statusOf(spoofed)).toBe(403);
 
   // A new browser gets both in its join history.
   const late = await browser('Late');

@@ -43,7 +43,7 @@ const SIP_KINDS: ReadonlySet<ParticipantKind> = new Set([ParticipantKind.Sip, Pa
  * SIP chat (RFC 3428 MESSAGE) into and out of the room chat (`Room.chat`, the one browsers use):
  * - a MESSAGE in a participant's INVITE dialog is posted as that participant;
  * - a MESSAGE outside any dialog to `sip:<room>@host` is posted as the participant whose address its From names
- *   (403 when none does; 404 for a room that is not open);
+ *   and whose call is signalled from the same IP address (403 when none does; 404 for a room that is not open);
  * - every room message (browser, REST, another phone) goes to each joined SIP participant but its sender as an
  *   in-dialog MESSAGE, text/plain, the sender's name first; a phone answering 405/415/501 or never answering is
  *   left out from then on.
@@ -124,9 +124,16 @@ export class SipChat {
       return;
     }
     const from = req.from.uri;
+    // From is the sender's word only: it must also come from where that participant's call is signalled (the same
+    // IP address as its dialog's flow), so knowing a participant's address is not enough to speak as it.
     const sender = room
       .participants()
-      .find((p) => p.state === ParticipantState.Joined && sameAddress(from, addressOf(p.uri)));
+      .find(
+        (p) =>
+          p.state === ParticipantState.Joined &&
+          sameAddress(from, addressOf(p.uri)) &&
+          this.dialogs.get(p.session?.callId ?? '')?.flow.address === r.flow.address,
+      );
     const body = readChatBody(req.headers.get('Content-Type'), req.body, this.maxBytes);
     if (!body.ok) {
       r.reply(body.status, { reason: body.reason, ...(body.headers ? { headers: body.headers } : {}) });
