@@ -162,7 +162,12 @@ export class Linphone {
     await this.command('terminate', /linphonec> /);
   }
 
-  /** Sends a SIP MESSAGE (RFC 3428) with `text` to `uri`. */
+  /**
+   * Sends a SIP MESSAGE (RFC 3428) with `text` to `uri`. Seen with linphonec 5.1: once a MESSAGE was received from
+   * `user@host` it keeps a chat room for that peer WITHOUT the port, and `chat sip:user@host:port ...` reuses it:
+   * the reply goes to port 5060 of that host (or through its registrar proxy when it is registered). Received
+   * MESSAGEs print as `Message received from sip:room@127.0.0.1: hello` (see `receivedChats`).
+   */
   async sendChat(uri: string, text: string): Promise<void> {
     await this.command(`chat ${uri} ${text}`, /linphonec> /);
   }
