@@ -168,7 +168,10 @@ test('SRTP required: plain RTP/AVP gets 488 with a Warning; SDES-SRTP joins; oth
   });
   const r3 = await open.done;
   expect({ code: r3.code, errors: r3.errors }).toEqual({ code: 0, errors: '' });
-  expect(receivedMessage(r3.messages, 'SIP/2.0 200')).toBeDefined();
+  // the focus answers from the conference URI, with "isfocus" (RFC 4579 §4.5)
+  expect(receivedMessage(r3.messages, 'SIP/2.0 200')).toMatch(
+    new RegExp(`^Contact: <sip:open@127\\.0\\.0\\.1:${parley.sipPort}>;isfocus`, 'm'),
+  );
   expect(parley.logs('INVITE rejected').filter((l) => l.status === 488)).toHaveLength(1);
 });
 

@@ -72,7 +72,13 @@ export class InviteConnector implements SessionConnector {
     if (!call || localSdp === undefined) throw new Error('establish() before connect()');
     let dialog;
     try {
-      dialog = await this.invite.accept({ sdp: localSdp, contactParams: ';isfocus' });
+      // RFC 4579 §4.5: the focus's Contact is the conference URI with the "isfocus" feature parameter (a client
+      // SUBSCRIBEs to it for the roster, and REFERs to it)
+      dialog = await this.invite.accept({
+        sdp: localSdp,
+        contactParams: ';isfocus',
+        contactUser: this.invite.request.uri.user,
+      });
     } catch (err) {
       call.participant.log.info({ err: (err as Error).message }, 'call not established');
       call.participant.close(LeaveReason.Cancelled);

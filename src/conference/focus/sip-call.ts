@@ -354,7 +354,11 @@ export class SipCall
       }
       let dialog: SessionDialog;
       try {
-        dialog = await invite.accept({ sdp: answer, contactParams: ';isfocus' });
+        dialog = await invite.accept({
+          sdp: answer,
+          contactParams: ';isfocus',
+          contactUser: invite.request.uri.user,
+        });
       } catch (err) {
         closeFresh();
         throw err;

@@ -144,6 +144,7 @@ export class SipDialer implements Dialer {
       this.opts,
       route,
       opts.log.child({ roomId: opts.roomName, ...(route.trunk !== null ? { trunk: route.trunk } : {}) }),
+      opts.roomName,
       opts.onProgress,
     );
   }
@@ -162,6 +163,8 @@ class DialOutConnector implements SessionConnector {
     private readonly opts: SipDialerOptions,
     private readonly route: DialRoute,
     readonly log: Logger,
+    /** our Contact is the conference URI (RFC 4579 §4.5), as in the calls the focus answers */
+    private readonly roomName: string,
     private readonly onProgress?: DialProgressListener,
   ) {
     const tp = target.params.get('transport')?.toUpperCase();
@@ -232,6 +235,7 @@ class DialOutConnector implements SessionConnector {
       dialog = await this.opts.sip.invite(this.target, {
         sdp: offer,
         contactParams: ';isfocus',
+        contactUser: this.roomName,
         signal: abort.signal,
         callId: this.callId,
         onProgress,

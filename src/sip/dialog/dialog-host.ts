@@ -17,8 +17,11 @@ export interface DialogHost {
   readonly timers: TimerConfig;
   readonly logger: SipLogger;
   readonly sessionTimers?: SessionTimerOptions;
-  /** our Contact header value on a transport, with extra URI params (e.g. ';isfocus') */
-  contact(protocol: TransportProtocol, uriParams?: string): string;
+  /**
+   * our Contact header value on a transport, with extra header params (e.g. ';isfocus') and, when given, a user
+   * part of its own (a focus's Contact is the conference URI, RFC 4579 §4.5; default the stack's contactUser)
+   */
+  contact(protocol: TransportProtocol, uriParams?: string, user?: string): string;
   /** adds User-Agent / Allow / Supported where appropriate */
   decorate(h: Headers, kind: 'request' | 'response', method: string): void;
   /** the dialog ended: forget it */

@@ -44,6 +44,8 @@ export interface SessionDialogInit {
   /** the flow the dialog was created on (reused for requests while the connection is open) */
   flow: Flow;
   contactParams?: string;
+  /** the user part of our Contact (default the stack's): a focus's dialogs carry the conference URI */
+  contactUser?: string;
   localSdp?: Buffer;
   remoteSdp?: Buffer;
   /** methods the peer allows (its Allow header), if it told us */
@@ -190,6 +192,7 @@ export class SessionDialog extends TypedEmitter<SessionDialogEvents> implements 
   flow: Flow;
   readonly protocol: TransportProtocol;
   contactParams?: string;
+  contactUser?: string;
   /** our current session description */
   localSdp?: Buffer;
   /** the peer's current session description */
@@ -232,6 +235,7 @@ export class SessionDialog extends TypedEmitter<SessionDialogEvents> implements 
     this.flow = init.flow;
     this.protocol = init.flow.protocol;
     this.contactParams = init.contactParams;
+    this.contactUser = init.contactUser;
     this.localSdp = init.localSdp;
     this.remoteSdp = init.remoteSdp;
     this.peerAllows = init.peerAllows;
@@ -544,7 +548,7 @@ export class SessionDialog extends TypedEmitter<SessionDialogEvents> implements 
       contentType: opts.contentType,
     });
     if (status >= 200 && status < 300 && TARGET_REFRESH.has(method)) {
-      res.headers.set('Contact', this.host.contact(this.protocol, this.contactParams));
+      res.headers.set('Contact', this.host.contact(this.protocol, this.contactParams, this.contactUser));
     }
     this.host.decorate(res.headers, 'response', method);
     return res;
@@ -584,7 +588,8 @@ export class SessionDialog extends TypedEmitter<SessionDialogEvents> implements 
     h.set('Call-ID', this.callId);
     // "Requests within a dialog MUST contain strictly monotonically increasing and contiguous CSeq sequence numbers"
     h.set('CSeq', `${seq ?? ++this.localSeq} ${method}`);
-    if (TARGET_REFRESH.has(method)) h.set('Contact', this.host.contact(this.protocol, this.contactParams));
+    if (TARGET_REFRESH.has(method))
+      h.set('Contact', this.host.contact(this.protocol, this.contactParams, this.contactUser));
     this.host.decorate(h, 'request', method);
     if (opts.headers) {
       for (const [k, v] of Object.entries(opts.headers))

@@ -28,6 +28,11 @@ const HOST_OK = charTable(''); // hostname chars: alnum - . (and _ tolerated, vi
 
 const HEX = '0123456789ABCDEF';
 
+/** A user part as it goes into a URI (RFC 3261 §25.1: what is not unreserved / user-unreserved is %-escaped). */
+export function escapeUser(user: string): string {
+  return escape(user, USER_OK);
+}
+
 function escape(s: string, ok: Uint8Array): string {
   let i = 0;
   for (; i < s.length; i++) {

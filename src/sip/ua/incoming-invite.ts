@@ -28,6 +28,8 @@ export interface AcceptOptions {
   headers?: Record<string, string | string[]>;
   /** Contact header params after the URI, e.g. ';isfocus' (RFC 4579) */
   contactParams?: string;
+  /** the user part of our Contact (default the stack's): a focus answers with the conference URI (RFC 4579 §4.5) */
+  contactUser?: string;
 }
 
 /** What IncomingInvite needs from the core. */
@@ -153,6 +155,7 @@ export class IncomingInvite extends TypedEmitter<IncomingInviteEvents> {
       secure: req.uri.scheme === 'sips' && (this.flow.protocol === 'TLS' || this.flow.protocol === 'WSS'),
       flow: this.flow,
       contactParams,
+      contactUser: opts.contactUser,
       localSdp: sdp,
       remoteSdp: req.body.length > 0 ? req.body : undefined,
       peerAllows: req.headers.getList('Allow').map((m) => m.toUpperCase()),
@@ -165,7 +168,7 @@ export class IncomingInvite extends TypedEmitter<IncomingInviteEvents> {
       body: sdp,
       contentType: sdp && sdp.length > 0 ? 'application/sdp' : undefined,
     });
-    res.headers.set('Contact', this.host.contact(this.flow.protocol) + (contactParams ?? ''));
+    res.headers.set('Contact', this.host.contact(this.flow.protocol, contactParams, opts.contactUser));
     this.host.decorate(res.headers, 'response', 'INVITE');
     if (st?.ok) dialog.applySessionTimer(st.params);
     await dialog.send2xxUntilAck(this.tx, res);

@@ -4,7 +4,7 @@ import { newBranch, newCallId, newTag } from '../message/ids';
 import { NameAddr } from '../message/name-addr';
 import { createResponse } from '../message/response-factory';
 import { SipRequest, type SipResponse } from '../message/sip-message';
-import { SipUri } from '../message/uri';
+import { SipUri, escapeUser } from '../message/uri';
 import type { Clock, TimerHandle } from '../transaction/clock';
 import type { InviteServerTransaction } from '../transaction/invite-server-transaction';
 import type { TimerConfig } from '../transaction/timers';
@@ -98,6 +98,8 @@ export interface InviteOptions {
   /** credentials for 401/407 challenges (answered once, RFC 3261 §22.2) */
   auth?: { username: string; password: string };
   contactParams?: string;
+  /** the user part of our Contact (default the stack's contactUser): a focus dialling out gives the room's name */
+  contactUser?: string;
   /** abort → CANCEL (§9.1) once a provisional response arrived; the promise rejects with SipError(487) */
   signal?: AbortSignal;
   /** give up with CANCEL after this many ms without a final response */
@@ -231,9 +233,10 @@ export class UserAgentCore
 
   // ---------------------------------------------------------------- DialogHost
 
-  contact(protocol: TransportProtocol, headerParams?: string): string {
+  contact(protocol: TransportProtocol, headerParams?: string, contactUser?: string): string {
     const { host, port } = this.routing.contactHostPort(protocol);
-    const user = this.coreOpts.contactUser ? `${this.coreOpts.contactUser}@` : '';
+    const name = contactUser ?? this.coreOpts.contactUser;
+    const user = name ? `${escapeUser(name)}@` : '';
     const tp = protocol === 'UDP' ? '' : `;transport=${protocol.toLowerCase()}`;
     return `<sip:${user}${host}:${port}${tp}>${headerParams ?? ''}`;
   }
@@ -542,6 +545,7 @@ export class UserAgentCore
     const fromTag = newTag();
     const sdp = typeof opts.sdp === 'string' ? Buffer.from(opts.sdp) : opts.sdp;
     const contactParams = opts.contactParams ?? this.defaultContactParams;
+    const contactUser = opts.contactUser;
     let seq = 0;
     let sessionExpires = this.sessionTimers?.sessionExpires;
 
@@ -558,7 +562,7 @@ export class UserAgentCore
         fromTag,
       );
       for (const r of routeSet) h.append('Route', r);
-      h.set('Contact', this.contact(target.protocol, contactParams));
+      h.set('Contact', this.contact(target.protocol, contactParams, contactUser));
       if (this.sessionTimers && sessionExpires !== undefined) {
         h.set('Session-Expires', String(sessionExpires));
         h.set('Min-SE', String(this.sessionTimers.minSE));
@@ -621,7 +625,7 @@ export class UserAgentCore
       };
       const ackAndBye = (res: SipResponse): void => {
         // a 2xx we no longer want (canceled race, other fork): confirm it and hang up (§15)
-        const d = this.createUacDialog(current, res, target, sdp, contactParams);
+        const d = this.createUacDialog(current, res, target, sdp, contactParams, contactUser);
         d.sendAck(current.cseq.seq, target);
         void d.bye();
       };
@@ -647,7 +651,7 @@ export class UserAgentCore
               ackAndBye(res);
               return;
             }
-            dialog = this.createUacDialog(current, res, target, sdp, contactParams);
+            dialog = this.createUacDialog(current, res, target, sdp, contactParams, contactUser);
             this.addDialog(dialog);
             dialog.sendAck(current.cseq.seq, target);
             const st = this.sessionTimers ? negotiateAsUac(res) : undefined;
@@ -696,6 +700,7 @@ export class UserAgentCore
     target: Target,
     sdp: Buffer | undefined,
     contactParams: string | undefined,
+    contactUser?: string,
   ): SessionDialog {
     const from = req.from.clone();
     const localTag = from.tag ?? '';
@@ -720,6 +725,7 @@ export class UserAgentCore
       secure: req.uri.scheme === 'sips',
       flow: { ...target, localAddress: this.routing.ip, localPort: 0 },
       contactParams,
+      contactUser,
       localSdp: sdp,
       remoteSdp: res.body.length > 0 ? res.body : undefined,
       peerAllows: res.headers.getList('Allow').map((m) => m.toUpperCase()),
