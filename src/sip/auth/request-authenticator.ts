@@ -13,6 +13,8 @@
  *   but a UA that answered our own nonce with a wrong digest has the wrong password: re-challenging only makes it
  *   loop (or prompt forever). Unknown user and wrong password give the same answer, so the answer does not tell
  *   a scanner (svwar) which names exist.
+ * - a source address with `maxFailuresPerSource` such 403s within `failureWindowSec` → 403 at once, nothing
+ *   verified, until its failures age out (online password guessing at the rate the SIP rate limits still allow).
  */
 import { SipError } from '../errors';
 import type { SipRequest } from '../message/sip-message';
@@ -62,7 +64,17 @@ export interface DigestRequestAuthenticatorOptions {
   /** milliseconds since the epoch (tests) */
   clock?: () => number;
   algorithms?: DigestAlgorithm[];
+  /**
+   * Online guessing guard: a source address (the top Via's received, else its host) with this many wrong digests
+   * (403s) within `failureWindowSec` gets 403 without a verification until the window has passed (default 20).
+   */
+  maxFailuresPerSource?: number;
+  /** default 300 */
+  failureWindowSec?: number;
 }
+
+/** Sources tracked for failures at most (the oldest are forgotten first). */
+const MAX_TRACKED_SOURCES = 10_000;
 
 /** The HA1s to store for an account's password in `realm` (SHA-256 and MD5: the algorithms we challenge with). */
 export function sipHa1s(
@@ -83,6 +95,11 @@ export class DigestRequestAuthenticator implements SipRequestAuthenticator {
   private readonly statics = new Map<string, DigestSecret>();
   private readonly source?: SipCredentialSource;
   private readonly status: 401 | 407;
+  private readonly clock: () => number;
+  private readonly maxFailures: number;
+  private readonly windowMs: number;
+  /** wrong-digest times per source address, oldest first */
+  private readonly failures = new Map<string, number[]>();
 
   constructor(opts: DigestRequestAuthenticatorOptions) {
     this.realm = opts.realm;
@@ -100,6 +117,9 @@ export class DigestRequestAuthenticator implements SipRequestAuthenticator {
     }
     if (opts.source !== undefined) this.source = opts.source;
     this.status = opts.challengeStatus ?? 401;
+    this.clock = opts.clock ?? Date.now;
+    this.maxFailures = opts.maxFailuresPerSource ?? 20;
+    this.windowMs = (opts.failureWindowSec ?? 300) * 1000;
   }
 
   /** Whether `user` is an account that may authenticate (config or database). */
@@ -133,6 +153,10 @@ export class DigestRequestAuthenticator implements SipRequestAuthenticator {
     }
     if (mine === undefined)
       return this.challenge(values.length === 0 ? 'Unauthorized' : 'No credentials for realm');
+    // a source guessing passwords is refused before any verification (svcrack-style online guessing)
+    const source = sourceOf(req);
+    if (this.recentFailures(source) >= this.maxFailures)
+      return this.forbid('Forbidden (too many failed attempts)');
     // RFC 7616 §3.4.6 (RFC 2617 §3.2.2.5): the "uri" must name the resource of the request line
     let credUri: string;
     try {
@@ -140,7 +164,7 @@ export class DigestRequestAuthenticator implements SipRequestAuthenticator {
     } catch (e) {
       return this.challenge(e instanceof SipError ? (e.reason ?? 'Bad credentials') : 'Bad credentials');
     }
-    if (!sameUri(credUri, req.uri)) return this.forbid('Credentials for another URI');
+    if (!sameUri(credUri, req.uri)) return this.fail(source, 'Credentials for another URI');
     const r = this.server.verify(req.method, mine, (u) => this.secretOf(u));
     switch (r.result) {
       case 'ok':
@@ -156,8 +180,26 @@ export class DigestRequestAuthenticator implements SipRequestAuthenticator {
           r.reason.startsWith('no ')
         )
           return this.challenge('Unauthorized');
-        return this.forbid('Forbidden');
+        return this.fail(source, 'Forbidden');
     }
+  }
+
+  /** A wrong digest from `source`: counted, then 403. */
+  private fail(source: string, reason: string): SipAuthResult {
+    const now = this.clock();
+    const list = (this.failures.get(source) ?? []).filter((t) => now - t < this.windowMs);
+    list.push(now);
+    this.failures.delete(source); // re-inserted last: the map stays ordered by latest failure
+    this.failures.set(source, list);
+    if (this.failures.size > MAX_TRACKED_SOURCES) this.failures.delete(this.failures.keys().next().value!);
+    return this.forbid(reason);
+  }
+
+  private recentFailures(source: string): number {
+    const list = this.failures.get(source);
+    if (list === undefined) return 0;
+    const now = this.clock();
+    return list.filter((t) => now - t < this.windowMs).length;
   }
 
   private challenge(reason: string, stale = false): SipAuthResult {
@@ -173,6 +215,13 @@ export class DigestRequestAuthenticator implements SipRequestAuthenticator {
   private forbid(reason: string): SipAuthResult {
     return { ok: false, status: 403, headers: {}, reason };
   }
+}
+
+/** The address a request came from: the top Via's `received` (stamped by the transport), else its host. */
+function sourceOf(req: SipRequest): string {
+  const via = req.vias[0];
+  if (via === undefined) return '';
+  return (via.received ?? via.host).replace(/^\[|\]$/g, '').toLowerCase();
 }
 
 /** Compares the credentials' uri with the Request-URI by scheme, user, host and port (case-insensitive host). */

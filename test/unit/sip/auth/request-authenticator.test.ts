@@ -171,3 +171,34 @@ describe('HA1 verification (digest.ts)', () => {
     }
   });
 });
+
+describe('online guessing guard', () => {
+  it('refuses a source with too many wrong digests at once, without verifying, until its failures age out', async () => {
+    let now = 1_700_000_000_000;
+    const auth = new DigestRequestAuthenticator({
+      realm: REALM,
+      secret: 'a-test-secret-of-32-bytes-length!',
+      accounts: [{ username: 'alice', password: 'alice-pw' }],
+      clock: () => now,
+      maxFailuresPerSource: 3,
+      failureWindowSec: 60,
+    });
+    const answer = async (password: string): Promise<SipAuthResult> => {
+      const [sha] = challengesOf(await auth.check(register()));
+      const cred = new DigestClient({ username: 'alice', password }).authorize('REGISTER', URI, sha!);
+      return auth.check(register(cred));
+    };
+    for (let i = 0; i < 3; i++)
+      expect(await answer('guess')).toMatchObject({ status: 403, reason: 'Forbidden' });
+    // the right password now gets the same refusal: nothing is verified for this source
+    expect(await answer('alice-pw')).toMatchObject({
+      ok: false,
+      status: 403,
+      reason: 'Forbidden (too many failed attempts)',
+    });
+    // a request without credentials is still challenged (a phone can still learn the realm)
+    expect(await auth.check(register())).toMatchObject({ status: 401 });
+    now += 61_000;
+    expect(await answer('alice-pw')).toEqual({ ok: true, user: 'alice' });
+  });
+});
