@@ -45,9 +45,23 @@ export function ControlBar({ state, session }: { state: RoomState; session: Room
         <button
           type="button"
           class={`ctrl${micOff ? ' ctrl-off' : ''}`}
-          aria-label={me.micMuted ? 'Unmute microphone' : 'Mute microphone'}
-          title={me.mutedByModerator ? 'Muted by a moderator' : me.micMuted ? 'Unmute' : 'Mute'}
-          disabled={me.micMissing}
+          aria-label={
+            me.listenOnly
+              ? 'Unmute microphone (listen-only: a host can invite you to speak)'
+              : me.micMuted
+                ? 'Unmute microphone'
+                : 'Mute microphone'
+          }
+          title={
+            me.listenOnly
+              ? 'Listen-only: a host can invite you to speak'
+              : me.mutedByModerator
+                ? 'Muted by a moderator'
+                : me.micMuted
+                  ? 'Unmute'
+                  : 'Mute'
+          }
+          disabled={me.micMissing || me.listenOnly}
           onClick={() => void session.toggleMic()}
         >
           <Icon name={micOff ? 'micOff' : 'mic'} />

@@ -88,6 +88,34 @@ export function JoinForm({ state, session }: { state: RoomState; session: RoomSe
   );
 }
 
+/**
+ * The join waits in a webinar's lobby: says why (the server's `lobby` event), for as long as it takes (the join has
+ * no time limit meanwhile). Announced to screen readers as a status.
+ */
+export function Waiting({ state, session }: { state: RoomState; session: RoomSession }) {
+  const text =
+    state.waitingFor === 'host'
+      ? 'The webinar will start when the host joins'
+      : 'Waiting for the host to admit you';
+  return (
+    <main class="center-page">
+      <section class="card" aria-labelledby="wait-title">
+        <Logo />
+        <p class="eyebrow">You are joining</p>
+        <h1 id="wait-title" class="card-title room-title">
+          {state.room}
+        </h1>
+        <p class="row" role="status">
+          <span class="spinner" aria-hidden="true" /> {text}
+        </p>
+        <button class="btn btn-ghost btn-block" type="button" onClick={() => session.cancelWaiting()}>
+          Stop waiting
+        </button>
+      </section>
+    </main>
+  );
+}
+
 /** After leaving, or when the server ended this participant's session. */
 export function Goodbye({ state, session }: { state: RoomState; session: RoomSession }) {
   const ended = state.phase === 'ended' ? state.ended : null;

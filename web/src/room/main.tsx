@@ -3,7 +3,7 @@ import { render } from 'preact';
 import { useStore } from '../common/store';
 import { ChatPanel } from './chat';
 import { ControlBar, TopBar } from './controls';
-import { Goodbye, JoinForm } from './form';
+import { Goodbye, JoinForm, Waiting } from './form';
 import { RoomSession } from './session';
 import { Stage } from './stage';
 import { createRoomStore } from './state';
@@ -17,6 +17,7 @@ function App() {
   const state = useStore(store);
   if (state.phase === 'form' || state.phase === 'joining')
     return <JoinForm state={state} session={session} />;
+  if (state.phase === 'waiting') return <Waiting state={state} session={session} />;
   if (state.phase === 'left' || state.phase === 'ended') return <Goodbye state={state} session={session} />;
   return (
     <div class={`room${state.chatOpen ? ' with-chat' : ''}`}>

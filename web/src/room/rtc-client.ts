@@ -7,6 +7,7 @@ import {
   type RtcClientToServer,
   type RtcServerToClient,
 } from '../../../src/protocol/rtc-protocol';
+import { AnswerDeadline, DeadlineState, type DeadlineClock, type LobbyState } from './answer-deadline';
 
 export type RtcSocket = Socket<RtcServerToClient, RtcClientToServer>;
 
@@ -34,19 +35,28 @@ export function connectRtc(): RtcSocket {
   return io(location.origin + RTC_NAMESPACE, { transports: ['websocket'], autoConnect: true });
 }
 
-function settle<T>(event: string, resolve: (v: T) => void, reject: (e: Error) => void) {
-  let done = false;
-  const timer = setTimeout(() => {
-    done = true;
-    reject(new RtcError('TIMEOUT', `no answer to ${event}`));
-  }, TIMEOUT_MS);
-  return (r: AckResult<T>): void => {
-    if (done) return;
-    done = true;
-    clearTimeout(timer);
+const pageClock: DeadlineClock = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+};
+
+/** The acknowledgement callback of one request, and the deadline it runs under (TIMEOUT_MS unless held). */
+function settle<T>(
+  event: string,
+  resolve: (v: T) => void,
+  reject: (e: Error) => void,
+): { ack: (r: AckResult<T>) => void; deadline: AnswerDeadline } {
+  const deadline = new AnswerDeadline(TIMEOUT_MS, pageClock, () =>
+    reject(new RtcError('TIMEOUT', `no answer to ${event}`)),
+  );
+  deadline.start();
+  const ack = (r: AckResult<T>): void => {
+    if (deadline.state === DeadlineState.Done) return;
+    deadline.settle();
     if (r && r.ok) resolve(r.data);
     else reject(new RtcError(r?.error?.code ?? 'UNKNOWN', r?.error?.message ?? `${event} failed`));
   };
+  return { ack, deadline };
 }
 
 /** Sends `event` with `payload` and resolves with the acknowledgement's data (rejects with an RtcError). */
@@ -57,7 +67,34 @@ export function request<E extends RequestName>(
 ): Promise<ResultOf<E>> {
   return new Promise((resolve, reject) => {
     const emit = socket.emit.bind(socket) as unknown as (e: string, p: unknown, ack: unknown) => void;
-    emit(event, payload, settle<ResultOf<E>>(event, resolve, reject));
+    emit(event, payload, settle<ResultOf<E>>(event, resolve, reject).ack);
+  });
+}
+
+/**
+ * `join`, which may wait in a webinar's lobby for as long as a host takes: the server's `lobby` events hold the
+ * deadline while it waits (see AnswerDeadline) and are passed on to `onLobby` (the page shows why it waits).
+ */
+export function requestJoin(
+  socket: RtcSocket,
+  payload: PayloadOf<'join'>,
+  onLobby: (state: LobbyState) => void,
+): Promise<ResultOf<'join'>> {
+  return new Promise((resolve, reject) => {
+    const listener = (e: { state: LobbyState }): void => {
+      deadline.lobby(e.state);
+      onLobby(e.state);
+    };
+    const done =
+      <A extends unknown[]>(f: (...a: A) => void) =>
+      (...a: A) => {
+        socket.off('lobby', listener);
+        f(...a);
+      };
+    const { ack, deadline } = settle<ResultOf<'join'>>('join', done(resolve), done(reject));
+    socket.on('lobby', listener);
+    const emit = socket.emit.bind(socket) as unknown as (e: string, p: unknown, ack: unknown) => void;
+    emit('join', payload, ack);
   });
 }
 
@@ -65,6 +102,6 @@ export function request<E extends RequestName>(
 export function requestBare<E extends BareRequest>(socket: RtcSocket, event: E): Promise<ResultOf<E>> {
   return new Promise((resolve, reject) => {
     const emit = socket.emit.bind(socket) as unknown as (e: string, ack: unknown) => void;
-    emit(event, settle<ResultOf<E>>(event, resolve, reject));
+    emit(event, settle<ResultOf<E>>(event, resolve, reject).ack);
   });
 }

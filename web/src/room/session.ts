@@ -22,7 +22,8 @@ import type {
   TransportInfo,
 } from '../../../src/protocol/rtc-protocol';
 import type { Store } from '../common/store';
-import { connectRtc, request, requestBare, RtcError, type RtcSocket } from './rtc-client';
+import type { LobbyState } from './answer-deadline';
+import { connectRtc, request, requestBare, requestJoin, RtcError, type RtcSocket } from './rtc-client';
 import type { RemoteMedia, RoomState } from './state';
 
 /** Simulcast: three VP8 encodings, a quarter, half and full resolution. */
@@ -100,8 +101,8 @@ export class RoomSession {
   // ------------------------------------------------------------------ join, resume, leave
 
   async join(displayName: string, pin?: string): Promise<void> {
-    if (this.state.phase === 'joining') return;
-    this.store.set({ phase: 'joining', formError: null });
+    if (this.state.phase === 'joining' || this.state.phase === 'waiting') return;
+    this.store.set({ phase: 'joining', formError: null, waitingFor: null });
     this.joinArgs = { displayName, ...(pin ? { pin } : {}) };
     try {
       const socket = this.openSocket();
@@ -111,28 +112,53 @@ export class RoomSession {
       const device = new Device();
       await device.load({ routerRtpCapabilities: routerRtpCapabilities as unknown as RtpCapabilities });
       this.device = device;
-      const res = await request(socket, 'join', {
-        room: this.state.room,
-        displayName,
-        ...(pin ? { pin } : {}),
-        rtpCapabilities: this.deviceCapabilities(),
-      });
+      const res = await requestJoin(
+        socket,
+        {
+          room: this.state.room,
+          displayName,
+          ...(pin ? { pin } : {}),
+          rtpCapabilities: this.deviceCapabilities(),
+        },
+        (state) => this.onLobby(state),
+      );
+      if (this.socket !== socket) return; // left while waiting
       await this.enterRoom(res);
     } catch (err) {
+      // Left while waiting (Stop waiting): the form is shown already.
+      const phase: string = this.store.get().phase;
+      if (phase !== 'joining' && phase !== 'waiting') return;
       this.closeSocket();
       this.teardownMedia();
       const code = err instanceof RtcError ? err.code : '';
       this.store.set({
         phase: 'form',
+        waitingFor: null,
         pinRequired: this.state.pinRequired || code === 'RTC_PIN_REQUIRED' || code === 'RTC_WRONG_PIN',
         formError:
           code === 'RTC_PIN_REQUIRED'
             ? 'This room needs a PIN.'
             : code === 'RTC_WRONG_PIN'
               ? 'That PIN is not right. Try again.'
-              : `Could not join: ${errorText(err)}`,
+              : code === 'CONF_LOBBY_DENIED'
+                ? 'The host declined your request to join.'
+                : `Could not join: ${errorText(err)}`,
       });
     }
+  }
+
+  /** The join waits in a webinar's lobby (no time limit meanwhile: see AnswerDeadline), or the wait is over. */
+  private onLobby(state: LobbyState): void {
+    if (state === 'host' || state === 'admission') this.store.set({ phase: 'waiting', waitingFor: state });
+    else if (state === 'admitted') this.store.set({ phase: 'joining', waitingFor: null });
+  }
+
+  /** Stops waiting in the lobby: the connection goes (the server ends the wait), back to the form. */
+  cancelWaiting(): void {
+    if (this.state.phase !== 'waiting') return;
+    this.closeSocket();
+    this.teardownMedia();
+    this.store.set({ phase: 'form', waitingFor: null, formError: null });
   }
 
   /** Joins again with the name (and PIN) used before, after leaving or being ended. */
@@ -166,15 +192,19 @@ export class RoomSession {
     }
     this.sendTransport = this.createTransport('send', res.sendTransport);
     this.recvTransport = this.createTransport('recv', res.recvTransport);
+    // An attendee listens only: its mic starts off, as the server holds it (muted by the room's policy).
+    const listenOnly = res.role === 'attendee';
     this.userMuted = false;
     this.store.set({
       phase: 'in-room',
+      waitingFor: null,
       roomDisplayName: res.roomDisplayName || this.state.room,
       me: {
         id: res.participantId,
         displayName: this.joinArgs?.displayName ?? '',
         role: res.role,
-        micMuted: false,
+        listenOnly,
+        micMuted: listenOnly,
         mutedByModerator: false,
         camOff: false,
         micMissing: false,
@@ -222,7 +252,7 @@ export class RoomSession {
         phase: 'in-room',
         peers: res.peers.filter((p) => p.id !== res.participantId),
         chat: mergeChat(s.chat, res.chat),
-        me: s.me ? { ...s.me, role: res.role } : s.me,
+        me: s.me ? { ...s.me, role: res.role, listenOnly: res.role === 'attendee' } : s.me,
       }));
       this.pruneRemote(res.peers);
       await Promise.all([this.sendTransport, this.recvTransport].map((t) => t && this.restartIce(t)));
@@ -233,11 +263,11 @@ export class RoomSession {
         this.token = null;
         this.store.set({ phase: 'joining' });
         try {
-          const res = await request(socket, 'join', {
-            room: this.state.room,
-            ...this.joinArgs,
-            rtpCapabilities: this.deviceCapabilities(),
-          });
+          const res = await requestJoin(
+            socket,
+            { room: this.state.room, ...this.joinArgs, rtpCapabilities: this.deviceCapabilities() },
+            (state) => this.onLobby(state),
+          );
           await this.enterRoom(res);
           this.toast('Rejoined the room');
         } catch (e) {
@@ -368,6 +398,7 @@ export class RoomSession {
           stopTracks: false,
           appData: { source: 'mic' },
         });
+        if (this.state.me?.micMuted) this.mic.pause();
       } catch (err) {
         this.setMe({ micMissing: true });
         this.toast(`Microphone could not be sent: ${errorText(err)}`);
@@ -427,6 +458,10 @@ export class RoomSession {
       this.mic?.pause();
       this.setMe({ micMuted: true });
       await request(socket, 'setMuted', { muted: true }).catch((e) => this.toast(errorText(e)));
+      return;
+    }
+    if (me.listenOnly) {
+      this.toast('You are listening only. A host can invite you to speak.');
       return;
     }
     if (me.mutedByModerator) {
@@ -529,7 +564,7 @@ export class RoomSession {
     if (muted) {
       this.mic?.pause();
       this.setMe({ micMuted: true, mutedByModerator: by === 'moderator' });
-      if (by === 'moderator') this.toast('A moderator muted your microphone.');
+      if (by === 'moderator' && !this.state.me?.listenOnly) this.toast('A moderator muted your microphone.');
       return;
     }
     if (by === 'moderator') {
@@ -548,7 +583,12 @@ export class RoomSession {
   // ------------------------------------------------------------------ peers and consumers
 
   private upsertPeer(p: PeerView): void {
-    if (p.id === this.state.me?.id) return;
+    const me = this.state.me;
+    if (p.id === me?.id) {
+      // Promoted to panelist (may speak now) or demoted back to the audience.
+      if (p.role !== me.role) this.setMe({ role: p.role, listenOnly: p.role === 'attendee' });
+      return;
+    }
     this.store.set((s) => {
       const i = s.peers.findIndex((x) => x.id === p.id);
       return { peers: i < 0 ? [...s.peers, p] : s.peers.map((x, j) => (j === i ? p : x)) };

@@ -3,7 +3,8 @@ import type { ChatMessage, PeerView } from '../../../src/protocol/rtc-protocol';
 import type { ParticipantRoleName } from '../../../src/protocol/webinar-protocol';
 import { Store } from '../common/store';
 
-export type Phase = 'form' | 'joining' | 'in-room' | 'reconnecting' | 'left' | 'ended';
+/** `waiting`: the join waits in a webinar's lobby (for the host to join, or to admit this person). */
+export type Phase = 'form' | 'joining' | 'waiting' | 'in-room' | 'reconnecting' | 'left' | 'ended';
 
 /** What this page receives from one other participant. */
 export interface RemoteMedia {
@@ -16,6 +17,8 @@ export interface Me {
   displayName: string;
   /** host, panelist or attendee in a webinar (an attendee's unmute is refused: CONF_ATTENDEE_CANNOT_UNMUTE). */
   role: ParticipantRoleName;
+  /** An attendee: listens only, its unmute button is disabled (a host promotes it to speak). */
+  listenOnly: boolean;
   /** The mic is off (by this person or a moderator). */
   micMuted: boolean;
   /** A moderator muted this participant: unmuting is refused until they lift it. */
@@ -41,6 +44,8 @@ export interface RoomState {
   /** The join form: a PIN is needed (the server said so), and the last error. */
   pinRequired: boolean;
   formError: string | null;
+  /** While `waiting`: what for (the server's `lobby` event). */
+  waitingFor: 'host' | 'admission' | null;
   me: Me | null;
   /** Other participants by id, in join order. */
   peers: PeerView[];
@@ -64,6 +69,7 @@ export function createRoomStore(room: string): Store<RoomState> {
     phase: 'form',
     pinRequired: false,
     formError: null,
+    waitingFor: null,
     me: null,
     peers: [],
     remote: {},
