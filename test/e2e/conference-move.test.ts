@@ -130,6 +130,8 @@ async function moveAndListen(parley: E2eParley, h: ReturnType<typeof harness>, r
     expect(a.reinvites).toHaveLength(1);
     const offer = a.reinvites[0]!.sdp;
     expect(offer).toMatch(/^m=audio \d+ RTP\/AVP 0\b/m);
+    // a target refresh naming the new conference URI as the focus's Contact (RFC 4579 §4.5)
+    expect(a.reinvites[0]!.contact).toMatch(/^<sip:two@127\.0\.0\.1:\d+>;isfocus$/);
     expect(a.remote.port).not.toBe(addressBefore.port);
     expect(offer).toContain(`m=audio ${a.remote.port} `);
   } else {

@@ -82,7 +82,7 @@ export class SipPhone {
   remote!: { ip: string; port: number; pt: number; tePt: number | undefined };
   dialog!: SessionDialog;
   /** the re-INVITE offers answered (`followReinvites`), in order, with their arrival time */
-  readonly reinvites: Array<{ at: number; sdp: string }> = [];
+  readonly reinvites: Array<{ at: number; sdp: string; contact: string | undefined }> = [];
   private sdpVersion = 1;
 
   private constructor(
@@ -179,7 +179,7 @@ export class SipPhone {
       m.reject(488);
       return;
     }
-    this.reinvites.push({ at: Date.now(), sdp: offer });
+    this.reinvites.push({ at: Date.now(), sdp: offer, contact: m.request.headers.get('Contact') });
     this.sdpVersion++;
     void m.accept({ sdp: this.localSdp(remote.pt, remote.tePt) }).catch(() => undefined);
     this.remote = remote;

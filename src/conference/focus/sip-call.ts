@@ -438,10 +438,14 @@ export class SipCall
         throw err;
       }
       let answer: string;
+      // Moving rooms: the re-INVITE (a target refresh) names the new conference URI as our Contact (RFC 4579 §4.5).
+      const formerContactUser = dialog.contactUser;
+      if (to) dialog.contactUser = to.room;
       try {
         const res = await dialog.reinvite(offer);
         answer = res.body.toString('utf8');
       } catch (err) {
+        dialog.contactUser = formerContactUser;
         closeFresh();
         const why = err instanceof SipError ? `${err.status} ${err.reason ?? ''}`.trim() : String(err);
         this.log.info({ why }, 'move re-INVITE refused');
