@@ -356,8 +356,9 @@ export class Room extends TypedEmitter<RoomEvents> {
     const prev = m.seat;
     m.seat = { name, audio };
     if (prev) await prev.audio.remove(p.id).catch(() => undefined);
-    await audio.add(session.audio);
-    if (p.muted && name === 'mix') await audio.setMuted(p.id, true);
+    // Muted from the mixer's first tick on (a listen-only attendee), not added and then muted a frame later. A
+    // change while the add is in flight goes through setMuted (the seat is already set), queued after it.
+    await audio.add(session.audio, { muted: p.muted && name === 'mix' });
     if (name === 'mix' && m.seat?.audio === audio) this.enterSfu(p, session);
     else this.leaveSfu(p);
   }

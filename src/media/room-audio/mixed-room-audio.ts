@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { MediaThread } from '../mixer/media-thread';
 import type { MixerRoomHandle, MixerRoomStats } from '../mixer/mixer-room-handle';
 import { TypedEmitter } from '../../util/typed-emitter';
-import type { AudioEndpoint, RoomAudio } from './room-audio';
+import type { AddAudioOptions, AudioEndpoint, RoomAudio } from './room-audio';
 
 type MixerCodec = 'PCMU' | 'PCMA' | 'G722' | 'opus';
 
@@ -126,10 +126,11 @@ export class MixedRoomAudio extends TypedEmitter<MixedRoomAudioEvents> implement
     return this.transports;
   }
 
-  add(ep: AudioEndpoint): Promise<void> {
+  /** `muted`: described muted in the mixer's own add (`mixer.addParticipant`), so no frame of it is ever mixed. */
+  add(ep: AudioEndpoint, opts: AddAudioOptions = {}): Promise<void> {
     return this.serial(async () => {
       if (this.closed || this.members.has(ep.participantId)) return;
-      const m: Member = { ep, muted: false, registered: false };
+      const m: Member = { ep, muted: opts.muted ?? false, registered: false };
       this.members.set(ep.participantId, m);
       await this.sync(m);
     });

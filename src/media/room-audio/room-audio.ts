@@ -27,8 +27,17 @@ export interface AudioEndpoint {
  * `ForwardingRoomAudio` forwards the other party's audio as-is (SFU), which serves two-party rooms without
  * transcoding and proves the return path when no mixer runs.
  */
+/** How an endpoint enters a room's audio. */
+export interface AddAudioOptions {
+  /**
+   * It enters muted: never one frame of its voice in anyone's mix (a listen-only attendee). Told with the add, not
+   * by a `setMuted` after it: the mixer thread ticks every 20 ms and would mix a frame in between.
+   */
+  muted?: boolean;
+}
+
 export interface RoomAudio {
-  add(ep: AudioEndpoint): Promise<void>;
+  add(ep: AudioEndpoint, opts?: AddAudioOptions): Promise<void>;
   /** The endpoint's producer appeared or was replaced (SSRC or codec change). */
   producerChanged(ep: AudioEndpoint): Promise<void>;
   remove(participantId: string): Promise<void>;
@@ -51,8 +60,9 @@ export class ForwardingRoomAudio implements RoomAudio {
   private readonly eps = new Map<string, AudioEndpoint>();
   private readonly muted = new Set<string>();
 
-  async add(ep: AudioEndpoint): Promise<void> {
+  async add(ep: AudioEndpoint, opts: AddAudioOptions = {}): Promise<void> {
     this.eps.set(ep.participantId, ep);
+    if (opts.muted) this.muted.add(ep.participantId);
     await this.rewire();
   }
 

@@ -27,7 +27,12 @@ import type {
 import { RoomManager } from '../../../src/conference/room/room-manager';
 import { silentLogger } from '../../../src/logging/logger';
 import type { MediaLeg, MediaLegFactory, MixerLegInfo } from '../../../src/media/media-leg';
-import type { AudioEndpoint, RoomAudio, RoomAudioStats } from '../../../src/media/room-audio/room-audio';
+import type {
+  AddAudioOptions,
+  AudioEndpoint,
+  RoomAudio,
+  RoomAudioStats,
+} from '../../../src/media/room-audio/room-audio';
 
 export const log: Logger = silentLogger();
 
@@ -54,6 +59,8 @@ export class Deferred<T = void> {
 
 export type AudioCall =
   | ['add', string]
+  /** Added muted (RoomAudio.add's `muted`): never one frame in the mix. */
+  | ['add', string, 'muted']
   | ['producerChanged', string]
   | ['remove', string]
   | ['setMuted', string, boolean]
@@ -74,8 +81,8 @@ export class FakeRoomAudio implements RoomAudio {
     readonly name: 'mix' | 'lobby',
   ) {}
 
-  async add(ep: AudioEndpoint): Promise<void> {
-    this.calls.push(['add', ep.participantId]);
+  async add(ep: AudioEndpoint, opts: AddAudioOptions = {}): Promise<void> {
+    this.calls.push(opts.muted ? ['add', ep.participantId, 'muted'] : ['add', ep.participantId]);
     this.members.add(ep.participantId);
   }
 
