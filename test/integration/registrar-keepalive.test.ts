@@ -1,7 +1,9 @@
 /**
  * Registrar NAT keep-alive on real SIP stacks over UDP/TCP loopback: a Node SIP stack registers two contacts with
  * digest — one it answers (its own UA answers OPTIONS 200) and one at a UDP socket that never answers. The OPTIONS
- * ping keeps the first and drops the second once its transaction times out (short T1 here: Timer F = 64*T1).
+ * ping keeps the first and drops the second once its transaction times out (short T1 here: Timer F = 64*T1). A
+ * third contact names a private address (a phone behind a NAT): its ping goes to the REGISTER's source, which
+ * answers, so it stays.
  * Bindings are in a real SQLite file and read back by a new Registrar (a restart). Over TCP, a CRLFCRLF ping gets
  * its CRLF pong (RFC 5626 §3.5.1), so phones using outbound-style keep-alives keep their connection.
  */
@@ -96,8 +98,10 @@ async function register(contacts: string[], expires: number): Promise<number> {
 test('OPTIONS keep-alive keeps a contact that answers and drops one that stops answering', async () => {
   const live = `<sip:alice@127.0.0.1:${phone.ports.udp}>`;
   const gone = `<sip:alice@127.0.0.1:${(dead.address() as net.AddressInfo).port}>`;
-  expect(await register([live, gone], 600)).toBe(200);
-  expect(registrar.bindingsOf('alice')).toHaveLength(2);
+  // a phone behind a NAT names its private address: the ping goes to where its REGISTER came from instead
+  const natted = '<sip:alice@10.9.9.9:5060>';
+  expect(await register([live, gone, natted], 600)).toBe(200);
+  expect(registrar.bindingsOf('alice')).toHaveLength(3);
   const changed: string[] = [];
   registrar.on('changed', (u) => changed.push(u));
 
@@ -108,12 +112,15 @@ test('OPTIONS keep-alive keeps a contact that answers and drops one that stops a
   });
   await registrar.keepAlive();
   expect(pinged).toBeGreaterThan(0);
-  expect(registrar.bindingsOf('alice').map((b) => b.contact)).toEqual([
-    `sip:alice@127.0.0.1:${phone.ports.udp}`,
-  ]);
+  expect(
+    registrar
+      .bindingsOf('alice')
+      .map((b) => b.contact)
+      .sort(),
+  ).toEqual([`sip:alice@10.9.9.9:5060`, `sip:alice@127.0.0.1:${phone.ports.udp}`]);
   expect(changed).toEqual(['alice']);
   // and the drop is in the database
-  expect(store.registrations.forUser('alice')).toHaveLength(1);
+  expect(store.registrations.forUser('alice')).toHaveLength(2);
 }, 20_000);
 
 test('bindings survive a restart: a new Registrar on the same database locates the contact', async () => {
@@ -121,7 +128,10 @@ test('bindings survive a restart: a new Registrar on the same database locates t
   store.close();
   store = SqliteStore.open({ file: path.join(dir, 'parley.db') });
   registrar = makeRegistrar(store);
-  expect(await registrar.locate('alice')).toEqual([`sip:alice@127.0.0.1:${phone.ports.udp}`]);
+  expect((await registrar.locate('alice')).sort()).toEqual([
+    `sip:alice@10.9.9.9:5060`,
+    `sip:alice@127.0.0.1:${phone.ports.udp}`,
+  ]);
 });
 
 test('a CRLFCRLF keep-alive on a TCP connection gets a CRLF pong (RFC 5626 §3.5.1)', async () => {

@@ -73,6 +73,33 @@ export function contactKey(uri: string): string {
   return `${u.scheme}:${u.user ?? ''}@${u.host.toLowerCase()}:${u.port ?? ''}${p('transport')}${p('maddr')}${p('user')}${p('method')}${p('ttl')}`;
 }
 
+/** `UDP 192.0.2.1:5060` / `TCP [::1]:5060` → its parts (host without brackets, lower-cased). */
+export function parseSource(source: string): { protocol: string; host: string; port: number } | undefined {
+  const m = /^(\S+) \[?([^\]\s]+?)\]?:(\d+)$/.exec(source);
+  if (m === null) return undefined;
+  return { protocol: m[1]!.toUpperCase(), host: m[2]!.toLowerCase(), port: Number(m[3]) };
+}
+
+/**
+ * Where to reach a bound contact (NAT traversal, the registrar-side "fix the NATed contact"): the contact itself
+ * when its host is the address the REGISTER came from; otherwise the contact's user at that source address and
+ * port over the same transport (a phone behind a NAT names its private address; the REGISTER's source is the
+ * public mapping its keep-alives hold open). So OPTIONS pings and dial-by-name only ever go to the address an
+ * authenticated REGISTER came from.
+ */
+export function reachableContact(contact: string, source: string): string {
+  const src = parseSource(source);
+  const u = SipUri.tryParse(contact);
+  if (src === undefined || u === undefined) return contact;
+  if (u.host.replace(/^\[|\]$/g, '').toLowerCase() === src.host) return contact;
+  const fixed = u.clone();
+  fixed.host = src.host.includes(':') ? `[${src.host}]` : src.host;
+  fixed.port = src.port;
+  if (src.protocol === 'UDP') fixed.params.delete('transport');
+  else fixed.params.set('transport', src.protocol.toLowerCase());
+  return fixed.toString();
+}
+
 /** Best first: higher q (absent counts as 1.0, the RFC 3261 §16.6 default ordering), then the most recent. */
 export function orderBindings(bindings: readonly Binding[]): Binding[] {
   return [...bindings].sort(

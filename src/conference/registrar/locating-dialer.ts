@@ -5,14 +5,14 @@
  *
  * The toll-fraud guard (`security.dialOut.allow`) and registered contacts: a user who REGISTERed through digest
  * authentication is a legitimate target, but the contact they bind is any URI they like — an account must not be
- * able to bind `sip:+1900…@trunk.example` and have a moderator's "invite alice" call it. So a registered contact
- * skips the allow-list only when its host is the address the REGISTER came from (the phone itself is there);
- * any other contact (a phone behind NAT naming its private address, a contact pointing elsewhere) is dialled
- * through the allow-listed dialer like any URI, and the allow-list decides. URIs with `maddr` or header fields are
- * never bound (the registrar refuses them).
+ * able to bind `sip:+1900…@trunk.example` and have a moderator's "invite alice" call it. So a registered user is
+ * always called at the address their REGISTER came from (`reachableContact`: the contact itself when its host is
+ * that address, else the contact's user at that address and port, which is also what gets a phone behind a NAT),
+ * by a dialer without the allow-list; any other target goes through the allow-listed dialer. URIs with `maddr` or
+ * header fields are never bound (the registrar refuses them).
  */
 import { AppError } from '../../errors/app-error';
-import { SipUri } from '../../sip/message/uri';
+import { reachableContact } from './binding-table';
 import type { Dialer, SessionConnector } from '../participant/participant-session';
 
 /** A user name as dial-by-name accepts it (the same characters as `sip.accounts` usernames). */
@@ -24,9 +24,9 @@ export interface BindingLookup {
 }
 
 export interface LocatingDialerOptions {
-  /** The allow-listed dialer: SIP URIs, and registered contacts not at their REGISTER's source address. */
+  /** The allow-listed dialer, for SIP URIs. */
   dialer: Dialer;
-  /** Dials registered contacts at the address their REGISTER came from (no allow-list: see above). */
+  /** Dials registered users at the address their REGISTER came from (no allow-list: see above). */
   registered: Dialer;
   bindings: BindingLookup;
 }
@@ -34,14 +34,6 @@ export interface LocatingDialerOptions {
 /** Whether a dial-out target is a user name (not a SIP URI): "alice", not "sip:alice@host". */
 export function isUserName(target: string): boolean {
   return USER_NAME.test(target);
-}
-
-/** The host of the address in a binding's `source` (`UDP 192.0.2.1:5060`, `TCP [::1]:5060`), brackets stripped. */
-export function sourceHost(source: string): string {
-  const addr = source.slice(source.indexOf(' ') + 1);
-  if (addr.startsWith('[')) return addr.slice(1, addr.indexOf(']')).toLowerCase();
-  const colon = addr.lastIndexOf(':');
-  return (colon < 0 ? addr : addr.slice(0, colon)).toLowerCase();
 }
 
 export class LocatingDialer implements Dialer {
@@ -52,11 +44,8 @@ export class LocatingDialer implements Dialer {
     // Only the best contact is called (no parallel or sequential forking: the dialer places one INVITE).
     const best = this.opts.bindings.bindingsOf(target)[0];
     if (best === undefined) throw new AppError('CONF_USER_NOT_REGISTERED', `${target} is not registered`);
-    opts.log.info({ user: target, contact: best.contact }, 'dialling a registered user');
-    const host = SipUri.tryParse(best.contact)
-      ?.host.replace(/^\[|\]$/g, '')
-      .toLowerCase();
-    const atSource = host !== undefined && host === sourceHost(best.source);
-    return (atSource ? this.opts.registered : this.opts.dialer).dial(best.contact, opts);
+    const uri = reachableContact(best.contact, best.source);
+    opts.log.info({ user: target, contact: best.contact, uri }, 'dialling a registered user');
+    return this.opts.registered.dial(uri, opts);
   }
 }

@@ -19,6 +19,7 @@ import { TypedEmitter } from '../../util/typed-emitter';
 import {
   applyRegister,
   orderBindings,
+  reachableContact,
   remainingSeconds,
   type Binding,
   type BindingPolicy,
@@ -255,7 +256,8 @@ export class Registrar extends TypedEmitter<RegistrarEvents> implements ContactL
       this.pinging.add(key);
       pings.push(
         this.opts.sip
-          .request(rec.contact, 'OPTIONS')
+          // to the address the REGISTER came from: the NAT mapping the ping is meant to keep open
+          .request(reachableContact(rec.contact, rec.source), 'OPTIONS')
           .then(
             () => undefined,
             (err: unknown) => {

@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { AppError } from '../../../../src/errors/app-error';
-import { LocatingDialer, isUserName, sourceHost } from '../../../../src/conference/registrar/locating-dialer';
+import { LocatingDialer, isUserName } from '../../../../src/conference/registrar/locating-dialer';
+import { parseSource, reachableContact } from '../../../../src/conference/registrar/binding-table';
 import type { Dialer, SessionConnector } from '../../../../src/conference/participant/participant-session';
 
 /** A dialer that records what it was asked to call (the routing decision is what is under test). */
@@ -44,9 +45,9 @@ describe('LocatingDialer (dial-by-name)', () => {
     ]);
   });
 
-  it('sends a contact elsewhere than its REGISTER source through the allow-list', () => {
+  it('calls a contact elsewhere than its REGISTER source at that source (NAT), never at the named host', () => {
     dialer.dial('bob', { roomName: 'r', log });
-    expect(calls).toEqual(['allow-listed sip:bob@192.168.1.20:5060']);
+    expect(calls).toEqual(['registered sip:bob@203.0.113.9:40000']);
   });
 
   it('throws CONF_USER_NOT_REGISTERED for a user without bindings, and calls nobody', () => {
@@ -59,11 +60,35 @@ describe('LocatingDialer (dial-by-name)', () => {
     expect(calls).toEqual([]);
   });
 
-  it('tells names from URIs and reads source hosts', () => {
+  it('tells names from URIs', () => {
     expect(isUserName('alice')).toBe(true);
     expect(isUserName('sip:alice@h')).toBe(false);
     expect(isUserName('alice@h')).toBe(false);
-    expect(sourceHost('UDP 127.0.0.1:5070')).toBe('127.0.0.1');
-    expect(sourceHost('TLS [2001:DB8::1]:5061')).toBe('2001:db8::1');
+  });
+});
+
+describe('reachableContact (the registrar-side NAT fix)', () => {
+  it('reads sources', () => {
+    expect(parseSource('UDP 127.0.0.1:5070')).toEqual({ protocol: 'UDP', host: '127.0.0.1', port: 5070 });
+    expect(parseSource('TLS [2001:DB8::1]:5061')).toEqual({
+      protocol: 'TLS',
+      host: '2001:db8::1',
+      port: 5061,
+    });
+  });
+
+  it('keeps a contact at its source, rewrites one elsewhere to the source address, port and transport', () => {
+    expect(reachableContact('sip:a@127.0.0.1:5070;transport=udp', 'UDP 127.0.0.1:5070')).toBe(
+      'sip:a@127.0.0.1:5070;transport=udp',
+    );
+    expect(reachableContact('sip:a@10.0.0.5:5060;transport=udp', 'UDP 198.51.100.7:61000')).toBe(
+      'sip:a@198.51.100.7:61000',
+    );
+    expect(reachableContact('sip:a@10.0.0.5:5060', 'TCP 198.51.100.7:50123')).toBe(
+      'sip:a@198.51.100.7:50123;transport=tcp',
+    );
+    expect(reachableContact('sip:a@10.0.0.5:5060', 'UDP [2001:db8::7]:5060')).toBe(
+      'sip:a@[2001:db8::7]:5060',
+    );
   });
 });
