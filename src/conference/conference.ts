@@ -119,7 +119,7 @@ const abandoned = (p: Participant): AppError =>
 export class Conference {
   readonly observer: TypedEmitter<ConferenceObserverEvents>;
   private readonly rooms: RoomManager;
-  /** Webinar rooms' policies and waiting rooms. */
+  /** The waits in webinar rooms' waiting rooms, admit and deny (each room owns its policy and waiting room). */
   private readonly webinars: Webinars;
   private closed = false;
   /** Set by drain(): joins are refused; `done` resolves when the last participant has left. */
@@ -133,10 +133,7 @@ export class Conference {
 
   constructor(private readonly opts: ConferenceOptions) {
     this.rooms = opts.rooms;
-    this.webinars = new Webinars({
-      declarationOf: (name) => this.rooms.declarations().find((d) => d.name === name),
-      log: opts.log,
-    });
+    this.webinars = new Webinars();
     this.observer = new TypedEmitter<ConferenceObserverEvents>(opts.log);
     this.rooms.on('created', (room) => this.watchRoom(room));
   }

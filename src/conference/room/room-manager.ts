@@ -92,6 +92,8 @@ export class RoomManager extends TypedEmitter<RoomManagerEvents> {
       emptyGraceMs: this.conf.emptyRoomGraceSeconds * 1000,
       declared: Boolean(declared),
       chatHistory: this.chatHistory,
+      // Fixed when the room opens, like its PINs: a declaration changed meanwhile applies to the next opening.
+      webinar: declared?.webinar,
     };
   }
 

@@ -9,6 +9,9 @@ import { RoomSfu, type SfuFeed } from './room-sfu';
 import { RoomChat } from '../chat/room-chat';
 import type { MediaSource } from '../../media/media-source';
 import type { ParticipantSession } from '../participant/participant-session';
+import { systemClock, type Clock } from '../../sip/transaction/clock';
+import { RoomWebinar } from '../webinar/room-webinar';
+import type { WebinarSettings } from '../webinar/webinar-policy';
 
 export interface RoomSettings {
   name: string;
@@ -23,6 +26,8 @@ export interface RoomSettings {
   declared: boolean;
   /** Chat messages kept (oldest dropped first). */
   chatHistory: number;
+  /** The room is a webinar with this policy (`conference.rooms[].webinar`, or `webinar` in POST /api/rooms). */
+  webinar?: Readonly<WebinarSettings> | undefined;
 }
 
 export interface RoomView {
@@ -89,6 +94,8 @@ export class Room extends TypedEmitter<RoomEvents> {
   /** Recoveries run one after the other (a thread dying while the router's recovery runs waits its turn). */
   private recovering: Promise<void> = Promise.resolve();
   private recoveries = 0;
+  /** A webinar's policy and waiting room (closed with the room); undefined: a plain room. */
+  readonly webinar?: RoomWebinar;
 
   constructor(
     readonly settings: RoomSettings,
@@ -96,8 +103,12 @@ export class Room extends TypedEmitter<RoomEvents> {
     readonly log: Logger,
     /** A new router for the room after its worker died; absent: such a room closes. */
     private readonly rehost?: () => Promise<RoomMediaHost>,
+    /** The webinar waiting room's reminders. */
+    clock: Clock = systemClock,
   ) {
     super(log);
+    if (settings.webinar)
+      this.webinar = new RoomWebinar(settings.webinar, clock, log.child({ webinar: true }));
     this.sfu = new RoomSfu(log);
     this.chat = new RoomChat({ historySize: settings.chatHistory, log });
     this.watchHost(host);
@@ -433,6 +444,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.media?.close();
     this.media = undefined;
     this.host.close();
+    this.webinar?.close();
     this.log.info('room closed');
     this.safeEmit('closed');
   }

@@ -1,25 +1,10 @@
-import type { Logger } from 'pino';
 import { AppError } from '../../errors/app-error';
-import { systemClock, type Clock } from '../../sip/transaction/clock';
-import { WaiterState, WaitingRoom, type WaiterView } from '../lobby/waiting-room';
+import { WaiterState, type WaiterView } from '../lobby/waiting-room';
 import type { Participant, ParticipantWait } from '../participant/participant';
 import type { PromptName } from '../room/prompts';
 import type { Room } from '../room/room';
-import type { RoomDeclaration } from '../room/room-manager';
+import type { RoomWebinar } from './room-webinar';
 import { WaitReason, WebinarPolicy } from './webinar-policy';
-
-/** One open webinar room: its policy (fixed when the room opened, like its PINs) and its waiting room. */
-interface WebinarRoom {
-  policy: WebinarPolicy;
-  waiting: WaitingRoom;
-}
-
-export interface WebinarsOptions {
-  /** The room's declaration (config file or run time), if declared: a webinar is always a declared room. */
-  declarationOf(roomName: string): RoomDeclaration | undefined;
-  clock?: Clock;
-  log: Logger;
-}
 
 /** What the waiting room's flow needs of the conference for one participant. */
 export interface WaitHooks {
@@ -35,27 +20,19 @@ const PROMPT_FOR: Record<WaitReason, PromptName> = {
 };
 
 /**
- * The webinar side of the conference service: each open webinar room's policy and waiting room, the wait of one
- * joiner (prompts, reminders, the outcome) and the moderators' admit/deny. The per-room state is kept in a
- * WeakMap here only because `Room` has no slot for it yet (see the report of issue 12: `Room.webinar`); it goes
- * with the room (closed on the room's `closed`).
+ * The webinar side of the conference service: the wait of one joiner in its room's waiting room (prompts,
+ * reminders, the outcome) and the moderators' admit/deny. Keeps no per-room state: each webinar room owns its
+ * policy and waiting room (`Room.webinar`, made from `RoomSettings.webinar`, closed with the room).
  */
 export class Webinars {
-  private readonly rooms = new WeakMap<Room, WebinarRoom | null>();
-  private readonly clock: Clock;
-
-  constructor(private readonly opts: WebinarsOptions) {
-    this.clock = opts.clock ?? systemClock;
-  }
-
   /** The room's webinar policy; undefined: a plain room. */
   policyFor(room: Room): WebinarPolicy | undefined {
-    return this.of(room)?.policy;
+    return room.webinar?.policy;
   }
 
   /** The waiting room's list of one webinar (empty for a plain room). */
   waitingIn(room: Room): WaiterView[] {
-    return this.of(room)?.waiting.list() ?? [];
+    return room.webinar?.waiting.list() ?? [];
   }
 
   /**
@@ -64,7 +41,7 @@ export class Webinars {
    * seats an admitted participant in the mix and ends a denied one's call.
    */
   async wait(room: Room, p: Participant, hooks: WaitHooks): Promise<WaiterState> {
-    const w = this.of(room);
+    const w = room.webinar;
     if (!w) return WaiterState.Admitted;
     let waited = false;
     const outcome = await w.waiting.wait(p.id, {
@@ -101,7 +78,7 @@ export class Webinars {
 
   /** A participant with host powers is in: the webinar has started (those waiting for the host move on). */
   hostJoined(room: Room, p: Participant): void {
-    if (WebinarPolicy.hasHostPowers(p.role)) this.of(room)?.waiting.start();
+    if (WebinarPolicy.hasHostPowers(p.role)) room.webinar?.waiting.start();
   }
 
   /** A moderator lets `pid` in. CONF_NOT_WEBINAR, CONF_NOT_WAITING. */
@@ -115,27 +92,9 @@ export class Webinars {
   }
 
   /** The room's webinar; CONF_NOT_WEBINAR for a plain room. */
-  required(room: Room): WebinarRoom {
-    const w = this.of(room);
+  required(room: Room): RoomWebinar {
+    const w = room.webinar;
     if (!w) throw new AppError('CONF_NOT_WEBINAR', `room ${room.id} is not a webinar`);
-    return w;
-  }
-
-  private of(room: Room): WebinarRoom | undefined {
-    const known = this.rooms.get(room);
-    if (known !== undefined) return known ?? undefined;
-    const d = this.opts.declarationOf(room.id)?.webinar;
-    if (!d || room.isClosed) {
-      this.rooms.set(room, null);
-      return undefined;
-    }
-    const policy = new WebinarPolicy(d);
-    const w: WebinarRoom = {
-      policy,
-      waiting: new WaitingRoom(policy, this.clock, room.log.child({ webinar: true })),
-    };
-    this.rooms.set(room, w);
-    room.once('closed', () => w.waiting.close());
     return w;
   }
 }

@@ -219,3 +219,42 @@ describe('the waiting room', () => {
     expect(h.p()).toMatchObject({ waiting: null, state: ParticipantState.Joined, muted: false });
   });
 });
+
+describe('the room owns its webinar', () => {
+  it('a webinar room carries its policy and waiting room from its declaration; a plain room has none', async () => {
+    const t = makeConference({
+      joinTones: false,
+      rooms: [{ name: ROOM, webinar: webinar({ lobby: true }) }, { name: 'plain' }],
+    });
+    const h = await phone(t, 'host', '1111');
+    await h.joining;
+    const room = t.conference.getRoom(ROOM);
+    expect(room.settings.webinar).toMatchObject({ hostPin: '1111', lobby: true });
+    expect(room.webinar?.policy.roleForPin('2222')).toBe('attendee');
+    expect(room.webinar?.waiting.hasStarted).toBe(true);
+    const plain = await t.join('plain', 'alice');
+    expect(plain.participant).toBeDefined();
+    expect(t.conference.getRoom('plain').webinar).toBeUndefined();
+    expect(t.conference.isWebinar('plain')).toBe(false);
+  });
+
+  it('closing the room closes its waiting room: the waiting joiner leaves, and nobody can wait there again', async () => {
+    const t = conf({ lobby: true });
+    const h = await phone(t, 'host', '1111');
+    await h.joining;
+    const a = await phone(t, 'att', '2222');
+    const room = t.conference.getRoom(ROOM);
+    expect(room.webinar!.waiting.list().map((w) => w.id)).toEqual([a.p().id]);
+    t.conference.endRoom(ROOM);
+    await rejection(a.joining);
+    expect(a.p().hasLeft()).toBe(true);
+    expect(room.webinar!.waiting.list()).toEqual([]);
+    const late = await room.webinar!.waiting.wait('late', {
+      role: 'attendee',
+      signal: new AbortController().signal,
+      onState: () => undefined,
+      remind: () => undefined,
+    });
+    expect(late).toBe('left');
+  });
+});
