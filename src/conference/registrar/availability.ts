@@ -10,7 +10,7 @@ import type { Participant } from '../participant/participant';
 import { SipUri } from '../../sip/message/uri';
 import { TypedEmitter } from '../../util/typed-emitter';
 import type { Logger } from 'pino';
-import { contactKey } from './binding-table';
+import { contactKey, reachableContact } from './binding-table';
 import type { RegisteredUser, Registrar } from './registrar';
 
 export enum AvailabilityState {
@@ -43,6 +43,22 @@ export interface AvailabilityOptions {
   /** Whether a name is one of our users (an account): `sip:sipp@<our host>` from a stranger is nobody's call. */
   knowsUser: (user: string) => boolean;
   log: Logger;
+}
+
+/**
+ * The keys a participant of this contact may carry: the contact itself (a call placed from it, a dial-out to it)
+ * and the address it is reached at (dial-by-name behind a NAT calls `reachableContact`).
+ */
+function keysOf(c: { uri: string; source: string }): string[] {
+  return [looseKey(c.uri), looseKey(reachableContact(c.uri, c.source))];
+}
+
+/**
+ * A contact key for "is this participant that user?", looser than the binding comparison (RFC 3261 §19.1.4): an
+ * explicit `transport=udp` (the default) counts as none, as phones write it in one header and not the other.
+ */
+function looseKey(uri: string): string {
+  return contactKey(uri).replace(/;transport=udp(?=;|$)/, '');
 }
 
 export class Availability extends TypedEmitter<AvailabilityEvents> {
@@ -111,7 +127,8 @@ export class Availability extends TypedEmitter<AvailabilityEvents> {
     regs: ReadonlyMap<string, RegisteredUser>,
   ): Map<string, UserAvailability['calls']> {
     const byContact = new Map<string, string>();
-    for (const [user, r] of regs) for (const c of r.contacts) byContact.set(contactKey(c.uri), user);
+    for (const [user, r] of regs)
+      for (const c of r.contacts) for (const k of keysOf(c)) byContact.set(k, user);
     const out = new Map<string, UserAvailability['calls']>();
     for (const room of this.opts.conference.listRooms()) {
       for (const p of room.participants()) {
@@ -142,9 +159,9 @@ export class Availability extends TypedEmitter<AvailabilityEvents> {
       new Map(
         this.opts.registrar
           .list()
-          .flatMap((r) => r.contacts.map((c) => [contactKey(c.uri), r.user] as const)),
+          .flatMap((r) => r.contacts.flatMap((c) => keysOf(c).map((k) => [k, r.user] as const))),
       );
-    const byBinding = map.get(contactKey(p.uri));
+    const byBinding = map.get(looseKey(p.uri));
     if (byBinding !== undefined) users.add(byBinding);
     return [...users];
   }
