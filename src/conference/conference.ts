@@ -632,7 +632,7 @@ export class Conference {
     if (p.hasLeft() || outcome === WaiterState.Left) return false;
     if (outcome === WaiterState.Denied) {
       const { status, reason } = ERROR_CATALOGUE.CONF_LOBBY_DENIED.sip;
-      session.hangup(LeaveReason.Kicked, { cause: status, text: reason });
+      session.hangup(LeaveReason.LobbyDenied, { cause: status, text: reason });
       throw new AppError('CONF_LOBBY_DENIED');
     }
     await room.seat(p, 'mix');

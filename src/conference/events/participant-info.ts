@@ -1,5 +1,5 @@
 import { LeaveReason } from '../participant/leave-reason';
-import { ParticipantState, type Participant } from '../participant/participant';
+import { ParticipantState, type Participant, type ParticipantRole } from '../participant/participant';
 import { ParticipantKind } from '../participant/participant-kind';
 import type { Room } from '../room/room';
 import {
@@ -27,6 +27,10 @@ const DISCONNECTION: Record<LeaveReason, DisconnectionMethod> = {
   [LeaveReason.RoomClosed]: DisconnectionMethod.Booted,
   [LeaveReason.ServerShutdown]: DisconnectionMethod.Booted,
   [LeaveReason.Draining]: DisconnectionMethod.Booted,
+  // Turned away from a webinar's waiting room: RFC 4575 §5.6.5 counts an endpoint the focus refused by its local
+  // policy when it tried to dial in as `booted` too (not `departed`: it did not leave by itself; not `failed`:
+  // nothing broke).
+  [LeaveReason.LobbyDenied]: DisconnectionMethod.Booted,
   [LeaveReason.RtpTimeout]: DisconnectionMethod.Failed,
   [LeaveReason.SessionExpired]: DisconnectionMethod.Failed,
   [LeaveReason.AckTimeout]: DisconnectionMethod.Failed,
@@ -34,6 +38,19 @@ const DISCONNECTION: Record<LeaveReason, DisconnectionMethod> = {
   [LeaveReason.ConnectionLost]: DisconnectionMethod.Failed,
   [LeaveReason.NotAnswered]: DisconnectionMethod.Busy,
 };
+
+/**
+ * The roles reported in RFC 4575 §5.6.1 `roles` entries, the strongest first: a room's moderator, a webinar's
+ * host, panelist and attendee (webinar-policy.ts), a plain room's participant. Exhaustive over ParticipantRole.
+ */
+const ROLE_RANK: Record<ParticipantRole, number> = {
+  moderator: 0,
+  host: 1,
+  panelist: 2,
+  attendee: 3,
+  participant: 4,
+};
+const ROLE_ORDER = (Object.keys(ROLE_RANK) as ParticipantRole[]).sort((a, b) => ROLE_RANK[a] - ROLE_RANK[b]);
 
 /** Leaving one room for another (a move): not a LeaveReason, the participant goes on elsewhere. */
 export const MOVED = 'moved';
@@ -148,8 +165,9 @@ export function usersOf(participants: readonly Participant[], addr: ConferenceAd
 /** A user from its current participants (at least one). */
 export function userInfo(entity: string, ps: readonly Participant[], addr: ConferenceAddress): UserInfo {
   const first = ps[0]!;
-  // RFC 4575 §5.6.1 roles: the strongest role of the user's endpoints
-  const roles = ps.some((p) => p.role === 'moderator') ? ['moderator'] : ['participant'];
+  // RFC 4575 §5.6.1 roles: each role the user holds through its endpoints (free text), the strongest first
+  const held = new Set(ps.map((p) => p.role));
+  const roles = ROLE_ORDER.filter((r) => held.has(r));
   return {
     entity,
     displayText: first.displayName || undefined,

@@ -17,4 +17,9 @@ export enum LeaveReason {
   Draining = 'draining',
   /** A dial-out that was not answered (busy, declined, no answer). */
   NotAnswered = 'not-answered',
+  /**
+   * A host or moderator turned the person away from a webinar's waiting room (it was never in the conference):
+   * call records say denied, not kicked.
+   */
+  LobbyDenied = 'lobby-denied',
 }

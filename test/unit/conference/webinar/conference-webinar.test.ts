@@ -175,7 +175,7 @@ describe('the waiting room', () => {
     expect((await rejection(a.joining)).code).toBe('CONF_LOBBY_DENIED');
     expect(lobby.playedTo(pid).slice(-1)).toEqual(['lobby-denied']);
     expect(a.c.session!.hangups).toEqual([
-      { reason: LeaveReason.Kicked, why: { cause: 403, text: 'Forbidden (declined by the host)' } },
+      { reason: LeaveReason.LobbyDenied, why: { cause: 403, text: 'Forbidden (declined by the host)' } },
     ]);
     expect(mix?.calls.some((c) => c[1] === pid) ?? false).toBe(false);
   });
