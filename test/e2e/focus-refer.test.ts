@@ -18,11 +18,20 @@ import { FOCUS_SCENARIOS, startFocusSipp, type FocusSippRun } from '../support/f
 import { sleep, startE2eParley, type E2eParley } from '../support/parley-e2e';
 import { freePort } from '../support/sipp';
 import { stopAndReport } from './conference-helpers';
+import { dialogKey } from '../../src/sip/dialog/dialog-id';
+import { createResponse } from '../../src/sip/message/response-factory';
+import type { SipRequest } from '../../src/sip/message/sip-message';
+import { SipUri } from '../../src/sip/message/uri';
+import { digestAuthorizer } from '../../src/sip/ua/digest-auth';
+import { SipStack } from '../../src/sip/ua/sip-stack';
+
+const SCENARIO = path.relative(FOCUS_SCENARIOS, path.join(__dirname, 'sipp', 'refer-control.xml'));
 
 jest.setTimeout(180_000);
 
 const MODERATOR_PIN = '2468';
-const SCENARIO = path.relative(FOCUS_SCENARIOS, path.join(__dirname, 'sipp', 'refer-control.xml'));
+const OPERATOR = { user: 'operator', password: 'op-secret-1' } as const;
+const INTRUDER = { user: 'intruder', password: 'wrong' } as const;
 
 let parley: E2eParley;
 const sipps: FocusSippRun[] = [];
@@ -45,6 +54,14 @@ beforeAll(async () => {
       rooms: [{ name: 'ctl', moderatorPin: MODERATOR_PIN }, { name: 'open' }],
     },
     security: { allow: ['127.0.0.1'], dialOut: { allow: ['*@127.0.0.1'] } },
+    // A SIP account (digest, RFC 3261 §22): may control any room by REFER without the moderator PIN.
+    // SIPp 3.6 answers the first challenge only, and knows MD5 only.
+    config: {
+      sip: {
+        accounts: [{ username: OPERATOR.user, password: OPERATOR.password }],
+        digestAlgorithms: ['MD5'],
+      },
+    },
   });
   // The callee's rtp_stream: one minute of 613 Hz, G.711 u-law (raw).
   execFileSync('sox', [
@@ -71,12 +88,21 @@ async function callee(): Promise<FocusSippRun> {
   return run;
 }
 
-/** The referrer: calls `room`, keys the moderator PIN, waits `settleMs`, REFERs `referTo`. */
-async function referrer(room: string, referTo: string, settleMs = 3000): Promise<FocusSippRun> {
+/**
+ * The referrer: calls `room`, keys the moderator PIN, waits `settleMs`, REFERs `referTo`; a challenge is answered
+ * with `creds`.
+ */
+async function referrer(
+  room: string,
+  referTo: string,
+  settleMs = 3000,
+  creds: { user: string; password: string } = INTRUDER,
+): Promise<FocusSippRun> {
   const run = await startFocusSipp(parley, {
     scenario: SCENARIO,
     room,
-    keys: { rtp_port: await freePort(), refer_to: referTo, user: 'intruder', password: 'wrong' },
+    keys: { rtp_port: await freePort(), refer_to: referTo },
+    extraArgs: ['-au', creds.user, '-ap', creds.password],
     pauseMs: settleMs,
     timeoutSec: 90,
   });
@@ -175,10 +201,11 @@ test('a caller who is not a moderator is refused 403, and no INVITE reaches the 
     const run = await referrer(room, uri, 500);
     const done = await run.done;
     expect({ code: done.code, errors: done.errors }).toEqual({ code: 0, errors: '' });
-    // Without an authenticator the answer is 403 at once; with one, a challenge (401/407), then 403 for the wrong
-    // password: either way the last answer is 403 and no subscription was made.
-    const refers = run.events().filter((e) => e[0] === 'refer');
-    expect(refers[refers.length - 1]).toEqual(['refer', '403']);
+    // A digest challenge (RFC 3261 §22), then 403 for the wrong credentials; no subscription was made.
+    expect(run.events().filter((e) => e[0] === 'refer')).toEqual([
+      ['refer', '401'],
+      ['refer', '403'],
+    ]);
     expect(notifies(run)).toEqual([]);
     expect(run.events().some((e) => e[0] === 'bye-ok')).toBe(true);
     expect(target.received).toEqual([]);
@@ -215,4 +242,115 @@ test('a moderator REFER to a target outside security.dialOut.allow: 403 before a
   } finally {
     victim.close();
   }
+});
+
+test('an authenticated SIP account may REFER without being a moderator: 401, then 202 and the callee joins', async () => {
+  const room = 'open';
+  const third = await callee();
+  const target = `sip:callee@127.0.0.1:${third.port}`;
+  const run = await referrer(room, target, 500, OPERATOR);
+  await third.waitEvent('streaming', 30000);
+  await parley.waitParticipants(room, (l) => l.some((p) => p.uri === target), 10000);
+  const done = await run.done;
+  expect({ code: done.code, errors: done.errors }).toEqual({ code: 0, errors: '' });
+  expect(run.events().filter((e) => e[0] === 'refer')).toEqual([
+    ['refer', '401'],
+    ['refer', '202'],
+  ]);
+  const n = notifies(run);
+  expect([n[0]![3], n[n.length - 1]![0], n[n.length - 1]![3]]).toEqual([
+    'SIP/2.0 100 Trying',
+    'terminated;reason=noresource',
+    'SIP/2.0 200 OK',
+  ]);
+  const ok = (await audit(room)).filter((e) => e.action === 'dial' && e.outcome === 'ok');
+  expect(ok).toEqual([expect.objectContaining({ actor: 'sip:operator', target, detail: 'via REFER' })]);
+  const list = await parley.participants(room);
+  expect(
+    (await parley.post(`/api/rooms/${room}/participants/${list.find((p) => p.uri === target)!.id}/kick`, {}))
+      .status,
+  ).toBe(200);
+  await third.waitEvent('bye', 10000);
+});
+
+test('REFER to the conference URI outside any dialog (RFC 4579 §5.5): digest, 202, NOTIFYs in its own dialog', async () => {
+  const room = 'ctl';
+  const third = await callee();
+  const target = `sip:callee@127.0.0.1:${third.port}`;
+  // The referrer: our own SIP stack (a SIPp digest names sip:<ip>:<port>, never the conference URI).
+  const stack = await SipStack.create({
+    listen: { ip: '127.0.0.1', udp: 0, tcp: null, tls: null, ws: null },
+  });
+  try {
+    const uri = SipUri.parse(`sip:${room}@127.0.0.1:${parley.sipPort}`);
+    const refer = (headers: Record<string, string> = {}) =>
+      stack.request(uri, 'REFER', {
+        headers: {
+          'Refer-To': `<${target}>`,
+          Contact: `<sip:operator@127.0.0.1:${stack.ports.udp}>`,
+          ...headers,
+        },
+      });
+    const challenge = await refer();
+    expect(challenge.status).toBe(401);
+    const authz = digestAuthorizer(challenge, { method: 'REFER', uri } as SipRequest, {
+      username: OPERATOR.user,
+      password: OPERATOR.password,
+    });
+    expect(authz?.name).toBe('Authorization');
+    const notifies: SipRequest[] = [];
+    let ended!: () => void;
+    const terminated = new Promise<void>((r) => (ended = r));
+    const accepted = await refer({ [authz!.name]: authz!.value });
+    expect(accepted.status).toBe(202);
+    // RFC 3515 §2.4.4: the 202 created a dialog; its NOTIFYs come in it (our tag, the focus's tag).
+    stack.addUsage(dialogKey(accepted.callId, accepted.from.tag!, accepted.to.tag!), {
+      receiveRequest: (req, tx) => {
+        notifies.push(req);
+        tx.respond(createResponse(req, 200, undefined, { toTag: accepted.from.tag! }));
+        if (/^terminated/.test(req.headers.get('Subscription-State') ?? '')) ended();
+      },
+    });
+    await third.waitEvent('streaming', 30000);
+    await parley.waitParticipants(room, (l) => l.some((p) => p.uri === target), 10000);
+    await terminated;
+    const seen = notifies.map((n) => [
+      n.method,
+      n.headers.get('Event'),
+      n.headers.get('Subscription-State')?.replace(/\d+$/, 'N'),
+      n.headers.get('Content-Type'),
+      n.body.toString().trim(),
+    ]);
+    expect(seen[0]).toEqual([
+      'NOTIFY',
+      'refer',
+      'active;expires=N',
+      'message/sipfrag;version=2.0',
+      'SIP/2.0 100 Trying',
+    ]);
+    expect(seen[seen.length - 1]).toEqual([
+      'NOTIFY',
+      'refer',
+      'terminated;reason=noresource',
+      'message/sipfrag;version=2.0',
+      'SIP/2.0 200 OK',
+    ]);
+    const ok = (await audit(room)).filter((e) => e.action === 'dial' && e.target === target);
+    expect(ok).toEqual([
+      expect.objectContaining({ actor: 'sip:operator', outcome: 'ok', detail: 'via REFER' }),
+    ]);
+  } finally {
+    await stack.close();
+  }
+  // An unknown room: 404 before anything else (SIPp).
+  const lost = await startFocusSipp(parley, {
+    scenario: path.relative(FOCUS_SCENARIOS, path.join(__dirname, 'sipp', 'refer-out-of-dialog.xml')),
+    room: 'nosuchroom',
+    keys: { refer_to: target, user: OPERATOR.user },
+    timeoutSec: 30,
+  });
+  sipps.push(lost);
+  const lostDone = await lost.done;
+  expect({ code: lostDone.code, errors: lostDone.errors }).toEqual({ code: 0, errors: '' });
+  expect(lost.events().filter((e) => e[0] === 'refer')).toEqual([['refer', '404']]);
 });

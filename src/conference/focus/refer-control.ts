@@ -184,8 +184,10 @@ export class ReferControl {
     const action = target.method === 'BYE' ? 'kick' : 'dial';
     const who = await this.authorise(req, from, source, log);
     if (!who.ok) {
+      // A challenge is not a refusal (the phone retries with credentials): only a 403 is audited.
       const actor = from?.uri ?? req.from.uri.toString();
-      this.audit({ actor, source }, action, room, target.uri.toString(), 'REFER_FORBIDDEN');
+      if (who.status === 403)
+        this.audit({ actor, source }, action, room, target.uri.toString(), 'REFER_FORBIDDEN');
       x.reply(who.status, who.reason, who.headers);
       return;
     }
