@@ -52,7 +52,10 @@ export class ReferMoves implements ReferMoveDesk {
     const token = randomBytes(16).toString('hex');
     const uri = SipUri.parse(base).clone();
     uri.user = room;
+    // The phone calls back the way it reached us (its transport); nothing else of its To URI is ours to repeat.
+    const transport = uri.params.get('transport');
     uri.params.clear();
+    if (transport) uri.params.set('transport', transport);
     uri.headers.clear();
     uri.params.set(MOVE_TOKEN_PARAM, token);
     let settle!: (invite: IncomingInvite | undefined) => void;
