@@ -16,7 +16,7 @@ function inviteTo(uri: string): IncomingInvite {
 }
 
 describe('ReferMoves', () => {
-  it('refers to the new room on our host, with a fresh 128-bit token; the INVITE carrying it is handed over', async () => {
+  it('refers to the new room on our host (same transport), with a fresh 128-bit token; the INVITE carrying it is handed over', async () => {
     const moves = new ReferMoves({ clock: new FakeClock() });
     const a = moves.expect('two', 'sip:one@127.0.0.1:5060;transport=tcp');
     const b = moves.expect('two', 'sip:one@127.0.0.1:5060');
@@ -25,8 +25,9 @@ describe('ReferMoves', () => {
       'two',
       '127.0.0.1',
       5060,
-      undefined,
+      'tcp',
     ]);
+    expect(SipUri.parse(b.uri).params.has('transport')).toBe(false);
     expect(ua.params.get(MOVE_TOKEN_PARAM)).toMatch(/^[0-9a-f]{32}$/);
     expect(SipUri.parse(b.uri).params.get(MOVE_TOKEN_PARAM)).not.toBe(ua.params.get(MOVE_TOKEN_PARAM));
     const inv = inviteTo(a.uri);
