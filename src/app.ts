@@ -12,10 +12,11 @@ import { SipChat } from './conference/focus/sip-chat';
 import { RoomOptions } from './conference/focus/room-options';
 import { SourceAdmission } from './conference/focus/source-admission';
 import { PinLockout } from './conference/lobby/pin-lockout';
+import { storedRoomDeclaration } from './conference/webinar/stored-room';
 import { SourceGuard } from './sip/security/source-guard';
 import { MediasoupRoomMedia } from './conference/room/mediasoup-room-media';
 import { Prompts } from './conference/room/prompts';
-import { RoomManager } from './conference/room/room-manager';
+import { RoomManager, type RoomDeclaration } from './conference/room/room-manager';
 import { HttpServer } from './http/http-server';
 import { roomsRouter } from './http/routes/rooms';
 import { webinarRouter } from './http/routes/webinar';
@@ -352,14 +353,17 @@ export class App {
       });
       opened.push(presence);
       // Rooms created through the API (or the dashboard) are kept across restarts.
-      for (const r of store.rooms.list())
-        await conference.declareRoom({
-          name: r.name,
-          ...(r.displayName !== null ? { displayName: r.displayName } : {}),
-          ...(r.pin !== null ? { pin: r.pin } : {}),
-          ...(r.moderatorPin !== null ? { moderatorPin: r.moderatorPin } : {}),
-          ...(r.maxParticipants !== null ? { maxParticipants: r.maxParticipants } : {}),
-        });
+      // A stored webinar policy the code cannot read keeps its room closed (never opened as a plain room).
+      for (const r of store.rooms.list()) {
+        let d: RoomDeclaration;
+        try {
+          d = storedRoomDeclaration(r);
+        } catch (err) {
+          log.error({ err, roomId: r.name }, 'stored room not declared: its webinar policy is unreadable');
+          continue;
+        }
+        await conference.declareRoom(d);
+      }
       // Declared rooms (config file and API) are open from the start: listed on the dashboard, lockable at once.
       await conference.openDeclaredRooms();
       const retention = Retention.start({

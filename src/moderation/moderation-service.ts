@@ -3,6 +3,7 @@ import type { Conference } from '../conference/conference';
 import type { Participant } from '../conference/participant/participant';
 import type { Room } from '../conference/room/room';
 import type { RoomDeclaration } from '../conference/room/room-manager';
+import { webinarColumn } from '../conference/webinar/stored-room';
 import { AppError } from '../errors/app-error';
 import type { Principal } from '../protocol/dashboard-protocol';
 import { webinarRoomIssues } from '../protocol/webinar-protocol';
@@ -39,9 +40,6 @@ export interface ModerationServiceOptions {
  * holds a moderator PIN acts on that room alone; creating rooms needs an account.
  */
 export class ModerationService {
-  /** Webinar rooms created at run time: declared until the next start, not stored (see createRoom). */
-  private readonly unsavedWebinars = new Set<string>();
-
   constructor(private readonly opts: ModerationServiceOptions) {}
 
   /** Whether `principal` may see and moderate room `roomId`. */
@@ -163,16 +161,6 @@ export class ModerationService {
       if (conference.isDeclared(d.name) || conference.listRooms().some((r) => r.id === d.name))
         throw new AppError('ROOM_EXISTS', `room ${d.name} exists`);
       const room = await conference.declareRoom(d);
-      if (d.webinar) {
-        // The rooms table has no place for a webinar policy yet: stored without it, the room would come back
-        // after a restart as a plain room without its PINs. Kept until the restart instead (issue 12 report).
-        this.unsavedWebinars.add(d.name);
-        this.opts.log.warn(
-          { roomId: d.name },
-          'a webinar room created at run time is not kept across restarts',
-        );
-        return room;
-      }
       this.opts.rooms.put({
         name: d.name,
         displayName: d.displayName ?? null,
@@ -181,6 +169,8 @@ export class ModerationService {
         maxParticipants: d.maxParticipants ?? null,
         createdAt: new Date().toISOString(),
         createdBy: actor.principal.name,
+        // Kept with its policy: it comes back after a restart as the same webinar (storedRoomDeclaration).
+        webinar: webinarColumn(d),
       });
       return room;
     });
@@ -194,7 +184,7 @@ export class ModerationService {
     return this.audited(actor, 'delete-room', roomId, null, null, () => {
       const { conference } = this.opts;
       const open = conference.listRooms().some((r) => r.id === roomId && !r.isClosed);
-      if (!this.opts.rooms.get(roomId) && !this.unsavedWebinars.has(roomId)) {
+      if (!this.opts.rooms.get(roomId)) {
         if (!open) throw new AppError('CONF_ROOM_NOT_FOUND', `room ${roomId} not found`);
         conference.endRoom(roomId);
         return { forgotten: false };
@@ -202,7 +192,6 @@ export class ModerationService {
       requireAccount(actor);
       conference.forgetRoom(roomId);
       this.opts.rooms.delete(roomId);
-      this.unsavedWebinars.delete(roomId);
       return { forgotten: true };
     });
   }

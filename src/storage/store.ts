@@ -79,6 +79,8 @@ export interface RoomRecord {
   maxParticipants: number | null;
   createdAt: string;
   createdBy: string;
+  /** The room's webinar policy as JSON (WebinarSchema, validated again when the room is declared); null: plain. */
+  webinar?: string | null;
 }
 
 export interface AuditRecord {

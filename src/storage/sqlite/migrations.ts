@@ -122,4 +122,13 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX registrations_expires ON registrations (expires_at);
     `,
   },
+  {
+    version: 3,
+    name: 'webinar policy of rooms created at run time',
+    sql: `
+      -- The webinar policy of a room created through the API or the dashboard (JSON of WebinarSchema,
+      -- src/protocol/webinar-protocol.ts; its PINs in clear like the room's own), NULL for a plain room.
+      ALTER TABLE rooms ADD COLUMN webinar TEXT;
+    `,
+  },
 ];

@@ -339,6 +339,7 @@ function toRoom(r: Row): RoomRecord {
     maxParticipants: nnum(r.max_participants),
     createdAt: str(r.created_at),
     createdBy: str(r.created_by),
+    webinar: nstr(r.webinar),
   };
 }
 
@@ -348,10 +349,20 @@ class SqliteRooms implements RoomRepository {
   put(r: RoomRecord): void {
     this.db
       .prepare(
-        `INSERT OR REPLACE INTO rooms (name, display_name, pin, moderator_pin, max_participants, created_at, created_by)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT OR REPLACE INTO rooms
+           (name, display_name, pin, moderator_pin, max_participants, created_at, created_by, webinar)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(r.name, r.displayName, r.pin, r.moderatorPin, r.maxParticipants, r.createdAt, r.createdBy);
+      .run(
+        r.name,
+        r.displayName,
+        r.pin,
+        r.moderatorPin,
+        r.maxParticipants,
+        r.createdAt,
+        r.createdBy,
+        r.webinar ?? null,
+      );
   }
 
   get(name: string): RoomRecord | undefined {

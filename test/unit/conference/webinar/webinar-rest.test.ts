@@ -1,7 +1,7 @@
 /**
  * The webinar's REST face over the conference core (fake sessions and audio), through a real HTTP server, real
  * AuthService and ModerationService on an in-memory SQLite store: creating a webinar room (validated across keys,
- * not stored until the rooms table can hold it, deletable), promote/demote/admit/deny with their catalogue errors,
+ * stored with its policy, deletable), promote/demote/admit/deny with their catalogue errors,
  * and every command in the audit log.
  */
 import { configSchema } from '../../../../src/config/schema';
@@ -94,8 +94,8 @@ describe('REST webinar', () => {
     const ok = await call('POST', '/rooms', { roomId: 'w1', webinar: { hostPin: '1111', lobby: true } });
     expect(ok.status).toBe(201);
     expect(t.conference.isWebinar('w1')).toBe(true);
-    // Not stored without its policy: it would come back after a restart as a plain room without PINs.
-    expect(store.rooms.get('w1')).toBeUndefined();
+    // Stored with its policy (the rooms table's webinar column): it comes back after a restart as this webinar.
+    expect(JSON.parse(store.rooms.get('w1')!.webinar!)).toMatchObject({ hostPin: '1111', lobby: true });
     expect(await call('DELETE', '/rooms/w1')).toEqual({
       status: 200,
       body: { roomId: 'w1', ended: true, forgotten: true },
