@@ -7,6 +7,8 @@
  *   A's dialog (its Call-ID, our tag as to-tag, A's as from-tag). A gets BYE; the roster keeps ONE entry with A's
  *   id, role and mute state; C hears B's tone (once unmuted) and no longer A's. Replaces naming no dialog → 481,
  *   `early-only` for an answered call → 486.
+ * - A real softphone's blind transfer (RFC 5589 §6): baresip calls an "operator" (our own SIP stack), which REFERs it
+ *   to the room; baresip calls the room itself, reports 200 by NOTIFY sipfrag, and listener C hears its tone.
  * - Moves by REFER (two media threads, so a move needs signalling): baresip, a real softphone, is moved from "one"
  *   to "two": the focus REFERs it to sip:two@… (one-time token), baresip calls there itself, its new INVITE takes
  *   over the participant (same id) and its old call gets BYE; C in "two" hears it. A Node phone that answers the
@@ -22,6 +24,8 @@ import type { SipPhone } from '../support/sip-phone';
 import { SipPhone as Phone } from '../support/sip-phone';
 import { freePort } from '../support/sipp';
 import { dialTonePhone, expectHearing, stopAndReport } from './conference-helpers';
+import type { InDialogRequest, SessionDialog } from '../../src/sip/dialog/session-dialog';
+import { SipStack } from '../../src/sip/ua/sip-stack';
 
 jest.setTimeout(240_000);
 
@@ -133,6 +137,81 @@ describe('transfers into a room (one media thread)', () => {
     const done = await b.done;
     expect({ code: done.code, errors: done.errors }).toEqual({ code: 0, errors: '' });
     expect(c.terminated).toBe(false);
+  });
+
+  test('a real softphone performs a blind transfer into the room: baresip, REFERred by its "operator", calls the room', async () => {
+    const room = 'xfer';
+    const c = await dialTonePhone(parley, phones, room, 'c', null);
+    await parley.waitParticipants(room, (l) => l.length === 1 && l[0]!.state === 'joined', 10000);
+    // The operator (the transferor): our own SIP stack answers baresip, then REFERs it to the room (RFC 5589 §6).
+    const operator = await SipStack.create({
+      listen: { ip: '127.0.0.1', udp: 0, tcp: null, tls: null, ws: null },
+    });
+    const notifies: string[] = [];
+    let transferred!: () => void;
+    const done = new Promise<void>((r) => (transferred = r));
+    let referStatus = 0;
+    let opDialog: SessionDialog | undefined;
+    operator.onInvite(async (inv) => {
+      const d = await inv.accept({
+        sdp: [
+          'v=0',
+          'o=op 1 1 IN IP4 127.0.0.1',
+          's=-',
+          'c=IN IP4 127.0.0.1',
+          't=0 0',
+          `m=audio ${await freePort()} RTP/AVP 0`,
+          'a=rtpmap:0 PCMU/8000',
+          'a=sendrecv',
+          '',
+        ].join('\r\n'),
+      });
+      opDialog = d;
+      d.on('notify', (n: InDialogRequest) => {
+        const frag = n.body.toString().split('\r\n')[0]!;
+        notifies.push(frag);
+        n.reply(200);
+        if (/^SIP\/2\.0 2\d\d/.test(frag)) transferred();
+      });
+      await sleep(500); // baresip settles its call before it is transferred
+      const res = await d.refer(`<sip:${room}@127.0.0.1:${parley.sipPort}>`, {
+        headers: { 'Referred-By': `<sip:operator@127.0.0.1:${operator.ports.udp}>` },
+      });
+      referStatus = res.status;
+    });
+    const a = await startBaresipTonePhone({
+      dir: parley.dir,
+      user: 'transferee',
+      target: `sip:operator@127.0.0.1:${operator.ports.udp}`,
+      codec: 'PCMU',
+      tone: TONE.a,
+      quitAfterSec: 90, // a bound: stop() hangs up
+    });
+    try {
+      await Promise.race([
+        done,
+        sleep(30000).then(() => {
+          throw new Error(
+            `no transfer: REFER ${referStatus}, NOTIFYs ${JSON.stringify(notifies)}\n${a.output().slice(-3000)}`,
+          );
+        }),
+      ]);
+      expect(referStatus).toBe(202);
+      expect(notifies[notifies.length - 1]).toMatch(/^SIP\/2\.0 200\b/);
+      // The transferor hangs up its own call once the transfer succeeded (RFC 5589 §6).
+      await opDialog?.bye();
+      const list = await parley.waitParticipants(
+        room,
+        (l) => l.length === 2 && l.every((p) => p.state === 'joined'),
+        10000,
+      );
+      expect(list.map((p) => p.displayName).sort()).toEqual(['c', 'transferee']);
+      await expectHearing(FREQS, [[c, [TONE.a], [TONE.b, TONE.c], 'c hears the transferred softphone']]);
+      expect(a.output()).toMatch(/transfer/i);
+    } finally {
+      await a.stop();
+      await operator.close();
+    }
   });
 
   test('Replaces naming no call of ours: 481; early-only for an answered call: 486 (RFC 3891 §3)', async () => {
