@@ -368,11 +368,20 @@ export class RtcSignaling {
       link,
       log.child({ room: req.room }),
     );
+    // The page went away before its join was answered (closed, "Stop waiting" in a webinar's lobby): the join is
+    // abandoned, and a session already made (waiting in the lobby) ends, rather than wait for an admission nobody sees.
+    const gone = new AbortController();
+    const onGone = (): void => {
+      gone.abort();
+      connector.session?.hangup(LeaveReason.ConnectionLost);
+    };
+    socket.once('disconnect', onGone);
     const participant = await this.opts.conference
       .join({
         room: req.room,
         connector,
         upFront: true,
+        signal: gone.signal,
         ...(req.pin !== undefined ? { pin: req.pin } : {}),
         // A webinar's lobby: the page shows "waiting for the host to admit you" until the join answers.
         onWaiting: (state) => {
@@ -384,7 +393,8 @@ export class RtcSignaling {
         if (err instanceof AppError && err.code === 'CONF_LOBBY_DENIED')
           setImmediate(() => socket.disconnect(true));
         throw err;
-      });
+      })
+      .finally(() => socket.off('disconnect', onGone));
     const session = connector.session!;
     const browser: Browser = { token: randomBytes(24).toString('base64url'), participant, session, link };
     this.byToken.set(browser.token, browser);

@@ -6,7 +6,8 @@
  *   the deadline's rule is unit-tested on a fake clock in test/unit/web/answer-deadline.test.ts);
  * - REST admit: the page shows the room; the attendee's mic is off and its unmute button disabled, labelled
  *   listen-only; the server has it muted;
- * - a second page, REST deny: "The host declined your request to join".
+ * - a second page, REST deny: "The host declined your request to join";
+ * - a third page, "Stop waiting": back to the form, and the server drops its wait (not left behind in the lobby).
  * Screenshots go to test-artifacts/webinar-browser-*.png. Needs `npx tsc -p tsconfig.build.json` and the web build
  * (`node scripts/build-web.mjs`).
  */
@@ -124,5 +125,19 @@ test('denied over REST: "The host declined your request to join"', async () => {
     await parley!.waitParticipants(ROOM, (ps) => !ps.some((p) => p.displayName === 'gatecrasher'));
   } finally {
     await second.close();
+  }
+});
+
+test('"Stop waiting": back to the form, and the server no longer has the person waiting', async () => {
+  const third = await browser!.context.newPage();
+  try {
+    await askToJoin(third, 'undecided');
+    await third.getByText('Waiting for the host to admit you').waitFor({ timeout: 15000 });
+    await party('undecided', (p) => p.waiting === 'admission');
+    await third.getByRole('button', { name: 'Stop waiting' }).click();
+    await third.getByRole('button', { name: 'Join' }).waitFor({ timeout: 15000 });
+    await parley!.waitParticipants(ROOM, (ps) => !ps.some((p) => p.displayName === 'undecided'));
+  } finally {
+    await third.close();
   }
 });
