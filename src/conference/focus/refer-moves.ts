@@ -28,7 +28,8 @@ interface Pending {
  * The moves by REFER in progress: a moved call (SipCall.renegotiate) refers its phone to the new room with a
  * one-time token in the Request-URI (a URI parameter: a phone calls the Refer-To URI as it is, RFC 3515 §2.4.2),
  * and the focus hands the INVITE carrying that token to the waiting call instead of joining it as a new caller.
- * The token is 128 random bits: knowing it is the right to take over that participant. Entries last `timeoutMs`.
+ * The token is 128 random bits: knowing it is the right to take over that participant. Entries last `timeoutMs`
+ * (their timers do not hold the process: a shutdown ends the calls, and their moves with them).
  */
 export class ReferMoves implements ReferMoveDesk {
   private readonly pending = new Map<string, Pending>();
@@ -82,10 +83,5 @@ export class ReferMoves implements ReferMoveDesk {
     if (!p) return MoveClaim.Expired;
     p.resolve(invite);
     return MoveClaim.Claimed;
-  }
-
-  /** Gives up every pending move (shutdown): each falls back or ends. */
-  close(): void {
-    for (const p of [...this.pending.values()]) p.resolve(undefined);
   }
 }
