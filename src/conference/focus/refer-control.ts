@@ -163,6 +163,12 @@ export class ReferControl {
       return;
     }
     this.run(exchange, room, undefined).catch((err: unknown) => {
+      // The notifier refuses a subscription it cannot take (no Contact: 400; too many: 503) before any answer.
+      if (err instanceof SipError) {
+        log.info({ status: err.status, why: err.reason }, 'REFER refused by the notifier');
+        incoming.reply(err.status, { reason: err.reason ?? 'Refused' });
+        return;
+      }
       log.error({ err }, 'REFER handling failed');
       incoming.reply(500);
     });
