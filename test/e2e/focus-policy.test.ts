@@ -23,10 +23,7 @@ beforeAll(async () => {
     conference: {
       unknownRooms: 'reject',
       rtpTimeoutSeconds: 3,
-      rooms: [
-        { name: 'open' },
-        { name: 'small', maxParticipants: 1 },
-      ],
+      rooms: [{ name: 'open' }, { name: 'small', maxParticipants: 1 }],
     },
   });
 });
