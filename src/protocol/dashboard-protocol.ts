@@ -129,6 +129,8 @@ export interface DashboardParticipant {
   role: ParticipantRoleName;
   /** Waiting in a webinar's lobby (for the host, or to be admitted: "Admit X" / "Deny X"); null otherwise. */
   waiting: WaitingForName;
+  /** RFC 3892 Referred-By of a transferred caller (who sent it here); absent otherwise. Caller-supplied: text only. */
+  referredBy?: string;
   state: string;
   joinedAt: string;
   quality: CallQuality;

@@ -26,6 +26,8 @@ import { freePort } from '../support/sipp';
 import { dialTonePhone, expectHearing, stopAndReport } from './conference-helpers';
 import type { InDialogRequest, SessionDialog } from '../../src/sip/dialog/session-dialog';
 import { SipStack } from '../../src/sip/ua/sip-stack';
+import { io as connect } from 'socket.io-client';
+import type { DashboardSnapshot } from '../../src/protocol/dashboard-protocol';
 
 jest.setTimeout(240_000);
 
@@ -81,6 +83,24 @@ describe('transfers into a room (one media thread)', () => {
     expect(parley.logs('caller transferred here (Referred-By)').map((l) => l.referredBy)).toEqual([
       'sip:operator@pbx.example.com',
     ]);
+    // the moderator dashboard shows it too (its snapshot, over socket.io with the API token)
+    const dash = connect(`${parley.http}/dashboard`, {
+      transports: ['websocket'],
+      reconnection: false,
+      forceNew: true,
+      auth: { token: parley.token },
+    });
+    try {
+      const snap = await new Promise<DashboardSnapshot>((resolve, reject) => {
+        dash.once('snapshot', resolve);
+        dash.once('connect_error', reject);
+      });
+      expect(snap.participants.find((x) => x.id === p!.id)).toMatchObject({
+        referredBy: 'sip:operator@pbx.example.com',
+      });
+    } finally {
+      dash.disconnect();
+    }
     expect((await parley.post(`/api/rooms/blind/participants/${p!.id}/kick`, {})).status).toBe(200);
     await run.waitEvent('bye', 10000);
     const done = await run.done;

@@ -20,6 +20,8 @@ export interface ApiParticipant {
   speaking?: boolean;
   role?: string;
   video?: boolean;
+  /** RFC 3892 Referred-By of a transferred caller */
+  referredBy?: string;
 }
 
 export interface E2eParley {

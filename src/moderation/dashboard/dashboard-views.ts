@@ -59,6 +59,7 @@ export function dashboardParticipant(
     handRaised: v.handRaised,
     role: v.role,
     waiting: v.waiting,
+    ...(v.referredBy !== undefined ? { referredBy: v.referredBy } : {}),
     state: v.state,
     joinedAt: v.joinedAt,
     quality,

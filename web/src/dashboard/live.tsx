@@ -339,6 +339,7 @@ function ParticipantRow({ p, state, session }: { p: DashboardParticipant } & Pro
               {p.role === 'moderator' && <span class="tag tag-accent">Moderator</span>}
             </span>
             <span class="who-uri mono">{p.uri}</span>
+            {p.referredBy !== undefined && <span class="who-uri muted">Referred by {p.referredBy}</span>}
           </span>
         </div>
       </td>
