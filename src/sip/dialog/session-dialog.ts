@@ -1,6 +1,5 @@
 import { SipError } from '../errors';
 import { createResponse } from '../message/response-factory';
-import { Headers } from '../message/headers';
 import { NameAddr } from '../message/name-addr';
 import { SipRequest, type SipResponse } from '../message/sip-message';
 import type { SipUri } from '../message/uri';
@@ -11,6 +10,7 @@ import { isReliable } from '../transport/transport';
 import { TypedEmitter } from '../../util/typed-emitter';
 import type { DialogHost } from './dialog-host';
 import { dialogKey, type DialogId } from './dialog-id';
+import { inDialogRequest } from './in-dialog-request';
 import { DialogState, TerminationReason } from './dialog-state';
 import { negotiateAsUac, negotiateAsUas, SessionTimer, type SessionTimerParams } from './session-timer';
 
@@ -564,32 +564,20 @@ export class SessionDialog extends TypedEmitter<SessionDialogEvents> implements 
 
   /** §12.2.1.1: a request within the dialog. */
   buildRequest(method: string, opts: RequestOptions = {}, seq?: number): SipRequest {
-    const h = new Headers();
-    let uri: SipUri;
-    const routes = this.routeSet;
-    if (routes.length > 0 && !NameAddr.parse(routes[0]!).uri.params.has('lr')) {
-      // strict routing: "the UAC MUST place the first URI from the route set into the Request-URI ... and add
-      // the remote target as the last value in the Route header field"
-      uri = NameAddr.parse(routes[0]!).uri.clone();
-      uri.headers.clear();
-      for (let i = 1; i < routes.length; i++) h.append('Route', routes[i]!);
-      h.append('Route', `<${this.remoteTarget.toString()}>`);
-    } else {
-      uri = this.remoteTarget.clone();
-      for (const r of routes) h.append('Route', r);
-    }
-    h.set('Max-Forwards', '70');
-    const from = this.localUri.clone();
-    from.tag = this.localTag;
-    const to = this.remoteUri.clone();
-    to.tag = this.remoteTag;
-    h.set('From', from.toString());
-    h.set('To', to.toString());
-    h.set('Call-ID', this.callId);
-    // "Requests within a dialog MUST contain strictly monotonically increasing and contiguous CSeq sequence numbers"
-    h.set('CSeq', `${seq ?? ++this.localSeq} ${method}`);
-    if (TARGET_REFRESH.has(method))
-      h.set('Contact', this.host.contact(this.protocol, this.contactParams, this.contactUser));
+    const { uri, headers: h } = inDialogRequest({
+      method,
+      remoteTarget: this.remoteTarget,
+      routeSet: this.routeSet,
+      localUri: this.localUri,
+      localTag: this.localTag,
+      remoteUri: this.remoteUri,
+      remoteTag: this.remoteTag,
+      callId: this.callId,
+      nextSeq: () => seq ?? ++this.localSeq,
+      contact: TARGET_REFRESH.has(method)
+        ? this.host.contact(this.protocol, this.contactParams, this.contactUser)
+        : undefined,
+    });
     this.host.decorate(h, 'request', method);
     if (opts.headers) {
       for (const [k, v] of Object.entries(opts.headers))

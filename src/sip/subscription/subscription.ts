@@ -1,7 +1,6 @@
 import { SipError } from '../errors';
 import { dialogKey } from '../dialog/dialog-id';
 import { createResponse } from '../message/response-factory';
-import { Headers } from '../message/headers';
 import { NameAddr } from '../message/name-addr';
 import { SipRequest, type SipResponse } from '../message/sip-message';
 import type { SipUri } from '../message/uri';
@@ -10,6 +9,7 @@ import type { ServerTransaction } from '../transaction/transaction';
 import type { Flow, Target } from '../transport/transport';
 import { isReliable } from '../transport/transport';
 import { TypedEmitter } from '../../util/typed-emitter';
+import { inDialogRequest } from '../dialog/in-dialog-request';
 import { formatEventHeader, parseEventHeader, type EventHeader } from './event-header';
 import { grantExpires, type ExpiryLimits } from './expiry';
 import type { SubscriptionHost } from './subscription-host';
@@ -369,29 +369,19 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
     body: Buffer | undefined,
     contentType: string | undefined,
   ): SipRequest {
-    const h = new Headers();
-    let uri: SipUri;
-    const routes = this.routeSet;
-    if (routes.length > 0 && !NameAddr.parse(routes[0]!).uri.params.has('lr')) {
-      uri = NameAddr.parse(routes[0]!).uri.clone();
-      uri.headers.clear();
-      for (let i = 1; i < routes.length; i++) h.append('Route', routes[i]!);
-      h.append('Route', `<${this.remoteTarget.toString()}>`);
-    } else {
-      uri = this.remoteTarget.clone();
-      for (const r of routes) h.append('Route', r);
-    }
-    h.set('Max-Forwards', '70');
-    const from = this.localUri.clone();
-    from.tag = this.localTag;
-    const to = this.subscriber.clone();
-    to.tag = this.remoteTag;
-    h.set('From', from.toString());
-    h.set('To', to.toString());
-    h.set('Call-ID', this.callId);
-    h.set('CSeq', `${++this.localSeq} ${method}`);
-    // RFC 6665 §4.2.2: NOTIFY is a target refresh request and MUST carry a Contact
-    h.set('Contact', this.host.contact(this.flow.protocol));
+    const { uri, headers: h } = inDialogRequest({
+      method,
+      remoteTarget: this.remoteTarget,
+      routeSet: this.routeSet,
+      localUri: this.localUri,
+      localTag: this.localTag,
+      remoteUri: this.subscriber,
+      remoteTag: this.remoteTag,
+      callId: this.callId,
+      nextSeq: () => ++this.localSeq,
+      // RFC 6665 §4.2.2: NOTIFY is a target refresh request and MUST carry a Contact
+      contact: this.host.contact(this.flow.protocol),
+    });
     this.host.decorate(h, 'request', method);
     for (const [k, v] of Object.entries(headers)) h.set(k, v);
     if (body && body.length > 0) h.set('Content-Type', contentType ?? 'text/plain');
