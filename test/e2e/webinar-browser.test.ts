@@ -13,9 +13,10 @@
  */
 import type { Page } from 'playwright-core';
 import { launchBrowser, type TestBrowser } from '../support/browser';
-import { startE2eParley, sleep, type E2eParley } from '../support/parley-e2e';
+import { sleep, type E2eParley } from '../support/parley-e2e';
 import { SipPhone } from '../support/sip-phone';
 import { stopAndReport } from './conference-helpers';
+import { startWebinarParley, webinarHelpers } from './webinar-helpers';
 
 jest.setTimeout(240_000);
 
@@ -38,16 +39,11 @@ let page: Page;
 const phones: SipPhone[] = [];
 
 beforeAll(async () => {
-  parley = await startE2eParley({
-    conference: {
-      joinTones: false,
-      rooms: [
-        {
-          name: ROOM,
-          webinar: { hostPin: HOST_PIN, attendeePin: ATTENDEE_PIN, lobby: true, waitForHost: true },
-        },
-      ],
-    },
+  parley = await startWebinarParley(ROOM, {
+    hostPin: HOST_PIN,
+    attendeePin: ATTENDEE_PIN,
+    lobby: true,
+    waitForHost: true,
   });
   browser = await launchBrowser({ name: 'webinar-browser', toneHz: 407 });
   page = browser.page;
@@ -59,12 +55,7 @@ afterAll(async () => {
   await stopAndReport(parley, __filename);
 });
 
-async function party(name: string, pred: (p: Party) => boolean): Promise<Party> {
-  const l = (await parley!.waitParticipants(ROOM, (ps) =>
-    (ps as unknown as Party[]).some((p) => p.displayName === name && pred(p)),
-  )) as unknown as Party[];
-  return l.find((p) => p.displayName === name)!;
-}
+const { party } = webinarHelpers<Party>({ parley: () => parley!, room: ROOM, phones });
 
 /** Opens the room page, types the name, then the attendee PIN the server asks for. */
 async function askToJoin(p: Page, name: string): Promise<void> {

@@ -10,9 +10,10 @@
  */
 import type { Page } from 'playwright-core';
 import { launchBrowser, type TestBrowser } from '../support/browser';
-import { startE2eParley, sleep, type E2eParley } from '../support/parley-e2e';
-import { SipPhone } from '../support/sip-phone';
+import type { E2eParley } from '../support/parley-e2e';
+import type { SipPhone } from '../support/sip-phone';
 import { expectHearing, stopAndReport } from './conference-helpers';
+import { startWebinarParley, webinarHelpers } from './webinar-helpers';
 
 jest.setTimeout(240_000);
 
@@ -31,13 +32,11 @@ let host: SipPhone;
 let attendee: SipPhone;
 
 beforeAll(async () => {
-  parley = await startE2eParley({
-    conference: {
-      joinTones: false,
-      rooms: [{ name: ROOM, webinar: { hostPin: HOST_PIN, attendeePin: ATTENDEE_PIN, lobby: true } }],
-    },
-    env: { PARLEY_ADMIN_PASSWORD: ADMIN_PASSWORD },
-  });
+  parley = await startWebinarParley(
+    ROOM,
+    { hostPin: HOST_PIN, attendeePin: ATTENDEE_PIN, lobby: true },
+    { PARLEY_ADMIN_PASSWORD: ADMIN_PASSWORD },
+  );
   browser = await launchBrowser({ name: 'webinar-dashboard' });
   page = browser.page;
 });
@@ -48,18 +47,7 @@ afterAll(async () => {
   await stopAndReport(parley, __filename);
 });
 
-async function dialWithPin(user: string, tone: number, pin: string): Promise<SipPhone> {
-  const phone = await SipPhone.call({
-    target: `sip:${ROOM}@127.0.0.1:${parley!.sipPort}`,
-    user,
-    codec: 'PCMU',
-    tone,
-  });
-  phones.push(phone);
-  await sleep(500);
-  await phone.rfc4733(`${pin}#`);
-  return phone;
-}
+const { dialWithPin } = webinarHelpers({ parley: () => parley!, room: ROOM, phones });
 
 const button = (name: string) => page.getByRole('button', { name, exact: true });
 const row = (user: string) =>

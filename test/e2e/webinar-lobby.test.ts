@@ -11,9 +11,10 @@
  */
 import { io as connect, type Socket as Client } from 'socket.io-client';
 import { expectCatalogue, expectHearing, stopAndReport } from './conference-helpers';
-import { startE2eParley, sleep, type ApiParticipant, type E2eParley } from '../support/parley-e2e';
-import { SipPhone } from '../support/sip-phone';
+import { sleep, type ApiParticipant, type E2eParley } from '../support/parley-e2e';
+import type { SipPhone } from '../support/sip-phone';
 import { rmsDb, toneDb } from '../support/tone-analysis';
+import { startWebinarParley, webinarHelpers } from './webinar-helpers';
 
 jest.setTimeout(180_000);
 
@@ -34,16 +35,11 @@ const phones: SipPhone[] = [];
 const clients: Client[] = [];
 
 beforeAll(async () => {
-  parley = await startE2eParley({
-    conference: {
-      joinTones: false,
-      rooms: [
-        {
-          name: ROOM,
-          webinar: { hostPin: HOST_PIN, attendeePin: ATTENDEE_PIN, lobby: true, waitForHost: true },
-        },
-      ],
-    },
+  parley = await startWebinarParley(ROOM, {
+    hostPin: HOST_PIN,
+    attendeePin: ATTENDEE_PIN,
+    lobby: true,
+    waitForHost: true,
   });
 });
 
@@ -53,25 +49,7 @@ afterAll(async () => {
   await stopAndReport(parley, __filename);
 });
 
-async function dialWithPin(user: string, tone: number, pin: string): Promise<SipPhone> {
-  const phone = await SipPhone.call({
-    target: `sip:${ROOM}@127.0.0.1:${parley.sipPort}`,
-    user,
-    codec: 'PCMU',
-    tone,
-  });
-  phones.push(phone);
-  await sleep(500);
-  await phone.rfc4733(`${pin}#`);
-  return phone;
-}
-
-async function party(name: string, pred: (p: Party) => boolean): Promise<Party> {
-  const l = (await parley.waitParticipants(ROOM, (ps) =>
-    (ps as Party[]).some((p) => p.displayName === name && pred(p)),
-  )) as Party[];
-  return l.find((p) => p.displayName === name)!;
-}
+const { dialWithPin, party } = webinarHelpers<Party>({ parley: () => parley, room: ROOM, phones });
 
 describe('phones', () => {
   let early: SipPhone;

@@ -10,8 +10,9 @@
  */
 import { io as connect, type Socket as Client } from 'socket.io-client';
 import { expectCatalogue, expectHearing, stopAndReport } from './conference-helpers';
-import { startE2eParley, sleep, type ApiParticipant, type E2eParley } from '../support/parley-e2e';
-import { SipPhone } from '../support/sip-phone';
+import type { ApiParticipant, E2eParley } from '../support/parley-e2e';
+import type { SipPhone } from '../support/sip-phone';
+import { startWebinarParley, webinarHelpers } from './webinar-helpers';
 
 jest.setTimeout(180_000);
 
@@ -30,17 +31,11 @@ const phones: SipPhone[] = [];
 const clients: Client[] = [];
 
 beforeAll(async () => {
-  parley = await startE2eParley({
-    conference: {
-      // No chime, no "you are the only participant": nothing but the tones in what the phones hear.
-      joinTones: false,
-      rooms: [
-        {
-          name: ROOM,
-          webinar: { hostPin: HOST_PIN, attendeePin: ATTENDEE_PIN, listenOnly: true, joinMuted: true },
-        },
-      ],
-    },
+  parley = await startWebinarParley(ROOM, {
+    hostPin: HOST_PIN,
+    attendeePin: ATTENDEE_PIN,
+    listenOnly: true,
+    joinMuted: true,
   });
 });
 
@@ -50,26 +45,7 @@ afterAll(async () => {
   await stopAndReport(parley, __filename);
 });
 
-/** A PCMU tone phone that calls the room and types `pin#` (RFC 4733) once the PIN prompt has started. */
-async function dialWithPin(user: string, tone: number, pin: string): Promise<SipPhone> {
-  const phone = await SipPhone.call({
-    target: `sip:${ROOM}@127.0.0.1:${parley.sipPort}`,
-    user,
-    codec: 'PCMU',
-    tone,
-  });
-  phones.push(phone);
-  await sleep(500);
-  await phone.rfc4733(`${pin}#`);
-  return phone;
-}
-
-async function party(name: string, pred: (p: Party) => boolean): Promise<Party> {
-  const l = (await parley.waitParticipants(ROOM, (ps) =>
-    (ps as Party[]).some((p) => p.displayName === name && pred(p)),
-  )) as Party[];
-  return l.find((p) => p.displayName === name)!;
-}
+const { dialWithPin, party } = webinarHelpers<Party>({ parley: () => parley, room: ROOM, phones });
 
 describe('a listen-only attendee', () => {
   let host: SipPhone;
