@@ -3,14 +3,11 @@
  * AuthService and ModerationService on an in-memory SQLite store: status codes and JSON errors come from the
  * catalogue; every call carries the admin's API token.
  */
-import { configSchema } from '../../../src/config/schema';
-import { HttpServer } from '../../../src/http/http-server';
-import { roomsRouter } from '../../../src/http/routes/rooms';
-import { AuthService } from '../../../src/moderation/auth/auth-service';
-import { ModerationService } from '../../../src/moderation/moderation-service';
+import type { HttpServer } from '../../../src/http/http-server';
 import type { Dialer } from '../../../src/conference/participant/participant-session';
 import { SqliteStore } from '../../../src/storage/sqlite/sqlite-store';
-import { FakeConnector, log, makeConference, settle, type TestConference } from './fakes';
+import { FakeConnector, makeConference, settle, type TestConference } from './fakes';
+import { startRestServer } from './rest-server';
 
 const TOKEN = 'rest-test-token-0123456789abcdef';
 let server: HttpServer;
@@ -27,28 +24,7 @@ beforeEach(async () => {
   };
   t = makeConference({ rooms: [{ name: 'secure', pin: '1234', maxParticipants: 10 }] }, { dialer });
   store = SqliteStore.open({ file: ':memory:' });
-  const moderation = new ModerationService({
-    conference: t.conference,
-    audit: store.audit,
-    rooms: store.rooms,
-    log,
-  });
-  const auth = await AuthService.create({
-    store,
-    auth: configSchema.parse({ auth: { apiToken: TOKEN, adminPassword: 'admin-password' } }).auth,
-    audit: moderation,
-    isModeratorPin: (room, pin) => t.conference.isModeratorPin(room, pin),
-    log,
-  });
-  server = await HttpServer.create({
-    ip: '127.0.0.1',
-    port: 0,
-    version: 'test',
-    logger: log,
-    health: { health: () => ({ ok: true, workers: [] }) },
-    authenticator: auth,
-    api: [roomsRouter({ conference: t.conference, moderation })],
-  });
+  server = await startRestServer(t, store, TOKEN);
 });
 
 afterEach(async () => {

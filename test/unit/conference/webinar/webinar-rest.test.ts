@@ -4,14 +4,11 @@
  * stored with its policy, deletable), promote/demote/admit/deny with their catalogue errors,
  * and every command in the audit log.
  */
-import { configSchema } from '../../../../src/config/schema';
-import { HttpServer } from '../../../../src/http/http-server';
-import { roomsRouter } from '../../../../src/http/routes/rooms';
+import type { HttpServer } from '../../../../src/http/http-server';
 import { webinarRouter } from '../../../../src/http/routes/webinar';
-import { AuthService } from '../../../../src/moderation/auth/auth-service';
-import { ModerationService } from '../../../../src/moderation/moderation-service';
 import { SqliteStore } from '../../../../src/storage/sqlite/sqlite-store';
-import { FakeConnector, log, makeConference, settle, type TestConference } from '../fakes';
+import { FakeConnector, makeConference, settle, type TestConference } from '../fakes';
+import { startRestServer } from '../rest-server';
 
 const TOKEN = 'webinar-rest-token-0123456789abcdef';
 let server: HttpServer;
@@ -21,28 +18,7 @@ let t: TestConference;
 beforeEach(async () => {
   t = makeConference({ joinTones: false });
   store = SqliteStore.open({ file: ':memory:' });
-  const moderation = new ModerationService({
-    conference: t.conference,
-    audit: store.audit,
-    rooms: store.rooms,
-    log,
-  });
-  const auth = await AuthService.create({
-    store,
-    auth: configSchema.parse({ auth: { apiToken: TOKEN, adminPassword: 'admin-password' } }).auth,
-    audit: moderation,
-    isModeratorPin: (room, pin) => t.conference.isModeratorPin(room, pin),
-    log,
-  });
-  server = await HttpServer.create({
-    ip: '127.0.0.1',
-    port: 0,
-    version: 'test',
-    logger: log,
-    health: { health: () => ({ ok: true, workers: [] }) },
-    authenticator: auth,
-    api: [roomsRouter({ conference: t.conference, moderation }), webinarRouter({ moderation })],
-  });
+  server = await startRestServer(t, store, TOKEN, (moderation) => [webinarRouter({ moderation })]);
 });
 
 afterEach(async () => {
