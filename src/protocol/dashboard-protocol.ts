@@ -149,6 +149,16 @@ export interface DashboardRoom {
   createdAt: string;
 }
 
+/** One registered contact (binding) of a SIP user, as the API and the dashboard show it. */
+export interface RegisteredContactView {
+  uri: string;
+  q: number | null;
+  expiresInSeconds: number;
+  registeredAt: string;
+  source: string;
+  userAgent: string | null;
+}
+
 /**
  * One of our SIP users (a registrar account): registered (its contacts) and/or in a call (which rooms). The same
  * shape as REST `GET /api/registrations`.
@@ -157,14 +167,7 @@ export interface UserAvailabilityView {
   user: string;
   state: 'offline' | 'available' | 'in-call';
   registered: boolean;
-  contacts: Array<{
-    uri: string;
-    q: number | null;
-    expiresInSeconds: number;
-    registeredAt: string;
-    source: string;
-    userAgent: string | null;
-  }>;
+  contacts: RegisteredContactView[];
   calls: Array<{ roomId: string; participantId: string; displayName: string }>;
 }
 

@@ -9,6 +9,7 @@
  * outbound-style keep-alives on TCP/TLS keeps its connection without any help from here.
  */
 import type { Logger } from 'pino';
+import type { RegisteredContactView } from '../../protocol/dashboard-protocol';
 import type { SipRequestAuthenticator } from '../../sip/auth/request-authenticator';
 import { SipError } from '../../sip/errors';
 import type { SipRequest, SipResponse } from '../../sip/message/sip-message';
@@ -57,14 +58,7 @@ export interface RegistrarOptions {
 /** One user's registration as the API and the dashboard show it. */
 export interface RegisteredUser {
   user: string;
-  contacts: Array<{
-    uri: string;
-    q: number | null;
-    expiresInSeconds: number;
-    registeredAt: string;
-    source: string;
-    userAgent: string | null;
-  }>;
+  contacts: RegisteredContactView[];
 }
 
 export interface RegistrarEvents {
