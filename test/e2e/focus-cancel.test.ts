@@ -5,26 +5,20 @@
  */
 import { receivedStatuses, sippStarvedAborts, startFocusSipp } from '../support/focus-sipp';
 import { sleep, startE2eParley, type E2eParley } from '../support/parley-e2e';
-import { RtpPeer } from '../support/rtp-peer';
+import { rtpPeers } from '../support/rtp-peer';
 
 jest.setTimeout(90_000);
 
 const CANCEL_CALLS = 5;
 let parley: E2eParley;
-const peers: RtpPeer[] = [];
-
-async function peer(): Promise<RtpPeer> {
-  const p = await RtpPeer.open();
-  peers.push(p);
-  return p;
-}
+const { peer, closeAll: closePeers } = rtpPeers();
 
 beforeAll(async () => {
   parley = await startE2eParley({ conference: { rooms: [{ name: 'open' }] } });
 });
 
 afterAll(async () => {
-  for (const p of peers) p.close();
+  closePeers();
   await parley?.stop();
 });
 

@@ -7,18 +7,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { receivedStatuses, startFocusSipp } from '../support/focus-sipp';
 import { sleep, startE2eParley, type ApiParticipant, type E2eParley } from '../support/parley-e2e';
-import { RtpPeer } from '../support/rtp-peer';
+import { rtpPeers, type RtpPeer } from '../support/rtp-peer';
 
 jest.setTimeout(90_000);
 
 let parley: E2eParley;
-const peers: RtpPeer[] = [];
-
-async function peer(): Promise<RtpPeer> {
-  const p = await RtpPeer.open();
-  peers.push(p);
-  return p;
-}
+const { peer, closeAll: closePeers } = rtpPeers();
 
 /** Polls until `cond()` or fails with `what`. */
 async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 8000): Promise<void> {
@@ -35,7 +29,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const p of peers) p.close();
+  closePeers();
   await parley?.stop();
 });
 

@@ -5,18 +5,12 @@
  */
 import { receivedMessage, startFocusSipp } from '../support/focus-sipp';
 import { sleep, startE2eParley, type E2eParley } from '../support/parley-e2e';
-import { RtpPeer } from '../support/rtp-peer';
+import { rtpPeers } from '../support/rtp-peer';
 
 jest.setTimeout(90_000);
 
 let parley: E2eParley;
-const peers: RtpPeer[] = [];
-
-async function peer(): Promise<RtpPeer> {
-  const p = await RtpPeer.open();
-  peers.push(p);
-  return p;
-}
+const { peer, closeAll: closePeers } = rtpPeers();
 
 beforeAll(async () => {
   parley = await startE2eParley({
@@ -29,7 +23,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const p of peers) p.close();
+  closePeers();
   await parley?.stop();
 });
 

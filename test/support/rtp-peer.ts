@@ -103,3 +103,18 @@ export class RtpPeer {
     this.sock.close();
   }
 }
+
+/** The RtpPeers of one test file: `peer()` opens one; `closeAll()` (in its afterAll) closes every one opened. */
+export function rtpPeers(): { peer(): Promise<RtpPeer>; closeAll(): void } {
+  const peers: RtpPeer[] = [];
+  return {
+    async peer() {
+      const p = await RtpPeer.open();
+      peers.push(p);
+      return p;
+    },
+    closeAll() {
+      for (const p of peers) p.close();
+    },
+  };
+}
