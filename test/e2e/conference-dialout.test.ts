@@ -9,13 +9,18 @@
  *   (CONF_ROOM_LOCKED).
  * Needs `npx tsc -p tsconfig.build.json` (dist/) and sox.
  */
-import { execFileSync } from 'node:child_process';
-import path from 'node:path';
 import { receivedMessage, startFocusSipp, type FocusSippRun } from '../support/focus-sipp';
 import { startE2eParley, sleep, type ApiParticipant, type E2eParley } from '../support/parley-e2e';
 import type { SipPhone } from '../support/sip-phone';
 import { freePort } from '../support/sipp';
-import { expectCatalogue, expectHears, hearNext, stopAndReport, dialTonePhone } from './conference-helpers';
+import {
+  expectCatalogue,
+  expectHears,
+  hearNext,
+  stopAndReport,
+  dialTonePhone,
+  writeSippTone,
+} from './conference-helpers';
 
 jest.setTimeout(180_000);
 
@@ -35,10 +40,7 @@ const sipps: FocusSippRun[] = [];
 beforeAll(async () => {
   parley = await startE2eParley({ conference: { joinTones: false } });
   // SIPp's rtp_stream plays raw codec bytes (no header parsed): one minute of 613 Hz at −12 dBFS, G.711 u-law.
-  execFileSync('sox', [
-    ...['-n', '-r', '8000', '-c', '1', '-t', 'ul', path.join(parley.dir, 'tone.ul')],
-    ...['synth', '60', 'sine', String(TONE.callee), 'vol', '0.25'],
-  ]);
+  writeSippTone(parley, TONE.callee);
 });
 
 afterAll(async () => {

@@ -2,6 +2,7 @@
  * Shared by the conference e2e tests (conference-*.test.ts): what a phone heard, judged per tone, API errors
  * checked against the catalogue, and a server stop that can report the server's log.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ERROR_CATALOGUE, type ErrorCode } from '../../src/errors/catalogue';
@@ -103,6 +104,17 @@ export function expectCatalogue(r: { status: number; body: unknown }, code: Erro
  * Stops the server. With CONFERENCE_E2E_DEBUG=<prefix>, writes its whole log to `<prefix>-<test file>-<ms>.log`
  * and prints its warnings, errors and stderr.
  */
+/**
+ * Writes `tone.ul` in the server's directory for SIPp's rtp_stream, which plays raw codec bytes (no header parsed):
+ * one minute of `hz` at −12 dBFS, G.711 u-law. Needs sox.
+ */
+export function writeSippTone(parley: E2eParley, hz: number): void {
+  execFileSync('sox', [
+    ...['-n', '-r', '8000', '-c', '1', '-t', 'ul', path.join(parley.dir, 'tone.ul')],
+    ...['synth', '60', 'sine', String(hz), 'vol', '0.25'],
+  ]);
+}
+
 export async function stopAndReport(parley: E2eParley | undefined, testFile: string): Promise<void> {
   if (!parley) return;
   const exitedEarly = parley.run.proc.exitCode !== null || parley.run.proc.signalCode !== null;

@@ -15,15 +15,21 @@
  * Needs `npx tsc -p tsconfig.build.json` (dist/) and sox.
  */
 import { createHash } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import path from 'node:path';
-import { cleanErrors, receivedMessage, type FocusSippResult } from '../support/focus-sipp';
+import { cleanErrors, receivedMessage, sippEvents, sippRun, type FocusSippRun } from '../support/focus-sipp';
 import { startE2eParley, sleep, type ApiParticipant, type E2eParley } from '../support/parley-e2e';
 import type { SipPhone } from '../support/sip-phone';
 import { freePort, runSipp } from '../support/sipp';
-import { dialTonePhone, expectCatalogue, expectHears, hearNext, stopAndReport } from './conference-helpers';
+import {
+  dialTonePhone,
+  expectCatalogue,
+  expectHears,
+  hearNext,
+  stopAndReport,
+  writeSippTone,
+} from './conference-helpers';
 
 jest.setTimeout(180_000);
 
@@ -39,12 +45,7 @@ const phones: SipPhone[] = [];
 const ports = { auth: 0, ring: 0, silent: 0 };
 const runs: Array<Promise<unknown>> = [];
 
-interface Callee {
-  port: number;
-  events(): string[][];
-  waitEvent(name: string, timeoutMs?: number): Promise<string[]>;
-  done: Promise<FocusSippResult>;
-}
+type Callee = FocusSippRun;
 
 beforeAll(async () => {
   ports.auth = await freePort();
@@ -87,10 +88,7 @@ beforeAll(async () => {
     },
   });
   // SIPp's rtp_stream plays raw codec bytes: one minute of 613 Hz at −12 dBFS, G.711 u-law.
-  execFileSync('sox', [
-    ...['-n', '-r', '8000', '-c', '1', '-t', 'ul', path.join(parley.dir, 'tone.ul')],
-    ...['synth', '60', 'sine', String(TONE.trunk), 'vol', '0.25'],
-  ]);
+  writeSippTone(parley, TONE.trunk);
 });
 
 afterAll(async () => {
@@ -106,12 +104,7 @@ async function callee(scenario: string, port: number): Promise<Callee> {
   const errFile = path.join(parley.dir, `${tag}.err`);
   const msgFile = path.join(parley.dir, `${tag}.msg`);
   fs.writeFileSync(out, '');
-  const events = (): string[][] =>
-    fs
-      .readFileSync(out, 'utf8')
-      .split('\n')
-      .filter((l) => l.trim())
-      .map((l) => l.trim().split(/\s+/));
+  const events = sippEvents(out);
   const done = runSipp({
     scenario: path.isAbsolute(scenario) ? scenario : path.join(__dirname, 'sipp', scenario),
     localPort: port,
@@ -130,29 +123,9 @@ async function callee(scenario: string, port: number): Promise<Callee> {
     elapsedMs: 0,
   }));
   runs.push(done);
-  let finished = false;
-  void done.then(() => (finished = true));
+  const run = sippRun(port, events, done);
   await sleep(300); // SIPp binds its port
-  return {
-    port,
-    events,
-    done,
-    async waitEvent(name, timeoutMs = 10000) {
-      const end = Date.now() + timeoutMs;
-      for (;;) {
-        const e = events().find((x) => x[0] === name);
-        if (e) return e;
-        if (Date.now() > end || finished) {
-          const r = finished ? await done : undefined;
-          throw new Error(
-            `SIPp event "${name}" not seen; events ${JSON.stringify(events())}` +
-              (r ? `; SIPp exited ${r.code}: ${r.errors}\n${r.messages.slice(-3000)}` : ''),
-          );
-        }
-        await sleep(50);
-      }
-    },
-  };
+  return run;
 }
 
 /** The header `name` of a SIP message text (first occurrence), without its name. */

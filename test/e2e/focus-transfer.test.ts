@@ -15,7 +15,6 @@
  *   REFER 603 is moved by re-INVITE instead.
  * Needs `npx tsc -p tsconfig.build.json` (dist/), SIPp, baresip and sox.
  */
-import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { startBaresipTonePhone } from '../support/baresip-tone-phone';
 import { FOCUS_SCENARIOS, startFocusSipp, type FocusSippRun } from '../support/focus-sipp';
@@ -23,7 +22,7 @@ import { sleep, startE2eParley, type ApiParticipant, type E2eParley } from '../s
 import type { SipPhone } from '../support/sip-phone';
 import { SipPhone as Phone } from '../support/sip-phone';
 import { freePort } from '../support/sipp';
-import { dialTonePhone, expectHearing, stopAndReport } from './conference-helpers';
+import { dialTonePhone, expectHearing, stopAndReport, writeSippTone } from './conference-helpers';
 import type { InDialogRequest, SessionDialog } from '../../src/sip/dialog/session-dialog';
 import { SipStack } from '../../src/sip/ua/sip-stack';
 import { io as connect } from 'socket.io-client';
@@ -46,10 +45,7 @@ describe('transfers into a room (one media thread)', () => {
   beforeAll(async () => {
     parley = await startE2eParley({ conference: { joinTones: false } });
     // B's rtp_stream: one minute of 613 Hz, G.711 u-law (raw).
-    execFileSync('sox', [
-      ...['-n', '-r', '8000', '-c', '1', '-t', 'ul', path.join(parley.dir, 'tone.ul')],
-      ...['synth', '60', 'sine', String(TONE.b), 'vol', '0.25'],
-    ]);
+    writeSippTone(parley, TONE.b);
   });
   afterAll(async () => {
     for (const p of phones) await p.close();

@@ -56,12 +56,7 @@ export async function startFocusSipp(parley: E2eParley, o: FocusSippOptions): Pr
   args.push(...(o.extraArgs ?? []));
   const started = Date.now();
   const scenario = o.scenario.endsWith('.xml') ? path.join(FOCUS_SCENARIOS, o.scenario) : o.scenario;
-  const events = (): string[][] =>
-    fs
-      .readFileSync(out, 'utf8')
-      .split('\n')
-      .filter((l) => l.trim())
-      .map((l) => l.trim().split(/\s+/));
+  const events = sippEvents(out);
   const done = runSipp({
     scenario,
     remote: `127.0.0.1:${parley.sipPort}`,
@@ -80,6 +75,25 @@ export async function startFocusSipp(parley: E2eParley, o: FocusSippOptions): Pr
     messages: fs.existsSync(msgFile) ? fs.readFileSync(msgFile, 'utf8') : '',
     elapsedMs: Date.now() - started,
   }));
+  return sippRun(port, events, done);
+}
+
+/** The lines a scenario wrote to `out` with <exec command="echo ... >> [out]">, split on spaces. */
+export function sippEvents(out: string): () => string[][] {
+  return () =>
+    fs
+      .readFileSync(out, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim())
+      .map((l) => l.trim().split(/\s+/));
+}
+
+/** A SIPp run on `port` whose scenario writes `events()` and which ends with `done` (see FocusSippRun). */
+export function sippRun(
+  port: number,
+  events: () => string[][],
+  done: Promise<FocusSippResult>,
+): FocusSippRun {
   let finished = false;
   void done.then(() => (finished = true));
   return {
