@@ -6,7 +6,7 @@ import type { Room } from '../../conference/room/room';
 import { DialOutError, DialResult } from '../../conference/focus/sip-dialer';
 import type { Actor, ModerationService } from '../../moderation/moderation-service';
 import { CreateRoomSchema } from '../../protocol/dashboard-protocol';
-import { actorOf, principalOf } from '../principal';
+import { actorOf, principalOf, roomActorOf } from '../principal';
 import { parseBody as body } from './auth';
 
 const MuteBody = z.object({ muted: z.boolean() }).strict();
@@ -50,24 +50,9 @@ export interface RoomsRouterOptions {
 export function roomsRouter(opts: RoomsRouterOptions): Router {
   const { conference, moderation } = opts;
   const r = Router();
-  /**
-   * The actor of a request on room `:id`, refused (403, audited under `action` when given) before its body is read:
-   * so the answers go 401, 403, then 400 and 404, and a stranger learns nothing of the room.
-   */
-  const roomActor = (req: Request<{ id: string }>, res: Response, action?: string): Actor => {
-    const actor = actorOf(req, res);
-    const roomId = req.params.id;
-    if (!moderation.canModerate(actor.principal, roomId)) {
-      if (action)
-        moderation.record({ name: actor.principal.name, source: actor.source }, action, {
-          roomId,
-          outcome: 'error',
-          detail: 'AUTH_FORBIDDEN',
-        });
-      throw new AppError('AUTH_FORBIDDEN', `no rights on room ${roomId}`);
-    }
-    return actor;
-  };
+  /** The actor of a request on room `:id`, refused before its body is read (see roomActorOf). */
+  const roomActor = (req: Request<{ id: string }>, res: Response, action?: string): Actor =>
+    roomActorOf(moderation, req, res, action);
   const roomView = (room: Room) => ({
     ...room.view(),
     declared: room.settings.declared,

@@ -1,7 +1,6 @@
 import { Router, type Request, type Response } from 'express';
-import { AppError } from '../../errors/app-error';
 import type { Actor, ModerationService } from '../../moderation/moderation-service';
-import { actorOf } from '../principal';
+import { roomActorOf } from '../principal';
 
 export interface WebinarRouterOptions {
   moderation: ModerationService;
@@ -19,19 +18,8 @@ export interface WebinarRouterOptions {
 export function webinarRouter(opts: WebinarRouterOptions): Router {
   const { moderation } = opts;
   const r = Router();
-  const roomActor = (req: Request<{ id: string }>, res: Response, action: string): Actor => {
-    const actor = actorOf(req, res);
-    const roomId = req.params.id;
-    if (!moderation.canModerate(actor.principal, roomId)) {
-      moderation.record({ name: actor.principal.name, source: actor.source }, action, {
-        roomId,
-        outcome: 'error',
-        detail: 'AUTH_FORBIDDEN',
-      });
-      throw new AppError('AUTH_FORBIDDEN', `no rights on room ${roomId}`);
-    }
-    return actor;
-  };
+  const roomActor = (req: Request<{ id: string }>, res: Response, action: string): Actor =>
+    roomActorOf(moderation, req, res, action);
   r.post('/rooms/:id/participants/:pid/promote', async (req, res) => {
     const p = await moderation.promote(roomActor(req, res, 'promote'), req.params.id, req.params.pid, true);
     res.json({ roomId: req.params.id, participantId: p.id, role: p.role, muted: p.muted });
