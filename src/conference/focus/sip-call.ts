@@ -100,6 +100,16 @@ const DEFAULT_HANGUP_CAUSE: Partial<Record<LeaveReason, HangupCause>> = {
 };
 
 /** Parses the body of a SIP INFO carrying DTMF: `Signal=5` (application/dtmf-relay) or `5` (application/dtmf). */
+/** The legs being built for a new negotiation (by index), and a closer for them all if it fails. */
+function freshLegs(): { fresh: Map<number, MediaLeg>; closeFresh: () => void } {
+  const fresh = new Map<number, MediaLeg>();
+  const closeFresh = (): void => {
+    for (const leg of fresh.values()) leg.close();
+    fresh.clear();
+  };
+  return { fresh, closeFresh };
+}
+
 export function parseInfoDtmf(contentType: string | undefined, body: string): string | undefined {
   const type = contentType?.toLowerCase();
   let signal: string | undefined;
@@ -330,11 +340,7 @@ export class SipCall
     if (!offer) throw new SdpNegotiationError(488, 'an INVITE that replaces a call must carry an SDP offer');
     if (this.moving) throw new AppError('CONF_MOVE_FAILED', 'a move is already in progress');
     this.moving = true;
-    const fresh = new Map<number, MediaLeg>();
-    const closeFresh = (): void => {
-      for (const leg of fresh.values()) leg.close();
-      fresh.clear();
-    };
+    const { fresh, closeFresh } = freshLegs();
     try {
       let neg: NegotiatedSession;
       let answer: string;
@@ -366,10 +372,7 @@ export class SipCall
       this.log.info({ oldCallId: old.callId, newCallId: dialog.callId, why }, 'dialog replaced');
       // The old dialog's BYE must not end the participant: its listeners go first.
       this.detachDialog?.();
-      const oldLegs = [...this.legMap.values()];
-      this.legMap.clear();
-      for (const [index, leg] of fresh) this.legMap.set(index, leg);
-      fresh.clear();
+      const oldLegs = this.takeLegs(fresh);
       this.legFactory = legs;
       this.negotiated = neg;
       this.attachDialog(dialog);
@@ -382,6 +385,15 @@ export class SipCall
     } finally {
       this.moving = false;
     }
+  }
+
+  /** Makes `fresh` the call's legs (emptying it); returns the legs they replace, for the caller to close. */
+  private takeLegs(fresh: Map<number, MediaLeg>): MediaLeg[] {
+    const old = [...this.legMap.values()];
+    this.legMap.clear();
+    for (const [index, leg] of fresh) this.legMap.set(index, leg);
+    fresh.clear();
+    return old;
   }
 
   /** Ends the call from our side with BYE and an RFC 3326 Reason header. */
@@ -423,11 +435,7 @@ export class SipCall
     if (this.participant.hasLeft() || dialog !== this.dialog || dialog.terminated)
       throw new AppError('CONF_MOVE_FAILED', 'the call ended during the move');
     this.moving = true;
-    const fresh = new Map<number, MediaLeg>();
-    const closeFresh = (): void => {
-      for (const leg of fresh.values()) leg.close();
-      fresh.clear();
-    };
+    const { fresh, closeFresh } = freshLegs();
     try {
       let offer: string;
       try {
@@ -472,10 +480,7 @@ export class SipCall
             throw new SdpNegotiationError(488, 'the answer changed the SRTP key or RTCP multiplexing');
           await leg.update(m);
         }
-        const old = [...this.legMap.values()];
-        this.legMap.clear();
-        for (const [index, leg] of fresh) this.legMap.set(index, leg);
-        fresh.clear();
+        const old = this.takeLegs(fresh);
         for (const leg of old) leg.close();
         this.legFactory = legs;
         this.negotiated = neg;
