@@ -63,10 +63,18 @@ function looseKey(uri: string): string {
 
 export class Availability extends TypedEmitter<AvailabilityEvents> {
   private readonly detach: Array<() => void> = [];
+  /**
+   * Contact keys → user, for telling watchers whose availability a join/leave/move changed: built from the
+   * registrar on first use and dropped whenever a registration changes (sweeps of expired bindings included), so
+   * a busy room does not read every registration on each join. A binding that expired but is not swept yet may
+   * name a user here for up to one sweep period: that only costs a spurious `changed`.
+   */
+  private contactIndex: Map<string, string> | undefined;
 
   constructor(private readonly opts: AvailabilityOptions) {
     super(opts.log);
     const onReg = (user: string): void => {
+      this.contactIndex = undefined;
       this.safeEmit('changed', user);
     };
     opts.registrar.on('changed', onReg);
@@ -143,6 +151,14 @@ export class Availability extends TypedEmitter<AvailabilityEvents> {
     return out;
   }
 
+  private indexContacts(): Map<string, string> {
+    return new Map(
+      this.opts.registrar
+        .list()
+        .flatMap((r) => r.contacts.flatMap((c) => keysOf(c).map((k) => [k, r.user] as const))),
+    );
+  }
+
   private usersOf(p: Participant, byContact?: ReadonlyMap<string, string>): string[] {
     const users = new Set<string>();
     const uri = SipUri.tryParse(p.uri);
@@ -154,13 +170,7 @@ export class Availability extends TypedEmitter<AvailabilityEvents> {
       this.opts.knowsUser(uri.user)
     )
       users.add(uri.user);
-    const map =
-      byContact ??
-      new Map(
-        this.opts.registrar
-          .list()
-          .flatMap((r) => r.contacts.flatMap((c) => keysOf(c).map((k) => [k, r.user] as const))),
-      );
+    const map = byContact ?? (this.contactIndex ??= this.indexContacts());
     const byBinding = map.get(looseKey(p.uri));
     if (byBinding !== undefined) users.add(byBinding);
     return [...users];

@@ -147,4 +147,33 @@ describe('Availability', () => {
     observer.emit('participantLeft', p, 'bye' as never, {} as Room);
     expect(changed).toEqual(['alice', 'alice']);
   });
+
+  it('reads the registrations once for many joins, and again after a registration changed', () => {
+    const changed: string[] = [];
+    availability.on('changed', (u) => changed.push(u));
+    const reads = jest.spyOn(registrar, 'list');
+    const bob = { id: 'p2', uri: 'sip:bob@192.0.2.20:5060', displayName: 'bob' } as unknown as Participant;
+    for (let i = 0; i < 5; i++) observer.emit('participantJoined', bob, {} as Room);
+    expect(reads).toHaveBeenCalledTimes(1);
+    expect(changed).toEqual([]); // bob is not registered yet: nobody's availability changed
+    // bob registers from that phone: the index is rebuilt and his joins now concern him
+    store.registrations.replaceUser('bob', [
+      {
+        username: 'bob',
+        contact: 'sip:bob@192.0.2.20:5060',
+        q: null,
+        callId: 'b',
+        cseq: 1,
+        expiresAt: new Date(T0 + 300_000).toISOString(),
+        registeredAt: new Date(T0).toISOString(),
+        source: 'UDP 192.0.2.20:5060',
+        userAgent: 'desk',
+      },
+    ]);
+    registrar.emit('changed', 'bob');
+    observer.emit('participantJoined', bob, {} as Room);
+    observer.emit('participantLeft', bob, 'bye' as never, {} as Room);
+    expect(reads).toHaveBeenCalledTimes(2);
+    expect(changed).toEqual(['bob', 'bob', 'bob']);
+  });
 });
