@@ -11,6 +11,7 @@ import type { MediaSource } from '../../media/media-source';
 import type { ParticipantSession } from '../participant/participant-session';
 import { systemClock, type Clock } from '../../sip/transaction/clock';
 import { RoomWebinar } from '../webinar/room-webinar';
+import { ActiveSpeaker } from './active-speaker';
 import type { WebinarSettings } from '../webinar/webinar-policy';
 
 export interface RoomSettings {
@@ -96,6 +97,8 @@ export class Room extends TypedEmitter<RoomEvents> {
   private recoveries = 0;
   /** A webinar's policy and waiting room (closed with the room); undefined: a plain room. */
   readonly webinar?: RoomWebinar;
+  /** Whose video the room shows (video phones, livestream): fed the mixer's speaking events and who has video. */
+  readonly activeSpeaker: ActiveSpeaker;
 
   constructor(
     readonly settings: RoomSettings,
@@ -110,6 +113,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     if (settings.webinar)
       this.webinar = new RoomWebinar(settings.webinar, clock, log.child({ webinar: true }));
     this.sfu = new RoomSfu(log);
+    this.activeSpeaker = new ActiveSpeaker({ clock });
     this.chat = new RoomChat({ historySize: settings.chatHistory, log });
     this.watchHost(host);
     this.armEmptyTimer();
@@ -321,8 +325,16 @@ export class Room extends TypedEmitter<RoomEvents> {
       this.leaveSfu(p);
       void seat.audio.remove(p.id).catch(() => undefined);
     };
+    // A muted participant is out of the mix: whatever its VAD says, it does not take the floor.
+    const onSpeaking = (on: boolean): void => this.activeSpeaker.speaking(p.id, on && !p.muted);
+    const onMuted = (muted: boolean): void => this.activeSpeaker.speaking(p.id, !muted && p.speaking);
+    const onMedia = (): void => this.activeSpeaker.setEligible(p.id, p.video);
     session?.on('audioChanged', onAudioChanged);
     session?.on('sourcesChanged', onSourcesChanged);
+    p.on('speaking', onSpeaking);
+    p.on('muted', onMuted);
+    p.on('media', onMedia);
+    onMedia();
     p.once('left', onLeft);
     p.signal.addEventListener('abort', onLeaving, { once: true });
     this.members.set(p.id, {
@@ -331,6 +343,10 @@ export class Room extends TypedEmitter<RoomEvents> {
       detach: () => {
         session?.off('audioChanged', onAudioChanged);
         session?.off('sourcesChanged', onSourcesChanged);
+        p.off('speaking', onSpeaking);
+        p.off('muted', onMuted);
+        p.off('media', onMedia);
+        this.activeSpeaker.remove(p.id);
         p.off('left', onLeft);
         p.signal.removeEventListener('abort', onLeaving);
       },
@@ -440,6 +456,7 @@ export class Room extends TypedEmitter<RoomEvents> {
       else p.close(reason);
     }
     this.sfu.close();
+    this.activeSpeaker.close();
     this.chat.close();
     this.media?.close();
     this.media = undefined;
