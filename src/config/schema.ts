@@ -367,6 +367,33 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    /** Livestreams of rooms (RTMP/RTMPS, HLS served at /live/<room>, recordings): ffmpeg per stream. */
+    livestream: z
+      .object({
+        /** The ffmpeg binary (Debian's). */
+        ffmpegPath: z.string().min(1).default('/usr/bin/ffmpeg'),
+        /** HLS segment length (seconds); also the keyframe interval of the encoded video. */
+        hlsSegmentSeconds: z.number().int().min(1).max(30).default(2),
+        /** Segments listed in the live HLS playlist (older ones are deleted). */
+        hlsListSize: z.number().int().min(2).max(100).default(6),
+        /** Where recordings are written; empty: <dataDir>/recordings. */
+        recordingsDir: z.string().default(''),
+        /** First restart delay after ffmpeg exits; doubled per consecutive failure up to restartMaxMs. */
+        restartInitialMs: z.number().int().min(10).max(600000).default(1000),
+        restartMaxMs: z.number().int().min(10).max(3600000).default(30000),
+        /** Consecutive failed runs (each shorter than a minute) after which the stream is given up: failed. */
+        maxRestarts: z.number().int().min(0).max(1000).default(5),
+        /** Streams running at once on this server (each is one ffmpeg encode). */
+        maxConcurrent: z.number().int().min(1).max(1000).default(4),
+        /** The composite's size, frame rate and bitrates. */
+        width: z.number().int().min(160).max(3840).default(1280),
+        height: z.number().int().min(120).max(2160).default(720),
+        frameRate: z.number().int().min(1).max(60).default(25),
+        videoBitrateKbps: z.number().int().min(100).max(50000).default(2500),
+        audioBitrateKbps: z.number().int().min(32).max(512).default(128),
+      })
+      .strict()
+      .default({}),
     /** The SIP call ladders kept in memory for the dashboard. */
     ladder: z
       .object({
