@@ -235,6 +235,15 @@ export const ERROR_CATALOGUE = {
   ROOM_EXISTS: { http: 409, message: 'a room with that name is declared already' },
   LADDER_NOT_FOUND: { http: 404, message: 'no SIP messages kept for that participant' },
   LIVESTREAM_UNAVAILABLE: { http: 501, message: 'livestreaming is not available on this server' },
+  LIVESTREAM_NO_OUTPUT: { http: 400, message: 'a livestream needs an output: rtmp URLs, hls or record' },
+  LIVESTREAM_BAD_URL: {
+    http: 400,
+    message: 'a livestream URL must be rtmp:// or rtmps:// with a host and no spaces, quotes, | [ ] or \\',
+  },
+  LIVESTREAM_ALREADY_LIVE: { http: 409, message: 'the room is already being streamed' },
+  LIVESTREAM_NOT_LIVE: { http: 404, message: 'the room is not being streamed' },
+  LIVESTREAM_TOO_MANY: { http: 503, message: 'too many livestreams on this server' },
+  LIVESTREAM_NO_MEDIA: { http: 503, message: 'the room has no media to stream (no router)' },
   // ---- HTTP API ----
   API_BAD_REQUEST: { http: 400, message: 'bad request' },
   API_NO_ROUTE: { http: 404, message: 'no such route' },
