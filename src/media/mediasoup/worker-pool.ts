@@ -51,6 +51,8 @@ export class WorkerPool extends TypedEmitter<WorkerPoolEvents> {
   private readonly slots: Slot[] = [];
   /** The WebRtcServer of each router's worker (browsers' transports on that router listen there). */
   private readonly serverOf = new WeakMap<types.Router, types.WebRtcServer>();
+  /** The worker of each router (a room's fan-out places one router per worker). */
+  private readonly workerOf = new WeakMap<types.Router, types.Worker>();
   private closed = false;
   private readonly log: Logger;
   /** Replacements of dead workers under way: a router asked for meanwhile waits for them when no worker is live. */
@@ -101,8 +103,35 @@ export class WorkerPool extends TypedEmitter<WorkerPoolEvents> {
     const router = await slot.worker.createRouter({ mediaCodecs: ROOM_MEDIA_CODECS, appData });
     slot.routers++;
     if (slot.webRtcServer) this.serverOf.set(router, slot.webRtcServer);
+    this.workerOf.set(router, slot.worker);
     router.observer.once('close', () => slot.routers--);
     return router;
+  }
+
+  /**
+   * A router with the room codecs on worker `index` (a room's fan-out: one router per worker, see RouterFanout);
+   * undefined when that worker is dead or being replaced.
+   */
+  async createRouterOn(
+    index: number,
+    appData: Record<string, unknown> = {},
+  ): Promise<types.Router | undefined> {
+    if (this.closed) throw new Error('worker pool closed');
+    const slot = this.slots[index];
+    if (!slot || slot.worker.closed || slot.worker.died) return undefined;
+    const router = await slot.worker.createRouter({ mediaCodecs: ROOM_MEDIA_CODECS, appData });
+    slot.routers++;
+    if (slot.webRtcServer) this.serverOf.set(router, slot.webRtcServer);
+    this.workerOf.set(router, slot.worker);
+    router.observer.once('close', () => slot.routers--);
+    return router;
+  }
+
+  /** The index of the live worker hosting `router` (undefined: not from this pool, or its worker is gone). */
+  workerIndexOf(router: types.Router): number | undefined {
+    const worker = this.workerOf.get(router);
+    const i = this.slots.findIndex((s) => s.worker === worker);
+    return i < 0 ? undefined : i;
   }
 
   /** The WebRtcServer of the worker hosting `router` (undefined: the pool runs without WebRTC listening). */
