@@ -202,6 +202,15 @@ export const configSchema = z
         maxPort: z.number().int().min(1024).max(65535).default(49999),
         numWorkers: z.number().int().min(0).max(64).default(0),
         workerLogLevel: z.enum(['debug', 'warn', 'error', 'none']).default('warn'),
+        /** Large audiences: receive-only browsers (webinar attendees) spread over a room's routers on every worker. */
+        fanout: z
+          .object({
+            enabled: z.boolean().default(true),
+            /** Viewers kept on the room's own router before any goes to another worker's (piped) router. */
+            viewersPerRouterBeforeSpill: z.number().int().min(0).max(100000).default(100),
+          })
+          .strict()
+          .default({}),
       })
       .strict()
       .default({})
