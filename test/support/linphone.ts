@@ -157,6 +157,23 @@ export class Linphone {
     await this.waitFor(/Media streams established/, timeoutMs);
   }
 
+  /** Enables `name` (e.g. `G722`) and disables every other audio codec (indices as `codec list` prints them). */
+  async onlyCodec(name: string): Promise<void> {
+    const list = await this.command(
+      'codec list',
+      // under the pseudo-terminal lines end in \r\n
+      /(\d+: \S+ \(\d+\) (enabled|disabled)\s*)+[^]*?linphonec> /,
+    );
+    const codecs = [...list.matchAll(/(\d+): (\S+) \((\d+)\) (enabled|disabled)/g)].map((m) => ({
+      index: Number(m[1]),
+      name: m[2],
+    }));
+    if (!codecs.some((c) => c.name === name)) throw new Error(`linphonec has no ${name} codec:\n${list}`);
+    for (const c of codecs) this.send(`codec ${c.name === name ? 'enable' : 'disable'} ${c.index}`);
+    const after = await this.command('codec list', new RegExp(`${name} \\(\\d+\\) (enabled|disabled)`));
+    if (!after.includes('enabled')) throw new Error(`linphonec: ${name} not enabled:\n${after}`);
+  }
+
   /** Ends the current call. */
   async hangup(): Promise<void> {
     await this.command('terminate', /linphonec> /);
