@@ -290,6 +290,7 @@ export class App {
         rooms,
         prompts: new Prompts(),
         joinTones: config.conference.joinTones,
+        srtpRequired: callSettings.srtpRequired,
         // Dial-by-name ("alice" → her registered contact) around the dial-out proper.
         dialer: new LocatingDialer({
           // Toll-fraud guard: dial-out only to security.dialOut.allow.

@@ -61,6 +61,12 @@ export interface ConferenceOptions {
   dialer?: Dialer;
   /** PIN brute-force lockout across calls (per source and per room); absent: only the lobby's three tries. */
   pinLockout?: PinLockout;
+  /**
+   * Rooms whose media must be encrypted (`security.requireSrtp`, `conference.rooms[].requireSrtp`): the focus
+   * refuses clear offers to them; here moves of unencrypted participants into them and dial-outs from them (we
+   * offer RTP/AVP only) are refused with SEC_SRTP_REQUIRED. Absent: none.
+   */
+  srtpRequired?: (room: string) => boolean;
   log: Logger;
 }
 
@@ -259,6 +265,11 @@ export class Conference {
     opts: { onProgress?: DialProgressListener } = {},
   ): Promise<Participant> {
     if (!this.opts.dialer) throw new AppError('CONF_DIAL_UNAVAILABLE');
+    if (this.opts.srtpRequired?.(roomName))
+      throw new AppError(
+        'SEC_SRTP_REQUIRED',
+        `room ${roomName} requires SRTP and dial-out offers RTP/AVP only`,
+      );
     const log = this.opts.log.child({ dialOut: target });
     const connector = this.opts.dialer.dial(target, {
       roomName,
@@ -435,6 +446,11 @@ export class Conference {
       throw new AppError('NOT_JOINED', `participant ${pid} has not joined yet`);
     const session = p.session;
     if (!session) throw new AppError('CONF_MOVE_UNSUPPORTED', 'participant has no session');
+    if (!p.srtp && this.opts.srtpRequired?.(toRoomName))
+      throw new AppError(
+        'SEC_SRTP_REQUIRED',
+        `room ${toRoomName} requires SRTP and this participant's media is clear`,
+      );
     const to = await this.rooms.getOrCreate(toRoomName);
     if (to === from) throw new AppError('CONF_SAME_ROOM');
     to.checkAdmission();

@@ -610,6 +610,39 @@ describe('moving a participant', () => {
     expect(seen.at(-1)).toEqual(['participantLeft', 'alice', 'remote-bye', 'blue']);
   });
 
+  it('into a room that requires SRTP: refused for clear media (SEC_SRTP_REQUIRED), allowed for encrypted', async () => {
+    const t = makeConference({}, { srtpRequired: (room) => room === 'vault' });
+    const a = await t.join('red', 'alice');
+    const b = await t.join('red', 'bob');
+    const err = await rejection(t.conference.move(a.participant!.id, 'vault'));
+    expect(err.code).toBe('SEC_SRTP_REQUIRED');
+    expect(t.conference.locate(a.participant!.id).room.id).toBe('red');
+    expect(t.conference.listRooms().map((r) => r.id)).toEqual(['red']); // not even created
+    b.participant!.setMedia({ srtp: true });
+    await t.conference.move(b.participant!.id, 'vault');
+    expect(t.conference.locate(b.participant!.id).room.id).toBe('vault');
+  });
+
+  it('dial-out from a room that requires SRTP is refused before anything is dialled', async () => {
+    const dialled: string[] = [];
+    const t = makeConference(
+      {},
+      {
+        srtpRequired: (room) => room === 'vault',
+        dialer: {
+          dial: (target: string) => {
+            dialled.push(target);
+            throw new Error('not in this test');
+          },
+        } as unknown as Dialer,
+      },
+    );
+    expect((await rejection(t.conference.dialOut('vault', 'sip:bob@127.0.0.1'))).code).toBe(
+      'SEC_SRTP_REQUIRED',
+    );
+    expect(dialled).toEqual([]);
+  });
+
   it('keeps its mute across the move', async () => {
     const t = makeConference();
     const a = await t.join('red', 'alice');
