@@ -233,6 +233,7 @@ export class App {
         ports: new PortAllocator(range.phones[0], range.phones[1]),
         listenIp: config.rtc.listenIp,
         audio: config.conference.audio,
+        fanout: { settings: config.rtc.fanout, workers },
       });
       const rooms = new RoomManager(
         config.conference,

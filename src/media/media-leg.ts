@@ -80,6 +80,15 @@ export interface CreateLegOptions {
   log: Logger;
 }
 
+/** What decides where a browser's media is placed. */
+export interface WebRtcPeerPlacement {
+  /**
+   * It only listens and watches (a webinar attendee): with many of them, it may receive on the room's router on
+   * another worker (the sources piped there), so the audience spreads over every core.
+   */
+  audience?: boolean;
+}
+
 /**
  * Builds the legs of one room's endpoints (the room's router and media thread are inside): the conference layer
  * asks for a leg per m-line and never sees relays, threads or transports.
@@ -100,5 +109,5 @@ export interface MediaLegFactory {
    * A browser's media on the room's router (send and receive WebRtcTransports on the worker's WebRtcServer).
    * Absent when the server runs without WebRTC.
    */
-  createWebRtcPeer?(log: Logger): Promise<WebRtcPeer>;
+  createWebRtcPeer?(log: Logger, opts?: WebRtcPeerPlacement): Promise<WebRtcPeer>;
 }

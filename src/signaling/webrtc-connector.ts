@@ -25,7 +25,10 @@ export class WebRtcConnector implements SessionConnector {
 
   async connect(participant: Participant, legs: MediaLegFactory): Promise<WebRtcSession> {
     if (!legs.createWebRtcPeer) throw new AppError('RTC_UNAVAILABLE');
-    const peer = await legs.createWebRtcPeer(participant.log.child({ component: 'webrtc' }));
+    // Its role is known by now (a browser gives its PIN up front): an attendee only listens and watches.
+    const peer = await legs.createWebRtcPeer(participant.log.child({ component: 'webrtc' }), {
+      audience: participant.role === 'attendee',
+    });
     if (participant.hasLeft()) {
       peer.close();
       throw new AppError('CONF_JOIN_ABANDONED');

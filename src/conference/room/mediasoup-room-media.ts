@@ -1,11 +1,14 @@
 import type { types } from 'mediasoup';
+import type { Logger } from 'pino';
 import type { MediaThreadPool } from '../../media/mixer/media-thread-pool';
 import { MixedRoomAudio } from '../../media/room-audio/mixed-room-audio';
 import { ForwardingRoomAudio, type RoomAudio } from '../../media/room-audio/room-audio';
 import { RoomLegFactory } from '../../media/room-leg-factory';
 import type { PortAllocator } from '../../media/rtp/port-allocator';
+import { RouterFanout, type FanoutWorkers } from '../../media/mediasoup/router-fanout';
 import { WebRtcPeer } from '../../media/webrtc/webrtc-peer';
 import type { MediaLegFactory } from '../../media/media-leg';
+import { RoomFanout, type FanoutSettings } from './room-fanout';
 import type { CreateAudioOptions, RoomMediaHost, RoomMediaInstance, RoomMediaProvider } from './room-media';
 
 export interface RouterSource {
@@ -21,6 +24,8 @@ export interface MediasoupRoomMediaOptions {
   listenIp: string;
   /** What phones hear: the MCU mix (default) or the other party forwarded as-is. */
   audio: 'mixer' | 'forward';
+  /** Large audiences (`rtc.fanout`): receive-only browsers spread over the room's routers on every worker. */
+  fanout?: { settings: FanoutSettings; workers: FanoutWorkers };
 }
 
 /**
@@ -30,17 +35,32 @@ export interface MediasoupRoomMediaOptions {
 export class MediasoupRoomMedia implements RoomMediaProvider {
   constructor(private readonly opts: MediasoupRoomMediaOptions) {}
 
-  async createRoom(roomId: string): Promise<RoomMediaHost> {
+  async createRoom(roomId: string, log?: Logger): Promise<RoomMediaHost> {
     const router = await this.opts.routers.createRouter({ roomId });
-    return new RouterRoomHost(router, this.opts);
+    return new RouterRoomHost(router, this.opts, log);
   }
 }
 
 class RouterRoomHost implements RoomMediaHost {
+  /** The room's routers on the other workers (for its audience), closed with the room's own router. */
+  private readonly fanout?: RoomFanout;
+
   constructor(
     private readonly router: types.Router,
     private readonly opts: MediasoupRoomMediaOptions,
-  ) {}
+    log: Logger | undefined,
+  ) {
+    const f = opts.fanout;
+    if (log && f?.settings.enabled && f.workers.size > 1) {
+      const flog = log.child({ component: 'room-fanout' });
+      this.fanout = new RoomFanout(
+        new RouterFanout({ origin: router, workers: f.workers, appData: router.appData, log: flog }),
+        f.settings,
+        (r) => opts.routers.webRtcServerFor(r),
+        flog,
+      );
+    }
+  }
 
   get routerId(): string {
     return this.router.id;
@@ -81,7 +101,7 @@ class RouterRoomHost implements RoomMediaHost {
       create: (o) => phoneLegs.create(o),
       adopt: (leg) => phoneLegs.adopt(leg),
       ...(webRtcServer
-        ? { createWebRtcPeer: (log) => WebRtcPeer.create({ router, webRtcServer, log }) }
+        ? { createWebRtcPeer: (log, o) => this.createWebRtcPeer(webRtcServer, log, o?.audience === true) }
         : {}),
     };
     return {
@@ -116,6 +136,35 @@ class RouterRoomHost implements RoomMediaHost {
   }
 
   close(): void {
+    this.fanout?.close();
     this.router.close();
+  }
+
+  /** A browser's peer: sending on the room's router; an audience member may receive on another worker's. */
+  private async createWebRtcPeer(
+    webRtcServer: types.WebRtcServer,
+    log: Logger,
+    audience: boolean,
+  ): Promise<WebRtcPeer> {
+    const { router } = this;
+    if (!audience || !this.fanout) return WebRtcPeer.create({ router, webRtcServer, log });
+    const placed = await this.fanout.placeViewer();
+    try {
+      const peer = await WebRtcPeer.create({
+        router,
+        webRtcServer,
+        log,
+        ...(placed.receive ? { receive: placed.receive } : {}),
+      });
+      peer.once('closed', () => placed.release());
+      log.info(
+        { workerIndex: placed.workerIndex ?? null, receiveRouterId: peer.receiveRouterId },
+        'browser viewer placed',
+      );
+      return peer;
+    } catch (err) {
+      placed.release();
+      throw err;
+    }
   }
 }

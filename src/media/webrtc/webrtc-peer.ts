@@ -3,12 +3,24 @@ import type { Logger } from 'pino';
 import { AppError } from '../../errors/app-error';
 import { TypedEmitter } from '../../util/typed-emitter';
 import { mitigatedCapabilities, mitigatedProducerParameters } from '../mediasoup/mediasoup-mitigations';
+import type { PipedProducer } from '../mediasoup/router-fanout';
 
 export interface WebRtcPeerOptions {
   router: types.Router;
   /** The WebRtcServer of the router's worker: every browser transport listens on its fixed ports. */
   webRtcServer: types.WebRtcServer;
   log: Logger;
+  /**
+   * Where the browser receives when not on `router` (large audiences: a room's router on another worker, see
+   * RouterFanout): its receive transport lives there and consumes the sources' piped copies, while its send
+   * transport stays on `router`, so whatever it may produce later (an attendee promoted to panelist) is where the
+   * room's mix and the other participants take it from.
+   */
+  receive?: {
+    router: types.Router;
+    webRtcServer: types.WebRtcServer;
+    producerOn(router: types.Router, producer: types.Producer): Promise<PipedProducer>;
+  };
 }
 
 export interface WebRtcTransportInfo {
@@ -49,6 +61,7 @@ export class WebRtcPeer extends TypedEmitter<WebRtcPeerEvents> {
     readonly send: types.WebRtcTransport,
     readonly recv: types.WebRtcTransport,
     private readonly log: Logger,
+    private readonly receive?: WebRtcPeerOptions['receive'],
   ) {
     super(log);
     for (const t of [send, recv]) {
@@ -65,8 +78,8 @@ export class WebRtcPeer extends TypedEmitter<WebRtcPeerEvents> {
 
   static async create(opts: WebRtcPeerOptions): Promise<WebRtcPeer> {
     const make = (direction: 'send' | 'recv'): Promise<types.WebRtcTransport> =>
-      opts.router.createWebRtcTransport({
-        webRtcServer: opts.webRtcServer,
+      (direction === 'recv' && opts.receive ? opts.receive.router : opts.router).createWebRtcTransport({
+        webRtcServer: direction === 'recv' && opts.receive ? opts.receive.webRtcServer : opts.webRtcServer,
         enableUdp: true,
         enableTcp: true,
         preferUdp: true,
@@ -84,7 +97,12 @@ export class WebRtcPeer extends TypedEmitter<WebRtcPeerEvents> {
       send.close();
       throw err;
     }
-    return new WebRtcPeer(opts.router, send, recv, opts.log);
+    return new WebRtcPeer(opts.router, send, recv, opts.log, opts.receive);
+  }
+
+  /** The router the browser receives on (the room's, or a fan-out router on another worker). */
+  get receiveRouterId(): string {
+    return (this.receive?.router ?? this.router).id;
   }
 
   get isClosed(): boolean {
@@ -170,13 +188,29 @@ export class WebRtcPeer extends TypedEmitter<WebRtcPeerEvents> {
     if (this.closed || producer.closed) return undefined;
     // Never another participant's keypad digits (PINs): telephone-event stays out of what browsers receive.
     const caps = withoutTelephoneEvent(mitigatedCapabilities(rtpCapabilities));
-    if (!this.router.canConsume({ producerId: producer.id, rtpCapabilities: caps })) return undefined;
-    const consumer = await this.recv.consume({
-      producerId: producer.id,
-      rtpCapabilities: caps,
-      paused: producer.kind === 'video',
-      ignoreDtx: true,
-    });
+    // On a fan-out router: the source's piped copy there (held while this consumer lives).
+    const lease = this.receive ? await this.receive.producerOn(this.receive.router, producer) : undefined;
+    const source = lease?.producer ?? producer;
+    let consumer: types.Consumer;
+    try {
+      if (
+        this.closed ||
+        !(this.receive?.router ?? this.router).canConsume({ producerId: source.id, rtpCapabilities: caps })
+      ) {
+        lease?.release();
+        return undefined;
+      }
+      consumer = await this.recv.consume({
+        producerId: source.id,
+        rtpCapabilities: caps,
+        paused: producer.kind === 'video',
+        ignoreDtx: true,
+      });
+    } catch (err) {
+      lease?.release();
+      throw err;
+    }
+    if (lease) consumer.observer.once('close', () => lease.release());
     if (this.closed) {
       consumer.close();
       return undefined;
