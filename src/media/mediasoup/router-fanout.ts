@@ -165,6 +165,8 @@ export class RouterFanout {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.made.size > 0)
+      this.log.info({ routers: this.made.size, origin: this.opts.origin.id }, 'fan-out closed');
     this.pipes.clear();
     for (const m of this.made.values())
       void m.router.then(
