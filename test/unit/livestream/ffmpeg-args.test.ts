@@ -1,0 +1,81 @@
+import { buildFfmpegArgs, isSafeOutputUrl, type FfmpegPlan } from '../../../src/livestream/ffmpeg-args';
+
+const picture = {
+  width: 1280,
+  height: 720,
+  frameRate: 25,
+  videoBitrateKbps: 2500,
+  audioBitrateKbps: 128,
+  keyframeSeconds: 2,
+};
+const base: FfmpegPlan = {
+  sdpPath: '/tmp/ls/stream.sdp',
+  videoFromRtp: true,
+  picture,
+  rtmp: ['rtmp://127.0.0.1:1935/live/demo'],
+};
+
+function after(args: string[], flag: string): string | undefined {
+  const i = args.indexOf(flag);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+describe('buildFfmpegArgs', () => {
+  it('reads the SDP over file/udp/rtp only and reports progress on stdout', () => {
+    const args = buildFfmpegArgs(base);
+    expect(after(args, '-protocol_whitelist')).toBe('file,udp,rtp');
+    expect(after(args, '-i')).toBe('/tmp/ls/stream.sdp');
+    expect(after(args, '-progress')).toBe('pipe:1');
+    expect(args).toContain('-nostdin');
+  });
+
+  it('encodes once (H.264 + AAC) with a keyframe every segment, and tees it to every output', () => {
+    const args = buildFfmpegArgs({
+      ...base,
+      rtmp: ['rtmp://a/live/1', 'rtmps://b/app/2'],
+      hls: { dir: '/tmp/ls/hls', segmentSeconds: 2, listSize: 6 },
+      recordFile: '/data/rec/demo.mp4',
+    });
+    expect(args.filter((a) => a === '-c:v')).toHaveLength(1);
+    expect(after(args, '-c:v')).toBe('libx264');
+    expect(after(args, '-c:a')).toBe('aac');
+    expect(after(args, '-g')).toBe('50');
+    expect(after(args, '-f')).toBe('tee');
+    const slaves = args.at(-1)!.split('|');
+    expect(slaves).toEqual([
+      '[f=flv]rtmp://a/live/1',
+      '[f=flv]rtmps://b/app/2',
+      '[f=hls:hls_time=2:hls_list_size=6:hls_flags=delete_segments+append_list+omit_endlist+discont_start+independent_segments:hls_segment_filename=/tmp/ls/hls/seg-%05d.ts]/tmp/ls/hls/index.m3u8',
+      '[f=mp4:movflags=+frag_keyframe+empty_moov+default_base_moof]/data/rec/demo.mp4',
+    ]);
+  });
+
+  it('scales the camera into the picture when video comes over RTP', () => {
+    const graph = after(buildFfmpegArgs(base), '-filter_complex')!;
+    expect(graph).toMatch(/^\[0:v\]scale=1280:720:force_original_aspect_ratio=decrease,pad=1280:720/);
+    expect(graph).toContain('[0:a]aresample=async=1');
+  });
+
+  it('draws a still from a text file re-read each frame when there is no camera', () => {
+    const args = buildFfmpegArgs({
+      ...base,
+      videoFromRtp: false,
+      still: { textFile: '/tmp/ls/still.txt', fontFile: '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf' },
+    });
+    const lavfi = args.indexOf('lavfi');
+    expect(args[lavfi - 2]).toBe('-re');
+    expect(args[lavfi + 2]).toBe('color=c=0x1d2333:s=1280x720:r=25');
+    expect(after(args, '-filter_complex')).toContain(
+      '[1:v]drawtext=fontfile=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:textfile=/tmp/ls/still.txt:reload=1',
+    );
+  });
+
+  it('refuses a plan without output or picture, and URLs or paths the tee syntax cannot carry', () => {
+    expect(() => buildFfmpegArgs({ ...base, rtmp: [] })).toThrow(/output/);
+    expect(() => buildFfmpegArgs({ ...base, videoFromRtp: false })).toThrow(/still/);
+    expect(() => buildFfmpegArgs({ ...base, rtmp: ['rtmp://a/x|[f=mp4]/etc/passwd'] })).toThrow(/unsafe/);
+    expect(() => buildFfmpegArgs({ ...base, recordFile: '/tmp/a:b.mp4' })).toThrow(/tee/);
+    expect(isSafeOutputUrl('rtmp://h/app/key?x=1')).toBe(true);
+    expect(isSafeOutputUrl('rtmp://h/app/key with space')).toBe(false);
+  });
+});
