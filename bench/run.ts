@@ -19,6 +19,8 @@ const ALL = [
   'full-path',
   'media-call-rate',
   'sfu-consumers',
+  // large audiences: one router vs all workers (pipeToRouter), phone listeners on one shared mix
+  'audience',
   'browser-join',
   'dashboard-fanout',
   'fuzz',
