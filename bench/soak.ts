@@ -15,10 +15,15 @@
  *
  * The reference is the server itself, idle, measured before the load (SIPp's own UAS taking the same load says
  * nothing about leaks); the leak checks compare to it:
- * - RSS (server, workers): from the warm-up sample (the first after 2 minutes; half the run when it is shorter than 4)
+ * - RSS (server, workers): from the warm-up sample (the first of the second half of the load)
  *   to the end of the load, the lowest sample of each minute (RSS of a collected heap is a sawtooth; a leak raises
  *   its troughs), least-squares slope per 10 minutes; "leak" when it is above max(8 MiB, 5 % of the idle RSS) per
  *   10 minutes for the server, max(4 MiB, 5 %) for the workers, and the last trough is above the first as much.
+ *   Why the second half: the server's RSS rises for its first minutes under load for reasons that stop by design —
+ *   the call ladder keeps the last `ladder.maxCalls` (500) calls' SIP messages (≈ 10 KB per soak call: a heap
+ *   snapshot diff, `node dist/bench/heap-diff.js`, shows the raw messages as the growth), V8 and the media threads'
+ *   isolates size their heaps to the allocation rate, malloc arenas fill — while a leak that grows with calls grows in
+ *   the second half as in the first. Runs of 20 minutes or more make the second half long enough to see one.
  * - fds, UDP sockets, threads, relays, routers after every call ended and the rooms closed: "leak" when above the idle
  *   baseline.
  * - calls: zero failed is the goal; SIP failure codes (and BYEs from the server) are listed from SIPp's error log.
@@ -312,7 +317,9 @@ const mib = (b: number): number => Math.round((b / MiB) * 10) / 10;
 export async function run(o: SoakOptions): Promise<boolean> {
   const log = (s: string): void => console.error(`[soak ${new Date().toISOString().slice(11, 19)}] ${s}`);
   const loadS = Math.round(o.minutes * 60);
-  const warmupS = o.minutes >= 4 ? 120 : loadS / 2;
+  // the second half of the load (see the header): a leak that grows with calls grows there as in the first half,
+  // while the bounded stores and the heaps' sizing have settled
+  const warmupS = loadS / 2;
   const rate = o.target / MEAN_CALL_S;
   const calls = Math.max(1, Math.round(rate * loadS));
   const rooms = Array.from({ length: o.rooms }, (_, i) => `soak${i}`);
