@@ -5,21 +5,22 @@
 export type VideoCodecName = 'H264' | 'VP8';
 
 /** H.264 NAL unit types (ITU-T H.264 Table 7-1) and RTP packetizations (RFC 6184 §5.2). */
-const NAL_IDR = 5;
 const NAL_SPS = 7;
 const STAP_A = 24;
 const FU_A = 28;
 
 function startsH264Keyframe(nalType: number): boolean {
-  // An IDR slice begins a keyframe; encoders send the SPS (and PPS) right before it, so an access unit that begins
-  // with its SPS is taken from there (the PPS and the IDR follow in the same access unit).
-  return nalType === NAL_IDR || nalType === NAL_SPS;
+  // A new source starts at its SPS, not at a bare IDR slice: the viewer's decoder holds the previous source's SPS
+  // and PPS, which may have another resolution or profile, so the new ones must come first. Encoders (x264,
+  // OpenH264, Chrome's) send SPS + PPS in front of every IDR in RTP. mediasoup's own consumers sync on the SPS too
+  // (worker/src/RTC/Codecs/H264.cpp), so a viewer consuming our output starts at the same packet.
+  return nalType === NAL_SPS;
 }
 
 /**
- * H.264 (RFC 6184, packetization-mode 0 or 1): a single NAL unit packet of type IDR or SPS; a STAP-A (§5.7.1)
- * aggregating one; or the first fragment (S bit, §5.8) of an FU-A carrying one. Later FU-A fragments are not a
- * start: the first one was lost or dropped.
+ * H.264 (RFC 6184, packetization-mode 0 or 1): a single NAL unit packet of an SPS; a STAP-A (§5.7.1) aggregating
+ * one; or the first fragment (S bit, §5.8) of an FU-A carrying one. Later FU-A fragments are not a start: the
+ * first one was lost or dropped.
  */
 export function isH264KeyframeStart(payload: Uint8Array): boolean {
   if (payload.length < 1) return false;

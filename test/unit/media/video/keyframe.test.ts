@@ -7,8 +7,9 @@ import { isH264KeyframeStart, isVp8KeyframeStart } from '../../../../src/media/v
 const nal = (type: number, ...rest: number[]): number[] => [0x60 | type, ...rest];
 
 describe('H.264 keyframe start (RFC 6184)', () => {
-  it('a single NAL unit packet of an IDR slice or an SPS starts one; a P slice, PPS or SEI does not', () => {
-    expect(isH264KeyframeStart(Buffer.from(nal(5, 0x88)))).toBe(true);
+  it('a single NAL unit packet of an SPS starts one; a bare IDR slice, a P slice, PPS or SEI does not', () => {
+    // A bare IDR would be decoded with the previous source's SPS/PPS (another resolution, perhaps).
+    expect(isH264KeyframeStart(Buffer.from(nal(5, 0x88)))).toBe(false);
     expect(isH264KeyframeStart(Buffer.from(nal(7, 0x42, 0xe0, 0x1f)))).toBe(true);
     expect(isH264KeyframeStart(Buffer.from(nal(1, 0x9a)))).toBe(false);
     expect(isH264KeyframeStart(Buffer.from(nal(8, 0xce)))).toBe(false);
@@ -16,7 +17,7 @@ describe('H.264 keyframe start (RFC 6184)', () => {
     expect(isH264KeyframeStart(Buffer.alloc(0))).toBe(false);
   });
 
-  it('a STAP-A starts one when any aggregated unit is an SPS or IDR (§5.7.1)', () => {
+  it('a STAP-A starts one when an aggregated unit is an SPS (§5.7.1)', () => {
     const sps = nal(7, 0x42, 0xe0, 0x1f);
     const pps = nal(8, 0xce, 0x3c);
     const stap = [0x78, 0, sps.length, ...sps, 0, pps.length, ...pps];
@@ -28,10 +29,11 @@ describe('H.264 keyframe start (RFC 6184)', () => {
     expect(isH264KeyframeStart(Buffer.from([0x78, 0, 40, ...sps]))).toBe(false);
   });
 
-  it('only the first FU-A fragment (S bit) of an IDR starts one (§5.8)', () => {
-    expect(isH264KeyframeStart(Buffer.from([0x7c, 0x85, 0x88]))).toBe(true);
-    expect(isH264KeyframeStart(Buffer.from([0x7c, 0x05, 0x88]))).toBe(false); // middle fragment
-    expect(isH264KeyframeStart(Buffer.from([0x7c, 0x45, 0x88]))).toBe(false); // end fragment
+  it('only the first FU-A fragment (S bit) of an SPS starts one (§5.8)', () => {
+    expect(isH264KeyframeStart(Buffer.from([0x7c, 0x87, 0x42]))).toBe(true);
+    expect(isH264KeyframeStart(Buffer.from([0x7c, 0x07, 0x42]))).toBe(false); // middle fragment
+    expect(isH264KeyframeStart(Buffer.from([0x7c, 0x47, 0x42]))).toBe(false); // end fragment
+    expect(isH264KeyframeStart(Buffer.from([0x7c, 0x85, 0x88]))).toBe(false); // start of an IDR slice
     expect(isH264KeyframeStart(Buffer.from([0x7c, 0x81, 0x9a]))).toBe(false); // start of a P slice
   });
 });

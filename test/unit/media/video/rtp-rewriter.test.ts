@@ -6,8 +6,8 @@
  */
 import { DropReason, RtpRewriter, type RewriteResult } from '../../../../src/media/video/rtp-rewriter';
 
-const IDR = [0x65, 0x88]; // single NAL unit, type 5
-const SPS = [0x67, 0x42, 0xe0, 0x1f];
+const KEY = [0x67, 0x42, 0xe0, 0x1f]; // an SPS: where a keyframe starts
+const IDR = [0x65, 0x88]; // single NAL unit, type 5 (follows the SPS and PPS)
 const P_SLICE = [0x41, 0x9a];
 const FU_A_IDR_MIDDLE = [0x7c, 0x05, 0x11];
 
@@ -75,7 +75,7 @@ function make(initialSequence = 1000, initialTimestamp = 5000): { rw: RtpRewrite
 describe('RtpRewriter', () => {
   it('forwards nothing before a source is selected', () => {
     const { rw } = make();
-    expect(rw.rewrite('a', rtp({ seq: 1, ts: 1, ssrc: 1, payload: IDR }))).toEqual({
+    expect(rw.rewrite('a', rtp({ seq: 1, ts: 1, ssrc: 1, payload: KEY }))).toEqual({
       kind: 'drop',
       reason: DropReason.NotSelected,
     });
@@ -89,9 +89,11 @@ describe('RtpRewriter', () => {
       reason: DropReason.WaitingForKeyframe,
     });
     expect(rw.rewrite('a', rtp({ seq: 41, ts: 900, ssrc: 11, payload: FU_A_IDR_MIDDLE })).kind).toBe('drop');
-    const first = rw.rewrite('a', rtp({ seq: 42, ts: 3900, ssrc: 11, payload: SPS }));
+    // A bare IDR without its SPS is not where a new source may start either.
+    expect(rw.rewrite('a', rtp({ seq: 41, ts: 900, ssrc: 11, payload: IDR })).kind).toBe('drop');
+    const first = rw.rewrite('a', rtp({ seq: 42, ts: 3900, ssrc: 11, payload: KEY }));
     expect(first.kind === 'forward' && first.switched).toBe(true);
-    expect(out(first)).toMatchObject({ seq: 1000, ts: 5000, ssrc: 0xabcdef01, pt: 102, payload: SPS });
+    expect(out(first)).toMatchObject({ seq: 1000, ts: 5000, ssrc: 0xabcdef01, pt: 102, payload: KEY });
     expect(rw.current).toBe('a');
     const next = out(rw.rewrite('a', rtp({ seq: 43, ts: 3900, ssrc: 11, payload: IDR, marker: true })));
     expect(next).toMatchObject({ seq: 1001, ts: 5000, marker: true });
@@ -104,7 +106,7 @@ describe('RtpRewriter', () => {
   it('keeps showing the old source until the new one sends a keyframe; then continues seq +1 and ts by wall time', () => {
     const { rw, clock } = make(1000, 5000);
     rw.select('a');
-    out(rw.rewrite('a', rtp({ seq: 10, ts: 0, ssrc: 11, payload: IDR })));
+    out(rw.rewrite('a', rtp({ seq: 10, ts: 0, ssrc: 11, payload: KEY })));
     clock.t = 33;
     out(rw.rewrite('a', rtp({ seq: 11, ts: 3000, ssrc: 11, payload: P_SLICE })));
     rw.select('b');
@@ -118,7 +120,7 @@ describe('RtpRewriter', () => {
     });
     // 40 ms later b's keyframe: seq 1003, ts 11000 + 40 ms * 90.
     clock.t = 106;
-    const sw = rw.rewrite('b', rtp({ seq: 60001, ts: 999_999, ssrc: 22, payload: SPS }));
+    const sw = rw.rewrite('b', rtp({ seq: 60001, ts: 999_999, ssrc: 22, payload: KEY }));
     expect(sw.kind === 'forward' && sw.switched).toBe(true);
     expect(out(sw)).toMatchObject({ seq: 1003, ts: 11000 + 3600, ssrc: 0xabcdef01 });
     expect(rw.current).toBe('b');
@@ -140,9 +142,9 @@ describe('RtpRewriter', () => {
   it('advances the timestamp by at least one tick on a switch at the same millisecond', () => {
     const { rw } = make(0, 0);
     rw.select('a');
-    out(rw.rewrite('a', rtp({ seq: 1, ts: 0, ssrc: 11, payload: IDR })));
+    out(rw.rewrite('a', rtp({ seq: 1, ts: 0, ssrc: 11, payload: KEY })));
     rw.select('b');
-    expect(out(rw.rewrite('b', rtp({ seq: 9, ts: 50, ssrc: 22, payload: IDR })))).toMatchObject({
+    expect(out(rw.rewrite('b', rtp({ seq: 9, ts: 50, ssrc: 22, payload: KEY })))).toMatchObject({
       seq: 1,
       ts: 1,
     });
@@ -156,18 +158,18 @@ describe('RtpRewriter', () => {
       if (r.kind === 'forward') seen.push(out(r));
     };
     rw.select('a');
-    send('a', 100, 0, IDR);
+    send('a', 100, 0, KEY);
     clock.t += 33;
     send('a', 101, 3000, P_SLICE);
     rw.select('b');
     clock.t += 33;
-    send('b', 5, 10, IDR);
+    send('b', 5, 10, KEY);
     clock.t += 33;
     send('b', 6, 3010, P_SLICE);
     rw.select('a');
     clock.t += 33;
     send('a', 150, 90000, P_SLICE); // not a keyframe: dropped
-    send('a', 151, 93000, SPS);
+    send('a', 151, 93000, KEY);
     expect(seen.map((s) => s.seq)).toEqual([0xfffe, 0xffff, 0, 1, 2]);
     expect(new Set(seen.map((s) => s.ssrc))).toEqual(new Set([0xabcdef01]));
     for (let i = 1; i < seen.length; i++) {
@@ -180,7 +182,7 @@ describe('RtpRewriter', () => {
   it('passes loss and reordering within a source through, and drops what predates the switch', () => {
     const { rw } = make(1000, 0);
     rw.select('a');
-    out(rw.rewrite('a', rtp({ seq: 500, ts: 0, ssrc: 11, payload: IDR })));
+    out(rw.rewrite('a', rtp({ seq: 500, ts: 0, ssrc: 11, payload: KEY })));
     expect(out(rw.rewrite('a', rtp({ seq: 502, ts: 3000, ssrc: 11, payload: P_SLICE }))).seq).toBe(1002);
     expect(out(rw.rewrite('a', rtp({ seq: 501, ts: 0, ssrc: 11, payload: P_SLICE }))).seq).toBe(1001);
     expect(rw.rewrite('a', rtp({ seq: 499, ts: 0, ssrc: 11, payload: P_SLICE }))).toEqual({
@@ -189,7 +191,7 @@ describe('RtpRewriter', () => {
     });
     // The next switch continues after the highest sent (1002), not after the late one.
     rw.select('b');
-    expect(out(rw.rewrite('b', rtp({ seq: 7, ts: 0, ssrc: 22, payload: IDR }))).seq).toBe(1003);
+    expect(out(rw.rewrite('b', rtp({ seq: 7, ts: 0, ssrc: 22, payload: KEY }))).seq).toBe(1003);
   });
 
   it('strips CSRCs, header extensions and padding; drops malformed and padding-only packets', () => {
@@ -198,11 +200,11 @@ describe('RtpRewriter', () => {
     const o = out(
       rw.rewrite(
         'a',
-        rtp({ seq: 1, ts: 0, ssrc: 11, payload: IDR, csrc: [7, 8], ext: [0x10, 0xff, 0, 0], pad: 4 }),
+        rtp({ seq: 1, ts: 0, ssrc: 11, payload: KEY, csrc: [7, 8], ext: [0x10, 0xff, 0, 0], pad: 4 }),
       ),
     );
     expect(o.b0).toBe(0x80);
-    expect(o.payload).toEqual(IDR);
+    expect(o.payload).toEqual(KEY);
     expect(rw.rewrite('a', Buffer.from([0x80, 0x60, 0, 2]))).toEqual({
       kind: 'drop',
       reason: DropReason.Malformed,
@@ -216,11 +218,11 @@ describe('RtpRewriter', () => {
   it('select(null) pauses; reselecting the shown source cancels a pending switch', () => {
     const { rw } = make();
     rw.select('a');
-    out(rw.rewrite('a', rtp({ seq: 1, ts: 0, ssrc: 11, payload: IDR })));
+    out(rw.rewrite('a', rtp({ seq: 1, ts: 0, ssrc: 11, payload: KEY })));
     rw.select('b');
     rw.select('a');
     expect(rw.pending).toBeUndefined();
-    expect(rw.rewrite('b', rtp({ seq: 1, ts: 0, ssrc: 22, payload: IDR })).kind).toBe('drop');
+    expect(rw.rewrite('b', rtp({ seq: 1, ts: 0, ssrc: 22, payload: KEY })).kind).toBe('drop');
     rw.select(null);
     expect(rw.current).toBeUndefined();
     expect(rw.rewrite('a', rtp({ seq: 2, ts: 0, ssrc: 11, payload: P_SLICE })).kind).toBe('drop');

@@ -1,0 +1,242 @@
+import { randomInt } from 'node:crypto';
+import type { types } from 'mediasoup';
+import type { Logger } from 'pino';
+import { TypedEmitter } from '../../util/typed-emitter';
+import type { VideoCodecName } from './keyframe';
+import { RtpRewriter } from './rtp-rewriter';
+
+export interface SpeakerVideoEvents {
+  /** The output now shows `producerId` (its keyframe went out); null: it shows nothing. */
+  switched: [producerId: string | null];
+}
+
+export interface SpeakerVideoOptions {
+  router: types.Router;
+  codec: VideoCodecName;
+  log: Logger;
+  /**
+   * While a switch waits for the new source's keyframe, ask again this often: the first request may be lost, and
+   * a phone or browser may ignore a request that arrives while it is still encoding the previous one.
+   */
+  keyframeRetryMs?: number;
+}
+
+/** One source being consumed: the DirectTransport consumer of its Producer. */
+interface Tap {
+  producerId: string;
+  consumer: types.Consumer;
+}
+
+const MIME: Record<VideoCodecName, string> = { H264: 'video/H264', VP8: 'video/VP8' };
+
+/**
+ * One video stream on the room's router that shows whichever source is selected, without transcoding: the
+ * selected source's Producer is consumed on a DirectTransport (its RTP comes up to Node), rewritten by
+ * `RtpRewriter` into one continuous stream (one SSRC, sequence numbers and timestamps without jumps) and sent into
+ * a Producer on the same DirectTransport, which viewers (video phones' legs, the livestream) consume like any
+ * other Producer. Viewers never see a new SSRC, so phones that set up their decoder once keep decoding.
+ *
+ * - A switch (`select`) consumes the new source and requests a keyframe from it (and again every
+ *   `keyframeRetryMs` until one comes); the old source stays on the output until then, so viewers see no gap.
+ * - A viewer's PLI/FIR (RTCP the router sends our Producer's transport) is forwarded as a keyframe request to the
+ *   source shown.
+ * - Only sources of the output's codec can be shown (no transcoding): `select` of another codec is refused.
+ */
+export class SpeakerVideo extends TypedEmitter<SpeakerVideoEvents> {
+  private readonly taps = new Map<string, Tap>();
+  private readonly rewriter: RtpRewriter;
+  private retry?: NodeJS.Timeout;
+  private closed = false;
+
+  private constructor(
+    private readonly opts: SpeakerVideoOptions,
+    private readonly transport: types.DirectTransport,
+    readonly producer: types.Producer,
+    ssrc: number,
+    payloadType: number,
+  ) {
+    super(opts.log);
+    this.rewriter = new RtpRewriter({
+      codec: opts.codec,
+      ssrc,
+      payloadType,
+      initialSequence: randomInt(0x10000),
+      initialTimestamp: randomInt(0x100000000),
+    });
+    transport.on('rtcp', (packet: Buffer) => {
+      if (wantsKeyframe(packet)) this.requestKeyFrame();
+    });
+    transport.observer.once('close', () => this.close());
+  }
+
+  static async create(opts: SpeakerVideoOptions): Promise<SpeakerVideo> {
+    const mimeType = MIME[opts.codec];
+    const routerCodec = opts.router.rtpCapabilities.codecs?.find(
+      (c) => c.mimeType.toLowerCase() === mimeType.toLowerCase(),
+    );
+    if (!routerCodec) throw new Error(`the router has no ${mimeType}`);
+    const transport = await opts.router.createDirectTransport();
+    try {
+      const ssrc = randomInt(1, 0xffffffff);
+      const payloadType = routerCodec.preferredPayloadType ?? 102;
+      const producer = await transport.produce({
+        kind: 'video',
+        rtpParameters: {
+          codecs: [
+            {
+              mimeType: routerCodec.mimeType,
+              payloadType,
+              clockRate: routerCodec.clockRate,
+              parameters: { ...routerCodec.parameters },
+              rtcpFeedback: [
+                { type: 'nack', parameter: 'pli' },
+                { type: 'ccm', parameter: 'fir' },
+              ],
+            },
+          ],
+          encodings: [{ ssrc }],
+          headerExtensions: [],
+          rtcp: { cname: `parley-speaker-${ssrc.toString(16)}`, reducedSize: true },
+        },
+        appData: { speakerVideo: true },
+      });
+      return new SpeakerVideo(opts, transport, producer, ssrc, payloadType);
+    } catch (err) {
+      transport.close();
+      throw err;
+    }
+  }
+
+  /** The source shown now (its keyframe went out), if any. */
+  get current(): string | null {
+    return this.rewriter.current ?? null;
+  }
+
+  /** Whether `producer` can be shown here (same codec: nothing is transcoded). */
+  canShow(producer: Pick<types.Producer, 'rtpParameters' | 'kind'>): boolean {
+    return (
+      producer.kind === 'video' &&
+      producer.rtpParameters.codecs.some(
+        (c) => c.mimeType.toLowerCase() === MIME[this.opts.codec].toLowerCase(),
+      )
+    );
+  }
+
+  /**
+   * Shows `producerId` from its next keyframe on (null: nothing). Resolves once its consumer exists; a producer
+   * that cannot be consumed here (another codec, gone) leaves the output as it was and rejects.
+   */
+  async select(producerId: string | null): Promise<void> {
+    if (this.closed) return;
+    this.rewriter.select(producerId);
+    this.prune();
+    if (producerId === null) {
+      this.emitSwitched();
+      return;
+    }
+    if (this.rewriter.pending !== producerId) return; // already shown
+    try {
+      if (!this.taps.has(producerId)) await this.tap(producerId);
+    } catch (err) {
+      // Keep showing what is shown.
+      if (this.rewriter.pending === producerId) this.rewriter.select(this.rewriter.current ?? null);
+      throw err;
+    }
+    this.requestKeyFrame();
+  }
+
+  /** Closes the output Producer, the consumers and the transport. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.retry);
+    for (const t of this.taps.values()) t.consumer.close();
+    this.taps.clear();
+    this.producer.close();
+    this.transport.close();
+    this.removeAllListeners();
+  }
+
+  private async tap(producerId: string): Promise<void> {
+    const router = this.opts.router;
+    const mimeType = MIME[this.opts.codec].toLowerCase();
+    const rtpCapabilities: types.RtpCapabilities = {
+      // The one codec (no RTX: a lost packet is covered by the next keyframe request), no header extensions.
+      codecs: (router.rtpCapabilities.codecs ?? []).filter((c) => c.mimeType.toLowerCase() === mimeType),
+      headerExtensions: [],
+    };
+    if (!router.canConsume({ producerId, rtpCapabilities }))
+      throw new Error(`producer ${producerId} cannot be shown as ${this.opts.codec}`);
+    const consumer = await this.transport.consume({ producerId, rtpCapabilities, paused: false });
+    if (this.closed || (this.rewriter.pending !== producerId && this.rewriter.current !== producerId)) {
+      consumer.close();
+      return;
+    }
+    const tap = { producerId, consumer };
+    this.taps.set(producerId, tap);
+    consumer.on('rtp', (packet: Buffer) => this.onRtp(producerId, packet));
+    consumer.on('producerclose', () => {
+      consumer.close();
+      if (this.taps.get(producerId) === tap) this.taps.delete(producerId);
+    });
+  }
+
+  private onRtp(producerId: string, packet: Buffer): void {
+    if (this.closed) return;
+    const r = this.rewriter.rewrite(producerId, packet);
+    if (r.kind !== 'forward') return;
+    this.producer.send(r.packet);
+    if (r.switched) {
+      clearTimeout(this.retry);
+      this.retry = undefined;
+      this.prune();
+      this.opts.log.info({ producerId }, 'speaker video switched');
+      this.emitSwitched();
+    }
+  }
+
+  /** Consumers of sources that are neither shown nor pending are closed. */
+  private prune(): void {
+    for (const [id, t] of this.taps) {
+      if (id === this.rewriter.current || id === this.rewriter.pending) continue;
+      t.consumer.close();
+      this.taps.delete(id);
+    }
+  }
+
+  /** A keyframe from the source about to be shown (a switch), else from the one shown (a viewer asked). */
+  private requestKeyFrame(): void {
+    if (this.closed) return;
+    const id = this.rewriter.pending ?? this.rewriter.current;
+    const tap = id ? this.taps.get(id) : undefined;
+    if (!tap) return;
+    void tap.consumer.requestKeyFrame().catch(() => undefined);
+    if (this.rewriter.pending && !this.retry) {
+      this.retry = setTimeout(() => {
+        this.retry = undefined;
+        if (this.rewriter.pending) this.requestKeyFrame();
+      }, this.opts.keyframeRetryMs ?? 1000);
+      this.retry.unref();
+    }
+  }
+
+  private emitSwitched(): void {
+    this.safeEmit('switched', this.current);
+  }
+}
+
+/**
+ * Whether an RTCP compound packet holds a keyframe request: PSFB (PT 206, RFC 4585 §6.1) with FMT 1 (PLI,
+ * §6.3.1) or FMT 4 (FIR, RFC 5104 §4.3.1).
+ */
+export function wantsKeyframe(packet: Uint8Array): boolean {
+  let i = 0;
+  while (i + 4 <= packet.length) {
+    if (packet[i] >> 6 !== 2) return false;
+    const fmt = packet[i] & 0x1f;
+    const pt = packet[i + 1];
+    if (pt === 206 && (fmt === 1 || fmt === 4)) return true;
+    i += 4 * (((packet[i + 2] << 8) | packet[i + 3]) + 1);
+  }
+  return false;
+}
