@@ -306,7 +306,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     };
     const onSourcesChanged = (): void => {
       const seat = this.members.get(p.id)?.seat;
-      if (seat?.name === 'mix' && session) this.sfu.sync(p.id, sourcesOf(session));
+      if (seat?.name === 'mix' && session) this.sfu.sync(p.id, this.published(p, session));
     };
     const onLeft = (reason: LeaveReason): void => {
       const m = this.members.get(p.id);
@@ -331,6 +331,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     const onMedia = (): void => this.activeSpeaker.setEligible(p.id, p.video);
     session?.on('audioChanged', onAudioChanged);
     session?.on('sourcesChanged', onSourcesChanged);
+    p.on('role', onSourcesChanged);
     p.on('speaking', onSpeaking);
     p.on('muted', onMuted);
     p.on('media', onMedia);
@@ -343,6 +344,7 @@ export class Room extends TypedEmitter<RoomEvents> {
       detach: () => {
         session?.off('audioChanged', onAudioChanged);
         session?.off('sourcesChanged', onSourcesChanged);
+        p.off('role', onSourcesChanged);
         p.off('speaking', onSpeaking);
         p.off('muted', onMuted);
         p.off('media', onMedia);
@@ -397,8 +399,16 @@ export class Room extends TypedEmitter<RoomEvents> {
 
   private enterSfu(p: Participant, session: ParticipantSession): void {
     this.sfu.setMuted(p.id, p.muted);
-    this.sfu.sync(p.id, sourcesOf(session));
+    this.sfu.sync(p.id, this.published(p, session));
     session.subscribe?.(this.sfu);
+  }
+
+  /**
+   * What a participant shows the others: a webinar's attendee is the audience, neither heard nor seen, so nobody
+   * consumes its streams (with a large audience that would be a consumer per attendee pair); promoted, it publishes.
+   */
+  private published(p: Participant, session: ParticipantSession): readonly MediaSource[] {
+    return this.webinar && p.role === 'attendee' ? [] : sourcesOf(session);
   }
 
   private leaveSfu(p: Participant): void {
