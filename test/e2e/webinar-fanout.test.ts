@@ -4,7 +4,8 @@
  * 407 Hz tone as microphone) stays on the room's router; an attendee's browser is placed on the room's router on
  * the second worker (the server's 'browser viewer placed' log: worker 1, a router other than the room's), and there,
  * through the piped copies of the host's producers, it hears the host's tone (WebAudio in the page) and decodes the
- * camera's frames (getStats). Leaving closes the attendee's pipes' users; the room's end closes the fan-out router.
+ * camera's frames (getStats); the attendee's own camera reaches nobody (the audience is not published); the room's
+ * end closes the fan-out router.
  * Needs `npx tsc -p tsconfig.build.json` and the web build (`node scripts/build-web.mjs`).
  */
 import { launchBrowser, type TestBrowser } from '../support/browser';
@@ -73,6 +74,10 @@ test('an attendee on the second worker hears the host and sees its camera throug
   expect({ ctx, heard: levels[TONE]! > -25 }).toEqual({ ctx, heard: true });
   expect({ ctx, clean: levels[ABSENT]! < levels[TONE]! - 20 }).toEqual({ ctx, clean: true });
   await viewer.screenshot('webinar-fanout-attendee');
+  // The attendee's own camera (the page turns it on) is published to nobody: the audience is not seen, so a
+  // large one costs no consumer per pair of attendees. The host has received only for this long.
+  const hostStats = await waitStats(host.page, () => true, 'the host page stats');
+  expect(hostStats.filter((c) => c.participantId === viewerId)).toEqual([]);
 
   // Ending the room closes the fan-out router with it (the room owns its fan-out).
   expect((await p.del(`/api/rooms/${ROOM}`)).status).toBeLessThan(300);
