@@ -34,6 +34,8 @@ export default tseslint.config(
     'src/storage knows nothing about SIP, media or rooms (layer rule)'),
   layer(['src/conference/**'], ['**/http/**', '**/signaling/**', '**/moderation/**', '**/livestream/**'],
     'conference is below http/signaling/moderation/livestream (layer rule)'),
+  layer(['src/livestream/**'], ['**/http/**', '**/signaling/**', '**/moderation/**'],
+    'livestream uses conference and media; the channels (REST, dashboard) use it, never the other way (layer rule)'),
   layer(['src/util/**', 'src/errors/**', 'src/logging/**', 'src/config/**'],
     ['**/sip/**', '**/media/**', '**/storage/**', '**/conference/**', '**/http/**', '**/signaling/**', '**/moderation/**', '**/livestream/**'],
     'util/errors/logging/config are the bottom layer (layer rule)'),

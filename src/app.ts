@@ -54,6 +54,9 @@ import { LocatingDialer } from './conference/registrar/locating-dialer';
 import { Availability } from './conference/registrar/availability';
 import { PresenceAgent } from './conference/registrar/presence';
 import { registrationsRouter } from './http/routes/registrations';
+import { livePagesRouter, livestreamRouter } from './http/routes/livestream';
+import { LivestreamService } from './livestream/livestream-service';
+import { RouterDirectory } from './livestream/router-directory';
 import { SubscriptionNotifier } from './sip/subscription';
 import { ConferenceEventPackage } from './conference/events';
 import { projectRoot } from './util/project-root';
@@ -131,6 +134,8 @@ export class App {
   readonly ladders: CallLadders;
   readonly cdrs: CdrRecorder;
   readonly webhooks: WebhookDispatcher;
+  /** Rooms streamed to RTMP/HLS/recordings (one ffmpeg each). */
+  readonly livestreams: LivestreamService;
   /** Prometheus metrics (GET /metrics). */
   readonly metrics: MetricsCollector;
   /** The registrar (REGISTER bindings, dial-by-name) and the users' availability. */
@@ -165,6 +170,7 @@ export class App {
     this.ladders = parts.ladders;
     this.cdrs = parts.cdrs;
     this.webhooks = parts.webhooks;
+    this.livestreams = parts.livestreams;
     this.metrics = parts.metrics;
     this.registrar = parts.registrar;
     this.availability = parts.availability;
@@ -227,10 +233,14 @@ export class App {
       // RFC 6665 notifier (SUBSCRIBE, REFER's implicit subscriptions): live subscriptions capped per source.
       const subscriptions = new SubscriptionNotifier(sip, { isExempt });
       opened.push(subscriptions);
+      // The livestream opens PlainTransports on room routers: it finds them by id here.
+      const routers = new RouterDirectory(workers);
+      // Phone relays and ffmpeg's RTP inputs lease from the same range, so they never get the same port.
+      const phonePorts = new PortAllocator(range.phones[0], range.phones[1]);
       const media = new MediasoupRoomMedia({
-        routers: workers,
+        routers,
         threads,
-        ports: new PortAllocator(range.phones[0], range.phones[1]),
+        ports: phonePorts,
         listenIp: config.rtc.listenIp,
         audio: config.conference.audio,
         fanout: { settings: config.rtc.fanout, workers },
@@ -321,10 +331,26 @@ export class App {
         log: log.child({ component: 'conference' }),
       });
       opened.push(conference);
+      const livestreams = new LivestreamService({
+        conference,
+        routers,
+        ports: phonePorts,
+        listenIp: config.rtc.listenIp,
+        settings: {
+          ...config.livestream,
+          recordingsDir: config.livestream.recordingsDir || path.join(config.dataDir, 'recordings'),
+          picture: config.livestream,
+          fontFile: '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf',
+        },
+        maxConcurrent: config.livestream.maxConcurrent,
+        log: log.child({ component: 'livestream' }),
+      });
+      opened.push(livestreams);
       const moderation = new ModerationService({
         conference,
         audit: store.audit,
         rooms: store.rooms,
+        livestream: livestreams,
         log: log.child({ component: 'moderation' }),
       });
       const auth = await AuthService.create({
@@ -475,6 +501,7 @@ export class App {
           registrationsRouter({ availability, knowsUser: knowsSipUser }),
           roomsRouter({ conference, moderation }),
           webinarRouter({ moderation }),
+          livestreamRouter({ conference, moderation, livestreams }),
           recordsRouter({ store, moderation, ladders }),
           openapiRouter({ version: VERSION }),
           adminRouter({
@@ -492,6 +519,7 @@ export class App {
         ],
         pages: [
           metricsRouter({ collector: metrics, authenticator: auth, public: config.metrics.public }),
+          livePagesRouter({ livestreams, distDir: defaultWebDistDir() }),
           webRouter({ distDir: defaultWebDistDir() }),
         ],
       });
@@ -581,6 +609,7 @@ export class App {
         ladders,
         cdrs,
         webhooks,
+        livestreams,
         metrics,
         attachments,
         retention,
@@ -613,6 +642,8 @@ export class App {
       // Closes the socket.io engine (and with it the HTTP listener's upgrade handling) before the HTTP server.
       await new Promise<void>((r) => void this.io.close(() => r()));
       await this.http.close();
+      // ffmpeg ended, its ports and temp files given back, before the rooms go.
+      await this.livestreams.close();
       this.conference.close();
       this.presence.close();
       this.availability.close();
@@ -663,6 +694,7 @@ interface AppParts {
   ladders: CallLadders;
   cdrs: CdrRecorder;
   webhooks: WebhookDispatcher;
+  livestreams: LivestreamService;
   metrics: MetricsCollector;
   registrar: Registrar;
   availability: Availability;

@@ -16,10 +16,17 @@ export interface Actor {
   source: string | null;
 }
 
-/** Starts and stops a room's livestream (the livestream issue wires it); absent: LIVESTREAM_UNAVAILABLE. */
+/** What a livestream start asks for: RTMP/RTMPS URLs, HLS at /live/<room>, a recording (at least one). */
+export interface LivestreamAsk {
+  rtmp?: string[] | undefined;
+  hls?: boolean | undefined;
+  record?: boolean | undefined;
+}
+
+/** Starts and stops a room's livestream (src/livestream); absent: LIVESTREAM_UNAVAILABLE. */
 export interface LivestreamControl {
-  start(roomId: string, url?: string): Promise<void>;
-  stop(roomId: string): Promise<void>;
+  start(roomId: string, ask: LivestreamAsk): Promise<unknown>;
+  stop(roomId: string): Promise<unknown>;
   isStreaming(roomId: string): boolean;
   isRecording(roomId: string): boolean;
 }
@@ -196,19 +203,20 @@ export class ModerationService {
     });
   }
 
-  startLivestream(actor: Actor, roomId: string, url?: string): Promise<void> {
-    return this.audited(
-      actor,
-      'livestream-start',
-      roomId,
-      null,
-      url ? JSON.stringify({ url }) : null,
-      async () => {
-        this.opts.conference.getRoom(roomId);
-        if (!this.opts.livestream) throw new AppError('LIVESTREAM_UNAVAILABLE');
-        await this.opts.livestream.start(roomId, url);
-      },
-    );
+  /** `ask` a URL (the dashboard's field): stream there; absent: HLS at /live/<room>. */
+  startLivestream(actor: Actor, roomId: string, ask?: string | LivestreamAsk): Promise<void> {
+    const what: LivestreamAsk = typeof ask === 'string' ? { rtmp: [ask] } : (ask ?? { hls: true });
+    // Stream keys are secrets: the audit keeps the outputs' kinds and hosts only.
+    const detail = {
+      rtmp: (what.rtmp ?? []).map((u) => u.replace(/^([a-z]+:\/\/[^/]*).*$/i, '$1/…')),
+      hls: what.hls ?? false,
+      record: what.record ?? false,
+    };
+    return this.audited(actor, 'livestream-start', roomId, null, JSON.stringify(detail), async () => {
+      this.opts.conference.getRoom(roomId);
+      if (!this.opts.livestream) throw new AppError('LIVESTREAM_UNAVAILABLE');
+      await this.opts.livestream.start(roomId, what);
+    });
   }
 
   stopLivestream(actor: Actor, roomId: string): Promise<void> {

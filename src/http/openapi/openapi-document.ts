@@ -255,6 +255,29 @@ const json = (status: number, description: string, schema: JsonSchema): Answer =
   description,
   json: schema,
 });
+
+/** A livestream's state (src/livestream LivestreamView). */
+const LIVESTREAM_VIEW: JsonSchema = {
+  type: 'object',
+  properties: {
+    roomId: { type: 'string' },
+    state: { enum: ['starting', 'live', 'restarting', 'stopped', 'failed'] },
+    since: { type: 'string', format: 'date-time' },
+    startedAt: { type: 'string', format: 'date-time' },
+    outputs: {
+      type: 'object',
+      properties: {
+        rtmp: { type: 'array', items: { type: 'string' } },
+        hls: { type: ['string', 'null'] },
+        recording: { type: ['string', 'null'] },
+      },
+    },
+    video: { enum: ['camera', 'still'] },
+    restarts: { type: 'integer' },
+    lastError: { type: ['string', 'null'] },
+    pid: { type: ['integer', 'null'] },
+  },
+};
 const noContent: Answer = { status: 204, description: 'Done.' };
 const csv = (what: string): Answer => ({
   status: 200,
@@ -565,19 +588,41 @@ export const OPERATIONS: Operation[] = [
     path: '/rooms/:id/livestream',
     id: 'startLivestream',
     tag: 'rooms',
-    summary: "Start the room's livestream",
-    body: strictObj({ url: { type: 'string', maxLength: 2048 } }),
-    ok: ack({ roomId: { type: 'string' }, streaming: { const: true } }),
-    errors: [...ROOM, 'API_BAD_REQUEST', 'LIVESTREAM_UNAVAILABLE'],
+    summary: "Start the room's livestream: RTMP/RTMPS URLs, HLS at /live/<room>, a recording (at least one)",
+    body: strictObj({
+      rtmp: { type: 'array', maxItems: 10, items: { type: 'string', minLength: 1, maxLength: 2048 } },
+      hls: { type: 'boolean' },
+      record: { type: 'boolean' },
+    }),
+    ok: json(201, 'Started (state starting, then live).', LIVESTREAM_VIEW),
+    errors: [
+      ...ROOM,
+      'API_BAD_REQUEST',
+      'LIVESTREAM_NO_OUTPUT',
+      'LIVESTREAM_BAD_URL',
+      'LIVESTREAM_ALREADY_LIVE',
+      'LIVESTREAM_TOO_MANY',
+      'LIVESTREAM_NO_MEDIA',
+      'LIVESTREAM_UNAVAILABLE',
+    ],
+  },
+  {
+    method: 'get',
+    path: '/rooms/:id/livestream',
+    id: 'getLivestream',
+    tag: 'rooms',
+    summary: "The room's livestream: state, since, outputs (stream keys redacted), restarts, last error",
+    ok: json(200, 'The running stream, or the last one that ended.', LIVESTREAM_VIEW),
+    errors: [...ROOM, 'LIVESTREAM_NOT_LIVE'],
   },
   {
     method: 'delete',
     path: '/rooms/:id/livestream',
     id: 'stopLivestream',
     tag: 'rooms',
-    summary: "Stop the room's livestream",
-    ok: ack({ roomId: { type: 'string' }, streaming: { const: false } }),
-    errors: [...ROOM, 'LIVESTREAM_UNAVAILABLE'],
+    summary: "Stop the room's livestream (ffmpeg ends; no process, port or temp file is left)",
+    ok: json(200, 'Stopped.', LIVESTREAM_VIEW),
+    errors: [...ROOM, 'LIVESTREAM_NOT_LIVE', 'LIVESTREAM_UNAVAILABLE'],
   },
   {
     method: 'post',

@@ -14,7 +14,6 @@ const MuteAllBody = z.object({ muted: z.boolean().default(true) }).strict();
 const LockBody = z.object({ locked: z.boolean() }).strict();
 const MoveBody = z.object({ room: z.string().min(1).max(256) }).strict();
 const DialBody = z.object({ target: z.string().min(1).max(1024) }).strict();
-const LivestreamBody = z.object({ url: z.string().max(2048).optional() }).strict();
 
 export interface RoomsRouterOptions {
   conference: Conference;
@@ -42,8 +41,7 @@ export interface RoomsRouterOptions {
  * POST   /api/rooms/:id/dial                        {"target": "sip:..."}: calls out (into an existing room) and
  *                                                   answers 201 once the callee is in the room; `dial` says how it
  *                                                   went (result, final status, the 18x seen) on success and failure
- * POST   /api/rooms/:id/livestream                  {"url"?}: starts the livestream (501 LIVESTREAM_UNAVAILABLE)
- * DELETE /api/rooms/:id/livestream                  stops it
+ * (the livestream's routes, /api/rooms/:id/livestream, are in livestream.ts)
  * DELETE /api/rooms/:id                             ends the room (every call ends) and forgets a room created
  *                                                   through the API (accounts only); `forgotten` says which
  */
@@ -144,16 +142,6 @@ export function roomsRouter(opts: RoomsRouterOptions): Router {
         dial: { result: err.result, status: err.status, reason: err.reason, progress },
       });
     }
-  });
-  r.post('/rooms/:id/livestream', async (req, res) => {
-    const actor = roomActor(req, res, 'livestream-start');
-    const { url } = body(LivestreamBody, req, '{"url"?: "rtmp://..."}');
-    await moderation.startLivestream(actor, req.params.id, url);
-    res.json({ roomId: req.params.id, streaming: true });
-  });
-  r.delete('/rooms/:id/livestream', async (req, res) => {
-    await moderation.stopLivestream(roomActor(req, res, 'livestream-stop'), req.params.id);
-    res.json({ roomId: req.params.id, streaming: false });
   });
   r.post('/rooms/:id/participants/:pid/mute', async (req, res) => {
     const actor = roomActor(req, res, 'mute');

@@ -34,6 +34,10 @@ const SIBLINGS_FORBIDDEN = new Set([
   // The REST routes use the moderation services (accounts, audit, actions); never the other way round.
   'moderation->http',
   'moderation->signaling',
+  // The livestream is driven by the channels (REST, dashboard); it knows only the conference and media below.
+  'livestream->http',
+  'livestream->signaling',
+  'livestream->moderation',
   // The protocol module is shared with the pages: it may use nothing of the server.
   'protocol->util',
   'protocol->errors',

@@ -1,0 +1,440 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { types } from 'mediasoup';
+import type { Logger } from 'pino';
+import type { Conference } from '../conference/conference';
+import type { Participant } from '../conference/participant/participant';
+import type { MediaLease } from '../conference/room/room-media';
+import type { Room } from '../conference/room/room';
+import type { MediaSource } from '../media/media-source';
+import type { RoomAudio } from '../media/room-audio/room-audio';
+import type { PortAllocator } from '../media/rtp/port-allocator';
+import { TypedEmitter } from '../util/typed-emitter';
+import { buildFfmpegArgs, type Picture } from './ffmpeg-args';
+import { writeFfmpegSdp, type SdpStream } from './ffmpeg-sdp';
+import { FfmpegSupervisor, type SpawnFn } from './ffmpeg-supervisor';
+import { LivestreamState, LivestreamStateMachine } from './livestream-state';
+import { MixTap, routerCodec, VideoTap, type TapCodec } from './media-taps';
+import { leasePortPair, waitUntilBound, type PortLease } from './port-lease';
+import { RestartPolicy } from './restart-policy';
+
+/** What a moderator asked for (REST body, dashboard). */
+export interface LivestreamRequest {
+  rtmp: string[];
+  hls: boolean;
+  record: boolean;
+}
+
+export interface LivestreamSettings {
+  ffmpegPath: string;
+  hlsSegmentSeconds: number;
+  hlsListSize: number;
+  recordingsDir: string;
+  restartInitialMs: number;
+  restartMaxMs: number;
+  maxRestarts: number;
+  picture: Omit<Picture, 'keyframeSeconds'>;
+  /** The still's font (DejaVu Sans from fonts-dejavu-core). */
+  fontFile: string;
+  /** Where the stream's temp dir (SDP, still text, HLS) is made. */
+  tmpRoot?: string;
+  /** How often ffmpeg's camera source is asked for a keyframe. */
+  keyframeMs?: number;
+}
+
+export interface LivestreamEvents {
+  /** ffmpeg encodes (first time, or again after a restart). */
+  live: [];
+  /** ffmpeg exited and is restarted after `inMs`. */
+  restarting: [inMs: number, error: string | undefined];
+  stopped: [];
+  failed: [error: string];
+}
+
+/** GET /api/rooms/:id/livestream, the dashboard. */
+export interface LivestreamView {
+  roomId: string;
+  state: LivestreamState;
+  /** When the current state was entered (ISO 8601). */
+  since: string;
+  startedAt: string;
+  outputs: { rtmp: string[]; hls: string | null; recording: string | null };
+  /** What the picture shows: a camera (the active speaker's) or the still. */
+  video: 'camera' | 'still';
+  restarts: number;
+  lastError: string | null;
+  pid: number | null;
+}
+
+export interface LivestreamDeps {
+  room: Room;
+  conference: Conference;
+  router: types.Router;
+  ports: PortAllocator;
+  /** mediasoup's listen address (the PlainTransports towards ffmpeg). */
+  listenIp: string;
+  settings: LivestreamSettings;
+  log: Logger;
+  spawn?: SpawnFn;
+}
+
+/** ffmpeg's side of the loopback: it binds its RTP ports here. */
+const FFMPEG_IP = '127.0.0.1';
+let tapSeq = 0;
+
+/** The camera picked for the picture, acquired from its source (released when replaced). */
+interface Camera {
+  participantId: string;
+  source: MediaSource;
+  producer: types.Producer;
+  onProducer: (p: types.Producer) => void;
+}
+
+/**
+ * One room's livestream: the room's full mix (a muted, hidden mixer listener) and the active speaker's camera (or
+ * a generated still naming the room and who speaks) leave mediasoup through PlainTransports into one ffmpeg, which
+ * encodes once and writes RTMP/RTMPS, HLS and a recording. ffmpeg is supervised (restart with back-off, give up →
+ * failed). Switching cameras re-points the one video consumer and asks for a keyframe; the picture's mode
+ * (camera ⇄ still, or another codec) is a planned restart of ffmpeg, since its inputs change. Stopping ends
+ * ffmpeg, closes the transports, takes the listener out of the mix, gives back the ports and the media lease, and
+ * removes the temp dir: nothing is left behind.
+ */
+export class Livestream extends TypedEmitter<LivestreamEvents> {
+  readonly roomId: string;
+  readonly startedAt = new Date();
+  private readonly machine = new LivestreamStateMachine();
+  private readonly supervisor: FfmpegSupervisor;
+  private readonly abort = new AbortController();
+  private tmpDir?: string;
+  private audioPort?: PortLease;
+  private videoPort?: PortLease;
+  private lease?: MediaLease;
+  private audio?: RoomAudio;
+  private mixTap?: MixTap;
+  private videoTap?: VideoTap;
+  private camera?: Camera;
+  /** The mode ffmpeg was started in: `still`, or the camera's codec. */
+  private mode: string = 'still';
+  private restarts = 0;
+  private lastErr: string | null = null;
+  private recordFile: string | null = null;
+  private speakerName: string | null = null;
+  private reselectTimer?: NodeJS.Timeout;
+  private readonly unwatch: Array<() => void> = [];
+  private stopping?: Promise<void>;
+
+  constructor(
+    readonly request: LivestreamRequest,
+    private readonly deps: LivestreamDeps,
+  ) {
+    super(deps.log);
+    this.roomId = deps.room.id;
+    const s = deps.settings;
+    this.supervisor = new FfmpegSupervisor({
+      ffmpegPath: s.ffmpegPath,
+      prepare: () => this.prepareRun(),
+      policy: new RestartPolicy({
+        initialMs: s.restartInitialMs,
+        maxMs: s.restartMaxMs,
+        maxRestarts: s.maxRestarts,
+        stableMs: 60_000,
+      }),
+      log: deps.log.child({ component: 'ffmpeg' }),
+      ...(deps.spawn ? { spawn: deps.spawn } : {}),
+    });
+    this.supervisor.on('spawned', (pid) => void this.onSpawned(pid));
+    this.supervisor.on('encoding', () => {
+      if (this.machine.move(LivestreamState.Live)) {
+        deps.log.info({ pid: this.supervisor.pid }, 'livestream live');
+        this.safeEmit('live');
+      }
+    });
+    this.supervisor.on('exited', (_code, _signal, inMs) => {
+      this.lastErr = this.supervisor.lastError ?? this.lastErr;
+      void this.mixTap?.pause().catch(() => undefined);
+      void this.videoTap?.pause().catch(() => undefined);
+      if (inMs === null) return;
+      this.restarts++;
+      if (this.machine.move(LivestreamState.Restarting))
+        this.safeEmit('restarting', inMs, this.supervisor.lastError);
+    });
+    this.supervisor.on('gaveUp', (error) => void this.fail(error));
+  }
+
+  get state(): LivestreamState {
+    return this.machine.state;
+  }
+
+  get hlsDir(): string | undefined {
+    return this.request.hls && this.tmpDir ? path.join(this.tmpDir, 'hls') : undefined;
+  }
+
+  /** The ffmpeg running now. */
+  get pid(): number | undefined {
+    return this.supervisor.pid;
+  }
+
+  view(): LivestreamView {
+    return {
+      roomId: this.roomId,
+      state: this.machine.state,
+      since: new Date(this.machine.since).toISOString(),
+      startedAt: this.startedAt.toISOString(),
+      outputs: {
+        rtmp: this.request.rtmp.map(redactUrl),
+        hls: this.request.hls ? `/live/${encodeURIComponent(this.roomId)}/index.m3u8` : null,
+        recording: this.recordFile,
+      },
+      video: this.mode === 'still' ? 'still' : 'camera',
+      restarts: this.restarts,
+      lastError: this.lastErr,
+      pid: this.supervisor.pid ?? null,
+    };
+  }
+
+  /** Builds the taps and starts ffmpeg; a failure here cleans up and leaves the stream `failed`. */
+  async start(): Promise<void> {
+    const { room, router, ports, listenIp, settings, log } = this.deps;
+    try {
+      this.tmpDir = await fs.promises.mkdtemp(path.join(settings.tmpRoot ?? os.tmpdir(), 'parley-live-'));
+      if (this.request.hls) await fs.promises.mkdir(path.join(this.tmpDir, 'hls'));
+      if (this.request.record) await fs.promises.mkdir(settings.recordingsDir, { recursive: true });
+      this.audioPort = await leasePortPair(ports, FFMPEG_IP);
+      this.videoPort = await leasePortPair(ports, FFMPEG_IP);
+      this.lease = room.acquireMedia();
+      this.audio = await this.lease.media.audio();
+      this.mixTap = await MixTap.create({
+        id: `livestream:${++tapSeq}`,
+        router,
+        listenIp,
+        target: { ip: FFMPEG_IP, port: this.audioPort.port },
+        log,
+      });
+      // Muted from the mixer's first tick: it has no input anyway, and is never heard.
+      await this.audio.add(this.mixTap, { muted: true });
+      this.videoTap = await VideoTap.create({
+        router,
+        listenIp,
+        target: { ip: FFMPEG_IP, port: this.videoPort.port },
+        keyframeMs: settings.keyframeMs ?? 2000,
+        log,
+      });
+      this.watchRoom();
+      await this.selectCamera();
+      await this.supervisor.start();
+    } catch (err) {
+      await this.fail(err instanceof Error ? err.message : String(err));
+      throw err;
+    }
+  }
+
+  /** Idempotent; resolves once ffmpeg has exited and everything is given back. */
+  stop(): Promise<void> {
+    this.stopping ??= this.teardown().then(() => {
+      if (this.machine.move(LivestreamState.Stopped)) {
+        this.deps.log.info('livestream stopped');
+        this.safeEmit('stopped');
+      }
+    });
+    return this.stopping;
+  }
+
+  /** The ffmpeg run was spawned: once it listens on its ports, the consumers flow. */
+  private async onSpawned(pid: number): Promise<void> {
+    try {
+      await waitUntilBound(FFMPEG_IP, this.audioPort!.port, 10_000, this.abort.signal);
+      if (this.supervisor.pid !== pid) return;
+      await this.mixTap?.resume();
+      await this.videoTap?.resume();
+    } catch (err) {
+      if (!this.abort.signal.aborted) this.deps.log.warn({ err, pid }, 'ffmpeg did not bind its RTP port');
+    }
+  }
+
+  /** Writes this run's SDP and still text, and returns its command line. */
+  private async prepareRun(): Promise<string[]> {
+    const { settings, router } = this.deps;
+    const dir = this.tmpDir!;
+    const audio = routerCodec(router, 'audio/opus');
+    if (!audio) throw new Error('the router has no Opus');
+    const streams: SdpStream[] = [sdpStream('audio', this.audioPort!.port, audio)];
+    // The consumer's codec (the router's payload type and parameters), not the producer's own numbering.
+    const videoCodec = this.camera ? this.videoTap?.codec : undefined;
+    if (videoCodec) streams.push(sdpStream('video', this.videoPort!.port, videoCodec));
+    this.mode = videoCodec ? videoCodec.mimeType : 'still';
+    const sdpPath = path.join(dir, 'stream.sdp');
+    await fs.promises.writeFile(sdpPath, writeFfmpegSdp({ ip: FFMPEG_IP, name: this.roomId, streams }));
+    const textFile = path.join(dir, 'still.txt');
+    await this.writeStill();
+    if (this.request.record) {
+      const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+      this.recordFile = path.join(
+        settings.recordingsDir,
+        `${this.roomId.replace(/[^A-Za-z0-9._-]/g, '_')}-${stamp}.mp4`,
+      );
+    }
+    return buildFfmpegArgs({
+      sdpPath,
+      videoFromRtp: this.mode !== 'still',
+      ...(this.mode === 'still' ? { still: { textFile, fontFile: settings.fontFile } } : {}),
+      picture: { ...settings.picture, keyframeSeconds: settings.hlsSegmentSeconds },
+      rtmp: this.request.rtmp,
+      ...(this.hlsDir
+        ? {
+            hls: {
+              dir: this.hlsDir,
+              segmentSeconds: settings.hlsSegmentSeconds,
+              listSize: settings.hlsListSize,
+            },
+          }
+        : {}),
+      ...(this.recordFile ? { recordFile: this.recordFile } : {}),
+    });
+  }
+
+  /** The still's text: the room's name and who speaks. Replaced atomically (drawtext re-reads it every frame). */
+  private async writeStill(): Promise<void> {
+    if (!this.tmpDir) return;
+    const name = this.deps.room.settings.displayName || this.roomId;
+    const text = `${name}\n${this.speakerName ? `Speaking: ${this.speakerName}` : ' '}\n`;
+    const file = path.join(this.tmpDir, 'still.txt');
+    const tmp = `${file}.${process.pid}.tmp`;
+    try {
+      await fs.promises.writeFile(tmp, text);
+      await fs.promises.rename(tmp, file);
+    } catch (err) {
+      if (!this.abort.signal.aborted) this.deps.log.warn({ err }, 'still text not written');
+    }
+  }
+
+  private watchRoom(): void {
+    const { room, conference } = this.deps;
+    const inRoom = (p: Participant): boolean => room.participant(p.id) === p;
+    const onSpeaking = (p: Participant, speaking: boolean): void => {
+      if (!speaking || !inRoom(p) || p.muted) return;
+      if (this.speakerName === p.displayName) return;
+      this.speakerName = p.displayName;
+      void this.writeStill();
+    };
+    const reselect = (): void => {
+      clearTimeout(this.reselectTimer);
+      // Cameras coming and going in a burst (a browser joining publishes mic then camera) settle first.
+      this.reselectTimer = setTimeout(() => void this.selectCamera(), 300);
+    };
+    const onChanged = (): void => reselect();
+    conference.observer.on('participantSpeaking', onSpeaking);
+    room.activeSpeaker.on('changed', onChanged);
+    room.feed.on('published', onChanged);
+    room.feed.on('unpublished', onChanged);
+    this.unwatch.push(
+      () => conference.observer.off('participantSpeaking', onSpeaking),
+      () => room.activeSpeaker.off('changed', onChanged),
+      () => room.feed.off('published', onChanged),
+      () => room.feed.off('unpublished', onChanged),
+    );
+  }
+
+  /**
+   * Picks the camera to show — the active speaker's (the room's `ActiveSpeaker`, which among the participants
+   * with a camera holds the floor with a hold time) — and re-points the video tap at it; a change of mode
+   * restarts ffmpeg.
+   */
+  private async selectCamera(): Promise<void> {
+    if (this.abort.signal.aborted || !this.videoTap) return;
+    const { room } = this.deps;
+    const pid = room.activeSpeaker.current;
+    const videos = room.feed.list().filter((p) => p.source.kind === 'video');
+    const pub = videos.find((p) => p.participantId === pid) ?? (pid === null ? undefined : videos[0]);
+    const before = this.camera;
+    if (pub && before?.source === pub.source) return;
+    if (!pub && !before) return;
+    let next: Camera | undefined;
+    if (pub) {
+      const producer = await pub.source.acquireProducer().catch(() => undefined);
+      if (!producer) pub.source.releaseProducer();
+      else {
+        const onProducer = (p: types.Producer): void => {
+          if (this.camera?.source !== pub.source) return;
+          this.camera.producer = p;
+          void this.videoTap
+            ?.show(p.id)
+            .catch((err: unknown) => this.deps.log.warn({ err }, 'camera re-point failed'));
+        };
+        pub.source.on('producer', onProducer);
+        next = { participantId: pub.participantId, source: pub.source, producer, onProducer };
+      }
+    }
+    if (this.abort.signal.aborted) {
+      if (next) release(next);
+      return;
+    }
+    this.camera = next;
+    if (before) release(before);
+    const mode = next ? (next.producer.rtpParameters.codecs[0]?.mimeType ?? 'still') : 'still';
+    this.deps.log.info({ participantId: next?.participantId ?? null, mode }, 'livestream camera');
+    await this.videoTap
+      .show(next?.producer.id ?? null)
+      .catch((err: unknown) => this.deps.log.warn({ err }, 'camera switch failed'));
+    // ffmpeg's inputs change (camera ⇄ still, or another codec): a planned restart, not a failure.
+    if (mode !== this.mode && this.supervisor.runCount > 0) await this.supervisor.restart();
+  }
+
+  private async fail(error: string): Promise<void> {
+    this.lastErr = error;
+    await this.teardown();
+    if (this.machine.move(LivestreamState.Failed)) {
+      this.deps.log.error({ error }, 'livestream failed');
+      this.safeEmit('failed', error);
+    }
+  }
+
+  private async teardown(): Promise<void> {
+    if (this.abort.signal.aborted) return;
+    this.abort.abort();
+    clearTimeout(this.reselectTimer);
+    for (const u of this.unwatch.splice(0)) u();
+    await this.supervisor.stop();
+    this.videoTap?.close();
+    this.mixTap?.close();
+    if (this.mixTap) await this.audio?.remove(this.mixTap.participantId).catch(() => undefined);
+    if (this.camera) release(this.camera);
+    this.camera = undefined;
+    this.lease?.release();
+    this.audioPort?.release();
+    this.videoPort?.release();
+    if (this.tmpDir) await fs.promises.rm(this.tmpDir, { recursive: true, force: true });
+  }
+}
+
+function release(c: Camera): void {
+  c.source.off('producer', c.onProducer);
+  c.source.releaseProducer();
+}
+
+function sdpStream(kind: 'audio' | 'video', port: number, c: TapCodec): SdpStream {
+  const fmtp: Record<string, string | number> = {};
+  for (const [k, v] of Object.entries(c.parameters ?? {}))
+    if (typeof v === 'string' || typeof v === 'number') fmtp[k] = v;
+  return {
+    kind,
+    port,
+    payloadType: c.payloadType,
+    codec: c.mimeType.split('/')[1]!,
+    clockRate: c.clockRate,
+    ...(c.channels ? { channels: c.channels } : {}),
+    ...(kind === 'video' && Object.keys(fmtp).length ? { fmtp } : {}),
+  };
+}
+
+/** A stream key is a secret: the view shows the URL without its path's last part and query. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    const parts = u.pathname.split('/');
+    if (parts.length > 2) parts[parts.length - 1] = '***';
+    return `${u.protocol}//${u.host}${parts.join('/')}`;
+  } catch {
+    return '***';
+  }
+}
