@@ -7,6 +7,8 @@ import { RoomLegFactory } from '../../media/room-leg-factory';
 import type { PortAllocator } from '../../media/rtp/port-allocator';
 import { RouterFanout, type FanoutWorkers } from '../../media/mediasoup/router-fanout';
 import { WebRtcPeer } from '../../media/webrtc/webrtc-peer';
+import type { VideoCodecName } from '../../media/video/keyframe';
+import { SpeakerVideo } from '../../media/video/speaker-video';
 import type { MediaLegFactory } from '../../media/media-leg';
 import { RoomFanout, type FanoutSettings } from './room-fanout';
 import type { CreateAudioOptions, RoomMediaHost, RoomMediaInstance, RoomMediaProvider } from './room-media';
@@ -72,6 +74,10 @@ class RouterRoomHost implements RoomMediaHost {
 
   ready(): Promise<void> {
     return this.opts.threads.ready();
+  }
+
+  createSpeakerVideo(codec: VideoCodecName, log: Logger): Promise<SpeakerVideo> {
+    return SpeakerVideo.create({ router: this.router, codec, log });
   }
 
   open(instanceId: string, _log?: unknown, preferThread?: number): RoomMediaInstance {

@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import type { MediaLegFactory } from '../../media/media-leg';
 import type { RoomAudio, RoomAudioStats } from '../../media/room-audio/room-audio';
+import type { VideoCodecName } from '../../media/video/keyframe';
+import type { SpeakerVideo } from '../../media/video/speaker-video';
 
 /**
  * The media a room needs, injected (the app: mediasoup routers, media threads and mixers; unit tests: fakes). The
@@ -24,6 +26,8 @@ export interface RoomMediaHost {
    * phones' legs, which live on their thread).
    */
   open(instanceId: string, log: Logger, preferThread?: number): RoomMediaInstance;
+  /** One speaker-video output on the router (video phones, livestream); absent: this host has no video. */
+  createSpeakerVideo?(codec: VideoCodecName, log: Logger): Promise<SpeakerVideo>;
   /** Resolves once an instance can be opened on a live media thread (after a thread died, its replacement). */
   ready?(): Promise<void>;
   /** Closes the router (and with it whatever still lives on it). */

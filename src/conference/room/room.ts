@@ -12,6 +12,7 @@ import type { ParticipantSession } from '../participant/participant-session';
 import { systemClock, type Clock } from '../../sip/transaction/clock';
 import { RoomWebinar } from '../webinar/room-webinar';
 import { ActiveSpeaker } from './active-speaker';
+import { RoomVideo } from '../video/room-video';
 import type { WebinarSettings } from '../webinar/webinar-policy';
 
 export interface RoomSettings {
@@ -99,6 +100,8 @@ export class Room extends TypedEmitter<RoomEvents> {
   readonly webinar?: RoomWebinar;
   /** Whose video the room shows (video phones, livestream): fed the mixer's speaking events and who has video. */
   readonly activeSpeaker: ActiveSpeaker;
+  /** Speaker-video outputs following `activeSpeaker` (video phones get one each; the livestream may open one). */
+  readonly video: RoomVideo;
 
   constructor(
     readonly settings: RoomSettings,
@@ -114,6 +117,12 @@ export class Room extends TypedEmitter<RoomEvents> {
       this.webinar = new RoomWebinar(settings.webinar, clock, log.child({ webinar: true }));
     this.sfu = new RoomSfu(log);
     this.activeSpeaker = new ActiveSpeaker({ clock });
+    this.video = new RoomVideo({
+      feed: this.sfu,
+      speaker: this.activeSpeaker,
+      open: (codec, videoLog) => this.host.createSpeakerVideo?.(codec, videoLog),
+      log: log.child({ video: 'speaker' }),
+    });
     this.chat = new RoomChat({ historySize: settings.chatHistory, log });
     this.watchHost(host);
     this.armEmptyTimer();
@@ -465,6 +474,7 @@ export class Room extends TypedEmitter<RoomEvents> {
       if (p.session) p.session.hangup(reason);
       else p.close(reason);
     }
+    this.video.close();
     this.sfu.close();
     this.activeSpeaker.close();
     this.chat.close();

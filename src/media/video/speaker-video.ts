@@ -128,6 +128,7 @@ export class SpeakerVideo extends TypedEmitter<SpeakerVideoEvents> {
    */
   async select(producerId: string | null): Promise<void> {
     if (this.closed) return;
+    if (producerId === null && !this.rewriter.current && !this.rewriter.pending) return;
     this.rewriter.select(producerId);
     this.prune();
     if (producerId === null) {
