@@ -20,6 +20,7 @@ const pages = {
   join: { entry: 'web/src/join/main.tsx', template: 'web/static/join.html' },
   room: { entry: 'web/src/room/main.tsx', template: 'web/static/room.html' },
   dashboard: { entry: 'web/src/dashboard/main.tsx', template: 'web/static/dashboard.html' },
+  live: { entry: 'web/src/live/main.tsx', template: 'web/static/live.html' },
   404: { entry: null, template: 'web/static/404.html' },
 };
 
