@@ -26,6 +26,7 @@ import type { types } from 'mediasoup';
 import { pickViewerWorker } from '../src/conference/room/room-fanout';
 import { RouterFanout } from '../src/media/mediasoup/router-fanout';
 import { WorkerPool } from '../src/media/mediasoup/worker-pool';
+import { phoneListeners } from './audience-phones';
 import { run as runMixerLoad } from './mixer-load';
 import { cpuSeconds, printTable } from './lib/proc';
 import { CountingSocket, nonReadingSink, startPresenter } from './lib/sfu-load';
@@ -263,6 +264,40 @@ async function main(): Promise<void> {
         },
       ],
     );
+
+  // (3) The same through the whole server: phones dialling a webinar as listen-only attendees over SIP.
+  const phoneRows = await phoneListeners({
+    steps: quick ? [100, 200] : [100, 250, 500],
+    seconds: quick ? 3 : 5,
+    setupLimitMs: 45_000,
+  });
+  printTable(
+    'Phone listeners through the server: 3 hosts talking + N phones dialled in as listen-only attendees of one ' +
+      'webinar (SIP over loopback, PIN by SIP INFO, PCMU, every phone sending as real phones do); 1 media thread',
+    phoneRows.map((r) => ({
+      attendees: r.listeners,
+      'media thread CPU %': pct(r.mediaThreadPct),
+      'CPU % per 100 attendees (average)': pct((100 * r.mediaThreadPct) / r.listeners),
+      'server tree CPU % (all threads + mediasoup)': pct(r.serverTreePct),
+      'mix delivered %': pct(r.deliveredPct),
+      'join errors': r.joinErrors,
+      'listed as muted attendees (REST)': r.attendeesListed,
+    })),
+  );
+  const p0 = phoneRows[0];
+  const p1 = phoneRows[phoneRows.length - 1];
+  if (p0 && p1 && p1 !== p0)
+    printTable('Marginal cost of a phone attendee through the server (slope, first to last step)', [
+      {
+        'media thread CPU % per 100 attendees': pct(
+          (100 * (p1.mediaThreadPct - p0.mediaThreadPct)) / (p1.listeners - p0.listeners),
+        ),
+        'server tree CPU % per 100 attendees': pct(
+          (100 * (p1.serverTreePct - p0.serverTreePct)) / (p1.listeners - p0.listeners),
+        ),
+        'from / to attendees': `${p0.listeners} / ${p1.listeners}`,
+      },
+    ]);
   console.log(`\n(audience: ${Math.round((Date.now() - started) / 1000)} s)`);
 }
 
