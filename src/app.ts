@@ -56,6 +56,8 @@ import { PresenceAgent } from './conference/registrar/presence';
 import { registrationsRouter } from './http/routes/registrations';
 import { livePagesRouter, livestreamRouter } from './http/routes/livestream';
 import { LivestreamService } from './livestream/livestream-service';
+import type { LivestreamView } from './livestream/livestream';
+import type { Room } from './conference/room/room';
 import { RouterDirectory } from './livestream/router-directory';
 import { SubscriptionNotifier } from './sip/subscription';
 import { ConferenceEventPackage } from './conference/events';
@@ -424,6 +426,19 @@ export class App {
         log: log.child({ component: 'webhooks' }),
       });
       opened.push(webhooks);
+      // The livestreams' events, to the webhooks (the dashboard listens itself).
+      const hook =
+        (type: 'livestream.live' | 'livestream.stopped' | 'livestream.failed') =>
+        (room: Room, view: LivestreamView, error?: string): void =>
+          webhooks.livestream(type, room, {
+            state: view.state,
+            outputs: view.outputs,
+            restarts: view.restarts,
+            error: error ?? view.lastError,
+          });
+      livestreams.on('live', hook('livestream.live'));
+      livestreams.on('stopped', hook('livestream.stopped'));
+      livestreams.on('failed', hook('livestream.failed'));
       const metrics = new MetricsCollector({
         conference,
         sipTrace: (listener) => sip.onTrace(listener),
@@ -549,6 +564,7 @@ export class App {
       sessions.authenticate = (token) => rtc.authenticate(token);
       const dashboard = new DashboardSignaling({
         io,
+        livestreams,
         availability,
         authenticator: auth,
         moderation,

@@ -288,4 +288,14 @@ export interface DashboardServerToClient {
   user: (u: UserAvailabilityView) => void;
   /** The session ended (logout, account disabled): the page goes back to the sign-in form. */
   signedOut: (e: { reason: string }) => void;
+  /** A room's livestream changed state (starting, live, restarting, stopped, failed: `error` says why). */
+  livestream: (e: DashboardLivestream) => void;
+}
+
+/** A livestream state change as the dashboard shows it. */
+export interface DashboardLivestream {
+  roomId: string;
+  state: 'starting' | 'live' | 'restarting' | 'stopped' | 'failed';
+  restarts: number;
+  error: string | null;
 }

@@ -10,7 +10,8 @@
  * - "Kick carol" (after confirming): carol's phone got a BYE with a Reason header;
  * - the call ladder of carol's ended call: INVITE →, 100 ←, 200 ←, ACK →, BYE ←, the raw INVITE on click;
  * - "Lock room": a new caller is refused with 403; "Unlock room" lifts it;
- * - "Start livestream" shows LIVESTREAM_UNAVAILABLE in the status line;
+ * - "Start livestream" starts the room's HLS stream: the status line says it is live, /live/<room>/index.m3u8 is
+ *   served, the button becomes "Stop livestream", which stops it (the playlist is gone);
  * - the audit log lists the mute, kick and lock by admin; the call records list carol's call;
  * - a room's moderator PIN signs in to that room only (another room is not listed); a wrong PIN is refused;
  * - "End room" hangs up everyone (SIPp's scenario completes on the BYE); "Sign out" revokes the session.
@@ -308,9 +309,24 @@ test('Lock room: a new caller is refused with 403; Unlock room lifts it', async 
   await page.getByRole('button', { name: 'Lock room', exact: true }).waitFor();
 });
 
-test('Start livestream shows the server refusal (LIVESTREAM_UNAVAILABLE) in the status line', async () => {
+test('Start livestream streams the room to HLS (live in the status line); Stop livestream stops it', async () => {
+  const p = parley!;
   await page.getByRole('button', { name: 'Start livestream', exact: true }).click();
-  await status(/LIVESTREAM_UNAVAILABLE/);
+  await status(`Livestream of ${ROOM} is live.`);
+  // The playlist is written once the first segment is complete.
+  let playlist = { status: 0, text: '' };
+  for (let i = 0; i < 60 && playlist.status !== 200; i++) {
+    const r = await fetch(`${p.http}/live/${ROOM}/index.m3u8`);
+    playlist = { status: r.status, text: await r.text() };
+    if (r.status !== 200) await new Promise((res) => setTimeout(res, 250));
+  }
+  expect(playlist.status).toBe(200);
+  expect(playlist.text).toMatch(/^#EXTM3U/);
+  await browser!.screenshot('dashboard-livestream');
+  await page.getByRole('button', { name: 'Stop livestream', exact: true }).click();
+  await status('Livestream stopped.');
+  await page.getByRole('button', { name: 'Start livestream', exact: true }).waitFor();
+  expect((await fetch(`${p.http}/live/${ROOM}/index.m3u8`)).status).toBe(404);
 });
 
 test('Create room declares a room with PINs (it appears, selected); Delete room forgets it', async () => {

@@ -34,6 +34,7 @@ import {
   type Page,
   type Principal,
   type UserAvailabilityView,
+  type DashboardLivestream,
 } from '../../protocol/dashboard-protocol';
 import type { Store } from '../../storage/store';
 import type { Authenticator } from '../auth/authenticator';
@@ -65,6 +66,13 @@ export interface LadderSource {
   ladderOf(participantId: string): CallLadder | undefined;
 }
 
+/** What a livestream's state change carries (src/livestream's view; the dashboard does not import that layer). */
+interface LivestreamChange {
+  state: DashboardLivestream['state'];
+  restarts: number;
+  lastError: string | null;
+}
+
 export interface DashboardSignalingOptions {
   /** The app's one socket.io server (shared with `/rtc`); its owner closes it. */
   io: Server;
@@ -81,6 +89,11 @@ export interface DashboardSignalingOptions {
     of(user: string): UserAvailabilityView;
     on(event: 'changed', fn: (user: string) => void): unknown;
     off(event: 'changed', fn: (user: string) => void): unknown;
+  };
+  /** The rooms' livestreams: each state change is pushed (`livestream`) and the room's `streaming` flag updated. */
+  livestreams?: {
+    on(event: 'changed', fn: (room: Room, view: LivestreamChange) => void): unknown;
+    off(event: 'changed', fn: (room: Room, view: LivestreamChange) => void): unknown;
   };
   /** At most one `speaking` batch per room per this many ms (default 100). */
   speakingIntervalMs?: number;
@@ -177,6 +190,7 @@ export class DashboardSignaling {
     this.ns.on('connection', onConnection);
     this.unwatch.push(() => this.ns.off('connection', onConnection));
     this.watchConference();
+    this.watchLivestreams();
     this.watchQuality();
     this.watchAvailability();
     this.unwatch.push(
@@ -492,6 +506,23 @@ export class DashboardSignaling {
 
   private sendSpeaking(b: SpeakingBatch): void {
     this.to(b.roomId).emit('speaking', { changes: b.changes });
+  }
+
+  private watchLivestreams(): void {
+    const l = this.opts.livestreams;
+    if (!l) return;
+    const onChanged = (room: Room, v: LivestreamChange): void => {
+      if (this.closed) return;
+      this.roomChanged(room);
+      this.to(room.id).emit('livestream', {
+        roomId: room.id,
+        state: v.state,
+        restarts: v.restarts,
+        error: v.lastError,
+      });
+    };
+    l.on('changed', onChanged);
+    this.unwatch.push(() => l.off('changed', onChanged));
   }
 
   private watchConference(): void {

@@ -122,6 +122,18 @@ export class WebhookDispatcher {
     return this.closing;
   }
 
+  /**
+   * A room's livestream went live, stopped or failed. The livestream is not a conference event: the composition
+   * root forwards its service's events here (moderation does not know the livestream layer).
+   */
+  livestream(
+    type: 'livestream.live' | 'livestream.stopped' | 'livestream.failed',
+    room: Room,
+    data: Record<string, unknown>,
+  ): void {
+    if (!this.closing) this.emit(type, room, undefined, data);
+  }
+
   // ------------------------------------------------------------------ observer → events (synchronous, O(1))
 
   private subscribe(o: Conference['observer']): void {

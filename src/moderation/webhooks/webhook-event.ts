@@ -10,6 +10,10 @@ export const WEBHOOK_EVENT_TYPES = [
   'participant.unmuted',
   'participant.moved',
   'participant.hand',
+  // A room's livestream (src/livestream): ffmpeg encodes; it was stopped; it was given up.
+  'livestream.live',
+  'livestream.stopped',
+  'livestream.failed',
 ] as const;
 
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
@@ -26,7 +30,8 @@ export interface WebhookEvent {
   participant?: { id: string; displayName: string; uri: string; kind: string };
   /**
    * Per type: `participant.joined` {role}; `participant.left` {reason}; `participant.muted|unmuted` {by:
-   * "self"|"moderator"}; `participant.moved` {from, to}; `participant.hand` {raised}; the others {}.
+   * "self"|"moderator"}; `participant.moved` {from, to}; `participant.hand` {raised}; `livestream.*` {state,
+   * outputs (stream keys redacted), restarts, error}; the others {}.
    */
   data: Record<string, unknown>;
 }

@@ -166,6 +166,14 @@ export class DashboardSession {
     socket.on('snapshot', (s) => this.onSnapshot(s));
     socket.on('room', (r) => this.upsertRoom(r));
     socket.on('roomClosed', ({ roomId }) => this.removeRoom(roomId));
+    // The livestream's own news (the room's `streaming` flag comes with `room`): live, and why it failed.
+    socket.on('livestream', (e) => {
+      if (e.state === 'live') this.say(`Livestream of ${e.roomId} is live${e.restarts ? ' again' : ''}.`);
+      else if (e.state === 'restarting')
+        this.say(`Livestream of ${e.roomId}: ffmpeg restarting (${e.error ?? 'exited'}).`, true);
+      else if (e.state === 'failed')
+        this.say(`Livestream of ${e.roomId} failed: ${e.error ?? 'unknown error'}.`, true);
+    });
     socket.on('participant', (p) => this.upsertParticipant(p));
     socket.on('user', (u) => this.store.set((s) => ({ users: { ...s.users, [u.user]: u } })));
     socket.on('participantLeft', (e) => this.removeParticipant(e.participantId, e.reason));
