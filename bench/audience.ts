@@ -21,6 +21,7 @@
  * Bounded: steps of 5 s (3 s with --quick) until loss, N ≤ 1200, at most 100 s of steps per placement (45 s with
  * --quick), the mixer series 60 s: the whole run stays under 5 minutes.
  */
+import os from 'node:os';
 import pino from 'pino';
 import type { types } from 'mediasoup';
 import { pickViewerWorker } from '../src/conference/room/room-fanout';
@@ -161,6 +162,7 @@ const pct = (x: number): number => Math.round(x * 10) / 10;
 
 async function main(): Promise<void> {
   const started = Date.now();
+  const load0 = os.loadavg()[0]!.toFixed(1);
   const pool = await WorkerPool.create({
     numWorkers: 0,
     rtcMinPort: 50000,
@@ -280,14 +282,16 @@ async function main(): Promise<void> {
       'CPU % per 100 attendees (average)': pct((100 * r.mediaThreadPct) / r.listeners),
       'server tree CPU % (all threads + mediasoup)': pct(r.serverTreePct),
       'mix delivered %': pct(r.deliveredPct),
+      saturated: r.deliveredPct < 95 ? 'yes' : 'no',
       'join errors': r.joinErrors,
       'listed as muted attendees (REST)': r.attendeesListed,
     })),
   );
-  const p0 = phoneRows[0];
-  const p1 = phoneRows[phoneRows.length - 1];
+  const unsaturated = phoneRows.filter((r) => r.deliveredPct >= 95);
+  const p0 = unsaturated[0];
+  const p1 = unsaturated[unsaturated.length - 1];
   if (p0 && p1 && p1 !== p0)
-    printTable('Marginal cost of a phone attendee through the server (slope, first to last step)', [
+    printTable('Marginal cost of a phone attendee through the server (slope over the unsaturated steps)', [
       {
         'media thread CPU % per 100 attendees': pct(
           (100 * (p1.mediaThreadPct - p0.mediaThreadPct)) / (p1.listeners - p0.listeners),
@@ -298,7 +302,10 @@ async function main(): Promise<void> {
         'from / to attendees': `${p0.listeners} / ${p1.listeners}`,
       },
     ]);
-  console.log(`\n(audience: ${Math.round((Date.now() - started) / 1000)} s)`);
+  console.log(
+    `\n(audience: ${Math.round((Date.now() - started) / 1000)} s; load average at start ${load0}, at the end ` +
+      `${os.loadavg()[0]!.toFixed(1)}: the machine's other load takes CPU from the workers and shows as loss)`,
+  );
 }
 
 main().catch((err: unknown) => {
