@@ -7,9 +7,10 @@ import type { Conference } from '../conference/conference';
 import type { Participant } from '../conference/participant/participant';
 import type { MediaLease } from '../conference/room/room-media';
 import type { Room } from '../conference/room/room';
-import type { MediaSource } from '../media/media-source';
 import type { RoomAudio } from '../media/room-audio/room-audio';
 import type { PortAllocator } from '../media/rtp/port-allocator';
+import type { VideoCodecName } from '../media/video/keyframe';
+import type { SpeakerVideoOutput } from '../conference/video/room-video';
 import { TypedEmitter } from '../util/typed-emitter';
 import { buildFfmpegArgs, type Picture } from './ffmpeg-args';
 import { writeFfmpegSdp, type SdpStream } from './ffmpeg-sdp';
@@ -60,8 +61,10 @@ export interface LivestreamView {
   since: string;
   startedAt: string;
   outputs: { rtmp: string[]; hls: string | null; recording: string | null };
-  /** What the picture shows: a camera (the active speaker's) or the still. */
+  /** What the picture shows: the active speaker's camera or the still. */
   video: 'camera' | 'still';
+  /** Speaker switches the camera picture went through (each one at the new speaker's keyframe). */
+  switches: number;
   restarts: number;
   lastError: string | null;
   pid: number | null;
@@ -83,20 +86,13 @@ export interface LivestreamDeps {
 const FFMPEG_IP = '127.0.0.1';
 let tapSeq = 0;
 
-/** The camera picked for the picture, acquired from its source (released when replaced). */
-interface Camera {
-  participantId: string;
-  source: MediaSource;
-  producer: types.Producer;
-  onProducer: (p: types.Producer) => void;
-}
-
 /**
  * One room's livestream: the room's full mix (a muted, hidden mixer listener) and the active speaker's camera (or
  * a generated still naming the room and who speaks) leave mediasoup through PlainTransports into one ffmpeg, which
  * encodes once and writes RTMP/RTMPS, HLS and a recording. ffmpeg is supervised (restart with back-off, give up →
- * failed). Switching cameras re-points the one video consumer and asks for a keyframe; the picture's mode
- * (camera ⇄ still, or another codec) is a planned restart of ffmpeg, since its inputs change. Stopping ends
+ * failed). Speaker switches happen inside the room's speaker video (one continuous stream, switched at the new
+ * speaker's keyframe), invisible to ffmpeg; the picture's mode (camera ⇄ still, or another codec) is a planned
+ * restart of ffmpeg, since its inputs change. Stopping ends
  * ffmpeg, closes the transports, takes the listener out of the mix, gives back the ports and the media lease, and
  * removes the temp dir: nothing is left behind.
  */
@@ -113,7 +109,9 @@ export class Livestream extends TypedEmitter<LivestreamEvents> {
   private audio?: RoomAudio;
   private mixTap?: MixTap;
   private videoTap?: VideoTap;
-  private camera?: Camera;
+  /** The room's speaker video (one continuous stream following the active speaker) of the cameras' codec. */
+  private output?: { codec: VideoCodecName; video: SpeakerVideoOutput };
+  private switches = 0;
   /** The mode ffmpeg was started in: `still`, or the camera's codec. */
   private mode: string = 'still';
   private restarts = 0;
@@ -187,6 +185,7 @@ export class Livestream extends TypedEmitter<LivestreamEvents> {
         recording: this.recordFile,
       },
       video: this.mode === 'still' ? 'still' : 'camera',
+      switches: this.switches,
       restarts: this.restarts,
       lastError: this.lastErr,
       pid: this.supervisor.pid ?? null,
@@ -260,7 +259,7 @@ export class Livestream extends TypedEmitter<LivestreamEvents> {
     if (!audio) throw new Error('the router has no Opus');
     const streams: SdpStream[] = [sdpStream('audio', this.audioPort!.port, audio)];
     // The consumer's codec (the router's payload type and parameters), not the producer's own numbering.
-    const videoCodec = this.camera ? this.videoTap?.codec : undefined;
+    const videoCodec = this.output ? this.videoTap?.codec : undefined;
     if (videoCodec) streams.push(sdpStream('video', this.videoPort!.port, videoCodec));
     this.mode = videoCodec ? videoCodec.mimeType : 'still';
     const sdpPath = path.join(dir, 'stream.sdp');
@@ -336,48 +335,60 @@ export class Livestream extends TypedEmitter<LivestreamEvents> {
   }
 
   /**
-   * Picks the camera to show — the active speaker's (the room's `ActiveSpeaker`, which among the participants
-   * with a camera holds the floor with a hold time) — and re-points the video tap at it; a change of mode
-   * restarts ffmpeg.
+   * The picture follows the room's active speaker through the room's speaker video (`room.video.output`): one
+   * continuous stream (one SSRC, sequence numbers and timestamps without jumps) that switches cameras at the new
+   * speaker's keyframe, so ffmpeg's RTP input never sees a new stream and nothing is transcoded before ffmpeg.
+   * Here only its codec is chosen — the active speaker's camera's, else any camera's — and a change of codec, or
+   * cameras appearing in or leaving an audio-only room, is a change of ffmpeg's inputs: a planned restart.
    */
   private async selectCamera(): Promise<void> {
     if (this.abort.signal.aborted || !this.videoTap) return;
-    const { room } = this.deps;
-    const pid = room.activeSpeaker.current;
-    const videos = room.feed.list().filter((p) => p.source.kind === 'video');
-    const pub = videos.find((p) => p.participantId === pid) ?? (pid === null ? undefined : videos[0]);
-    const before = this.camera;
-    if (pub && before?.source === pub.source) return;
-    if (!pub && !before) return;
-    let next: Camera | undefined;
-    if (pub) {
-      const producer = await pub.source.acquireProducer().catch(() => undefined);
-      if (!producer) pub.source.releaseProducer();
-      else {
-        const onProducer = (p: types.Producer): void => {
-          if (this.camera?.source !== pub.source) return;
-          this.camera.producer = p;
-          void this.videoTap
-            ?.show(p.id)
-            .catch((err: unknown) => this.deps.log.warn({ err }, 'camera re-point failed'));
-        };
-        pub.source.on('producer', onProducer);
-        next = { participantId: pub.participantId, source: pub.source, producer, onProducer };
+    const codec = await this.wantedCodec();
+    if (this.abort.signal.aborted) return;
+    if (codec === (this.output?.codec ?? null)) return;
+    const old = this.output;
+    this.output = undefined;
+    old?.video.close();
+    if (codec) {
+      const video = await this.deps.room.video.output(codec).catch((err: unknown) => {
+        this.deps.log.warn({ err, codec }, 'livestream: no speaker video');
+        return undefined;
+      });
+      if (video && this.abort.signal.aborted) video.close();
+      else if (video) {
+        this.output = { codec, video };
+        video.on('switched', (producerId) => {
+          if (this.output?.video !== video || producerId === null) return;
+          this.switches++;
+          this.videoTap?.keyframe();
+        });
       }
     }
-    if (this.abort.signal.aborted) {
-      if (next) release(next);
-      return;
-    }
-    this.camera = next;
-    if (before) release(before);
-    const mode = next ? (next.producer.rtpParameters.codecs[0]?.mimeType ?? 'still') : 'still';
-    this.deps.log.info({ participantId: next?.participantId ?? null, mode }, 'livestream camera');
+    const producerId = this.output?.video.producer.id ?? null;
     await this.videoTap
-      .show(next?.producer.id ?? null)
-      .catch((err: unknown) => this.deps.log.warn({ err }, 'camera switch failed'));
-    // ffmpeg's inputs change (camera ⇄ still, or another codec): a planned restart, not a failure.
+      .show(producerId)
+      .catch((err: unknown) => this.deps.log.warn({ err }, 'livestream camera failed'));
+    const mode = this.output && this.videoTap.codec ? this.videoTap.codec.mimeType : 'still';
+    this.deps.log.info({ codec: this.output?.codec ?? null, mode }, 'livestream picture');
     if (mode !== this.mode && this.supervisor.runCount > 0) await this.supervisor.restart();
+  }
+
+  /** The codec of the active speaker's camera, else of any camera in the room; null: no camera (the still). */
+  private async wantedCodec(): Promise<VideoCodecName | null> {
+    const { room } = this.deps;
+    const speaker = room.activeSpeaker.current;
+    const videos = room.feed
+      .list()
+      .filter((p) => p.source.kind === 'video')
+      .sort((a, b) => Number(b.participantId === speaker) - Number(a.participantId === speaker));
+    for (const pub of videos) {
+      const producer = await pub.source.acquireProducer().catch(() => undefined);
+      pub.source.releaseProducer();
+      const mime = producer?.rtpParameters.codecs[0]?.mimeType.toLowerCase();
+      if (mime === 'video/vp8') return 'VP8';
+      if (mime === 'video/h264') return 'H264';
+    }
+    return null;
   }
 
   private async fail(error: string): Promise<void> {
@@ -398,18 +409,13 @@ export class Livestream extends TypedEmitter<LivestreamEvents> {
     this.videoTap?.close();
     this.mixTap?.close();
     if (this.mixTap) await this.audio?.remove(this.mixTap.participantId).catch(() => undefined);
-    if (this.camera) release(this.camera);
-    this.camera = undefined;
+    this.output?.video.close();
+    this.output = undefined;
     this.lease?.release();
     this.audioPort?.release();
     this.videoPort?.release();
     if (this.tmpDir) await fs.promises.rm(this.tmpDir, { recursive: true, force: true });
   }
-}
-
-function release(c: Camera): void {
-  c.source.off('producer', c.onProducer);
-  c.source.releaseProducer();
 }
 
 function sdpStream(kind: 'audio' | 'video', port: number, c: TapCodec): SdpStream {
