@@ -2,9 +2,13 @@
  * Livestream to HLS and a recording, with real parts: the built server, a Node tone phone (407 Hz, PCMU) in the
  * room, Debian's ffmpeg encoding the room (the full mix + a still) and ffmpeg again reading back what Parley serves
  * at /live/<room>/index.m3u8 and what it recorded. A SIGKILLed ffmpeg is restarted and the playlist grows again;
- * stopping leaves no ffmpeg process and no temp dir; the REST errors come from the catalogue.
+ * stopping leaves no ffmpeg process and no temp dir; an RTMP ingest nobody listens on is given up after the
+ * configured restarts (failed, with ffmpeg's error); "live", "stopped" and "failed" reach a webhook receiver (a
+ * local HTTP server); the REST errors come from the catalogue.
  */
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { startE2eParley, sleep, type E2eParley } from '../support/parley-e2e';
@@ -19,12 +23,33 @@ let parley: E2eParley;
 const phones: SipPhone[] = [];
 const liveDirs = (): string[] => fs.readdirSync(os.tmpdir()).filter((d) => d.startsWith('parley-live-'));
 let dirsBefore: string[];
+/** The webhook deliveries received. */
+const hooks: Array<{ type: string; room: { id: string }; data: Record<string, unknown> }> = [];
+let hookServer: http.Server;
 
 beforeAll(async () => {
   dirsBefore = liveDirs();
+  hookServer = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      hooks.push(JSON.parse(body) as (typeof hooks)[number]);
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => hookServer.listen(0, '127.0.0.1', r));
+  const hookUrl = `http://127.0.0.1:${(hookServer.address() as AddressInfo).port}/hook`;
   parley = await startE2eParley({
     config: {
-      livestream: { width: 640, height: 360, frameRate: 15, videoBitrateKbps: 600, restartInitialMs: 200 },
+      livestream: {
+        width: 640,
+        height: 360,
+        frameRate: 15,
+        videoBitrateKbps: 600,
+        restartInitialMs: 200,
+        maxRestarts: 2,
+      },
+      webhooks: [{ url: hookUrl, secret: 'a-webhook-secret-for-tests', events: ['livestream.*'] }],
     },
   });
 });
@@ -32,7 +57,18 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const p of phones) await p.close().catch(() => undefined);
   await stopAndReport(parley, __filename);
+  await new Promise((r) => hookServer.close(r));
 });
+
+async function hooked(type: string, room: string): Promise<(typeof hooks)[number]> {
+  const end = Date.now() + 15000;
+  while (Date.now() < end) {
+    const h = hooks.find((x) => x.type === type && x.room.id === room);
+    if (h) return h;
+    await sleep(100);
+  }
+  throw new Error(`no ${type} webhook for ${room}; got ${JSON.stringify(hooks.map((h) => h.type))}`);
+}
 
 async function playlist(room: string): Promise<{ status: number; text: string }> {
   const r = await fetch(`${parley.http}/live/${room}/index.m3u8`);
@@ -135,9 +171,37 @@ test('HLS and a recording carry the room mix; a killed ffmpeg is restarted; stop
   expect(alive(again.pid!)).toBe(false);
   expect((await playlist('show')).status).toBe(404);
   expect(liveDirs().filter((d) => !dirsBefore.includes(d))).toEqual([]);
+  expect((await hooked('livestream.live', 'show')).data).toMatchObject({ state: 'live' });
+  expect((await hooked('livestream.stopped', 'show')).data).toMatchObject({
+    state: 'stopped',
+    outputs: { hls: '/live/show/index.m3u8' },
+  });
   const recording = stopped.body.outputs.recording!;
   expect(recording.startsWith(path.join(parley.dir, 'recordings'))).toBe(true);
   const rec = await decodeAudio(recording, 3);
   expect(rec.length).toBeGreaterThan(16000 * 2);
   expect(toneDb(rec.subarray(8000), 16000, 407)).toBeGreaterThan(HEARD_DB);
+});
+
+test('an RTMP ingest nobody listens on is given up after the restarts: failed, with the error, and a webhook', async () => {
+  await dialTonePhone(parley, phones, 'nowhere', 'bob', 407);
+  await parley.waitParticipants('nowhere', (ps) => ps.length === 1);
+  const r = await parley.post<StreamView>('/api/rooms/nowhere/livestream', {
+    rtmp: ['rtmp://127.0.0.1:9/live/key'],
+  });
+  expect(r.status).toBe(201);
+  // maxRestarts 2: the first run and two restarts fail, then it is given up.
+  const failed = await waitStream(parley, 'nowhere', (v) => v.state === 'failed', 60000);
+  expect(failed.restarts).toBe(2);
+  expect(failed.pid).toBeNull();
+  expect(failed.lastError).toMatch(/Connection refused|rtmp|error/i);
+  const hook = await hooked('livestream.failed', 'nowhere');
+  expect(hook.data).toMatchObject({ state: 'failed', error: failed.lastError });
+  // A failed stream is over: a new one may start.
+  expectCatalogue(
+    await parley.del('/api/rooms/nowhere/livestream'),
+    'LIVESTREAM_NOT_LIVE',
+    'stop after failed',
+  );
+  expect(liveDirs().filter((d) => !dirsBefore.includes(d))).toEqual([]);
 });
