@@ -1,0 +1,139 @@
+/**
+ * Reading what a SIP video phone received (test/support/video-phone.ts): the H.264 SPSs in the RTP and the picture
+ * size each one announces, RFC 6184 depacketization into Annex B, and decoding with ffprobe.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { ReceivedRtp } from '../support/video-phone';
+import { sleep } from '../support/parley-e2e';
+
+const run = promisify(execFile);
+
+/** The SPS (NAL type 7) in a packet: a single NAL unit or inside a STAP-A; undefined otherwise. */
+export function spsOf(payload: Buffer): Buffer | undefined {
+  const type = payload[0] & 0x1f;
+  if (type === 7) return payload;
+  if (type === 24) {
+    for (let i = 1; i + 2 < payload.length;) {
+      const size = payload.readUInt16BE(i);
+      if ((payload[i + 2] & 0x1f) === 7) return payload.subarray(i + 2, i + 2 + size);
+      i += 2 + size;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The picture size an SPS announces (ITU-T H.264 §7.3.2.1.1), for the Baseline/Main profiles that our sources
+ * send (no chroma_format_idc fields; frame_mbs_only assumed, as both x264 baseline and OpenH264 set it).
+ */
+export function spsSize(sps: Buffer): string {
+  // Remove emulation prevention bytes (00 00 03 → 00 00).
+  const rbsp: number[] = [];
+  for (let i = 1; i < sps.length; i++) {
+    if (i >= 3 && sps[i] === 3 && sps[i - 1] === 0 && sps[i - 2] === 0) continue;
+    rbsp.push(sps[i]);
+  }
+  let bit = 0;
+  const u = (n: number): number => {
+    let v = 0;
+    for (let k = 0; k < n; k++, bit++) v = (v << 1) | ((rbsp[bit >> 3] >> (7 - (bit & 7))) & 1);
+    return v;
+  };
+  const ue = (): number => {
+    let zeros = 0;
+    while (u(1) === 0) zeros++;
+    return (1 << zeros) - 1 + u(zeros);
+  };
+  const profile = u(8);
+  u(16); // constraint flags, level
+  ue(); // seq_parameter_set_id
+  if ([100, 110, 122, 244, 44, 83, 86, 118, 128].includes(profile)) throw new Error(`profile ${profile}`);
+  ue(); // log2_max_frame_num_minus4
+  const pocType = ue();
+  if (pocType === 0) ue();
+  else if (pocType === 1) {
+    u(1);
+    ue();
+    ue();
+    const n = ue();
+    for (let k = 0; k < n; k++) ue();
+  }
+  ue(); // max_num_ref_frames
+  u(1); // gaps_in_frame_num_value_allowed_flag
+  const w = (ue() + 1) * 16;
+  const h = (ue() + 1) * 16;
+  return `${w}x${h}`;
+}
+
+/** The picture sizes the phone was sent, one entry per change of SPS size (a switch of source, or of layer). */
+export function sizeRuns(pkts: readonly ReceivedRtp[]): string[] {
+  const runs: string[] = [];
+  for (const p of pkts) {
+    const sps = spsOf(p.payload);
+    if (!sps) continue;
+    const size = spsSize(sps);
+    if (runs[runs.length - 1] !== size) runs.push(size);
+  }
+  return runs;
+}
+
+/** RFC 6184 depacketization into an Annex B byte stream (single NAL units, STAP-A, FU-A). */
+export function annexB(pkts: readonly ReceivedRtp[]): Buffer {
+  const start = Buffer.from([0, 0, 0, 1]);
+  const out: Buffer[] = [];
+  for (const { payload } of pkts) {
+    const type = payload[0] & 0x1f;
+    if (type >= 1 && type <= 23) out.push(start, payload);
+    else if (type === 24) {
+      for (let i = 1; i + 2 < payload.length;) {
+        const size = payload.readUInt16BE(i);
+        out.push(start, payload.subarray(i + 2, i + 2 + size));
+        i += 2 + size;
+      }
+    } else if (type === 28) {
+      if (payload[1] & 0x80) out.push(start, Buffer.from([(payload[0] & 0xe0) | (payload[1] & 0x1f)]));
+      out.push(payload.subarray(2));
+    }
+  }
+  return Buffer.concat(out);
+}
+
+/** Decodes an Annex B file with ffprobe: the size of every decoded frame, in order, collapsed into runs. */
+export async function decodedRuns(file: string): Promise<Array<{ size: string; frames: number }>> {
+  const { stdout } = await run('ffprobe', [
+    ...['-v', 'error', '-f', 'h264', '-i', file, '-select_streams', 'v:0'],
+    ...['-show_entries', 'frame=width,height', '-of', 'csv=p=0'],
+  ]);
+  const runs: Array<{ size: string; frames: number }> = [];
+  for (const line of stdout.split('\n').filter(Boolean)) {
+    const size = line.trim().replace(',', 'x');
+    const last = runs[runs.length - 1];
+    if (last?.size === size) last.frames++;
+    else runs.push({ size, frames: 1 });
+  }
+  return runs;
+}
+
+/** One stream: one SSRC, sequence numbers +1 throughout, timestamps never going back. */
+export function continuity(pkts: readonly ReceivedRtp[]): {
+  ssrcs: number;
+  seqSteps: number[];
+  tsBack: number;
+} {
+  const steps = new Set<number>();
+  let tsBack = 0;
+  for (let i = 1; i < pkts.length; i++) {
+    steps.add((pkts[i].seq - pkts[i - 1].seq + 0x10000) % 0x10000);
+    if ((pkts[i].ts - pkts[i - 1].ts + 2 ** 32) % 2 ** 32 >= 2 ** 31) tsBack++;
+  }
+  return { ssrcs: new Set(pkts.map((p) => p.ssrc)).size, seqSteps: [...steps], tsBack };
+}
+
+export async function until(what: string, pred: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
