@@ -12,6 +12,7 @@ export interface StreamView {
   since: string;
   outputs: { rtmp: string[]; hls: string | null; recording: string | null };
   video: 'camera' | 'still';
+  switches: number;
   restarts: number;
   lastError: string | null;
   pid: number | null;

@@ -273,6 +273,7 @@ const LIVESTREAM_VIEW: JsonSchema = {
       },
     },
     video: { enum: ['camera', 'still'] },
+    switches: { type: 'integer' },
     restarts: { type: 'integer' },
     lastError: { type: ['string', 'null'] },
     pid: { type: ['integer', 'null'] },
