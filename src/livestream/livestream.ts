@@ -322,6 +322,8 @@ export class Livestream extends TypedEmitter<LivestreamEvents> {
       this.reselectTimer = setTimeout(() => void this.selectCamera(), 300);
     };
     const onChanged = (): void => reselect();
+    // Whoever already speaks when the stream starts (speaking events come on changes only).
+    for (const p of room.participants()) if (p.speaking) onSpeaking(p, true);
     conference.observer.on('participantSpeaking', onSpeaking);
     room.activeSpeaker.on('changed', onChanged);
     room.feed.on('published', onChanged);

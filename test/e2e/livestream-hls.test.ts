@@ -137,6 +137,12 @@ test('HLS and a recording carry the room mix; a killed ffmpeg is restarted; stop
   expect(live).toMatchObject({ video: 'still', restarts: 0, lastError: null });
   const firstPid = live.pid!;
   expect(alive(firstPid)).toBe(true);
+  // The still names the room and who speaks: its text file (drawtext re-reads it) in the stream's temp dir.
+  const [tmp] = liveDirs().filter((d) => !dirsBefore.includes(d));
+  const stillFile = path.join(os.tmpdir(), tmp!, 'still.txt');
+  const end = Date.now() + 15000;
+  while (!/Speaking: alice/.test(fs.readFileSync(stillFile, 'utf8')) && Date.now() < end) await sleep(200);
+  expect(fs.readFileSync(stillFile, 'utf8')).toBe('show\nSpeaking: alice\n');
   // The livestream is not a participant.
   expect((await parley.participants('show')).map((p) => p.displayName)).toEqual(['alice']);
 
