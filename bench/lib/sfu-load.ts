@@ -20,6 +20,10 @@ export interface Presenter {
   video: types.Producer;
   /** Packets sent so far (audio + video). */
   readonly sent: number;
+  /** Stops sending (its consumers then cost the worker nothing) until `resume()`. */
+  pause(): void;
+  /** Sends again from where it paused (no burst to catch up: its timeline leaves out the pause). */
+  resume(): void;
   stop(): void;
 }
 
@@ -60,14 +64,19 @@ export async function startPresenter(router: types.Router): Promise<Presenter> {
   const tx = dgram.createSocket('udp4');
   const port = transport.tuple.localPort;
   let running = true;
+  let pausedAt: number | undefined;
   let sent = 0;
-  const start = performance.now();
+  let start = performance.now();
   let aSeq = 0;
   let vSeq = 0;
   let aNext = 0;
   let vNext = 0;
   const pump = (): void => {
     if (!running) return;
+    if (pausedAt !== undefined) {
+      setTimeout(pump, 5);
+      return;
+    }
     const now = performance.now() - start;
     while (aNext <= now) {
       tx.send(rtp(111, aSeq, aSeq * 960, AUDIO_SSRC, 110, false), port, '127.0.0.1');
@@ -97,6 +106,14 @@ export async function startPresenter(router: types.Router): Promise<Presenter> {
     video,
     get sent() {
       return sent;
+    },
+    pause() {
+      pausedAt ??= performance.now();
+    },
+    resume() {
+      if (pausedAt === undefined) return;
+      start += performance.now() - pausedAt;
+      pausedAt = undefined;
     },
     stop() {
       running = false;
