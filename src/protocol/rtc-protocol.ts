@@ -215,6 +215,11 @@ export interface RtcServerToClient {
   /** A stream to receive: create the consumer, then `resumeConsumer` when its tile is visible. */
   newConsumer: (c: NewConsumer) => void;
   consumerClosed: (c: { consumerId: string }) => void;
+  /**
+   * The codec the camera should be sent in: H.264 while a SIP video phone in the room receives the speaker video
+   * (phones are sent the cameras as they are, never transcoded), VP8 otherwise. Sent on join and on change.
+   */
+  videoCodec: (e: { codec: 'VP8' | 'H264' }) => void;
   /** A moderator muted or unmuted this participant (its mic producer is paused server-side meanwhile). */
   mutedBy: (e: { muted: boolean; by: 'self' | 'moderator' }) => void;
   chatMessage: (m: ChatMessage) => void;

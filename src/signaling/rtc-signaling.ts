@@ -426,6 +426,7 @@ export class RtcSignaling {
   private bind(b: Browser, socket: RtcSocket): void {
     const room = this.roomOf(b.participant);
     if (room) void socket.join(roomChannel(room.id));
+    if (room) socket.emit('videoCodec', { codec: room.video.codec });
     b.session.relink(b.link);
     setImmediate(() => {
       if (socket.connected) b.link.attach(socket);
@@ -506,8 +507,18 @@ export class RtcSignaling {
         (a) => void this.opts.attachments.remove(room.id, a.id).catch(() => undefined),
       );
     };
-    for (const room of this.opts.conference.listRooms()) watchChat(room);
-    o.on('roomCreated', (room) => watchChat(room));
+    // Browsers send their camera in the codec the room's video phones can be shown (issue 12: no transcoding).
+    const watchVideo = (room: Room): void => {
+      room.video.on('codec', (codec) => this.ns.to(roomChannel(room.id)).emit('videoCodec', { codec }));
+    };
+    for (const room of this.opts.conference.listRooms()) {
+      watchChat(room);
+      watchVideo(room);
+    }
+    o.on('roomCreated', (room) => {
+      watchChat(room);
+      watchVideo(room);
+    });
     o.on('roomClosed', (room) => void this.opts.attachments.removeRoom(room.id).catch(() => undefined));
     o.on('participantMoved', (p, from, toRoom) => {
       to(from, p).emit('peerLeft', { id: p.id });

@@ -6,6 +6,15 @@ import type { VideoCodecName } from '../../media/video/keyframe';
 import type { SpeakerVideo } from '../../media/video/speaker-video';
 import type { ActiveSpeaker } from '../room/active-speaker';
 import type { Publication, SfuFeed } from '../room/room-sfu';
+import { TypedEmitter } from '../../util/typed-emitter';
+
+export interface RoomVideoEvents {
+  /**
+   * The camera codec browsers should send changed: H.264 while a video phone receives the room's video (it can
+   * only be shown sources of its codec; nothing is transcoded), VP8 otherwise.
+   */
+  codec: [codec: VideoCodecName];
+}
 
 /** Builds a speaker-video output on the room's router (undefined: this media host has none, e.g. unit fakes). */
 export type SpeakerVideoFactory = (codec: VideoCodecName, log: Logger) => Promise<SpeakerVideo> | undefined;
@@ -61,7 +70,7 @@ interface Viewer {
  * viewer (`leg.setSource(output.producer.id)`). Only cameras of the output's codec are shown (no transcoding):
  * a browser that sends only VP8 is skipped for phones until it sends H.264.
  */
-export class RoomVideo {
+export class RoomVideo extends TypedEmitter<RoomVideoEvents> {
   private readonly cameras = new Map<string, Camera>();
   private readonly viewers = new Map<string, Viewer>();
   private readonly outputs = new Set<Output>();
@@ -76,10 +85,16 @@ export class RoomVideo {
   };
 
   constructor(private readonly opts: RoomVideoOptions) {
+    super(opts.log);
     opts.feed.on('published', this.onPublished);
     opts.feed.on('unpublished', this.onUnpublished);
     opts.speaker.on('changed', this.onSpeaker);
     for (const pub of opts.feed.list()) this.published(pub);
+  }
+
+  /** What browsers' cameras should send: H.264 while a video phone watches, else VP8. */
+  get codec(): VideoCodecName {
+    return this.viewers.size > 0 ? 'H264' : 'VP8';
   }
 
   /**
@@ -108,6 +123,7 @@ export class RoomVideo {
     this.opts.feed.off('published', this.onPublished);
     this.opts.feed.off('unpublished', this.onUnpublished);
     this.opts.speaker.off('changed', this.onSpeaker);
+    this.removeAllListeners();
     for (const c of this.cameras.values()) this.forget(c);
     this.cameras.clear();
     for (const v of this.viewers.values()) v.closed = true;
@@ -148,6 +164,7 @@ export class RoomVideo {
     const viewer = this.viewers.get(pub.key);
     if (viewer) {
       this.viewers.delete(pub.key);
+      if (this.viewers.size === 0) this.safeEmit('codec', this.codec);
       viewer.closed = true;
       viewer.output?.video.close();
     }
@@ -161,7 +178,9 @@ export class RoomVideo {
 
   private async addViewer(pub: Publication, leg: MediaLeg): Promise<void> {
     const viewer: Viewer = { leg, closed: false };
+    const before = this.codec;
     this.viewers.set(pub.key, viewer);
+    if (this.codec !== before) this.safeEmit('codec', this.codec);
     try {
       const out = await this.output('H264', pub.participantId);
       if (!out) return;

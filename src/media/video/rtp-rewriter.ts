@@ -20,8 +20,13 @@ export type RewriteResult =
   { kind: 'forward'; packet: Buffer; switched: boolean } | { kind: 'drop'; reason: DropReason };
 
 export enum DropReason {
-  /** Not an RTP packet, or only padding. */
+  /** Not an RTP packet. */
   Malformed = 'malformed',
+  /**
+   * Only padding (a sender's bandwidth probe): nothing to show. The shown source's later sequence numbers close
+   * up behind it, so the viewer sees no gap that is not real loss.
+   */
+  Padding = 'padding',
   /** From a source that is neither shown nor about to be. */
   NotSelected = 'not-selected',
   /** The selected source has not sent the start of a keyframe yet. */
@@ -42,6 +47,8 @@ interface SourceMap {
    */
   firstSeq: number;
   forwarded: number;
+  /** The source's highest sequence number seen (padding included). */
+  highestIn: number;
 }
 
 interface RtpView {
@@ -117,6 +124,15 @@ export class RtpRewriter {
   rewrite(id: string, packet: Uint8Array): RewriteResult {
     const rtp = parse(packet);
     if (!rtp) return { kind: 'drop', reason: DropReason.Malformed };
+    if (rtp.payload.length === 0) {
+      const map = this.shown;
+      // In order (the next one after the highest seen): the source's later packets move down by one.
+      if (map && id === map.id && (rtp.seq - map.highestIn + SEQ_MOD) % SEQ_MOD === 1) {
+        map.seqOffset = (map.seqOffset - 1 + SEQ_MOD) % SEQ_MOD;
+        map.highestIn = rtp.seq;
+      }
+      return { kind: 'drop', reason: DropReason.Padding };
+    }
     let switched = false;
     if (id === this.selected) {
       if (!isKeyframeStart(this.opts.codec, rtp.payload))
@@ -131,6 +147,7 @@ export class RtpRewriter {
     if (map.forwarded < REORDER_WINDOW && seqBefore(rtp.seq, map.firstSeq))
       return { kind: 'drop', reason: DropReason.BeforeSwitch };
     map.forwarded++;
+    if (seqBefore(map.highestIn, rtp.seq)) map.highestIn = rtp.seq;
     const seq = (rtp.seq + map.seqOffset) % SEQ_MOD;
     const ts = (rtp.ts + map.tsOffset) % TS_MOD;
     if (!this.sentAny || seqBefore(this.lastSeq, seq)) {
@@ -156,6 +173,7 @@ export class RtpRewriter {
       tsOffset: (ts - first.ts + TS_MOD) % TS_MOD,
       firstSeq: first.seq,
       forwarded: 0,
+      highestIn: first.seq,
     };
   }
 
@@ -192,7 +210,7 @@ function parse(packet: Uint8Array): RtpView | undefined {
     if (pad === 0) return undefined;
     end -= pad;
   }
-  if (end <= offset) return undefined;
+  if (end < offset) return undefined;
   return {
     marker: (buf[1] & 0x80) !== 0,
     seq: buf.readUInt16BE(2),

@@ -3,7 +3,7 @@ import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
 import { TypedEmitter } from '../../util/typed-emitter';
 import type { VideoCodecName } from './keyframe';
-import { RtpRewriter } from './rtp-rewriter';
+import { DropReason, RtpRewriter } from './rtp-rewriter';
 
 export interface SpeakerVideoEvents {
   /** The output now shows `producerId` (its keyframe went out); null: it shows nothing. */
@@ -46,6 +46,8 @@ export class SpeakerVideo extends TypedEmitter<SpeakerVideoEvents> {
   private readonly taps = new Map<string, Tap>();
   private readonly rewriter: RtpRewriter;
   private retry?: NodeJS.Timeout;
+  /** Packets of the shown source dropped, by reason (logged on each switch: padding, malformed, reordered). */
+  private drops: Partial<Record<DropReason, number>> = {};
   private closed = false;
 
   private constructor(
@@ -185,13 +187,18 @@ export class SpeakerVideo extends TypedEmitter<SpeakerVideoEvents> {
   private onRtp(producerId: string, packet: Buffer): void {
     if (this.closed) return;
     const r = this.rewriter.rewrite(producerId, packet);
-    if (r.kind !== 'forward') return;
+    if (r.kind !== 'forward') {
+      if (r.reason !== DropReason.NotSelected && r.reason !== DropReason.WaitingForKeyframe)
+        this.drops[r.reason] = (this.drops[r.reason] ?? 0) + 1;
+      return;
+    }
     this.producer.send(r.packet);
     if (r.switched) {
       clearTimeout(this.retry);
       this.retry = undefined;
       this.prune();
-      this.opts.log.info({ producerId }, 'speaker video switched');
+      this.opts.log.info({ producerId, drops: this.drops }, 'speaker video switched');
+      this.drops = {};
       this.emitSwitched();
     }
   }

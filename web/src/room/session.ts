@@ -69,6 +69,8 @@ export class RoomSession {
   private recvTransport: Transport | null = null;
   private mic: Producer | null = null;
   private cam: Producer | null = null;
+  /** The codec the server asks the camera to be sent in (H.264 while a SIP video phone watches the room). */
+  private camCodec: 'VP8' | 'H264' = 'VP8';
   private micTrack: MediaStreamTrack | null = null;
   private camTrack: MediaStreamTrack | null = null;
   /** Muted by the user (as opposed to by a moderator). */
@@ -316,6 +318,7 @@ export class RoomSession {
     socket.on('speaking', ({ id, speaking }) => this.setSpeaking(id, speaking));
     socket.on('newConsumer', (c) => void this.consume(c));
     socket.on('consumerClosed', ({ consumerId }) => this.dropConsumer(consumerId));
+    socket.on('videoCodec', ({ codec }) => void this.setCameraCodec(codec));
     socket.on('mutedBy', (e) => this.onMutedBy(e.muted, e.by));
     socket.on('chatMessage', (m) => this.addChat(m));
     socket.on('chatSeen', ({ messageId, participantId }) => this.addSeen(messageId, participantId));
@@ -414,7 +417,9 @@ export class RoomSession {
           codecOptions: { videoGoogleStartBitrate: 1000 },
           stopTracks: false,
           appData: { source: 'camera' },
-          ...(vp8(this.device) ? { codec: vp8(this.device) } : {}),
+          ...(cameraCodec(this.device, this.camCodec)
+            ? { codec: cameraCodec(this.device, this.camCodec) }
+            : {}),
         });
       } catch (err) {
         this.setMe({ camMissing: true });
@@ -516,9 +521,42 @@ export class RoomSession {
           encodings: CAMERA_ENCODINGS,
           stopTracks: false,
           appData: { source: 'camera' },
-          ...(vp8(this.device) ? { codec: vp8(this.device) } : {}),
+          ...(cameraCodec(this.device, this.camCodec)
+            ? { codec: cameraCodec(this.device, this.camCodec) }
+            : {}),
         });
       }
+    } catch (err) {
+      this.toast(`Camera: ${errorText(err)}`);
+    }
+  }
+
+  /**
+   * The server asks for the camera in `codec` (a video phone joined or the last one left): the camera's producer is
+   * replaced by one in that codec (the others' consumers follow the new producer). A camera that is off is
+   * produced in the new codec when it is turned on.
+   */
+  private async setCameraCodec(codec: 'VP8' | 'H264'): Promise<void> {
+    if (codec === this.camCodec) return;
+    this.camCodec = codec;
+    const cam = this.cam;
+    const socket = this.socket;
+    if (!cam || !socket || !this.sendTransport) return;
+    const want = cameraCodec(this.device, codec)?.mimeType.toLowerCase();
+    if (!want || cam.rtpParameters.codecs[0]?.mimeType.toLowerCase() === want) return;
+    const track = this.camTrack;
+    this.cam = null;
+    cam.close();
+    await request(socket, 'closeProducer', { producerId: cam.id }).catch(() => null);
+    if (!track || this.state.me?.camOff) return;
+    try {
+      this.cam = await this.sendTransport.produce({
+        track,
+        encodings: CAMERA_ENCODINGS,
+        stopTracks: false,
+        appData: { source: 'camera' },
+        codec: cameraCodec(this.device, codec),
+      });
     } catch (err) {
       this.toast(`Camera: ${errorText(err)}`);
     }
@@ -886,8 +924,20 @@ export function formatBytes(n: number): string {
   return `${(n / (1024 * 1024)).toFixed(n < 10 * 1024 * 1024 ? 1 : 0)} MB`;
 }
 
-function vp8(device: Device | null) {
-  return device?.rtpCapabilities.codecs?.find((c) => c.mimeType.toLowerCase() === 'video/vp8');
+/**
+ * The camera's codec among the Device's (the router's): VP8, or H.264 with packetization-mode 1 (what the room's
+ * video phones negotiated; the router's profile is constrained baseline 42e01f). Undefined: the browser has none.
+ */
+function cameraCodec(device: Device | null, codec: 'VP8' | 'H264') {
+  const codecs = device?.rtpCapabilities.codecs ?? [];
+  if (codec === 'H264') {
+    const h264 = codecs.find(
+      (c) =>
+        c.mimeType.toLowerCase() === 'video/h264' && String(c.parameters?.['packetization-mode']) === '1',
+    );
+    if (h264) return h264;
+  }
+  return codecs.find((c) => c.mimeType.toLowerCase() === 'video/vp8');
 }
 
 function connected(socket: RtcSocket): Promise<void> {

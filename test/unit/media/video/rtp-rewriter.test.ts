@@ -211,7 +211,7 @@ describe('RtpRewriter', () => {
     });
     expect(rw.rewrite('a', rtp({ seq: 2, ts: 0, ssrc: 11, payload: [], pad: 8 }))).toEqual({
       kind: 'drop',
-      reason: DropReason.Malformed,
+      reason: DropReason.Padding,
     });
   });
 
@@ -226,5 +226,16 @@ describe('RtpRewriter', () => {
     rw.select(null);
     expect(rw.current).toBeUndefined();
     expect(rw.rewrite('a', rtp({ seq: 2, ts: 0, ssrc: 11, payload: P_SLICE })).kind).toBe('drop');
+  });
+
+  it('closes up behind padding-only packets of the shown source: no gap that is not real loss', () => {
+    const { rw } = make(1000, 0);
+    rw.select('a');
+    expect(out(rw.rewrite('a', rtp({ seq: 10, ts: 0, ssrc: 11, payload: KEY }))).seq).toBe(1000);
+    expect(rw.rewrite('a', rtp({ seq: 11, ts: 0, ssrc: 11, payload: [], pad: 200 })).kind).toBe('drop');
+    expect(rw.rewrite('a', rtp({ seq: 12, ts: 0, ssrc: 11, payload: [], pad: 200 })).kind).toBe('drop');
+    expect(out(rw.rewrite('a', rtp({ seq: 13, ts: 3000, ssrc: 11, payload: P_SLICE }))).seq).toBe(1001);
+    // Real loss (14 never comes) stays a gap.
+    expect(out(rw.rewrite('a', rtp({ seq: 15, ts: 6000, ssrc: 11, payload: P_SLICE }))).seq).toBe(1003);
   });
 });
