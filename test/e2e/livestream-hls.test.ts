@@ -211,3 +211,15 @@ test('an RTMP ingest nobody listens on is given up after the restarts: failed, w
   );
   expect(liveDirs().filter((d) => !dirsBefore.includes(d))).toEqual([]);
 });
+
+test("the room's end stops its stream: ffmpeg ends, a stopped webhook, nothing left", async () => {
+  await dialTonePhone(parley, phones, 'ends', 'carl', 407);
+  await parley.waitParticipants('ends', (ps) => ps.length === 1);
+  expect((await parley.post('/api/rooms/ends/livestream', { hls: true })).status).toBe(201);
+  const live = await waitStream(parley, 'ends', (v) => v.state === 'live');
+  expect((await parley.del('/api/rooms/ends')).status).toBe(200);
+  expect((await hooked('livestream.stopped', 'ends')).data).toMatchObject({ state: 'stopped' });
+  expect(alive(live.pid!)).toBe(false);
+  expect((await playlist('ends')).status).toBe(404);
+  expect(liveDirs().filter((d) => !dirsBefore.includes(d))).toEqual([]);
+});
