@@ -137,3 +137,11 @@ export async function until(what: string, pred: () => boolean, timeoutMs = 30_00
     await sleep(50);
   }
 }
+
+/** What ffmpeg's decoder complains about while decoding an Annex B file (concealment, missing references...). */
+export async function decodeErrors(file: string): Promise<string[]> {
+  const r = await run('ffmpeg', ['-v', 'error', '-f', 'h264', '-i', file, '-f', 'null', '-']).catch(
+    (err: { stderr?: string }) => ({ stderr: err.stderr ?? String(err) }),
+  );
+  return r.stderr.split('\n').filter(Boolean);
+}

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { launchBrowser, type TestBrowser } from '../support/browser';
 import { startE2eParley, sleep, type E2eParley } from '../support/parley-e2e';
 import { VideoPhone } from '../support/video-phone';
-import { annexB, continuity, decodedRuns, sizeRuns, until } from './video-helpers';
+import { annexB, continuity, decodeErrors, decodedRuns, sizeRuns, until } from './video-helpers';
 import { joinRoom } from './web-helpers';
 
 jest.setTimeout(180_000);
@@ -118,6 +118,7 @@ test('a browser camera sent as H.264 reaches a video phone as one continuous str
   const file = path.join(parley.dir, 'viewer-browser.h264');
   fs.writeFileSync(file, annexB(got));
   const runs = await decodedRuns(file);
+  if (process.env.VIDEO_E2E_DEBUG) console.log(JSON.stringify({ runs, errors: await decodeErrors(file) }));
   expect(whose(runs.map((r) => r.size))).toEqual(['browser', 'phone', 'browser']);
   expect(runs.reduce((n, r) => n + r.frames, 0)).toBeGreaterThanOrEqual(30);
 });

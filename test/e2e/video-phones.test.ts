@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startE2eParley, sleep, type E2eParley } from '../support/parley-e2e';
 import { VideoPhone } from '../support/video-phone';
-import { annexB, continuity, decodedRuns, sizeRuns, until } from './video-helpers';
+import { annexB, continuity, decodeErrors, decodedRuns, sizeRuns, until } from './video-helpers';
 
 jest.setTimeout(120_000);
 
@@ -85,16 +85,20 @@ test('a video phone receives the active speaker as one continuous H.264 stream a
   await until('bob on alice’s phone', () => sizeRuns(alice.video).length >= 1);
   await sleep(1500);
 
-  // Switch 1: alice muted, bob speaks.
+  // Switch 1: alice muted, bob speaks. The switch asks bob's phone for a keyframe (RTCP PLI/FIR).
+  const bobRequests = bob.keyframeRequests;
   await mute('alice', true);
   await mute('bob', false);
   await until('bob on the viewer', () => sizeRuns(viewer.video).length >= 2);
+  expect(bob.keyframeRequests).toBeGreaterThan(bobRequests);
   await sleep(1500);
 
-  // Switch 2: bob muted, alice speaks again.
+  // Switch 2: bob muted, alice speaks again (a keyframe request to alice's phone).
+  const aliceRequests = alice.keyframeRequests;
   await mute('bob', true);
   await mute('alice', false);
   await until('alice again on the viewer', () => sizeRuns(viewer.video).length >= 3);
+  expect(alice.keyframeRequests).toBeGreaterThan(aliceRequests);
   await sleep(1500);
   const got = [...viewer.video];
 
@@ -114,6 +118,7 @@ test('a video phone receives the active speaker as one continuous H.264 stream a
   const file = path.join(parley.dir, 'viewer.h264');
   fs.writeFileSync(file, annexB(got));
   const runs = await decodedRuns(file);
+  if (process.env.VIDEO_E2E_DEBUG) console.log(JSON.stringify({ runs, errors: await decodeErrors(file) }));
   expect(runs.map((r) => r.size)).toEqual([ALICE, BOB, ALICE]);
   for (const r of runs) expect({ ...r, enough: r.frames >= 5 }).toMatchObject({ enough: true });
 });

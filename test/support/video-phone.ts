@@ -42,6 +42,8 @@ export interface ReceivedRtp {
  */
 export class VideoPhone {
   readonly video: ReceivedRtp[] = [];
+  /** Keyframe requests received on the video port: RTCP PSFB PLI or FIR (RFC 4585 §6.3.1, RFC 5104 §4.3.1). */
+  keyframeRequests = 0;
   /** The 200 OK's SDP. */
   answer = '';
   dialog!: SessionDialog;
@@ -65,7 +67,12 @@ export class VideoPhone {
     this.source = new ToneSource(opts.tone, this.encoder.sampleRate, 0.25);
     videoSock.on('message', (m) => {
       if (m.length < 12 || m[0] >> 6 !== 2) return;
-      if (m[1] >= 192 && m[1] <= 223) return; // RTCP (RFC 5761 §4)
+      if (m[1] >= 192 && m[1] <= 223) {
+        // RTCP (RFC 5761 §4): a compound packet; count the keyframe requests in it.
+        for (let i = 0; i + 4 <= m.length; i += 4 * (m.readUInt16BE(i + 2) + 1))
+          if (m[i + 1] === 206 && ((m[i] & 0x1f) === 1 || (m[i] & 0x1f) === 4)) this.keyframeRequests++;
+        return;
+      }
       let off = 12 + 4 * (m[0] & 0x0f);
       if (m[0] & 0x10) off += 4 + 4 * m.readUInt16BE(off + 2);
       this.video.push({
@@ -120,6 +127,8 @@ export class VideoPhone {
       `a=rtpmap:${pt} H264/90000`,
       `a=fmtp:${pt} profile-level-id=42e01f;packetization-mode=1`,
       `a=${this.opts.direction}`,
+      // RTCP on the RTP port (RFC 5761): the keyframe requests arrive where the phone listens.
+      'a=rtcp-mux',
       '',
     ].join('\r\n');
     this.dialog = await this.stack.invite(this.opts.target, {
