@@ -19,8 +19,11 @@ export interface HlsOutput {
 export interface FfmpegPlan {
   /** The SDP of the RTP inputs (audio always; video when a camera is shown). */
   sdpPath: string;
-  /** The SDP has a video m-line: the camera is scaled into the picture. */
-  videoFromRtp: boolean;
+  /**
+   * Cameras in the SDP (video m-lines after the audio one): 0 shows the still, 1 fills the picture (letterboxed),
+   * more are tiled in a grid (`gridLayout`).
+   */
+  cameras: number;
   /**
    * No camera: a generated still (a colour with text). `textFile` is re-read every frame (`reload=1`), so the
    * speaker's name changes without restarting ffmpeg; it must be replaced atomically (rename), never rewritten in
@@ -50,7 +53,7 @@ export function isSafeOutputUrl(url: string): boolean {
  * gap). `-progress pipe:1` gives the supervisor machine-readable progress (live once frames come out).
  */
 export function buildFfmpegArgs(plan: FfmpegPlan): string[] {
-  if (!plan.videoFromRtp && !plan.still) throw new Error('an ffmpeg plan needs a camera or a still');
+  if (plan.cameras === 0 && !plan.still) throw new Error('an ffmpeg plan needs a camera or a still');
   if (plan.rtmp.length === 0 && !plan.hls && !plan.recordFile)
     throw new Error('an ffmpeg plan needs an output');
   for (const u of plan.rtmp) if (!isSafeOutputUrl(u)) throw new Error(`unsafe output URL: ${u}`);
@@ -78,11 +81,20 @@ export function buildFfmpegArgs(plan: FfmpegPlan): string[] {
   ];
   const size = `${p.width}x${p.height}`;
   let videoGraph: string;
-  if (plan.videoFromRtp) {
-    // The camera's layer may change size (simulcast): scale into the picture, letterboxed, constant rate.
-    videoGraph =
-      `[0:v]scale=${p.width}:${p.height}:force_original_aspect_ratio=decrease,` +
-      `pad=${p.width}:${p.height}:(ow-iw)/2:(oh-ih)/2:color=0x1d2333,fps=${p.frameRate},format=yuv420p[v]`;
+  if (plan.cameras > 0) {
+    // Each camera's layer may change size (simulcast): scaled into its cell, letterboxed, at a constant rate, so
+    // xstack gets frames of one size from every input.
+    const cells = gridLayout(plan.cameras, p.width, p.height);
+    const fit = (i: number, w: number, h: number): string =>
+      `[0:v:${i}]scale=${w}:${h}:force_original_aspect_ratio=decrease,` +
+      `pad=${w}:${h}:(ow-iw)/2:(oh-ih)/2:color=0x1d2333,fps=${p.frameRate},setsar=1`;
+    if (plan.cameras === 1) videoGraph = `${fit(0, p.width, p.height)},format=yuv420p[v]`;
+    else
+      videoGraph =
+        cells.map((c, i) => `${fit(i, c.w, c.h)}[c${i}]`).join(';') +
+        `;${cells.map((_c, i) => `[c${i}]`).join('')}xstack=inputs=${plan.cameras}:` +
+        `layout=${cells.map((c) => `${c.x}_${c.y}`).join('|')}:fill=0x1d2333,` +
+        `pad=${p.width}:${p.height}:0:0:color=0x1d2333,format=yuv420p[v]`;
   } else {
     const still = plan.still!;
     // Input 1: the still, paced in real time (-re) like the RTP audio it is muxed with.
@@ -167,4 +179,33 @@ function teeValue(path: string): string {
 function filterPath(path: string): string {
   if (/[:,;[\]'\\\s]/.test(path)) throw new Error(`path not usable in an ffmpeg filter: ${path}`);
   return path;
+}
+
+/** One camera's cell in the grid (pixels; even sizes for 4:2:0). */
+export interface GridCell {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+/**
+ * Tiles `n` cameras over the picture: ⌈√n⌉ columns, as many rows as needed, cells of equal (even) size in reading
+ * order; a last row with fewer cameras is centred.
+ */
+export function gridLayout(n: number, width: number, height: number): GridCell[] {
+  if (n < 1) return [];
+  const cols = Math.ceil(Math.sqrt(n));
+  const rows = Math.ceil(n / cols);
+  const even = (v: number): number => Math.max(2, Math.floor(v / 2) * 2);
+  const w = even(width / cols);
+  const h = even(height / rows);
+  const cells: GridCell[] = [];
+  for (let i = 0; i < n; i++) {
+    const row = Math.floor(i / cols);
+    const inRow = row === rows - 1 ? n - row * cols : cols;
+    const offset = Math.floor(((cols - inRow) * w) / 2);
+    cells.push({ x: offset + (i % cols) * w, y: row * h, w, h });
+  }
+  return cells;
 }

@@ -39,6 +39,7 @@ export interface LivestreamAsk {
   rtmp?: string[] | undefined;
   hls?: boolean | undefined;
   record?: boolean | undefined;
+  layout?: 'speaker' | 'grid' | undefined;
 }
 
 /**
@@ -68,7 +69,12 @@ export class LivestreamService extends TypedEmitter<LivestreamServiceEvents> {
       if (!u || (u.protocol !== 'rtmp:' && u.protocol !== 'rtmps:') || !u.hostname || !isSafeOutputUrl(url))
         throw new AppError('LIVESTREAM_BAD_URL', `not an rtmp:// or rtmps:// URL ffmpeg can take: ${url}`);
     }
-    const req = { rtmp: [...new Set(rtmp)], hls: ask.hls ?? false, record: ask.record ?? false };
+    const req: LivestreamRequest = {
+      rtmp: [...new Set(rtmp)],
+      hls: ask.hls ?? false,
+      record: ask.record ?? false,
+      layout: ask.layout ?? 'speaker',
+    };
     if (req.rtmp.length === 0 && !req.hls && !req.record) throw new AppError('LIVESTREAM_NO_OUTPUT');
     return req;
   }

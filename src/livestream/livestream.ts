@@ -8,6 +8,7 @@ import type { Participant } from '../conference/participant/participant';
 import type { MediaLease } from '../conference/room/room-media';
 import type { Room } from '../conference/room/room';
 import type { RoomAudio } from '../media/room-audio/room-audio';
+import type { MediaSource } from '../media/media-source';
 import type { PortAllocator } from '../media/rtp/port-allocator';
 import type { VideoCodecName } from '../media/video/keyframe';
 import type { SpeakerVideoOutput } from '../conference/video/room-video';
@@ -25,7 +26,12 @@ export interface LivestreamRequest {
   rtmp: string[];
   hls: boolean;
   record: boolean;
+  /** `speaker`: the active speaker's camera; `grid`: up to `MAX_GRID` cameras tiled (the speaker first). */
+  layout: 'speaker' | 'grid';
 }
+
+/** Cameras a grid shows at most (each is one decode in ffmpeg). */
+export const MAX_GRID = 4;
 
 export interface LivestreamSettings {
   ffmpegPath: string;
@@ -61,8 +67,9 @@ export interface LivestreamView {
   since: string;
   startedAt: string;
   outputs: { rtmp: string[]; hls: string | null; recording: string | null };
-  /** What the picture shows: the active speaker's camera or the still. */
-  video: 'camera' | 'still';
+  /** What the picture shows: the active speaker's camera, a grid of cameras, or the still. */
+  video: 'camera' | 'grid' | 'still';
+  layout: 'speaker' | 'grid';
   /** Speaker switches the camera picture went through (each one at the new speaker's keyframe). */
   switches: number;
   restarts: number;
@@ -112,6 +119,8 @@ export class Livestream extends TypedEmitter<LivestreamEvents> {
   /** The room's speaker video (one continuous stream following the active speaker) of the cameras' codec. */
   private output?: { codec: VideoCodecName; video: SpeakerVideoOutput };
   private switches = 0;
+  /** Grid layout: one tap (and port pair) per camera shown, in grid order. */
+  private grid: GridCamera[] = [];
   /** The mode ffmpeg was started in: `still`, or the camera's codec. */
   private mode: string = 'still';
   private restarts = 0;
@@ -152,6 +161,7 @@ export class Livestream extends TypedEmitter<LivestreamEvents> {
       this.lastErr = this.supervisor.lastError ?? this.lastErr;
       void this.mixTap?.pause().catch(() => undefined);
       void this.videoTap?.pause().catch(() => undefined);
+      for (const g of this.grid) void g.tap.pause().catch(() => undefined);
       if (inMs === null) return;
       this.restarts++;
       if (this.machine.move(LivestreamState.Restarting))
@@ -184,7 +194,8 @@ export class Livestream extends TypedEmitter<LivestreamEvents> {
         hls: this.request.hls ? `/live/${encodeURIComponent(this.roomId)}/index.m3u8` : null,
         recording: this.recordFile,
       },
-      video: this.mode === 'still' ? 'still' : 'camera',
+      video: this.mode === 'still' ? 'still' : this.mode.startsWith('grid') ? 'grid' : 'camera',
+      layout: this.request.layout,
       switches: this.switches,
       restarts: this.restarts,
       lastError: this.lastErr,
@@ -246,6 +257,7 @@ export class Livestream extends TypedEmitter<LivestreamEvents> {
       if (this.supervisor.pid !== pid) return;
       await this.mixTap?.resume();
       await this.videoTap?.resume();
+      for (const g of this.grid) await g.tap.resume();
     } catch (err) {
       if (!this.abort.signal.aborted) this.deps.log.warn({ err, pid }, 'ffmpeg did not bind its RTP port');
     }
@@ -259,9 +271,21 @@ export class Livestream extends TypedEmitter<LivestreamEvents> {
     if (!audio) throw new Error('the router has no Opus');
     const streams: SdpStream[] = [sdpStream('audio', this.audioPort!.port, audio)];
     // The consumer's codec (the router's payload type and parameters), not the producer's own numbering.
-    const videoCodec = this.output ? this.videoTap?.codec : undefined;
-    if (videoCodec) streams.push(sdpStream('video', this.videoPort!.port, videoCodec));
-    this.mode = videoCodec ? videoCodec.mimeType : 'still';
+    let cameras = 0;
+    if (this.request.layout === 'grid') {
+      for (const g of this.grid) {
+        const codec = g.tap.codec;
+        if (!codec) continue;
+        streams.push(sdpStream('video', g.port.port, codec));
+        cameras++;
+      }
+      this.mode = cameras ? this.gridMode() : 'still';
+    } else {
+      const videoCodec = this.output ? this.videoTap?.codec : undefined;
+      if (videoCodec) streams.push(sdpStream('video', this.videoPort!.port, videoCodec));
+      cameras = videoCodec ? 1 : 0;
+      this.mode = videoCodec ? videoCodec.mimeType : 'still';
+    }
     const sdpPath = path.join(dir, 'stream.sdp');
     await fs.promises.writeFile(sdpPath, writeFfmpegSdp({ ip: FFMPEG_IP, name: this.roomId, streams }));
     const textFile = path.join(dir, 'still.txt');
@@ -275,7 +299,7 @@ export class Livestream extends TypedEmitter<LivestreamEvents> {
     }
     return buildFfmpegArgs({
       sdpPath,
-      videoFromRtp: this.mode !== 'still',
+      cameras,
       ...(this.mode === 'still' ? { still: { textFile, fontFile: settings.fontFile } } : {}),
       picture: { ...settings.picture, keyframeSeconds: settings.hlsSegmentSeconds },
       rtmp: this.request.rtmp,
@@ -345,6 +369,7 @@ export class Livestream extends TypedEmitter<LivestreamEvents> {
    */
   private async selectCamera(): Promise<void> {
     if (this.abort.signal.aborted || !this.videoTap) return;
+    if (this.request.layout === 'grid') return this.selectGrid();
     const codec = await this.wantedCodec();
     if (this.abort.signal.aborted) return;
     if (codec === (this.output?.codec ?? null)) return;
@@ -372,6 +397,63 @@ export class Livestream extends TypedEmitter<LivestreamEvents> {
       .catch((err: unknown) => this.deps.log.warn({ err }, 'livestream camera failed'));
     const mode = this.output && this.videoTap.codec ? this.videoTap.codec.mimeType : 'still';
     this.deps.log.info({ codec: this.output?.codec ?? null, mode }, 'livestream picture');
+    if (mode !== this.mode && this.supervisor.runCount > 0) await this.supervisor.restart();
+  }
+
+  /** The grid's mode key: which cameras, so a change of them (not of their order) restarts ffmpeg. */
+  private gridMode(): string {
+    return `grid:${this.grid.map((g) => g.key).join(',')}`;
+  }
+
+  /**
+   * Grid layout: the room's cameras (the active speaker's first, up to MAX_GRID), each consumed directly on its
+   * own PlainTransport and port pair — any codec, ffmpeg decodes each — and tiled by ffmpeg (xstack). A camera
+   * coming or going changes ffmpeg's inputs: a planned restart.
+   */
+  private async selectGrid(): Promise<void> {
+    const { room, router, ports, listenIp, settings, log } = this.deps;
+    const speaker = room.activeSpeaker.current;
+    const pubs = room.feed
+      .list()
+      .filter((p) => p.source.kind === 'video')
+      .sort((a, b) => Number(b.participantId === speaker) - Number(a.participantId === speaker))
+      .slice(0, MAX_GRID);
+    const wanted = new Set(pubs.map((p) => p.key));
+    if (this.grid.length === pubs.length && this.grid.every((g) => wanted.has(g.key))) return;
+    const kept = this.grid.filter((g) => wanted.has(g.key));
+    for (const g of this.grid) if (!wanted.has(g.key)) closeGridCamera(g);
+    this.grid = kept;
+    for (const pub of pubs) {
+      if (this.abort.signal.aborted) return;
+      if (this.grid.some((g) => g.key === pub.key)) continue;
+      let port: PortLease | undefined;
+      try {
+        const producer = await pub.source.acquireProducer();
+        if (!producer) {
+          pub.source.releaseProducer();
+          continue;
+        }
+        port = await leasePortPair(ports, FFMPEG_IP);
+        const tap = await VideoTap.create({
+          router,
+          listenIp,
+          target: { ip: FFMPEG_IP, port: port.port },
+          keyframeMs: settings.keyframeMs ?? 2000,
+          log,
+        });
+        const g: GridCamera = { key: pub.key, source: pub.source, port, tap, onProducer: () => undefined };
+        g.onProducer = (p) => void tap.show(p.id).catch(() => undefined);
+        pub.source.on('producer', g.onProducer);
+        this.grid.push(g);
+        await tap.show(producer.id);
+      } catch (err) {
+        port?.release();
+        log.warn({ err, participantId: pub.participantId }, 'livestream grid: camera not shown');
+      }
+    }
+    if (this.abort.signal.aborted) return;
+    const mode = this.grid.length ? this.gridMode() : 'still';
+    log.info({ cameras: this.grid.length }, 'livestream grid');
     if (mode !== this.mode && this.supervisor.runCount > 0) await this.supervisor.restart();
   }
 
@@ -409,6 +491,7 @@ export class Livestream extends TypedEmitter<LivestreamEvents> {
     for (const u of this.unwatch.splice(0)) u();
     await this.supervisor.stop();
     this.videoTap?.close();
+    for (const g of this.grid.splice(0)) closeGridCamera(g);
     this.mixTap?.close();
     if (this.mixTap) await this.audio?.remove(this.mixTap.participantId).catch(() => undefined);
     this.output?.video.close();
@@ -418,6 +501,22 @@ export class Livestream extends TypedEmitter<LivestreamEvents> {
     this.videoPort?.release();
     if (this.tmpDir) await fs.promises.rm(this.tmpDir, { recursive: true, force: true });
   }
+}
+
+/** One camera of the grid: its source (its Producer held), its tap towards ffmpeg and that tap's ports. */
+interface GridCamera {
+  key: string;
+  source: MediaSource;
+  port: PortLease;
+  tap: VideoTap;
+  onProducer: (p: types.Producer) => void;
+}
+
+function closeGridCamera(g: GridCamera): void {
+  g.source.off('producer', g.onProducer);
+  g.tap.close();
+  g.source.releaseProducer();
+  g.port.release();
 }
 
 function sdpStream(kind: 'audio' | 'video', port: number, c: TapCodec): SdpStream {

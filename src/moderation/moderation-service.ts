@@ -21,6 +21,8 @@ export interface LivestreamAsk {
   rtmp?: string[] | undefined;
   hls?: boolean | undefined;
   record?: boolean | undefined;
+  /** `speaker` (default): the active speaker's camera; `grid`: the cameras tiled. */
+  layout?: 'speaker' | 'grid' | undefined;
 }
 
 /** Starts and stops a room's livestream (src/livestream); absent: LIVESTREAM_UNAVAILABLE. */
@@ -211,6 +213,7 @@ export class ModerationService {
       rtmp: (what.rtmp ?? []).map((u) => u.replace(/^([a-z]+:\/\/[^/]*).*$/i, '$1/…')),
       hls: what.hls ?? false,
       record: what.record ?? false,
+      layout: what.layout ?? 'speaker',
     };
     return this.audited(actor, 'livestream-start', roomId, null, JSON.stringify(detail), async () => {
       this.opts.conference.getRoom(roomId);

@@ -11,7 +11,8 @@ export interface StreamView {
   state: string;
   since: string;
   outputs: { rtmp: string[]; hls: string | null; recording: string | null };
-  video: 'camera' | 'still';
+  video: 'camera' | 'grid' | 'still';
+  layout: 'speaker' | 'grid';
   switches: number;
   restarts: number;
   lastError: string | null;

@@ -5,6 +5,8 @@
  * switches (forced by moderator mutes) happen inside the room's speaker video — ffmpeg keeps running (same pid) —
  * and the segments after each switch decode as video. Needs `npm run build` (dist/ and dist/web/).
  */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
 import { launchBrowser, type TestBrowser } from '../support/browser';
 import { startE2eParley, sleep, type E2eParley } from '../support/parley-e2e';
 import type { SipPhone } from '../support/sip-phone';
@@ -98,4 +100,37 @@ test('still for an audio-only room, the camera once one is on, speaker switches 
   const stopped = await parley.del<StreamView>(`/api/rooms/${ROOM}/livestream`);
   expect(stopped.body.state).toBe('stopped');
   expect(alive(camera.pid!)).toBe(false);
+});
+
+test('grid layout: the two cameras tiled in one picture', async () => {
+  // Ann and Ben (cameras) and the phone are still in the room from the test above.
+  expect((await parley.post(`/api/rooms/${ROOM}/livestream`, { hls: true, layout: 'grid' })).status).toBe(
+    201,
+  );
+  const grid = await waitStream(parley, ROOM, (v) => v.state === 'live' && v.video === 'grid', 60000);
+  expect(grid.layout).toBe('grid');
+  const seg = `${parley.http}/live/${ROOM}/${await nextSegment()}`;
+  expect(await countVideoFrames(seg, 2)).toBeGreaterThan(5);
+  // A frame of it, for the eyes (test-artifacts/livestream-grid.png).
+  fs.mkdirSync('test-artifacts', { recursive: true });
+  await new Promise<void>((resolve, reject) =>
+    execFile(
+      '/usr/bin/ffmpeg',
+      [
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-y',
+        '-i',
+        seg,
+        '-frames:v',
+        '1',
+        'test-artifacts/livestream-grid.png',
+      ],
+      (err) => (err ? reject(err) : resolve()),
+    ),
+  );
+  const stopped = await parley.del<StreamView>(`/api/rooms/${ROOM}/livestream`);
+  expect(stopped.body.state).toBe('stopped');
+  expect(alive(grid.pid!)).toBe(false);
 });

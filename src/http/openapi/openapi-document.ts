@@ -272,7 +272,8 @@ const LIVESTREAM_VIEW: JsonSchema = {
         recording: { type: ['string', 'null'] },
       },
     },
-    video: { enum: ['camera', 'still'] },
+    video: { enum: ['camera', 'grid', 'still'] },
+    layout: { enum: ['speaker', 'grid'] },
     switches: { type: 'integer' },
     restarts: { type: 'integer' },
     lastError: { type: ['string', 'null'] },
@@ -594,6 +595,7 @@ export const OPERATIONS: Operation[] = [
       rtmp: { type: 'array', maxItems: 10, items: { type: 'string', minLength: 1, maxLength: 2048 } },
       hls: { type: 'boolean' },
       record: { type: 'boolean' },
+      layout: { enum: ['speaker', 'grid'] },
     }),
     ok: json(201, 'Started (state starting, then live).', LIVESTREAM_VIEW),
     errors: [

@@ -16,6 +16,7 @@ const StartBody = z
     rtmp: z.array(z.string().min(1).max(2048)).max(10).optional(),
     hls: z.boolean().optional(),
     record: z.boolean().optional(),
+    layout: z.enum(['speaker', 'grid']).optional(),
   })
   .strict();
 
@@ -28,7 +29,7 @@ export interface LivestreamRouterOptions {
 /**
  * A room's livestream over REST (authorised and audited through `ModerationService`, like every room command):
  * POST   /api/rooms/:id/livestream   {"rtmp"?: ["rtmp://…", "rtmps://…"], "hls"?: true, "record"?: true} (at least
- *                                    one) → 201 the stream's view (400 LIVESTREAM_NO_OUTPUT / LIVESTREAM_BAD_URL,
+ *                                    one; "layout"?: "speaker" (default) | "grid") → 201 the stream's view (400 LIVESTREAM_NO_OUTPUT / LIVESTREAM_BAD_URL,
  *                                    409 LIVESTREAM_ALREADY_LIVE, 503 LIVESTREAM_TOO_MANY)
  * GET    /api/rooms/:id/livestream   its state, outputs (stream keys redacted), since, restarts, last error
  *                                    (404 LIVESTREAM_NOT_LIVE when it was never started)
@@ -42,7 +43,7 @@ export function livestreamRouter(opts: LivestreamRouterOptions): Router {
     const ask = parseBody(
       StartBody,
       req,
-      '{"rtmp"?: ["rtmp://…"], "hls"?: true|false, "record"?: true|false}',
+      '{"rtmp"?: ["rtmp://…"], "hls"?: true|false, "record"?: true|false, "layout"?: "speaker"|"grid"}',
     );
     await moderation.startLivestream(actor, req.params.id, ask);
     res.status(201).json(livestreams.view(conference.getRoom(req.params.id).id));

@@ -1,4 +1,9 @@
-import { buildFfmpegArgs, isSafeOutputUrl, type FfmpegPlan } from '../../../src/livestream/ffmpeg-args';
+import {
+  buildFfmpegArgs,
+  gridLayout,
+  isSafeOutputUrl,
+  type FfmpegPlan,
+} from '../../../src/livestream/ffmpeg-args';
 
 const picture = {
   width: 1280,
@@ -10,7 +15,7 @@ const picture = {
 };
 const base: FfmpegPlan = {
   sdpPath: '/tmp/ls/stream.sdp',
-  videoFromRtp: true,
+  cameras: 1,
   picture,
   rtmp: ['rtmp://127.0.0.1:1935/live/demo'],
 };
@@ -52,14 +57,14 @@ describe('buildFfmpegArgs', () => {
 
   it('scales the camera into the picture when video comes over RTP', () => {
     const graph = after(buildFfmpegArgs(base), '-filter_complex')!;
-    expect(graph).toMatch(/^\[0:v\]scale=1280:720:force_original_aspect_ratio=decrease,pad=1280:720/);
+    expect(graph).toMatch(/^\[0:v:0\]scale=1280:720:force_original_aspect_ratio=decrease,pad=1280:720/);
     expect(graph).toContain('[0:a]aresample=async=1');
   });
 
   it('draws a still from a text file re-read each frame when there is no camera', () => {
     const args = buildFfmpegArgs({
       ...base,
-      videoFromRtp: false,
+      cameras: 0,
       still: { textFile: '/tmp/ls/still.txt', fontFile: '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf' },
     });
     const lavfi = args.indexOf('lavfi');
@@ -72,10 +77,35 @@ describe('buildFfmpegArgs', () => {
 
   it('refuses a plan without output or picture, and URLs or paths the tee syntax cannot carry', () => {
     expect(() => buildFfmpegArgs({ ...base, rtmp: [] })).toThrow(/output/);
-    expect(() => buildFfmpegArgs({ ...base, videoFromRtp: false })).toThrow(/still/);
+    expect(() => buildFfmpegArgs({ ...base, cameras: 0 })).toThrow(/still/);
     expect(() => buildFfmpegArgs({ ...base, rtmp: ['rtmp://a/x|[f=mp4]/etc/passwd'] })).toThrow(/unsafe/);
     expect(() => buildFfmpegArgs({ ...base, recordFile: '/tmp/a:b.mp4' })).toThrow(/tee/);
     expect(isSafeOutputUrl('rtmp://h/app/key?x=1')).toBe(true);
     expect(isSafeOutputUrl('rtmp://h/app/key with space')).toBe(false);
+  });
+});
+
+describe('grid', () => {
+  it('tiles cameras in ⌈√n⌉ columns of even-sized cells, a short last row centred', () => {
+    expect(gridLayout(1, 1280, 720)).toEqual([{ x: 0, y: 0, w: 1280, h: 720 }]);
+    expect(gridLayout(2, 1280, 720)).toEqual([
+      { x: 0, y: 0, w: 640, h: 720 },
+      { x: 640, y: 0, w: 640, h: 720 },
+    ]);
+    expect(gridLayout(3, 1280, 720)).toEqual([
+      { x: 0, y: 0, w: 640, h: 360 },
+      { x: 640, y: 0, w: 640, h: 360 },
+      { x: 320, y: 360, w: 640, h: 360 },
+    ]);
+    expect(gridLayout(5, 1000, 600).map((c) => [c.w, c.h])).toEqual(Array(5).fill([332, 300]));
+    expect(gridLayout(0, 1280, 720)).toEqual([]);
+  });
+
+  it('scales each camera into its cell and stacks them with xstack', () => {
+    const graph = after(buildFfmpegArgs({ ...base, cameras: 3 }), '-filter_complex')!;
+    for (const i of [0, 1, 2])
+      expect(graph).toContain(`[0:v:${i}]scale=640:360:force_original_aspect_ratio=decrease,pad=640:360`);
+    expect(graph).toContain('[c0][c1][c2]xstack=inputs=3:layout=0_0|640_0|320_360:fill=0x1d2333');
+    expect(graph).toContain('[0:a]aresample=async=1');
   });
 });

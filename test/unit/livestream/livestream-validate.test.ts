@@ -21,9 +21,20 @@ describe('LivestreamService.validate', () => {
       rtmp: ['rtmp://a.example/live/k', 'rtmps://b.example:443/app/k'],
       hls: false,
       record: false,
+      layout: 'speaker',
     });
-    expect(LivestreamService.validate({ hls: true })).toEqual({ rtmp: [], hls: true, record: false });
-    expect(LivestreamService.validate({ record: true })).toEqual({ rtmp: [], hls: false, record: true });
+    expect(LivestreamService.validate({ hls: true })).toEqual({
+      rtmp: [],
+      hls: true,
+      record: false,
+      layout: 'speaker',
+    });
+    expect(LivestreamService.validate({ record: true, layout: 'grid' })).toEqual({
+      rtmp: [],
+      hls: false,
+      record: true,
+      layout: 'grid',
+    });
   });
 
   it('refuses nothing asked (LIVESTREAM_NO_OUTPUT)', () => {
