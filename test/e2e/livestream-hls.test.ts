@@ -48,6 +48,7 @@ beforeAll(async () => {
         videoBitrateKbps: 600,
         restartInitialMs: 200,
         maxRestarts: 2,
+        maxConcurrent: 1,
       },
       webhooks: [{ url: hookUrl, secret: 'a-webhook-secret-for-tests', events: ['livestream.*'] }],
     },
@@ -217,6 +218,12 @@ test("the room's end stops its stream: ffmpeg ends, a stopped webhook, nothing l
   await parley.waitParticipants('ends', (ps) => ps.length === 1);
   expect((await parley.post('/api/rooms/ends/livestream', { hls: true })).status).toBe(201);
   const live = await waitStream(parley, 'ends', (v) => v.state === 'live');
+  // livestream.maxConcurrent is 1 here: a second room's stream is refused while this one runs.
+  expectCatalogue(
+    await parley.post('/api/rooms/errs/livestream', { hls: true }),
+    'LIVESTREAM_TOO_MANY',
+    'cap',
+  );
   expect((await parley.del('/api/rooms/ends')).status).toBe(200);
   expect((await hooked('livestream.stopped', 'ends')).data).toMatchObject({ state: 'stopped' });
   expect(alive(live.pid!)).toBe(false);
