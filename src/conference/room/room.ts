@@ -315,7 +315,9 @@ export class Room extends TypedEmitter<RoomEvents> {
     };
     const onSourcesChanged = (): void => {
       const seat = this.members.get(p.id)?.seat;
-      if (seat?.name === 'mix' && session) this.sfu.sync(p.id, this.published(p, session));
+      if (seat?.name !== 'mix' || !session) return;
+      this.sfu.sync(p.id, this.published(p, session));
+      this.video.watch(p.id, sourcesOf(session));
     };
     const onLeft = (reason: LeaveReason): void => {
       const m = this.members.get(p.id);
@@ -409,6 +411,8 @@ export class Room extends TypedEmitter<RoomEvents> {
   private enterSfu(p: Participant, session: ParticipantSession): void {
     this.sfu.setMuted(p.id, p.muted);
     this.sfu.sync(p.id, this.published(p, session));
+    // Attendees publish nothing but may watch: a video phone among them gets the speaker video all the same.
+    this.video.watch(p.id, sourcesOf(session));
     session.subscribe?.(this.sfu);
   }
 
@@ -422,6 +426,7 @@ export class Room extends TypedEmitter<RoomEvents> {
 
   private leaveSfu(p: Participant): void {
     this.sfu.remove(p.id);
+    this.video.watch(p.id, []);
     p.session?.subscribe?.(undefined);
   }
 

@@ -50,6 +50,7 @@ interface Output {
 
 /** A video phone's receiving leg: a viewer of an output that excludes its own participant. */
 interface Viewer {
+  participantId: string;
   leg: MediaLeg;
   output?: Output;
   closed: boolean;
@@ -65,14 +66,15 @@ interface Viewer {
  * consumer of the shown camera per phone; rooms have few video phones, and a shared output would either show a
  * speaker their own face or change SSRC under the phone when it moves to another stream.
  *
- * Sources and viewers come from the room's SFU feed (the publications of participants seated in the conference):
- * a video publication with a Producer is a camera; a video leg whose negotiation has the phone receive H.264 is a
- * viewer (`leg.setSource(output.producer.id)`). Only cameras of the output's codec are shown (no transcoding):
+ * Cameras come from the room's SFU feed (the publications of participants seated in the conference): a video
+ * publication with a Producer. Viewers are given by the room (`watch`) for everyone seated in the conference,
+ * webinar attendees included (they publish nothing, yet watch): a video leg whose negotiation has the phone receive
+ * H.264 (`leg.setSource(output.producer.id)`). Only cameras of the output's codec are shown (no transcoding):
  * a browser that sends only VP8 is skipped for phones until it sends H.264.
  */
 export class RoomVideo extends TypedEmitter<RoomVideoEvents> {
   private readonly cameras = new Map<string, Camera>();
-  private readonly viewers = new Map<string, Viewer>();
+  private readonly viewers = new Map<MediaSource, Viewer>();
   private readonly outputs = new Set<Output>();
   /** Participants in the order they were last the active speaker, most recent first. */
   private history: string[] = [];
@@ -134,8 +136,6 @@ export class RoomVideo extends TypedEmitter<RoomVideoEvents> {
 
   private published(pub: Publication): void {
     if (this.closed || pub.source.kind !== 'video') return;
-    const leg = receivingLeg(pub.source);
-    if (leg) void this.addViewer(pub, leg);
     const camera: Camera = {
       participantId: pub.participantId,
       pub,
@@ -161,13 +161,6 @@ export class RoomVideo extends TypedEmitter<RoomVideoEvents> {
       this.cameras.delete(pub.key);
       this.forget(camera);
     }
-    const viewer = this.viewers.get(pub.key);
-    if (viewer) {
-      this.viewers.delete(pub.key);
-      if (this.viewers.size === 0) this.safeEmit('codec', this.codec);
-      viewer.closed = true;
-      viewer.output?.video.close();
-    }
     this.refresh();
   }
 
@@ -176,13 +169,33 @@ export class RoomVideo extends TypedEmitter<RoomVideoEvents> {
     camera.pub.source.releaseProducer();
   }
 
-  private async addViewer(pub: Publication, leg: MediaLeg): Promise<void> {
-    const viewer: Viewer = { leg, closed: false };
+  /**
+   * The participant's streams (all of them, published or not; none: it left the conference): its legs that receive
+   * H.264 video become viewers, each with its own output; legs no longer there lose theirs.
+   */
+  watch(participantId: string, sources: readonly MediaSource[]): void {
+    if (this.closed) return;
     const before = this.codec;
-    this.viewers.set(pub.key, viewer);
+    for (const [source, v] of this.viewers) {
+      if (v.participantId !== participantId || sources.includes(source)) continue;
+      this.viewers.delete(source);
+      v.closed = true;
+      v.output?.video.close();
+    }
+    for (const source of sources) {
+      const leg = receivingLeg(source);
+      if (!leg || this.viewers.has(source)) continue;
+      const viewer: Viewer = { participantId, leg, closed: false };
+      this.viewers.set(source, viewer);
+      void this.addViewer(viewer);
+    }
     if (this.codec !== before) this.safeEmit('codec', this.codec);
+  }
+
+  private async addViewer(viewer: Viewer): Promise<void> {
+    const { participantId, leg } = viewer;
     try {
-      const out = await this.output('H264', pub.participantId);
+      const out = await this.output('H264', participantId);
       if (!out) return;
       if (viewer.closed || this.closed) {
         out.close();
@@ -191,11 +204,11 @@ export class RoomVideo extends TypedEmitter<RoomVideoEvents> {
       viewer.output = [...this.outputs].find((o) => o.video === out);
       await leg.setSource(out.producer.id);
       this.opts.log.info(
-        { participantId: pub.participantId, producerId: out.producer.id },
+        { participantId, producerId: out.producer.id },
         'video phone receives the speaker video',
       );
     } catch (err) {
-      this.opts.log.warn({ err, participantId: pub.participantId }, 'speaker video for a video phone failed');
+      this.opts.log.warn({ err, participantId }, 'speaker video for a video phone failed');
     }
   }
 

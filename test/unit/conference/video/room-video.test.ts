@@ -94,11 +94,13 @@ function make(): {
 
 describe('RoomVideo', () => {
   it("gives each video phone its own output, never showing the phone's own participant", async () => {
-    const { clock, speaker, sfu, outputs } = make();
+    const { clock, speaker, sfu, video, outputs } = make();
     const aliceLeg = source(producer('alice-cam'), true);
     const bobLeg = source(producer('bob-cam'), true);
     sfu.sync('alice', [aliceLeg]);
     sfu.sync('bob', [bobLeg]);
+    video.watch('alice', [aliceLeg]);
+    video.watch('bob', [bobLeg]);
     await settle();
     speaker.setEligible('alice', true);
     speaker.setEligible('bob', true);
@@ -118,9 +120,9 @@ describe('RoomVideo', () => {
   });
 
   it('a viewer without a camera follows the speaker; cameras of another codec are skipped', async () => {
-    const { clock, speaker, sfu, outputs } = make();
-    const viewer = source(undefined, true);
-    sfu.sync('viewer', [viewer]);
+    const { clock, speaker, sfu, video, outputs } = make();
+    // A webinar attendee: publishes nothing, watches all the same.
+    video.watch('viewer', [source(undefined, true)]);
     sfu.sync('alice', [source(producer('alice-cam'))]);
     sfu.sync('carol', [source(producer('carol-vp8', 'video/VP8'))]);
     sfu.sync('bob', [source(producer('bob-cam'))]);
@@ -151,9 +153,11 @@ describe('RoomVideo', () => {
     expect(video.codec).toBe('VP8');
     sfu.sync('cam', [source(producer('cam'))]);
     expect(video.codec).toBe('VP8');
-    sfu.sync('phone', [source(undefined, true)]);
+    const leg = source(undefined, true);
+    video.watch('phone', [leg]);
+    video.watch('phone', [leg]);
     expect(video.codec).toBe('H264');
-    sfu.remove('phone');
+    video.watch('phone', []);
     expect(video.codec).toBe('VP8');
     expect(codecs).toEqual(['H264', 'VP8']);
     video.close();
