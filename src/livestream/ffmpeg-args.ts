@@ -27,7 +27,8 @@ export interface FfmpegPlan {
   /**
    * No camera: a generated still (a colour with text). `textFile` is re-read every frame (`reload=1`), so the
    * speaker's name changes without restarting ffmpeg; it must be replaced atomically (rename), never rewritten in
-   * place, or drawtext may read it half-written.
+   * place, or drawtext may read it half-written. It holds callers' display names: drawn with `expansion=none`, so
+   * a name like `%{e:...}` is text, never evaluated.
    */
   still?: { textFile: string; fontFile: string };
   picture: Picture;
@@ -100,7 +101,7 @@ export function buildFfmpegArgs(plan: FfmpegPlan): string[] {
     // Input 1: the still, paced in real time (-re) like the RTP audio it is muxed with.
     args.push('-re', '-f', 'lavfi', '-i', `color=c=0x1d2333:s=${size}:r=${p.frameRate}`);
     videoGraph =
-      `[1:v]drawtext=fontfile=${filterPath(still.fontFile)}:textfile=${filterPath(still.textFile)}:reload=1:` +
+      `[1:v]drawtext=fontfile=${filterPath(still.fontFile)}:textfile=${filterPath(still.textFile)}:reload=1:expansion=none:` +
       `fontcolor=white:fontsize=${Math.round(p.height / 16)}:line_spacing=${Math.round(p.height / 40)}:` +
       `x=(w-text_w)/2:y=(h-text_h)/2,format=yuv420p[v]`;
   }

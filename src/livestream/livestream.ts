@@ -127,7 +127,10 @@ export class Livestream extends TypedEmitter<LivestreamEvents> {
   private lastErr: string | null = null;
   private recordFile: string | null = null;
   private speakerName: string | null = null;
+  private stillSeq = 0;
   private reselectTimer?: NodeJS.Timeout;
+  /** Picture changes run one after the other (a burst of events must not build two outputs or grids at once). */
+  private selecting: Promise<void> = Promise.resolve();
   private readonly unwatch: Array<() => void> = [];
   private stopping?: Promise<void>;
 
@@ -231,7 +234,7 @@ export class Livestream extends TypedEmitter<LivestreamEvents> {
         log,
       });
       this.watchRoom();
-      await this.selectCamera();
+      await this.reselect();
       await this.supervisor.start();
     } catch (err) {
       await this.fail(err instanceof Error ? err.message : String(err));
@@ -322,7 +325,7 @@ export class Livestream extends TypedEmitter<LivestreamEvents> {
     const name = this.deps.room.settings.displayName || this.roomId;
     const text = `${name}\n${this.speakerName ? `Speaking: ${this.speakerName}` : ' '}\n`;
     const file = path.join(this.tmpDir, 'still.txt');
-    const tmp = `${file}.${process.pid}.tmp`;
+    const tmp = `${file}.${++this.stillSeq}.tmp`;
     try {
       await fs.promises.writeFile(tmp, text);
       await fs.promises.rename(tmp, file);
@@ -343,7 +346,7 @@ export class Livestream extends TypedEmitter<LivestreamEvents> {
     const reselect = (): void => {
       clearTimeout(this.reselectTimer);
       // Cameras coming and going in a burst (a browser joining publishes mic then camera) settle first.
-      this.reselectTimer = setTimeout(() => void this.selectCamera(), 300);
+      this.reselectTimer = setTimeout(() => void this.reselect(), 300);
     };
     const onChanged = (): void => reselect();
     // Whoever already speaks when the stream starts (speaking events come on changes only).
@@ -398,6 +401,13 @@ export class Livestream extends TypedEmitter<LivestreamEvents> {
     const mode = this.output && this.videoTap.codec ? this.videoTap.codec.mimeType : 'still';
     this.deps.log.info({ codec: this.output?.codec ?? null, mode }, 'livestream picture');
     if (mode !== this.mode && this.supervisor.runCount > 0) await this.supervisor.restart();
+  }
+
+  private reselect(): Promise<void> {
+    this.selecting = this.selecting
+      .then(() => this.selectCamera())
+      .catch((err: unknown) => this.deps.log.warn({ err }, 'livestream picture change failed'));
+    return this.selecting;
   }
 
   /** The grid's mode key: which cameras, so a change of them (not of their order) restarts ffmpeg. */

@@ -71,7 +71,7 @@ describe('buildFfmpegArgs', () => {
     expect(args[lavfi - 2]).toBe('-re');
     expect(args[lavfi + 2]).toBe('color=c=0x1d2333:s=1280x720:r=25');
     expect(after(args, '-filter_complex')).toContain(
-      '[1:v]drawtext=fontfile=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:textfile=/tmp/ls/still.txt:reload=1',
+      '[1:v]drawtext=fontfile=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:textfile=/tmp/ls/still.txt:reload=1:expansion=none',
     );
   });
 
