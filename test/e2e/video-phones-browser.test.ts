@@ -44,6 +44,16 @@ test('a browser camera sent as H.264 reaches a video phone as one continuous str
     videoPt: 97,
   });
   phones.push(viewer);
+  // A phone of level 1.3 (CIF at most, H.264 Table A-1): it is sent the browser's smallest simulcast layer.
+  const cif = await VideoPhone.call({
+    target,
+    user: 'cif',
+    tone: null,
+    direction: 'recvonly',
+    videoPt: 99,
+    profileLevelId: '42e00d',
+  });
+  phones.push(cif);
   browser = await launchBrowser({ toneHz: 407, name: 'video-browser' });
   const aliceId = await joinRoom(browser, parley.http, room, 'Alice', { query: '?audio=raw' });
   const desk = await VideoPhone.call({
@@ -57,7 +67,7 @@ test('a browser camera sent as H.264 reaches a video phone as one continuous str
   phones.push(desk);
   const list = await parley.waitParticipants(
     room,
-    (l) => l.length === 3 && l.every((p) => p.state === 'joined'),
+    (l) => l.length === 4 && l.every((p) => p.state === 'joined'),
   );
   const deskId = list.find((p) => p.displayName === 'desk')!.id;
   const mute = async (id: string, muted: boolean): Promise<void> => {
@@ -121,4 +131,18 @@ test('a browser camera sent as H.264 reaches a video phone as one continuous str
   if (process.env.VIDEO_E2E_DEBUG) console.log(JSON.stringify({ runs, errors: await decodeErrors(file) }));
   expect(whose(runs.map((r) => r.size))).toEqual(['browser', 'phone', 'browser']);
   expect(runs.reduce((n, r) => n + r.frames, 0)).toBeGreaterThanOrEqual(30);
+
+  // The level 1.3 phone: the browser's frames within its MaxFS (396 macroblocks) from the first one on: the
+  // smallest simulcast layer Chromium sends (it sends fewer layers than asked for small cameras).
+  const cifFile = path.join(parley.dir, 'cif-browser.h264');
+  fs.writeFileSync(cifFile, annexB(cif.video));
+  const cifRuns = await decodedRuns(cifFile);
+  const mbs = (size: string): number => {
+    const [w, h] = size.split('x').map(Number);
+    return Math.ceil(w / 16) * Math.ceil(h / 16);
+  };
+  const browserSizes = [...new Set(cifRuns.map((r) => r.size).filter((s) => s !== PHONE))];
+  if (process.env.VIDEO_E2E_DEBUG) console.log(JSON.stringify({ cifRuns }));
+  expect(browserSizes.length).toBeGreaterThan(0);
+  expect(browserSizes.filter((s) => mbs(s) > 396)).toEqual([]);
 });

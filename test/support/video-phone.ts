@@ -16,6 +16,8 @@ export interface VideoPhoneOptions {
   direction: 'sendrecv' | 'recvonly';
   /** The H.264 payload type it offers (a dynamic one of its own choosing, RFC 3264 §6.1). */
   videoPt?: number;
+  /** The profile-level-id it offers (default 42e01f: constrained baseline, level 3.1). */
+  profileLevelId?: string;
   /** When it sends video: ffmpeg's libx264 encoding this lavfi source (e.g. `testsrc=size=320x240:rate=15`). */
   camera?: string;
 }
@@ -125,7 +127,7 @@ export class VideoPhone {
       'a=sendrecv',
       `m=video ${port(this.videoSock)} RTP/AVP ${pt}`,
       `a=rtpmap:${pt} H264/90000`,
-      `a=fmtp:${pt} profile-level-id=42e01f;packetization-mode=1`,
+      `a=fmtp:${pt} profile-level-id=${this.opts.profileLevelId ?? '42e01f'};packetization-mode=1`,
       `a=${this.opts.direction}`,
       // RTCP on the RTP port (RFC 5761): the keyframe requests arrive where the phone listens.
       'a=rtcp-mux',

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { MediaLeg } from '../../media/media-leg';
 import type { MediaSource } from '../../media/media-source';
 import type { VideoCodecName } from '../../media/video/keyframe';
+import { maxFrameMacroblocks, maxSpatialLayer } from '../../media/video/h264-level';
 import type { SpeakerVideo } from '../../media/video/speaker-video';
 import type { ActiveSpeaker } from '../room/active-speaker';
 import type { Publication, SfuFeed } from '../room/room-sfu';
@@ -103,7 +104,11 @@ export class RoomVideo extends TypedEmitter<RoomVideoEvents> {
    * A new output following the active speaker (never showing `exclude`); the caller consumes its `producer` and
    * closes it. Undefined when the room's media host cannot build one.
    */
-  async output(codec: VideoCodecName, exclude?: string): Promise<SpeakerVideoOutput | undefined> {
+  async output(
+    codec: VideoCodecName,
+    exclude?: string,
+    maxSpatialLayer?: number,
+  ): Promise<SpeakerVideoOutput | undefined> {
     if (this.closed) return undefined;
     const video = await this.opts.open(codec, this.opts.log);
     if (!video) return undefined;
@@ -111,6 +116,7 @@ export class RoomVideo extends TypedEmitter<RoomVideoEvents> {
       video.close();
       return undefined;
     }
+    video.setMaxSpatialLayer(maxSpatialLayer);
     const out: Output = { codec, video, ...(exclude !== undefined ? { exclude } : {}) };
     this.outputs.add(out);
     video.producer.observer.once('close', () => this.outputs.delete(out));
@@ -195,7 +201,9 @@ export class RoomVideo extends TypedEmitter<RoomVideoEvents> {
   private async addViewer(viewer: Viewer): Promise<void> {
     const { participantId, leg } = viewer;
     try {
-      const out = await this.output('H264', participantId);
+      // Frames that fit the phone's level: browsers' simulcast capped accordingly (nothing is transcoded).
+      const plid = leg.negotiated?.codec.parameters['profile-level-id'];
+      const out = await this.output('H264', participantId, maxSpatialLayer(maxFrameMacroblocks(plid)));
       if (!out) return;
       if (viewer.closed || this.closed) {
         out.close();

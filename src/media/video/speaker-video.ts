@@ -48,6 +48,8 @@ export class SpeakerVideo extends TypedEmitter<SpeakerVideoEvents> {
   private retry?: NodeJS.Timeout;
   /** Packets of the shown source dropped, by reason (logged on each switch: padding, malformed, reordered). */
   private drops: Partial<Record<DropReason, number>> = {};
+  /** The highest simulcast layer a viewer of this output can take (its H.264 level); undefined: no cap. */
+  private maxSpatialLayer?: number;
   private closed = false;
 
   private constructor(
@@ -148,6 +150,21 @@ export class SpeakerVideo extends TypedEmitter<SpeakerVideoEvents> {
     this.requestKeyFrame();
   }
 
+  /**
+   * Caps the spatial layer taken from simulcast sources (a viewer whose H.264 level cannot take the full size;
+   * see h264-level.ts). Applies to the sources consumed from now on and to those consumed already.
+   */
+  setMaxSpatialLayer(layer: number | undefined): void {
+    this.maxSpatialLayer = layer;
+    for (const t of this.taps.values()) void this.applyLayerCap(t.consumer);
+  }
+
+  private async applyLayerCap(consumer: types.Consumer): Promise<void> {
+    if (consumer.type !== 'simulcast' || consumer.closed) return;
+    const spatialLayer = this.maxSpatialLayer ?? Math.max(0, consumer.rtpParameters.encodings!.length - 1);
+    await consumer.setPreferredLayers({ spatialLayer }).catch(() => undefined);
+  }
+
   /** Closes the output Producer, the consumers and the transport. Idempotent. */
   close(): void {
     if (this.closed) return;
@@ -170,7 +187,16 @@ export class SpeakerVideo extends TypedEmitter<SpeakerVideoEvents> {
     };
     if (!router.canConsume({ producerId, rtpCapabilities }))
       throw new Error(`producer ${producerId} cannot be shown as ${this.opts.codec}`);
-    const consumer = await this.transport.consume({ producerId, rtpCapabilities, paused: false });
+    // A capped viewer gets the capped layer from the first packet on (a layer cap set after consume would let
+    // the top layer through until it applies).
+    const consumer = await this.transport.consume({
+      producerId,
+      rtpCapabilities,
+      paused: false,
+      ...(this.maxSpatialLayer !== undefined
+        ? { preferredLayers: { spatialLayer: this.maxSpatialLayer } }
+        : {}),
+    });
     if (this.closed || (this.rewriter.pending !== producerId && this.rewriter.current !== producerId)) {
       consumer.close();
       return;

@@ -30,6 +30,7 @@ function producer(id: string, mimeType = 'video/H264'): types.Producer {
 function source(
   p: types.Producer | undefined,
   receives = false,
+  profileLevelId = '42e01f',
 ): MediaSource & { sourceSet: (string | null)[] } {
   const e = new EventEmitter();
   const sourceSet: (string | null)[] = [];
@@ -42,7 +43,11 @@ function source(
     off: (ev: string, l: (...a: unknown[]) => void) => e.off(ev, l),
     ...(receives
       ? {
-          negotiated: { kind: 'video', phoneReceives: true, codec: { mimeType: 'video/H264' } },
+          negotiated: {
+            kind: 'video',
+            phoneReceives: true,
+            codec: { mimeType: 'video/H264', parameters: { 'profile-level-id': profileLevelId } },
+          },
           setSource: async (id: string | null) => void sourceSet.push(id),
         }
       : {}),
@@ -51,6 +56,7 @@ function source(
 
 interface FakeOutput {
   shows: (string | null)[];
+  layerCap: (number | undefined)[];
   video: SpeakerVideo;
 }
 
@@ -72,6 +78,7 @@ function make(): {
     log,
     open: async () => {
       const shows: (string | null)[] = [];
+      const layerCap: (number | undefined)[] = [];
       let current: string | null = null;
       const v = {
         producer: { id: `out-${++n}`, observer: new EventEmitter() },
@@ -83,9 +90,10 @@ function make(): {
           if (id !== current) shows.push(id);
           current = id;
         },
+        setMaxSpatialLayer: (l: number | undefined) => void layerCap.push(l),
         close: () => undefined,
       } as unknown as SpeakerVideo;
-      outputs.push({ shows, video: v });
+      outputs.push({ shows, layerCap, video: v });
       return v;
     },
   });
@@ -162,5 +170,13 @@ describe('RoomVideo', () => {
     expect(codecs).toEqual(['H264', 'VP8']);
     video.close();
     video.close();
+  });
+
+  it("caps browsers' simulcast at a layer that fits the phone's H.264 level", async () => {
+    const { video, outputs } = make();
+    video.watch('cif', [source(undefined, true, '42e00d')]);
+    video.watch('hd', [source(undefined, true, '42e01f')]);
+    await settle();
+    expect(outputs.map((o) => o.layerCap)).toEqual([[0], [undefined]]);
   });
 });
