@@ -88,6 +88,18 @@ export class LivestreamService extends TypedEmitter<LivestreamServiceEvents> {
     const running = [...this.streams.values()].filter((s) => !isOver(s.stream.state)).length;
     if (running >= this.opts.maxConcurrent)
       throw new AppError('LIVESTREAM_TOO_MANY', `${running} livestreams run (livestream.maxConcurrent)`);
+    const stream = this.launch(room, request);
+    await stream.start();
+    this.safeEmit('changed', room, stream.view());
+    return stream.view();
+  }
+
+  /** A stream of `room` on its current router, registered and wired (not started). */
+  private launch(
+    room: Room,
+    request: LivestreamRequest,
+    carried?: { restarts: number; lastError: string | null },
+  ): Livestream {
     const router = this.opts.routers.get(room.routerId);
     if (!router) throw new AppError('LIVESTREAM_NO_MEDIA');
     const stream = new Livestream(request, {
@@ -98,9 +110,11 @@ export class LivestreamService extends TypedEmitter<LivestreamServiceEvents> {
       listenIp: this.opts.listenIp,
       settings: this.opts.settings,
       log: this.opts.log.child({ roomId: room.id }),
+      ...(carried ? { carried } : {}),
       ...(this.opts.spawn ? { spawn: this.opts.spawn } : {}),
     });
-    this.streams.set(room.id, { room, stream });
+    const entry = { room, stream };
+    this.streams.set(room.id, entry);
     const changed = (): void => void this.safeEmit('changed', room, stream.view());
     stream.on('live', () => {
       this.safeEmit('live', room, stream.view());
@@ -115,9 +129,27 @@ export class LivestreamService extends TypedEmitter<LivestreamServiceEvents> {
       this.safeEmit('failed', room, stream.view(), error);
       changed();
     });
-    await stream.start();
-    changed();
-    return stream.view();
+    stream.on('mediaLost', () => void this.rebuild(entry));
+    return stream;
+  }
+
+  /**
+   * The room's router (its mediasoup worker died) or media thread went away under the stream: once the room has
+   * rebuilt its media, the same stream starts again on the new media (one more restart), unless it was stopped,
+   * replaced or its room ended meanwhile.
+   */
+  private async rebuild(entry: { room: Room; stream: Livestream }): Promise<void> {
+    const { room, stream } = entry;
+    await room.whenRecovered();
+    if (this.closed || room.isClosed || this.streams.get(room.id) !== entry || isOver(stream.state)) return;
+    try {
+      const { restarts, lastError } = stream.view();
+      const next = this.launch(room, stream.request, { restarts, lastError });
+      this.opts.log.info({ roomId: room.id }, "livestream rebuilt on the room's new media");
+      await next.start();
+    } catch (err) {
+      this.opts.log.error({ err, roomId: room.id }, 'livestream could not be rebuilt');
+    }
   }
 
   async stop(roomId: string): Promise<LivestreamView> {

@@ -57,6 +57,11 @@ export interface LivestreamEvents {
   restarting: [inMs: number, error: string | undefined];
   stopped: [];
   failed: [error: string];
+  /**
+   * The room's router or media thread died under the stream: it has torn itself down (state restarting) and
+   * waits to be rebuilt on the room's new media (the service does it).
+   */
+  mediaLost: [];
 }
 
 /** GET /api/rooms/:id/livestream, the dashboard. */
@@ -86,6 +91,8 @@ export interface LivestreamDeps {
   listenIp: string;
   settings: LivestreamSettings;
   log: Logger;
+  /** The stream this one replaces (rebuilt after a media fault): its restarts count on, its error is kept. */
+  carried?: { restarts: number; lastError: string | null };
   spawn?: SpawnFn;
 }
 
@@ -140,6 +147,8 @@ export class Livestream extends TypedEmitter<LivestreamEvents> {
   ) {
     super(deps.log);
     this.roomId = deps.room.id;
+    this.restarts = deps.carried?.restarts ?? 0;
+    this.lastErr = deps.carried?.lastError ?? null;
     const s = deps.settings;
     this.supervisor = new FfmpegSupervisor({
       ffmpegPath: s.ffmpegPath,
@@ -215,7 +224,10 @@ export class Livestream extends TypedEmitter<LivestreamEvents> {
       if (this.request.record) await fs.promises.mkdir(settings.recordingsDir, { recursive: true });
       this.audioPort = await leasePortPair(ports, FFMPEG_IP);
       this.videoPort = await leasePortPair(ports, FFMPEG_IP);
+      // A fault under the stream (the worker or the media thread died): rebuilt on the room's new media.
+      router.observer.once('close', () => this.mediaLost('the room router closed (mediasoup worker died?)'));
       this.lease = room.acquireMedia();
+      this.lease.media.onLost(() => this.mediaLost('the room media thread died'));
       this.audio = await this.lease.media.audio();
       this.mixTap = await MixTap.create({
         id: `livestream:${++tapSeq}`,
@@ -483,6 +495,16 @@ export class Livestream extends TypedEmitter<LivestreamEvents> {
       if (mime === 'video/h264') return 'H264';
     }
     return null;
+  }
+
+  private mediaLost(error: string): void {
+    // The room's end closes its router too: that is a stop (the service's), not a fault.
+    if (this.abort.signal.aborted || this.deps.room.isClosed) return;
+    this.lastErr = error;
+    this.restarts++;
+    this.deps.log.warn({ error }, 'livestream lost its media: rebuilding');
+    if (this.machine.move(LivestreamState.Restarting)) this.safeEmit('restarting', 0, error);
+    void this.teardown().then(() => this.safeEmit('mediaLost'));
   }
 
   private async fail(error: string): Promise<void> {

@@ -230,3 +230,24 @@ test("the room's end stops its stream: ffmpeg ends, a stopped webhook, nothing l
   expect((await playlist('ends')).status).toBe(404);
   expect(liveDirs().filter((d) => !dirsBefore.includes(d))).toEqual([]);
 });
+
+test('a killed mediasoup worker: the room recovers and its stream is rebuilt on the new router', async () => {
+  const phone = await dialTonePhone(parley, phones, 'fault', 'dora', 407);
+  await parley.waitParticipants('fault', (ps) => ps.length === 1);
+  expect((await parley.post('/api/rooms/fault/livestream', { hls: true })).status).toBe(201);
+  const live = await waitStream(parley, 'fault', (v) => v.state === 'live');
+  const before = segments((await playlist('fault')).text);
+
+  const started = parley.logs('mediasoup worker started');
+  process.kill(Number(started[started.length - 1]?.workerPid), 'SIGKILL');
+  const again = await waitStream(parley, 'fault', (v) => v.state === 'live' && v.pid !== live.pid, 60000);
+  expect(again.restarts).toBe(1);
+  expect(again.lastError).toMatch(/router closed/);
+  expect(alive(live.pid!)).toBe(false);
+  // The phone stayed, and the rebuilt stream carries it again.
+  expect(phone.framesHeard(Date.now() - 1000)).toBeGreaterThan(0);
+  await newSegment('fault', before);
+  const pcm = await decodeAudio(`${parley.http}/live/fault/index.m3u8`, 4);
+  expect(toneDb(pcm.subarray(8000), 16000, 407)).toBeGreaterThan(HEARD_DB);
+  expect((await parley.del<StreamView>('/api/rooms/fault/livestream')).body.state).toBe('stopped');
+});
