@@ -93,6 +93,16 @@ describe('negotiate policies', () => {
     expect(s.media[1]).toMatchObject({ accepted: false, reason: 'video disabled' });
   });
 
+  it('H.264 offered with packetization-mode 0 only is declined (our senders packetize FU-A/STAP-A: RFC 6184 §8.2.2)', () => {
+    const sdp = vendorSdp('grandstream-gxv3380-video')
+      .replace('m=video 5006 RTP/AVPF 99 100', 'm=video 5006 RTP/AVPF 99')
+      .replace(/a=rtpmap:100 H264\/90000\r?\na=fmtp:100 [^\r\n]*\r?\n/, '');
+    expect(sdp).not.toContain('packetization-mode=1');
+    const s = negotiate(sdp, localCaps());
+    expect(s.media[0]!.accepted).toBe(true); // the audio is served
+    expect(s.media[1]).toMatchObject({ accepted: false });
+  });
+
   it('an offered port 0 stream is answered with port 0', () => {
     const sdp = vendorSdp('grandstream-gxv3380-video').replace('m=video 5006', 'm=video 0');
     expect(negotiate(sdp, localCaps()).media[1]).toMatchObject({ accepted: false, reason: /port 0/ });
