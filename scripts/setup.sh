@@ -27,7 +27,7 @@ pkgs=(build-essential pkg-config python3 python3-pip ninja-build libssl-dev libu
       libabsl-dev flatbuffers-compiler libflatbuffers-dev libopus-dev openssl espeak-ng sox
       ffmpeg fonts-dejavu-core)  # the livestream: ffmpeg encodes, DejaVu Sans draws the still's text
 if [ "$with_test" = 1 ]; then
-  pkgs+=(sip-tester baresip-core baresip-ffmpeg linphone-cli iproute2 procps util-linux chromium coturn sipvicious libxml2-utils
+  pkgs+=(sip-tester baresip-core baresip-ffmpeg linphone-cli iproute2 procps util-linux chromium coturn sipvicious libxml2-utils tshark
         nginx libnginx-mod-rtmp)  # an RTMP ingest for the livestream tests
 fi
 if [ "$with_bench" = 1 ]; then
