@@ -110,7 +110,18 @@ test('a video phone receives the active speaker as one continuous H.264 stream a
     bob: [ALICE],
   });
   // One stream: one SSRC, our payload type, no extension, sequence +1 throughout, timestamps never going back.
-  expect(continuity(got)).toEqual({ ssrcs: 1, seqSteps: [1], tsBack: 0 });
+  // (on failure: where each sequence step other than +1 fell, ms after the first packet, with the packet count)
+  const gaps = got
+    .map((p, i) => (i === 0 ? 1 : (p.seq - got[i - 1]!.seq + 0x10000) % 0x10000))
+    .map((step, i) => ({ step, i, ms: got[i]!.at - got[0]!.at }))
+    .filter((g) => g.step !== 1);
+  expect({ ...continuity(got), gaps, packets: got.length }).toEqual({
+    ssrcs: 1,
+    seqSteps: [1],
+    tsBack: 0,
+    gaps: [],
+    packets: got.length,
+  });
   expect(new Set(got.map((p) => p.pt))).toEqual(new Set([97]));
   expect(got.filter((p) => p.extension)).toHaveLength(0);
 
@@ -121,4 +132,30 @@ test('a video phone receives the active speaker as one continuous H.264 stream a
   if (process.env.VIDEO_E2E_DEBUG) console.log(JSON.stringify({ runs, errors: await decodeErrors(file) }));
   expect(runs.map((r) => r.size)).toEqual([ALICE, BOB, ALICE]);
   for (const r of runs) expect({ ...r, enough: r.frames >= 5 }).toMatchObject({ enough: true });
+});
+
+test('a camera-only video line (a=sendonly beside sendrecv audio) is a camera to show, not a hold', async () => {
+  const room = 'video-camera-only';
+  const target = `sip:${room}@127.0.0.1:${parley.sipPort}`;
+  const viewer = await VideoPhone.call({ target, user: 'viewer2', tone: null, direction: 'recvonly' });
+  phones.push(viewer);
+  const lectern = await VideoPhone.call({
+    target,
+    user: 'lectern',
+    tone: 407,
+    direction: 'sendonly',
+    camera: 'testsrc=size=176x144:rate=15',
+  });
+  phones.push(lectern);
+  expect(lectern.answer.slice(lectern.answer.indexOf('m=video'))).toMatch(/a=recvonly/);
+  await parley.waitParticipants(room, (l) => l.some((p) => p.displayName === 'lectern' && p.video === true));
+  await until('the lectern camera on the viewer', () => sizeRuns(viewer.video).length >= 1);
+  await sleep(1500);
+  const got = [...viewer.video];
+  expect(sizeRuns(got)).toEqual([BOB]);
+  const file = path.join(parley.dir, 'viewer2.h264');
+  fs.writeFileSync(file, annexB(got));
+  const runs = await decodedRuns(file);
+  expect(runs.map((r) => r.size)).toEqual([BOB]);
+  expect(runs[0]!.frames).toBeGreaterThanOrEqual(5);
 });

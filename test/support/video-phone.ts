@@ -13,7 +13,7 @@ export interface VideoPhoneOptions {
   /** The tone this phone "says" (Hz; not a whole number of cycles per 20 ms), or null for silence. */
   tone: number | null;
   /** What the phone offers for its video. */
-  direction: 'sendrecv' | 'recvonly';
+  direction: 'sendrecv' | 'recvonly' | 'sendonly';
   /** The H.264 payload type it offers (a dynamic one of its own choosing, RFC 3264 §6.1). */
   videoPt?: number;
   /** The profile-level-id it offers (default 42e01f: constrained baseline, level 3.1). */
@@ -142,7 +142,7 @@ export class VideoPhone {
     this.remoteAudio = mediaAddress(this.answer, 'audio');
     this.remoteVideo = mediaAddress(this.answer, 'video');
     this.startAudio();
-    if (this.opts.camera && this.opts.direction === 'sendrecv') this.startCamera(this.opts.camera);
+    if (this.opts.camera && this.opts.direction !== 'recvonly') this.startCamera(this.opts.camera);
   }
 
   /** Changes the tone (null: silence) from the next frame on. */

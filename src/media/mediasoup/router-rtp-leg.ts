@@ -1,6 +1,6 @@
 import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
-import { applyLegDirection } from './leg-direction';
+import { applyLegDirection, producerFlows } from './leg-direction';
 import { TypedEmitter } from '../../util/typed-emitter';
 import type { MediaLeg, MediaLegEvents } from '../media-leg';
 import type { MediaThread } from '../mixer/media-thread';
@@ -229,7 +229,7 @@ export class RouterRtpLeg extends TypedEmitter<MediaLegEvents> implements MediaL
         const producer = await this.transport.produce({
           kind: media.kind,
           rtpParameters: mitigatedProducerParameters(buildProducerRtpParameters(media, ssrc)),
-          paused: !(media.phoneSends && media.phoneReceives),
+          paused: !producerFlows(media),
           appData: { ssrc },
         });
         if (this.closed) return; // the transport closed meanwhile, and the producer with it (worker side)

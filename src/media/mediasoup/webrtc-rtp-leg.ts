@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
-import { applyLegDirection } from './leg-direction';
+import { applyLegDirection, producerFlows } from './leg-direction';
 import { TypedEmitter } from '../../util/typed-emitter';
 import type { MediaLeg, MediaLegEvents } from '../media-leg';
 import type { AcceptedMedia, LocalWebRtcEndpoint } from '../sdp';
@@ -208,7 +208,7 @@ export class WebRtcRtpLeg extends TypedEmitter<MediaLegEvents> implements MediaL
       kind: this.media.kind,
       rtpParameters: mitigatedProducerParameters(this.media.producer.rtpParameters),
       // On hold (the endpoint stopped receiving) its music-on-hold must not reach the room either.
-      paused: !(this.media.phoneSends && this.media.phoneReceives),
+      paused: !producerFlows(this.media),
     });
     if (this.closed) return; // the transport closed meanwhile, and the producer with it (worker side)
     this.producer = producer;
