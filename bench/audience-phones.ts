@@ -12,7 +12,14 @@ import { SipStack } from '../src/sip/ua/sip-stack';
 import { silentLogger } from '../src/logging/logger';
 import { ParleyServer, freeSipPort, sleep } from './lib/parley-server';
 import { cpuBetween, snapTree } from './lib/tree-cpu';
-import { Pacer, Phone, comfortNoiseFrames, talkerFrames } from './lib/rtp-phones';
+import {
+  Pacer,
+  Phone,
+  comfortNoiseFrames,
+  pcmuAnswerTarget,
+  pcmuOffer,
+  talkerFrames,
+} from './lib/rtp-phones';
 
 export interface PhoneListenerRow {
   listeners: number;
@@ -28,30 +35,6 @@ export interface PhoneListenerRow {
 const HOSTS = 3;
 const ROOM = 'hall';
 const CONCURRENCY = 16;
-
-function offer(user: string, port: number): string {
-  return [
-    'v=0',
-    `o=${user} 1 1 IN IP4 127.0.0.1`,
-    's=-',
-    'c=IN IP4 127.0.0.1',
-    't=0 0',
-    `m=audio ${port} RTP/AVP 0 101`,
-    'a=rtpmap:0 PCMU/8000',
-    'a=rtpmap:101 telephone-event/8000',
-    'a=fmtp:101 0-16',
-    'a=ptime:20',
-    'a=sendrecv',
-    '',
-  ].join('\r\n');
-}
-
-function answerTarget(sdp: string): { ip: string; port: number; pt: number } {
-  const ip = /^c=IN IP4 (\S+)/m.exec(sdp)?.[1];
-  const port = /^m=audio (\d+)/m.exec(sdp)?.[1];
-  if (!ip || !port) throw new Error(`no audio in the answer: ${sdp.slice(0, 200)}`);
-  return { ip, port: Number(port), pt: 0 };
-}
 
 async function parallel(jobs: Array<() => Promise<void>>, limit: number): Promise<number> {
   let next = 0;
@@ -99,11 +82,11 @@ export async function phoneListeners(opts: {
   const rows: PhoneListenerRow[] = [];
   const call = async (phone: Phone, user: string, pin: string): Promise<void> => {
     const dialog = await uac.invite(`sip:${ROOM}@127.0.0.1:${port}`, {
-      sdp: offer(user, phone.port),
+      sdp: pcmuOffer(user, phone.port),
       from: `"${user}" <sip:${user}@127.0.0.1>`,
       timeoutMs: 32000,
     });
-    phone.remote = answerTarget(dialog.remoteSdp?.toString() ?? '');
+    phone.remote = pcmuAnswerTarget(dialog.remoteSdp?.toString() ?? '');
     pacer.add(phone);
     for (const ch of `${pin}#`)
       await dialog.info({ body: `Signal=${ch}\r\nDuration=160\r\n`, contentType: 'application/dtmf-relay' });

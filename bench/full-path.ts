@@ -32,6 +32,8 @@ import {
   clickLatency,
   comfortNoiseFrames,
   mouthFrames,
+  pcmuAnswerTarget,
+  pcmuOffer,
   talkerFrames,
   udpDropsByPort,
   type Latency,
@@ -155,33 +157,6 @@ interface System {
   ): Promise<{ dep: Deployment; errors: Error[] }>;
 }
 
-function sdpOffer(user: string, port: number): string {
-  return [
-    'v=0',
-    `o=${user} 1 1 IN IP4 127.0.0.1`,
-    's=-',
-    'c=IN IP4 127.0.0.1',
-    't=0 0',
-    `m=audio ${port} RTP/AVP 0 101`,
-    'a=rtpmap:0 PCMU/8000',
-    'a=rtpmap:101 telephone-event/8000',
-    'a=fmtp:101 0-16',
-    'a=ptime:20',
-    'a=sendrecv',
-    '',
-  ].join('\r\n');
-}
-
-function parseAnswer(sdp: string): { ip: string; port: number; pt: number } {
-  const ip = /^c=IN IP4 (\S+)/m.exec(sdp)?.[1];
-  const m = /^m=audio (\d+) RTP\/AVP ([\d ]+)/m.exec(sdp);
-  if (!ip || !m) throw new Error(`no audio in the answer: ${sdp.slice(0, 300)}`);
-  const pcmu = /^a=rtpmap:(\d+) PCMU\/8000/im.exec(sdp)?.[1];
-  const pt = pcmu !== undefined ? Number(pcmu) : 0;
-  if (!m[2]!.split(' ').includes(String(pt))) throw new Error(`PCMU not in the answer: ${m[0]}`);
-  return { ip, port: Number(m[1]), pt };
-}
-
 function parleySystem(): System {
   return {
     name: 'Parley',
@@ -224,11 +199,11 @@ function parleySystem(): System {
               if (Date.now() > deadline) throw new Error(`setup over ${SETUP_LIMIT_MS / 1000} s`);
               const user = `r${r}p${p}`;
               const dialog = await uac.invite(`sip:fp${rowNo}r${r}@127.0.0.1:${port}`, {
-                sdp: sdpOffer(user, phone.port),
+                sdp: pcmuOffer(user, phone.port),
                 from: `"${user}" <sip:${user}@127.0.0.1>`,
                 timeoutMs: 32000,
               });
-              phone.remote = parseAnswer(dialog.remoteSdp?.toString() ?? '');
+              phone.remote = pcmuAnswerTarget(dialog.remoteSdp?.toString() ?? '');
               pacer.add(phone);
             }),
           ),

@@ -355,3 +355,32 @@ export function udpDropsByPort(): Map<number, number> {
   }
   return out;
 }
+
+/** A phone's offer: PCMU + telephone-event at `port` on 127.0.0.1. */
+export function pcmuOffer(user: string, port: number): string {
+  return [
+    'v=0',
+    `o=${user} 1 1 IN IP4 127.0.0.1`,
+    's=-',
+    'c=IN IP4 127.0.0.1',
+    't=0 0',
+    `m=audio ${port} RTP/AVP 0 101`,
+    'a=rtpmap:0 PCMU/8000',
+    'a=rtpmap:101 telephone-event/8000',
+    'a=fmtp:101 0-16',
+    'a=ptime:20',
+    'a=sendrecv',
+    '',
+  ].join('\r\n');
+}
+
+/** Where the answer sends our RTP, and the PCMU payload type it chose. */
+export function pcmuAnswerTarget(sdp: string): { ip: string; port: number; pt: number } {
+  const ip = /^c=IN IP4 (\S+)/m.exec(sdp)?.[1];
+  const m = /^m=audio (\d+) RTP\/AVP ([\d ]+)/m.exec(sdp);
+  if (!ip || !m) throw new Error(`no audio in the answer: ${sdp.slice(0, 300)}`);
+  const pcmu = /^a=rtpmap:(\d+) PCMU\/8000/im.exec(sdp)?.[1];
+  const pt = pcmu !== undefined ? Number(pcmu) : 0;
+  if (!m[2]!.split(' ').includes(String(pt))) throw new Error(`PCMU not in the answer: ${m[0]}`);
+  return { ip, port: Number(m[1]), pt };
+}
