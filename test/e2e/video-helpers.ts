@@ -130,6 +130,30 @@ export function continuity(pkts: readonly ReceivedRtp[]): {
   return { ssrcs: new Set(pkts.map((p) => p.ssrc)).size, seqSteps: [...steps], tsBack };
 }
 
+/**
+ * Sequence-number holes in what a viewer received that are NOT mediasoup's own resync at a browser's simulcast
+ * layer change. When the browser's layer changes (1280x720 → 640x360, Chromium adapting) mediasoup's
+ * SimulcastConsumer resyncs and may leave one number out (SimulcastConsumer.cpp: `Sync(seq - (lastSentPacketHasMarker
+ * ? 1 : 2))` when a frame was cut short; seen after a complete frame too). Such a hole is allowed only as exactly
+ * that: one number, right before the SPS of another layer of the same browser (`classify` names a picture size's
+ * owner); anything else — a hole at a speaker switch, a larger one, one not followed by a new layer — is returned.
+ */
+export function unexplainedHoles(
+  pkts: readonly ReceivedRtp[],
+  classify: (size: string) => string,
+): Array<{ step: number; endedFrame: boolean; layerChange: string[] }> {
+  return pkts.flatMap((p, i) => {
+    const step = i > 0 ? (p.seq - pkts[i - 1].seq + 0x10000) % 0x10000 : 1;
+    if (step === 1) return [];
+    const before = sizeRuns(pkts.slice(0, i)).at(-1);
+    const sps = spsOf(p.payload);
+    const after = sps ? spsSize(sps) : undefined;
+    const owners = [before, after].map((sz) => (sz ? classify(sz) : 'no SPS'));
+    const resync = step === 2 && before !== after && owners[0] === 'browser' && owners[1] === 'browser';
+    return resync ? [] : [{ step, endedFrame: pkts[i - 1].marker, layerChange: owners }];
+  });
+}
+
 export async function until(what: string, pred: () => boolean, timeoutMs = 30_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!pred()) {
