@@ -6,64 +6,21 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { ReceivedRtp } from '../support/video-phone';
 import { sleep } from '../support/parley-e2e';
+import { spsOf as spsOfPayload, spsPictureSize } from '../../src/media/video/h264-sps';
 
 const run = promisify(execFile);
 
 /** The SPS (NAL type 7) in a packet: a single NAL unit or inside a STAP-A; undefined otherwise. */
 export function spsOf(payload: Buffer): Buffer | undefined {
-  const type = payload[0] & 0x1f;
-  if (type === 7) return payload;
-  if (type === 24) {
-    for (let i = 1; i + 2 < payload.length;) {
-      const size = payload.readUInt16BE(i);
-      if ((payload[i + 2] & 0x1f) === 7) return payload.subarray(i + 2, i + 2 + size);
-      i += 2 + size;
-    }
-  }
-  return undefined;
+  const sps = spsOfPayload(payload);
+  return sps ? Buffer.from(sps) : undefined;
 }
 
-/**
- * The picture size an SPS announces (ITU-T H.264 §7.3.2.1.1), for the Baseline/Main profiles that our sources
- * send (no chroma_format_idc fields; frame_mbs_only assumed, as both x264 baseline and OpenH264 set it).
- */
+/** The picture size an SPS announces, in whole macroblocks (`640x368` for a 640x360 picture): `WxH`. */
 export function spsSize(sps: Buffer): string {
-  // Remove emulation prevention bytes (00 00 03 → 00 00).
-  const rbsp: number[] = [];
-  for (let i = 1; i < sps.length; i++) {
-    if (i >= 3 && sps[i] === 3 && sps[i - 1] === 0 && sps[i - 2] === 0) continue;
-    rbsp.push(sps[i]);
-  }
-  let bit = 0;
-  const u = (n: number): number => {
-    let v = 0;
-    for (let k = 0; k < n; k++, bit++) v = (v << 1) | ((rbsp[bit >> 3] >> (7 - (bit & 7))) & 1);
-    return v;
-  };
-  const ue = (): number => {
-    let zeros = 0;
-    while (u(1) === 0) zeros++;
-    return (1 << zeros) - 1 + u(zeros);
-  };
-  const profile = u(8);
-  u(16); // constraint flags, level
-  ue(); // seq_parameter_set_id
-  if ([100, 110, 122, 244, 44, 83, 86, 118, 128].includes(profile)) throw new Error(`profile ${profile}`);
-  ue(); // log2_max_frame_num_minus4
-  const pocType = ue();
-  if (pocType === 0) ue();
-  else if (pocType === 1) {
-    u(1);
-    ue();
-    ue();
-    const n = ue();
-    for (let k = 0; k < n; k++) ue();
-  }
-  ue(); // max_num_ref_frames
-  u(1); // gaps_in_frame_num_value_allowed_flag
-  const w = (ue() + 1) * 16;
-  const h = (ue() + 1) * 16;
-  return `${w}x${h}`;
+  const size = spsPictureSize(sps);
+  if (!size) throw new Error(`unreadable SPS ${sps.toString('hex')}`);
+  return `${size.width}x${size.height}`;
 }
 
 /** The picture sizes the phone was sent, one entry per change of SPS size (a switch of source, or of layer). */

@@ -108,6 +108,8 @@ export class RoomVideo extends TypedEmitter<RoomVideoEvents> {
     codec: VideoCodecName,
     exclude?: string,
     maxSpatialLayer?: number,
+    /** The viewer's MaxFS (macroblocks per frame): pictures above it are never forwarded. */
+    maxMacroblocks?: number,
   ): Promise<SpeakerVideoOutput | undefined> {
     if (this.closed) return undefined;
     const video = await this.opts.open(codec, this.opts.log);
@@ -116,7 +118,7 @@ export class RoomVideo extends TypedEmitter<RoomVideoEvents> {
       video.close();
       return undefined;
     }
-    video.setMaxSpatialLayer(maxSpatialLayer);
+    video.setMaxSpatialLayer(maxSpatialLayer, maxMacroblocks);
     const out: Output = { codec, video, ...(exclude !== undefined ? { exclude } : {}) };
     this.outputs.add(out);
     video.producer.observer.once('close', () => this.outputs.delete(out));
@@ -203,7 +205,8 @@ export class RoomVideo extends TypedEmitter<RoomVideoEvents> {
     try {
       // Frames that fit the phone's level: browsers' simulcast capped accordingly (nothing is transcoded).
       const plid = leg.negotiated?.codec.parameters['profile-level-id'];
-      const out = await this.output('H264', participantId, maxSpatialLayer(maxFrameMacroblocks(plid)));
+      const maxFs = maxFrameMacroblocks(plid);
+      const out = await this.output('H264', participantId, maxSpatialLayer(maxFs), maxFs);
       if (!out) return;
       if (viewer.closed || this.closed) {
         out.close();

@@ -33,6 +33,8 @@ export enum DropReason {
   WaitingForKeyframe = 'waiting-for-keyframe',
   /** Older than the first packet forwarded from this source (reordered across the switch). */
   BeforeSwitch = 'before-switch',
+  /** A picture above what the viewers negotiated (a simulcast layer over their H.264 level): `skip`. */
+  AboveLevel = 'above-level',
 }
 
 interface SourceMap {
@@ -125,12 +127,7 @@ export class RtpRewriter {
     const rtp = parse(packet);
     if (!rtp) return { kind: 'drop', reason: DropReason.Malformed };
     if (rtp.payload.length === 0) {
-      const map = this.shown;
-      // In order (the next one after the highest seen): the source's later packets move down by one.
-      if (map && id === map.id && (rtp.seq - map.highestIn + SEQ_MOD) % SEQ_MOD === 1) {
-        map.seqOffset = (map.seqOffset - 1 + SEQ_MOD) % SEQ_MOD;
-        map.highestIn = rtp.seq;
-      }
+      this.closeUpBehind(id, rtp.seq);
       return { kind: 'drop', reason: DropReason.Padding };
     }
     let switched = false;
@@ -157,6 +154,26 @@ export class RtpRewriter {
     this.sentAny = true;
     this.lastSentAt = this.now();
     return { kind: 'forward', packet: this.build(rtp, seq, ts), switched };
+  }
+
+  /**
+   * A packet of source `id` the viewers must not get (a picture above their level): dropped, and the shown source's
+   * later sequence numbers close up behind it, so the viewer sees no gap that is not real loss.
+   */
+  skip(id: string, packet: Uint8Array): RewriteResult {
+    const rtp = parse(packet);
+    if (!rtp) return { kind: 'drop', reason: DropReason.Malformed };
+    this.closeUpBehind(id, rtp.seq);
+    return { kind: 'drop', reason: DropReason.AboveLevel };
+  }
+
+  /** In order (the next one after the highest seen) from the shown source: its later packets move down by one. */
+  private closeUpBehind(id: string, seq: number): void {
+    const map = this.shown;
+    if (map && id === map.id && (seq - map.highestIn + SEQ_MOD) % SEQ_MOD === 1) {
+      map.seqOffset = (map.seqOffset - 1 + SEQ_MOD) % SEQ_MOD;
+      map.highestIn = seq;
+    }
   }
 
   /** Offsets that continue the output stream from this source's packet `first`. */
@@ -187,6 +204,11 @@ export class RtpRewriter {
     rtp.payload.copy(out, 12);
     return out;
   }
+}
+
+/** The payload of an RTP packet (after CSRCs, extension, without padding); undefined when it is none. */
+export function rtpPayload(packet: Uint8Array): Buffer | undefined {
+  return parse(packet)?.payload;
 }
 
 /** `a` comes before `b` in 16-bit sequence space (RFC 3550 Appendix A.1's half-range rule). */

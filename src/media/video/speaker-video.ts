@@ -3,7 +3,8 @@ import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
 import { TypedEmitter } from '../../util/typed-emitter';
 import type { VideoCodecName } from './keyframe';
-import { DropReason, RtpRewriter } from './rtp-rewriter';
+import { spsOf, spsPictureSize } from './h264-sps';
+import { DropReason, RtpRewriter, rtpPayload } from './rtp-rewriter';
 
 export interface SpeakerVideoEvents {
   /** The output now shows `producerId` (its keyframe went out); null: it shows nothing. */
@@ -50,6 +51,14 @@ export class SpeakerVideo extends TypedEmitter<SpeakerVideoEvents> {
   private drops: Partial<Record<DropReason, number>> = {};
   /** The highest simulcast layer a viewer of this output can take (its H.264 level); undefined: no cap. */
   private maxSpatialLayer?: number;
+  /**
+   * The viewers' MaxFS (macroblocks per frame, their H.264 level): a source whose last SPS announced more is not
+   * forwarded until an SPS that fits. A simulcast consumer forwards a layer above the preferred one while that one
+   * is inactive (mediasoup takes the lowest active layer at or above it), so the layer cap alone is not enough.
+   */
+  private maxMacroblocks?: number;
+  /** Sources whose current picture (last SPS) is above `maxMacroblocks`. */
+  private readonly aboveLevel = new Set<string>();
   private closed = false;
 
   private constructor(
@@ -154,8 +163,9 @@ export class SpeakerVideo extends TypedEmitter<SpeakerVideoEvents> {
    * Caps the spatial layer taken from simulcast sources (a viewer whose H.264 level cannot take the full size;
    * see h264-level.ts). Applies to the sources consumed from now on and to those consumed already.
    */
-  setMaxSpatialLayer(layer: number | undefined): void {
+  setMaxSpatialLayer(layer: number | undefined, maxMacroblocks?: number): void {
     this.maxSpatialLayer = layer;
+    this.maxMacroblocks = maxMacroblocks;
     for (const t of this.taps.values()) void this.applyLayerCap(t.consumer);
   }
 
@@ -212,6 +222,11 @@ export class SpeakerVideo extends TypedEmitter<SpeakerVideoEvents> {
 
   private onRtp(producerId: string, packet: Buffer): void {
     if (this.closed) return;
+    if (this.maxMacroblocks !== undefined && this.isAboveLevel(producerId, packet)) {
+      this.rewriter.skip(producerId, packet);
+      this.drops[DropReason.AboveLevel] = (this.drops[DropReason.AboveLevel] ?? 0) + 1;
+      return;
+    }
     const r = this.rewriter.rewrite(producerId, packet);
     if (r.kind !== 'forward') {
       if (r.reason !== DropReason.NotSelected && r.reason !== DropReason.WaitingForKeyframe)
@@ -229,12 +244,26 @@ export class SpeakerVideo extends TypedEmitter<SpeakerVideoEvents> {
     }
   }
 
+  /** Whether this packet belongs to a picture above the viewers' level (tracked from each SPS the source sends). */
+  private isAboveLevel(producerId: string, packet: Buffer): boolean {
+    const payload = rtpPayload(packet);
+    const sps = payload ? spsOf(payload) : undefined;
+    const size = sps ? spsPictureSize(sps) : undefined;
+    if (size) {
+      // (mediasoup moves to the preferred layer by itself, at a keyframe it asks for, once that layer is active)
+      if (size.macroblocks > this.maxMacroblocks!) this.aboveLevel.add(producerId);
+      else this.aboveLevel.delete(producerId);
+    }
+    return this.aboveLevel.has(producerId);
+  }
+
   /** Consumers of sources that are neither shown nor pending are closed. */
   private prune(): void {
     for (const [id, t] of this.taps) {
       if (id === this.rewriter.current || id === this.rewriter.pending) continue;
       t.consumer.close();
       this.taps.delete(id);
+      this.aboveLevel.delete(id);
     }
   }
 

@@ -238,4 +238,19 @@ describe('RtpRewriter', () => {
     // Real loss (14 never comes) stays a gap.
     expect(out(rw.rewrite('a', rtp({ seq: 15, ts: 6000, ssrc: 11, payload: P_SLICE }))).seq).toBe(1003);
   });
+
+  it("closes up behind skipped packets (a picture above the viewers' level) as behind padding", () => {
+    const { rw } = make(1000, 0);
+    rw.select('a');
+    expect(out(rw.rewrite('a', rtp({ seq: 10, ts: 0, ssrc: 11, payload: KEY }))).seq).toBe(1000);
+    for (const seq of [11, 12, 13])
+      expect(rw.skip('a', rtp({ seq, ts: 3000, ssrc: 11, payload: KEY }))).toEqual({
+        kind: 'drop',
+        reason: 'above-level',
+      });
+    expect(out(rw.rewrite('a', rtp({ seq: 14, ts: 6000, ssrc: 11, payload: KEY }))).seq).toBe(1001);
+    // skipping another source's packet changes nothing for the shown one
+    rw.skip('b', rtp({ seq: 500, ts: 0, ssrc: 12, payload: KEY }));
+    expect(out(rw.rewrite('a', rtp({ seq: 15, ts: 9000, ssrc: 11, payload: P_SLICE }))).seq).toBe(1002);
+  });
 });
