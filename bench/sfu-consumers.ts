@@ -11,19 +11,16 @@
  * of thumb); the ratio is the largest consumer count with < 1 % loss divided by 500. The presenter is paced by the
  * wall clock. Bounded: at most 10 steps of 8 s (4 s with --quick).
  */
-import { spawn } from 'node:child_process';
-import dgram from 'node:dgram';
 import * as mediasoup from 'mediasoup';
 import type { types } from 'mediasoup';
 import { ROOM_MEDIA_CODECS } from '../src/media/mediasoup/media-codecs';
 import { cpuSeconds, printTable } from './lib/proc';
+import { nonReadingSink, startPresenter } from './lib/sfu-load';
 
 const quick = process.argv.includes('--quick');
 const STEP_MS = quick ? 4000 : 8000;
 const VIEWERS = [25, 50, 100, 150, 200, 250, 300, 400, 500, 600];
 const MEDIASOUP_REFERENCE_CONSUMERS = 500;
-const AUDIO_SSRC = 0x11110001;
-const VIDEO_SSRC = 0x22220002;
 
 interface Viewer {
   transport: types.PlainTransport;
@@ -49,79 +46,13 @@ async function main(): Promise<void> {
   const router = await worker.createRouter({ mediaCodecs: ROOM_MEDIA_CODECS });
   const listenInfo: types.TransportListenInfo = { protocol: 'udp', ip: '127.0.0.1' };
 
-  // The presenter: a comedia PlainTransport fed by this process.
-  const presenter = await router.createPlainTransport({ listenInfo, rtcpMux: true, comedia: true });
-  const audio = await presenter.produce({
-    kind: 'audio',
-    rtpParameters: {
-      codecs: [{ mimeType: 'audio/opus', payloadType: 111, clockRate: 48000, channels: 2 }],
-      encodings: [{ ssrc: AUDIO_SSRC }],
-    },
-  });
-  const video = await presenter.produce({
-    kind: 'video',
-    rtpParameters: {
-      codecs: [{ mimeType: 'video/VP8', payloadType: 96, clockRate: 90000 }],
-      encodings: [{ ssrc: VIDEO_SSRC }],
-    },
-  });
-  const producerIds = [audio.id, video.id];
-
-  // The viewers' sink: a UDP socket of a child process that never reads it (the kernel drops what overflows, no
-  // ICMP, no receiving cost here). What each consumer sent is read from mediasoup's own stats (outbound-rtp).
-  const sinkProc = spawn('python3', [
-    '-c',
-    "import socket,sys,time\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.bind(('127.0.0.1',0))\n" +
-      'print(s.getsockname()[1],flush=True)\nsys.stdin.read()',
-  ]);
-  const sinkPort = await new Promise<number>((resolve, reject) => {
-    sinkProc.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
-    sinkProc.once('error', reject);
-  });
-
-  // The presenter's sender, paced by the wall clock: audio every 20 ms, video frames every 33.3 ms (2 packets).
-  const tx = dgram.createSocket('udp4');
-  const dst = { port: presenter.tuple.localPort, ip: '127.0.0.1' };
-  const sent = { audio: 0, video: 0 };
-  let running = true;
-  const start = performance.now();
-  let aSeq = 0;
-  let vSeq = 0;
-  let aNext = 0;
-  let vNext = 0;
-  const rtp = (pt: number, seq: number, ts: number, ssrc: number, size: number, marker: boolean): Buffer => {
-    const b = Buffer.alloc(size, 0x5a);
-    b[0] = 0x80;
-    b[1] = (marker ? 0x80 : 0) | pt;
-    b.writeUInt16BE(seq & 0xffff, 2);
-    b.writeUInt32BE(ts >>> 0, 4);
-    b.writeUInt32BE(ssrc, 8);
-    return b;
-  };
-  const pump = (): void => {
-    if (!running) return;
-    const now = performance.now() - start;
-    while (aNext <= now) {
-      tx.send(rtp(111, aSeq++, aSeq * 960, AUDIO_SSRC, 110, false), dst.port, dst.ip);
-      sent.audio++;
-      aNext += 20;
-    }
-    while (vNext <= now) {
-      const ts = Math.round((vNext / 1000) * 90000);
-      // VP8 payload descriptor (S=1 on the first packet, keyframe bit clear on the payload header: P=0 → keyframe).
-      const first = rtp(96, vSeq++, ts, VIDEO_SSRC, 1100, false);
-      first[12] = 0x10;
-      first[13] = 0x00;
-      const second = rtp(96, vSeq++, ts, VIDEO_SSRC, 1100, true);
-      second[12] = 0x00;
-      tx.send(first, dst.port, dst.ip);
-      tx.send(second, dst.port, dst.ip);
-      sent.video += 2;
-      vNext += 1000 / 30;
-    }
-    setTimeout(pump, 5);
-  };
-  pump();
+  // The presenter (Opus + VP8-sized RTP on the wall clock, bench/lib/sfu-load.ts) and the viewers' sink: a UDP
+  // socket of a child process that never reads it (the kernel drops what overflows, no ICMP, no receiving cost
+  // here). What each consumer sent is read from mediasoup's own stats (outbound-rtp).
+  const presenter = await startPresenter(router);
+  const producerIds = [presenter.audio.id, presenter.video.id];
+  const sink = await nonReadingSink();
+  const sinkPort = sink.port;
 
   const viewers: Viewer[] = [];
   const addViewer = async (): Promise<void> => {
@@ -152,15 +83,13 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 1000));
     const sampled = sample(viewers);
     const count0 = await sentByConsumers(sampled);
-    const sent0 = { ...sent };
+    const sent0 = presenter.sent;
     const cpu0 = cpuSeconds(worker.pid);
     const t0 = performance.now();
     await new Promise((r) => setTimeout(r, STEP_MS));
     const cpu = (cpuSeconds(worker.pid) - cpu0) / ((performance.now() - t0) / 1000);
-    const sentA = sent.audio - sent0.audio;
-    const sentV = sent.video - sent0.video;
     // A packet in flight at either edge of the window may count on the wrong side: compare totals.
-    const expected = sampled.length * (sentA + sentV);
+    const expected = sampled.length * (presenter.sent - sent0);
     const got = (await sentByConsumers(sampled)) - count0;
     const loss = Math.max(0, 1 - got / expected);
     const consumers = viewers.length * 2;
@@ -174,7 +103,7 @@ async function main(): Promise<void> {
     if (loss < 0.01) best = consumers;
     if (loss >= 0.01 || cpu > 0.97) break;
   }
-  running = false;
+  presenter.stop();
   printTable('One presenter (audio + VP8-sized video) to N viewers on one mediasoup worker', rows);
   printTable("Against mediasoup's documented ~500 consumers per worker", [
     {
@@ -183,8 +112,7 @@ async function main(): Promise<void> {
       ratio: Math.round((best / MEDIASOUP_REFERENCE_CONSUMERS) * 100) / 100,
     },
   ]);
-  sinkProc.kill();
-  tx.close();
+  sink.close();
   worker.close();
 }
 

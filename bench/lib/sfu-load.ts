@@ -1,8 +1,8 @@
 /**
- * Synthetic SFU clients for the fan-out benchmarks (bench/audience.ts; bench/sfu-consumers.ts has the same presenter
- * written inline): a presenter sending Opus-sized audio and VP8-sized video RTP into a PlainTransport, paced by the
- * wall clock; viewers' sinks: Node UDP sockets that count what arrives (sampled viewers), and one socket of a child
- * process that never reads (the others: the kernel drops the overflow, so no receiver competes with the workers).
+ * Synthetic SFU clients for the fan-out benchmarks (bench/audience.ts, bench/sfu-consumers.ts): a presenter
+ * sending Opus-sized audio and VP8-sized video RTP into a PlainTransport, paced by the wall clock; viewers' sinks:
+ * Node UDP sockets that count what arrives (sampled viewers), and one socket of a child process that never reads
+ * (the others: the kernel drops the overflow, so no receiver competes with the workers).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
