@@ -5,19 +5,10 @@
 import { execFile } from 'node:child_process';
 import type { E2eParley } from '../support/parley-e2e';
 import { sleep } from '../support/parley-e2e';
+import type { LivestreamView } from '../../src/livestream/livestream';
 
-export interface StreamView {
-  roomId: string;
-  state: string;
-  since: string;
-  outputs: { rtmp: string[]; hls: string | null; recording: string | null };
-  video: 'camera' | 'grid' | 'still';
-  layout: 'speaker' | 'grid';
-  switches: number;
-  restarts: number;
-  lastError: string | null;
-  pid: number | null;
-}
+/** What GET /api/rooms/:id/livestream answers (the server's own type). */
+export type StreamView = LivestreamView;
 
 /** Polls GET /api/rooms/:room/livestream until `pred` holds. */
 export async function waitStream(

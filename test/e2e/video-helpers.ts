@@ -4,7 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import type { ReceivedRtp } from '../support/video-phone';
+import { VideoPhone, type ReceivedRtp } from '../support/video-phone';
 import { sleep } from '../support/parley-e2e';
 import { spsOf as spsOfPayload, spsPictureSize } from '../../src/media/video/h264-sps';
 
@@ -126,4 +126,24 @@ export async function decodeErrors(file: string): Promise<string[]> {
   );
   // A raw Annex B stream has no timestamps: the null muxer's complaints about them are not the decoder's.
   return r.stderr.split('\n').filter((l) => l && !/non monotonically increasing dts/.test(l));
+}
+
+/** The desk phone of the browser video tests: a 176x144 libx264 camera, silent (it talks once muted). */
+export const PHONE = '176x144';
+
+/** Calls the desk phone into `target` (the room URI). */
+export async function callDeskPhone(target: string): Promise<VideoPhone> {
+  return VideoPhone.call({
+    target,
+    user: 'desk',
+    tone: null, // talks once muted: a muted participant must not take the floor
+    direction: 'sendrecv',
+    videoPt: 96,
+    camera: `testsrc=size=${PHONE}:rate=15`,
+  });
+}
+
+/** Runs of picture sizes, each classed as the desk phone's camera or the browser's (its simulcast layer may vary). */
+export function whose(runs: string[]): string[] {
+  return runs.map((s) => (s === PHONE ? 'phone' : 'browser')).filter((w, i, a) => i === 0 || a[i - 1] !== w);
 }

@@ -16,9 +16,12 @@ import { launchBrowser, type TestBrowser } from '../support/browser';
 import { spawnBaresip, type BaresipRun } from '../support/baresip';
 import { startE2eParley, sleep, type E2eParley } from '../support/parley-e2e';
 import { freePort } from '../support/sipp';
-import { VideoPhone, type ReceivedRtp } from '../support/video-phone';
+import type { ReceivedRtp, VideoPhone } from '../support/video-phone';
 import {
   annexB,
+  callDeskPhone,
+  PHONE,
+  whose,
   continuity,
   decodeErrors,
   decodedRuns,
@@ -47,11 +50,6 @@ afterAll(async () => {
   for (const p of phones) await p.close().catch(() => undefined);
   await parley?.stop();
 });
-
-const PHONE = '176x144';
-/** Runs of picture sizes, each classed as the phone's camera or the browser's (whose simulcast layer may vary). */
-const whose = (runs: string[]): string[] =>
-  runs.map((s) => (s === PHONE ? 'phone' : 'browser')).filter((w, i, a) => i === 0 || a[i - 1] !== w);
 
 /**
  * baresip's configuration: one account, silence as its microphone (it must never take the floor), H.264 through
@@ -223,14 +221,7 @@ test('baresip (a real SIP video phone) sees the browser camera, then the phone, 
     parley.logs('browser producing').some((l) => l.source === 'camera' && l.codec === 'video/H264'),
   );
   await until('the browser on baresip', () => sizeRuns(video()).length >= 1);
-  const desk = await VideoPhone.call({
-    target,
-    user: 'desk',
-    tone: null, // talks once muted: a muted participant must not take the floor
-    direction: 'sendrecv',
-    videoPt: 96,
-    camera: 'testsrc=size=176x144:rate=15',
-  });
+  const desk = await callDeskPhone(target);
   phones.push(desk);
   const list = await parley.waitParticipants(
     room,

@@ -13,6 +13,9 @@ import { startE2eParley, sleep, type E2eParley } from '../support/parley-e2e';
 import { VideoPhone } from '../support/video-phone';
 import {
   annexB,
+  callDeskPhone,
+  PHONE,
+  whose,
   continuity,
   decodeErrors,
   decodedRuns,
@@ -35,11 +38,6 @@ afterAll(async () => {
   for (const p of phones) await p.close().catch(() => undefined);
   await parley?.stop();
 });
-
-const PHONE = '176x144';
-/** Runs of picture sizes, each classed as the phone's camera or the browser's (whose simulcast layer may vary). */
-const whose = (runs: string[]): string[] =>
-  runs.map((s) => (s === PHONE ? 'phone' : 'browser')).filter((w, i, a) => i === 0 || a[i - 1] !== w);
 
 test('a browser camera sent as H.264 reaches a video phone as one continuous stream across two switches', async () => {
   const room = 'video-browser';
@@ -64,14 +62,7 @@ test('a browser camera sent as H.264 reaches a video phone as one continuous str
   phones.push(cif);
   browser = await launchBrowser({ toneHz: 407, name: 'video-browser' });
   const aliceId = await joinRoom(browser, parley.http, room, 'Alice', { query: '?audio=raw' });
-  const desk = await VideoPhone.call({
-    target,
-    user: 'desk',
-    tone: null, // talks once muted: a muted participant must not take the floor
-    direction: 'sendrecv',
-    videoPt: 96,
-    camera: 'testsrc=size=176x144:rate=15',
-  });
+  const desk = await callDeskPhone(target);
   phones.push(desk);
   const list = await parley.waitParticipants(
     room,
