@@ -4,6 +4,7 @@ import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
 import { TypedEmitter } from '../../util/typed-emitter';
 import { ROOM_MEDIA_CODECS } from './media-codecs';
+import { mediasoupLogLevel } from './mediasoup-log-level';
 
 export interface WorkerPoolOptions {
   /** 0 = one worker per CPU core. */
@@ -215,12 +216,15 @@ export class WorkerPool extends TypedEmitter<WorkerPoolEvents> {
   }
 }
 
-/** Route mediasoup's own debug/warn/error logs (its `debug` module) into pino. Call once at start. */
+/**
+ * Route mediasoup's own debug/warn/error logs (its `debug` module) into pino, closes of what the worker had already
+ * closed at debug (mediasoup-log-level.ts). Call once at start.
+ */
 export function routeMediasoupLogs(logger: Logger): void {
   const log = logger.child({ component: 'mediasoup' });
   mediasoup.setLogEventListeners({
     ondebug: (namespace, msg) => log.debug({ namespace }, msg),
-    onwarn: (namespace, msg) => log.warn({ namespace }, msg),
-    onerror: (namespace, msg, error) => log.error({ namespace, err: error }, msg),
+    onwarn: (namespace, msg) => log[mediasoupLogLevel('warn', msg)]({ namespace }, msg),
+    onerror: (namespace, msg, error) => log[mediasoupLogLevel('error', msg)]({ namespace, err: error }, msg),
   });
 }

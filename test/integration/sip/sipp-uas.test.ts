@@ -23,6 +23,8 @@ describe('SIPp UAC against our UAS (RFC 3261 §13, §15, §18)', () => {
   const dialogs: SessionDialog[] = [];
   const infos: string[] = [];
   let canceled = 0;
+  /** INVITEs answered 200 whose caller hung up before its ACK reached us (a lost ACK, then the BYE). */
+  let byeBeforeAck = 0;
 
   beforeAll(async () => {
     stack = await SipStack.create({ listen: { ip: '127.0.0.1', udp: 0, tcp: 0 } });
@@ -44,7 +46,9 @@ describe('SIPp UAC against our UAS (RFC 3261 §13, §15, §18)', () => {
             r.reply(200);
           });
         },
-        () => undefined,
+        (err: { status?: number }) => {
+          if (err.status === 487) byeBeforeAck++;
+        },
       );
     });
   });
@@ -79,22 +83,25 @@ describe('SIPp UAC against our UAS (RFC 3261 §13, §15, §18)', () => {
   });
 
   it('survives 10% random packet loss over UDP thanks to retransmissions', async () => {
-    const before = dialogs.length;
+    const before = dialogs.length + byeBeforeAck;
     const r = await runSipp({
       scenario: 'uac',
       remote: `127.0.0.1:${stack.ports.udp}`,
       localPort: await freePort(),
-      calls: 10,
+      calls: 20,
       rate: 10,
       timeoutSec: 60,
       extraArgs: ['-lost', '10'],
     });
-    console.log(`-lost 10: ${r.successful} of 10 calls completed`);
+    const answered = dialogs.length + byeBeforeAck - before;
+    console.log(`-lost 10: ${r.successful} of 20 calls completed; ${answered} answered here`);
     // SIPp's own scenario gives up on some losses it cannot recover from (e.g. a lost final 200 to BYE after its
-    // retransmissions), but every call reached us and most complete
+    // retransmissions), but most calls complete, and every call SIPp completed was answered here: a dialog
+    // confirmed by its ACK, or (its ACK lost, SIPp's BYE right behind it) ended by that BYE before the ACK came.
+    // 20 calls, not 10: at roughly 85 % completed, "7 of 10" failed one run in twenty.
     expect(r.killed).toBe(false);
-    expect(r.successful ?? 0).toBeGreaterThanOrEqual(7);
-    expect(dialogs.length - before).toBeGreaterThanOrEqual(7);
+    expect(r.successful ?? 0).toBeGreaterThanOrEqual(12);
+    expect(answered).toBeGreaterThanOrEqual(r.successful ?? 0);
   });
 
   it('CANCEL: 200 to the CANCEL, 487 to the INVITE, and the application is told', async () => {
