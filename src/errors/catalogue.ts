@@ -177,6 +177,11 @@ export const ERROR_CATALOGUE = {
   RTC_CONSUMER_NOT_FOUND: { http: 404, message: 'no such consumer' },
   RTC_BAD_PARAMETERS: { http: 400, message: 'mediasoup refused the parameters' },
   RTC_MUTED_BY_MODERATOR: { http: 403, message: 'a moderator muted you' },
+  /** A webinar's attendee listens and watches: its page sends nothing until a host promotes it. */
+  RTC_ATTENDEE_CANNOT_PUBLISH: {
+    http: 403,
+    message: 'attendees listen and watch only: a host must promote them to send a microphone or camera',
+  },
   RTC_UNAVAILABLE: { http: 503, message: 'WebRTC is not available on this server' },
   RTC_RATE_LIMITED: { http: 429, message: 'too many requests on this connection; slow down' },
   RTC_TOO_MANY_CONNECTIONS: { http: 429, message: 'too many browser connections from your address' },

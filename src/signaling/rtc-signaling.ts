@@ -258,6 +258,8 @@ export class RtcSignaling {
     });
     on('produce', ProduceSchema, async (req) => {
       const b = need();
+      // The audience sends nothing (no ingest the room would only drop); promoted, it may.
+      if (b.participant.role === 'attendee') throw new AppError('RTC_ATTENDEE_CANNOT_PUBLISH');
       const producer = await b.session.peer.produce(
         req.transportId,
         req.kind,

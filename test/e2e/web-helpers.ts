@@ -16,7 +16,7 @@ export interface ConsumerStats {
 }
 
 /** Evaluates `expr` (JavaScript; the page's own DOM types are not in the tests' compilation). */
-function inPage<T>(page: Page, expr: string): Promise<T> {
+export function inPage<T>(page: Page, expr: string): Promise<T> {
   return page.evaluate(expr) as Promise<T>;
 }
 

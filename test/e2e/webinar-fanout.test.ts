@@ -4,14 +4,18 @@
  * 407 Hz tone as microphone) stays on the room's router; an attendee's browser is placed on the room's router on
  * the second worker (the server's 'browser viewer placed' log: worker 1, a router other than the room's), and there,
  * through the piped copies of the host's producers, it hears the host's tone (WebAudio in the page) and decodes the
- * camera's frames (getStats); the attendee's own camera reaches nobody (the audience is not published); the room's
+ * camera's frames (getStats). The attendee's page opens neither microphone nor camera (no live track, no producer
+ * on the server, the camera button disabled), and the server refuses a produce from an attendee over the raw
+ * protocol (the rtc-probe client: RTC_ATTENDEE_CANNOT_PUBLISH); promoted over REST the page opens both and the host
+ * receives its camera and sound, demoted it closes them again (the host's consumers go, the tracks stop). The room's
  * end closes the fan-out router.
  * Needs `npx tsc -p tsconfig.build.json` and the web build (`node scripts/build-web.mjs`).
  */
 import { launchBrowser, type TestBrowser } from '../support/browser';
 import { startE2eParley, type E2eParley } from '../support/parley-e2e';
 import { stopAndReport } from './conference-helpers';
-import { joinRoom, pageToneLevels, waitStats } from './web-helpers';
+import { probeJoin, serveProbe, type ProbeServer } from '../support/rtc-probe';
+import { inPage, joinRoom, pageToneLevels, waitStats } from './web-helpers';
 
 jest.setTimeout(180_000);
 
@@ -22,6 +26,7 @@ const TONE = 407;
 const ABSENT = 613;
 
 let parley: E2eParley | undefined;
+let probe: ProbeServer | undefined;
 const browsers: TestBrowser[] = [];
 
 beforeAll(async () => {
@@ -37,6 +42,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(browsers.map((b) => b.close()));
+  await probe?.close();
   await stopAndReport(parley, __filename);
 });
 
@@ -74,10 +80,51 @@ test('an attendee on the second worker hears the host and sees its camera throug
   expect({ ctx, heard: levels[TONE]! > -25 }).toEqual({ ctx, heard: true });
   expect({ ctx, clean: levels[ABSENT]! < levels[TONE]! - 20 }).toEqual({ ctx, clean: true });
   await viewer.screenshot('webinar-fanout-attendee');
-  // The attendee's own camera (the page turns it on) is published to nobody: the audience is not seen, so a
-  // large one costs no consumer per pair of attendees. The host has received only for this long.
+  // The attendee sends nothing: its page opened no microphone or camera (the camera button is disabled, the light
+  // off), so the server has no producer of it and the host receives nothing from it. A large audience costs no
+  // ingest and no consumer per pair of attendees.
+  const localTracks = (): Promise<string[]> => inPage<string[]>(viewer.page, 'window.__parley.localTracks()');
+  expect(await localTracks()).toEqual([]);
+  expect(await viewer.page.getByRole('button', { name: /^Turn camera on \(listen-only/ }).isDisabled()).toBe(
+    true,
+  );
+  const producing = (): unknown[] => p.logs('browser producing').filter((l) => l.participantId === viewerId);
+  expect(producing()).toEqual([]);
   const hostStats = await waitStats(host.page, () => true, 'the host page stats');
   expect(hostStats.filter((c) => c.participantId === viewerId)).toEqual([]);
+
+  // A client that tries anyway (the protocol by hand, the attendee PIN) is refused at its first produce.
+  probe = await serveProbe();
+  const rogue = await launchBrowser({ name: 'rogue-attendee' });
+  browsers.push(rogue);
+  await expect(
+    probeJoin(rogue, probe.url, { server: p.http, room: ROOM, name: 'Rogue', pin: ATTENDEE_PIN }),
+  ).rejects.toThrow(/RTC_ATTENDEE_CANNOT_PUBLISH/);
+  await rogue.close();
+
+  // Promoted, the page opens its microphone and camera: the host receives both.
+  expect((await p.post(`/api/rooms/${ROOM}/participants/${viewerId}/promote`, {})).status).toBe(200);
+  await waitStats(
+    host.page,
+    (s) =>
+      s.some((c) => c.participantId === viewerId && c.kind === 'audio' && c.bytesReceived > 0) &&
+      s.some((c) => c.participantId === viewerId && c.kind === 'video' && c.framesDecoded > 5),
+    "the host receives the promoted attendee's sound and camera",
+  );
+  expect(new Set(producing().map((l) => (l as { source?: string }).source))).toEqual(
+    new Set(['mic', 'camera']),
+  );
+  expect((await localTracks()).sort()).toEqual(['audio', 'video']);
+  await viewer.screenshot('webinar-fanout-promoted');
+
+  // Demoted, it closes them again: the host's consumers of it go, the page's tracks stop.
+  expect((await p.post(`/api/rooms/${ROOM}/participants/${viewerId}/demote`, {})).status).toBe(200);
+  await waitStats(
+    host.page,
+    (s) => s.every((c) => c.participantId !== viewerId),
+    "the host's consumers of the demoted attendee closed",
+  );
+  expect(await localTracks()).toEqual([]);
 
   // Ending the room closes the fan-out router with it (the room owns its fan-out).
   expect((await p.del(`/api/rooms/${ROOM}`)).status).toBeLessThan(300);

@@ -69,8 +69,21 @@ export function ControlBar({ state, session }: { state: RoomState; session: Room
         <button
           type="button"
           class={`ctrl${camOff ? ' ctrl-off' : ''}`}
-          aria-label={camOff ? 'Turn camera on' : 'Turn camera off'}
-          title={camOff ? 'Camera on' : 'Camera off'}
+          aria-label={
+            me.listenOnly
+              ? 'Turn camera on (listen-only: a host can invite you to speak)'
+              : camOff
+                ? 'Turn camera on'
+                : 'Turn camera off'
+          }
+          title={
+            me.listenOnly
+              ? 'Listen-only: a host can invite you to speak'
+              : camOff
+                ? 'Camera on'
+                : 'Camera off'
+          }
+          disabled={me.listenOnly}
           onClick={() => void session.toggleCamera()}
         >
           <Icon name={camOff ? 'camOff' : 'cam'} />

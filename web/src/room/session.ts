@@ -21,6 +21,7 @@ import type {
   PeerView,
   TransportInfo,
 } from '../../../src/protocol/rtc-protocol';
+import type { ParticipantRoleName } from '../../../src/protocol/webinar-protocol';
 import type { Store } from '../common/store';
 import type { LobbyState } from './answer-deadline';
 import { connectRtc, request, requestBare, requestJoin, RtcError, type RtcSocket } from './rtc-client';
@@ -194,7 +195,8 @@ export class RoomSession {
     }
     this.sendTransport = this.createTransport('send', res.sendTransport);
     this.recvTransport = this.createTransport('recv', res.recvTransport);
-    // An attendee listens only: its mic starts off, as the server holds it (muted by the room's policy).
+    // An attendee listens and watches only: neither its mic nor its camera is opened (no camera light, no upload
+    // the server would refuse: RTC_ATTENDEE_CANNOT_PUBLISH) until a host promotes it (applyRole).
     const listenOnly = res.role === 'attendee';
     this.userMuted = false;
     this.store.set({
@@ -208,7 +210,7 @@ export class RoomSession {
         listenOnly,
         micMuted: listenOnly,
         mutedByModerator: false,
-        camOff: false,
+        camOff: listenOnly,
         micMissing: false,
         camMissing: false,
         speaking: false,
@@ -221,7 +223,7 @@ export class RoomSession {
     });
     document.title = `${res.roomDisplayName || this.state.room} · Parley`;
     for (const c of this.pending.splice(0)) void this.consume(c);
-    await this.startLocalMedia();
+    if (!listenOnly) await this.startLocalMedia();
     await this.refreshDevices();
   }
 
@@ -254,8 +256,8 @@ export class RoomSession {
         phase: 'in-room',
         peers: res.peers.filter((p) => p.id !== res.participantId),
         chat: mergeChat(s.chat, res.chat),
-        me: s.me ? { ...s.me, role: res.role, listenOnly: res.role === 'attendee' } : s.me,
       }));
+      this.applyRole(res.role);
       this.pruneRemote(res.peers);
       await Promise.all([this.sendTransport, this.recvTransport].map((t) => t && this.restartIce(t)));
       this.toast('Reconnected');
@@ -384,6 +386,36 @@ export class RoomSession {
     return t;
   }
 
+  /**
+   * Promoted to panelist (may speak now: the mic and camera open, the server unmutes it) or demoted back to the
+   * audience (both closed: an attendee sends nothing).
+   */
+  private applyRole(role: ParticipantRoleName): void {
+    const me = this.state.me;
+    if (!me || role === me.role) return;
+    const wasListening = me.listenOnly;
+    const listenOnly = role === 'attendee';
+    this.setMe({ role, listenOnly });
+    if (wasListening && !listenOnly) void this.startLocalMedia().then(() => this.refreshDevices());
+    else if (!wasListening && listenOnly) void this.stopLocalMedia();
+  }
+
+  /** Closes the mic and camera (producers here and on the server, tracks stopped: the camera's light goes off). */
+  private async stopLocalMedia(): Promise<void> {
+    const socket = this.socket;
+    const producers = [this.mic, this.cam].filter((p): p is Producer => p !== null);
+    this.mic = this.cam = null;
+    this.micTrack?.stop();
+    this.camTrack?.stop();
+    this.micTrack = this.camTrack = null;
+    this.setMe({ camOff: true, micMuted: true });
+    this.store.set({ localVideo: null });
+    for (const p of producers) {
+      p.close();
+      if (socket) await request(socket, 'closeProducer', { producerId: p.id }).catch(() => null);
+    }
+  }
+
   private async startLocalMedia(): Promise<void> {
     const { micId, camId } = this.state.devices;
     const audio = await getTrack('audio', micId);
@@ -489,6 +521,10 @@ export class RoomSession {
     const me = this.state.me;
     const socket = this.socket;
     if (!me || !socket) return;
+    if (me.listenOnly) {
+      this.toast('You are listening only. A host can invite you to speak.');
+      return;
+    }
     if (!me.camOff) {
       this.setMe({ camOff: true });
       const cam = this.cam;
@@ -564,6 +600,7 @@ export class RoomSession {
 
   async selectMic(deviceId: string): Promise<void> {
     this.store.set((s) => ({ devices: { ...s.devices, micId: deviceId } }));
+    if (this.state.me?.listenOnly) return; // opened with it once promoted
     const track = await getTrack('audio', deviceId);
     if (!track) return this.toast('That microphone could not be opened.');
     const old = this.micTrack;
@@ -623,8 +660,7 @@ export class RoomSession {
   private upsertPeer(p: PeerView): void {
     const me = this.state.me;
     if (p.id === me?.id) {
-      // Promoted to panelist (may speak now) or demoted back to the audience.
-      if (p.role !== me.role) this.setMe({ role: p.role, listenOnly: p.role === 'attendee' });
+      this.applyRole(p.role);
       return;
     }
     this.store.set((s) => {
@@ -904,6 +940,9 @@ export class RoomSession {
         }
         return out;
       },
+      /** The kinds of the page's own live tracks (a camera's light is on while its track is live). */
+      localTracks: (): string[] =>
+        [this.micTrack, this.camTrack].flatMap((t) => (t && t.readyState === 'live' ? [t.kind] : [])),
       dropSocket: (): void => {
         this.socket?.io.engine?.close();
       },
