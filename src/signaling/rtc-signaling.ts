@@ -84,6 +84,15 @@ interface Browser {
 
 const roomChannel = (roomId: string): string => `room:${roomId}`;
 
+/**
+ * Whether the room pages show the participant: everyone but a webinar's attendees, the audience (as webinar
+ * products do: attendees see and hear the hosts and panelists, not each other; moderators see everyone on the
+ * dashboard). A promoted attendee comes on stage.
+ */
+function onStage(p: Participant): boolean {
+  return p.role !== 'attendee';
+}
+
 /** A participant as the page shows it. */
 function peerView(p: Participant): PeerView {
   return {
@@ -452,7 +461,7 @@ export class RtcSignaling {
       recvTransport: peer.info(peer.recv) as unknown as JoinResult['recvTransport'],
       peers: room
         .participants()
-        .filter((p) => p !== b.participant && p.state === ParticipantState.Joined)
+        .filter((p) => p !== b.participant && p.state === ParticipantState.Joined && onStage(p))
         .map(peerView),
       chat: room.chat.history(),
       attachmentMaxBytes: this.opts.attachmentMaxBytes,
@@ -483,19 +492,39 @@ export class RtcSignaling {
       return sock ? ns.to(roomChannel(room.id)).except(sock.id) : ns.to(roomChannel(room.id));
     };
     const roomOfP = (p: Participant): Room | undefined => this.roomOf(p);
+    /** The participant's own page (it learns its own mute, hand and role from its peer view). */
+    const own = (p: Participant): ReturnType<typeof this.ns.to> | undefined => {
+      const sock = this.byParticipant.get(p.id)?.link.current;
+      return sock ? this.ns.to(sock.id) : undefined;
+    };
+    // A webinar's audience is not on the stage (onStage): the pages hear of an attendee only when it is promoted,
+    // so a large audience costs no message per pair of attendees; its own page still hears of itself.
     const updated = (p: Participant): void => {
       const room = roomOfP(p);
-      if (room && p.state === ParticipantState.Joined) to(room).emit('peerUpdated', peerView(p));
+      if (!room || p.state !== ParticipantState.Joined) return;
+      if (onStage(p)) to(room).emit('peerUpdated', peerView(p));
+      else own(p)?.emit('peerUpdated', peerView(p));
     };
-    o.on('participantJoined', (p, room) => to(room, p).emit('peerJoined', peerView(p)));
-    o.on('participantLeft', (p, _reason, room) => to(room, p).emit('peerLeft', { id: p.id }));
+    o.on('participantJoined', (p, room) => {
+      if (onStage(p)) to(room, p).emit('peerJoined', peerView(p));
+    });
+    o.on('participantLeft', (p, _reason, room) => {
+      if (onStage(p)) to(room, p).emit('peerLeft', { id: p.id });
+    });
     o.on('participantMuted', (p) => updated(p));
-    o.on('participantRole', (p) => updated(p));
+    // Promoted: the others see it come on stage; demoted: it leaves the stage. Its own page learns its role.
+    o.on('participantRole', (p) => {
+      const room = roomOfP(p);
+      if (!room || p.state !== ParticipantState.Joined) return;
+      if (onStage(p)) to(room, p).emit('peerJoined', peerView(p));
+      else to(room, p).emit('peerLeft', { id: p.id });
+      own(p)?.emit('peerUpdated', peerView(p));
+    });
     o.on('participantHand', (p) => updated(p));
     o.on('participantMedia', (p) => updated(p));
     o.on('participantSpeaking', (p, speaking) => {
       const room = roomOfP(p);
-      if (room) to(room).emit('speaking', { id: p.id, speaking });
+      if (room && onStage(p)) to(room).emit('speaking', { id: p.id, speaking });
     });
     // Each room's chat goes to its pages; its attachments go when the messages holding them or the room go.
     const watchChat = (room: Room): void => {
@@ -523,6 +552,7 @@ export class RtcSignaling {
     });
     o.on('roomClosed', (room) => void this.opts.attachments.removeRoom(room.id).catch(() => undefined));
     o.on('participantMoved', (p, from, toRoom) => {
+      if (!onStage(p)) return;
       to(from, p).emit('peerLeft', { id: p.id });
       to(toRoom, p).emit('peerJoined', peerView(p));
     });

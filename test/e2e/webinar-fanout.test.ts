@@ -7,8 +7,9 @@
  * camera's frames (getStats). The attendee's page opens neither microphone nor camera (no live track, no producer
  * on the server, the camera button disabled), and the server refuses a produce from an attendee over the raw
  * protocol (the rtc-probe client: RTC_ATTENDEE_CANNOT_PUBLISH); promoted over REST the page opens both and the host
- * receives its camera and sound, demoted it closes them again (the host's consumers go, the tracks stop). The room's
- * end closes the fan-out router.
+ * receives its camera and sound, demoted it closes them again (the host's consumers go, the tracks stop). The
+ * audience is not on stage: no page lists an attendee; a promoted one appears on the host's page and goes when
+ * demoted. The room's end closes the fan-out router.
  * Needs `npx tsc -p tsconfig.build.json` and the web build (`node scripts/build-web.mjs`).
  */
 import { launchBrowser, type TestBrowser } from '../support/browser';
@@ -100,7 +101,7 @@ test('an attendee on the second worker hears the host and sees its camera throug
   await expect(
     probeJoin(rogue, probe.url, { server: p.http, room: ROOM, name: 'Rogue', pin: ATTENDEE_PIN }),
   ).rejects.toThrow(/RTC_ATTENDEE_CANNOT_PUBLISH/);
-  await rogue.close();
+  await p.waitParticipants(ROOM, (l) => l.some((x) => x.displayName === 'Rogue' && x.role === 'attendee'));
 
   // Promoted, the page opens its microphone and camera: the host receives both.
   expect((await p.post(`/api/rooms/${ROOM}/participants/${viewerId}/promote`, {})).status).toBe(200);
@@ -115,6 +116,15 @@ test('an attendee on the second worker hears the host and sees its camera throug
     new Set(['mic', 'camera']),
   );
   expect((await localTracks()).sort()).toEqual(['audio', 'video']);
+  // The audience is not on stage: no page lists an attendee (Rogue, still in the room as one), while the
+  // promoted attendee came on stage on the host's page.
+  await host.page.getByText('Viewer', { exact: true }).waitFor({ timeout: 15000 });
+  expect(await host.page.getByText('Rogue').count()).toBe(0);
+  expect(await viewer.page.getByText('Rogue').count()).toBe(0);
+  expect((await p.waitParticipants(ROOM, () => true)).find((x) => x.displayName === 'Rogue')?.role).toBe(
+    'attendee',
+  );
+  await rogue.close();
   await viewer.screenshot('webinar-fanout-promoted');
 
   // Demoted, it closes them again: the host's consumers of it go, the page's tracks stop.
@@ -125,6 +135,7 @@ test('an attendee on the second worker hears the host and sees its camera throug
     "the host's consumers of the demoted attendee closed",
   );
   expect(await localTracks()).toEqual([]);
+  await host.page.getByText('Viewer', { exact: true }).waitFor({ state: 'detached', timeout: 15000 });
 
   // Ending the room closes the fan-out router with it (the room owns its fan-out).
   expect((await p.del(`/api/rooms/${ROOM}`)).status).toBeLessThan(300);
