@@ -11,7 +11,14 @@
  *  - `*6` as RFC 4733 events (SIP.js `sendDtmf`: RTCDTMFSender), read by the room's mixer from its consumer of the
  *    browser's Producer, toggles it both ways where the server answers telephone-event (its mediasoup worker
  *    forwards telephone-event to consumers); where it does not, Chrome cannot insert DTMF and nothing is sent;
- *  - the page's BYE (over the same WebSocket) ends the participant.
+ *  - the page's BYE (over the same WebSocket) ends the participant;
+ *  - the room's mediasoup worker SIGKILLed during a call (one worker: PARLEY_RTC_NUM_WORKERS=1): the focus re-offers
+ *    the call on the replacement worker (re-INVITE over the WebSocket: new ICE credentials and candidates, the new
+ *    certificate's fingerprint), SIP.js answers it, DTLS connects again, and the phone and the browser hear each
+ *    other again; the same participant, no BYE;
+ *  - a media thread dies (PARLEY_FAULT_INJECTION, SIGUSR2): the browser's leg lives on the router and is kept, the
+ *    rebuilt mixer takes it (no renegotiation, no new DTLS); the phone is re-INVITEd; both hear each other again;
+ *  - a move of the browser's call to another room is refused (409 CONF_MOVE_UNSUPPORTED) and changes nothing.
  * Needs `npm run build` (dist/) and Debian's /usr/bin/chromium; never downloads a browser.
  */
 import fs from 'node:fs';
@@ -23,6 +30,7 @@ import { startE2eParley, sleep, type ApiParticipant, type E2eParley } from '../s
 import { SipPhone } from '../support/sip-phone';
 import { freePort } from '../support/sipp';
 import { expectHearing, stopAndReport } from './conference-helpers';
+import { until } from './fault-helpers';
 
 jest.setTimeout(180_000);
 
@@ -61,7 +69,9 @@ let wsPort = 0;
 
 beforeAll(async () => {
   wsPort = await freePort();
-  parley = await startE2eParley({ env: { PARLEY_SIP_WS_PORT: String(wsPort) } });
+  parley = await startE2eParley({
+    env: { PARLEY_SIP_WS_PORT: String(wsPort), PARLEY_RTC_NUM_WORKERS: '1', PARLEY_FAULT_INJECTION: '1' },
+  });
   page = await servePage();
 });
 
@@ -177,4 +187,142 @@ test('SIP.js over WebSocket joins a room with a WebRTC offer: heard both ways, l
   const left = await p.waitParticipants(ROOM, (l) => !l.some((x) => x.displayName === 'browser'), 10_000);
   expect(left.map((x) => x.displayName)).toEqual(['phone']);
   await b.screenshot('sip-ws-browser-after-bye');
+});
+
+test('the mediasoup worker dies: the call is re-offered on the new worker (ICE restart, new DTLS), heard both ways again', async () => {
+  const p = parley!;
+  const room = 'sipws-fault';
+  const deskPhone = await SipPhone.call({
+    target: `sip:${room}@127.0.0.1:${p.sipPort}`,
+    user: 'desk',
+    codec: 'PCMU',
+    tone: PHONE_HZ,
+  });
+  try {
+    const b = browser!;
+    const ctx = (): string => `\n${b.console.join('\n')}`;
+    const ui = sipPage(b);
+    await ui.call({
+      server: `ws://127.0.0.1:${wsPort}`,
+      target: `sip:${room}@127.0.0.1`,
+      displayName: 'browser',
+    });
+    const joined = await p.waitParticipants(
+      room,
+      (l) => l.filter((x) => x.state === 'joined').length === 2,
+      20_000,
+    );
+    const web = joined.find((x) => x.displayName === 'browser')!;
+    await sleep(1500);
+    await expectHearing(FREQS, [[deskPhone, [BROWSER_HZ], [PHONE_HZ], 'phone before the fault']]);
+    const dtlsUp = (): number => p.logs('DTLS state').filter((l) => l.state === 'connected').length;
+    const dtlsBefore = dtlsUp();
+
+    const started = p.logs('mediasoup worker started');
+    process.kill(Number(started[started.length - 1]?.workerPid), 'SIGKILL');
+    await until('media fault recovered', () =>
+      p.logs('media fault recovered').some((l) => l.roomId === room),
+    );
+    const recovered = p.logs('media fault recovered').find((l) => l.roomId === room)!;
+    // The phone's audio lives in the media thread (kept); the browser's transport lived on the dead worker.
+    expect({ kept: recovered.kept, renegotiated: recovered.renegotiated, ended: recovered.ended }).toEqual({
+      kept: 1,
+      renegotiated: 1,
+      ended: 0,
+    });
+    expect(p.logs('renegotiating onto the rebuilt media').filter((l) => l.participantId === web.id)).toEqual([
+      expect.objectContaining({ kind: 'sip-ws' }),
+    ]);
+
+    // Both ways again, the same participant, no BYE to the phone, the page's call still established.
+    await until('DTLS connected again', () => dtlsUp() > dtlsBefore);
+    await sleep(1000);
+    const [browserHeard] = await Promise.all([
+      ui.measure(3000),
+      expectHearing(FREQS, [[deskPhone, [BROWSER_HZ], [PHONE_HZ], 'phone after the re-offer']]),
+    ]);
+    const level = `browser heard ${JSON.stringify(browserHeard)}${ctx()}`;
+    expect({ level, heard: browserHeard[PHONE_HZ]! > -50 }).toEqual({ level, heard: true });
+    const after = await ui.stats();
+    expect(after.dtls).toBe('connected');
+    // Counted on the new DTLS transport (Chromium's counters start again with it).
+    expect(after.bytesIn).toBeGreaterThan(1000);
+    expect(await b.page.evaluate(() => (globalThis as unknown as PageWindow).sipPage.state)).toBe(
+      'Established',
+    );
+    expect(deskPhone.byeFromServer).toBeUndefined();
+    const list = await p.participants(room);
+    expect(list.map((x) => x.id).sort()).toEqual(joined.map((x) => x.id).sort());
+    await b.screenshot('sip-ws-browser-after-worker-death');
+    await ui.bye();
+  } finally {
+    await deskPhone.close().catch(() => undefined);
+  }
+});
+
+test("a media thread dies: the browser's WebRTC leg stays on the router, the new mixer takes it; a move is refused", async () => {
+  const p = parley!;
+  const [room, other] = ['sipws-thread', 'sipws-other'];
+  const desk = await SipPhone.call({
+    target: `sip:${room}@127.0.0.1:${p.sipPort}`,
+    user: 'desk',
+    codec: 'PCMU',
+    tone: PHONE_HZ,
+    followReinvites: true,
+  });
+  try {
+    const b = browser!;
+    const ctx = (): string => `\n${b.console.join('\n')}`;
+    const ui = sipPage(b);
+    await ui.call({
+      server: `ws://127.0.0.1:${wsPort}`,
+      target: `sip:${room}@127.0.0.1`,
+      displayName: 'browser',
+    });
+    const joined = await p.waitParticipants(
+      room,
+      (l) => l.filter((x) => x.state === 'joined').length === 2,
+      20_000,
+    );
+    const web = joined.find((x) => x.displayName === 'browser')!;
+    await sleep(1500);
+    await expectHearing(FREQS, [[desk, [BROWSER_HZ], [PHONE_HZ], 'phone before the thread fault']]);
+
+    // Moving a WebRTC call to another room is refused (a router of the same worker has the same DTLS certificate,
+    // and the browser would keep its association): the call stays where it is.
+    const moved = await p.post(`/api/rooms/${room}/participants/${web.id}/move`, { room: other });
+    expect([moved.status, (moved.body as { error?: string }).error]).toEqual([409, 'CONF_MOVE_UNSUPPORTED']);
+
+    const dtlsBefore = p.logs('DTLS state').length;
+    p.run.proc.kill('SIGUSR2'); // PARLEY_FAULT_INJECTION: the media threads throw
+    await until('media fault recovered', () =>
+      p.logs('media fault recovered').some((l) => l.roomId === room && l.recovery === 'thread'),
+    );
+    const recovered = p
+      .logs('media fault recovered')
+      .find((l) => l.roomId === room && l.recovery === 'thread')!;
+    // The phone's socket lived in the dead thread (re-INVITEd to a new address); the browser's leg did not.
+    expect({ kept: recovered.kept, renegotiated: recovered.renegotiated, ended: recovered.ended }).toEqual({
+      kept: 1,
+      renegotiated: 1,
+      ended: 0,
+    });
+    await sleep(1000);
+    const [browserHeard] = await Promise.all([
+      ui.measure(3000),
+      expectHearing(FREQS, [[desk, [BROWSER_HZ], [PHONE_HZ], 'phone after the thread fault']]),
+    ]);
+    const level = `browser heard ${JSON.stringify(browserHeard)}${ctx()}`;
+    expect({ level, heard: browserHeard[PHONE_HZ]! > -50 }).toEqual({ level, heard: true });
+    // Nothing was renegotiated with the browser: no new DTLS handshake, its call as it was.
+    expect(p.logs('DTLS state').length).toBe(dtlsBefore);
+    expect(await b.page.evaluate(() => (globalThis as unknown as PageWindow).sipPage.state)).toBe(
+      'Established',
+    );
+    expect(desk.byeFromServer).toBeUndefined();
+    expect((await p.participants(room)).map((x) => x.id).sort()).toEqual(joined.map((x) => x.id).sort());
+    await ui.bye();
+  } finally {
+    await desk.close().catch(() => undefined);
+  }
 });

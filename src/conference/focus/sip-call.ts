@@ -7,6 +7,7 @@ import {
   applyAnswer,
   buildAnswer,
   buildOffer,
+  checkWebRtcReanswer,
   negotiate,
   SdpNegotiationError,
   SdpSession,
@@ -427,9 +428,13 @@ export class SipCall
     const current = this.negotiated;
     if (!dialog || dialog.terminated || !current)
       throw new AppError('CONF_MOVE_UNSUPPORTED', 'the call is not established');
-    // Our re-INVITE would be an ICE/DTLS offer (new credentials, our setup role): not implemented for browsers.
-    if (acceptedMedia(current).some((m) => m.webRtc))
-      throw new AppError('CONF_MOVE_UNSUPPORTED', 'a WebRTC call cannot be moved to another media thread');
+    // A WebRTC call (SIP over WebSocket) is re-offered on new transports after a media fault: an ICE restart and a
+    // new DTLS association, which the browser starts because the new worker's certificate is another one
+    // (checkWebRtcReanswer). Not to move it to another room: a router of the same worker has the same certificate,
+    // and Chromium keeps its DTLS association when the fingerprint stays (RFC 8842 §5.5 leaves that to the offerer).
+    const webRtc = acceptedMedia(current).some((m) => m.webRtc);
+    if (webRtc && to)
+      throw new AppError('CONF_MOVE_UNSUPPORTED', 'a WebRTC call cannot be moved to another room');
     if (this.moving) throw new AppError('CONF_MOVE_FAILED', 'a move is already in progress');
     if (to && (await this.moveByRefer(dialog, legs, to.room))) return;
     if (this.participant.hasLeft() || dialog !== this.dialog || dialog.terminated)
@@ -440,6 +445,7 @@ export class SipCall
       let offer: string;
       try {
         for (const m of acceptedMedia(current)) fresh.set(m.index, await this.createLeg(legs, m, m.index));
+        if (webRtc) assertNewCertificates(this.legMap, fresh);
         offer = this.render(current, fresh);
       } catch (err) {
         closeFresh();
@@ -460,26 +466,29 @@ export class SipCall
         throw new AppError('CONF_MOVE_FAILED', `re-INVITE refused: ${why}`);
       }
       try {
-        const neg = applyAnswer(offer, answer, { codecs: legs.codecs }, {});
-        for (const m of neg.media) {
-          const leg = fresh.get(m.index);
-          if (!m.accepted || !leg) {
-            leg?.close();
-            fresh.delete(m.index);
-            continue;
+        const neg = webRtc ? current : applyAnswer(offer, answer, { codecs: legs.codecs }, {});
+        // The browser's transports were connected with its DTLS role and certificate: the answer must keep them.
+        if (webRtc) checkWebRtcReanswer(current, answer);
+        else
+          for (const m of neg.media) {
+            const leg = fresh.get(m.index);
+            if (!m.accepted || !leg) {
+              leg?.close();
+              fresh.delete(m.index);
+              continue;
+            }
+            const built = current.media[m.index];
+            // The new leg's transport was connected with the phone's current key (mediasoup connects once).
+            if (
+              !built?.accepted ||
+              built.transportOptions.enableSrtp !== m.transportOptions.enableSrtp ||
+              built.srtp?.remoteKeyBase64 !== m.srtp?.remoteKeyBase64 ||
+              built.srtp?.suite !== m.srtp?.suite ||
+              built.transportOptions.rtcpMux !== m.transportOptions.rtcpMux
+            )
+              throw new SdpNegotiationError(488, 'the answer changed the SRTP key or RTCP multiplexing');
+            await leg.update(m);
           }
-          const built = current.media[m.index];
-          // The new leg's transport was connected with the phone's current key (mediasoup connects once).
-          if (
-            !built?.accepted ||
-            built.transportOptions.enableSrtp !== m.transportOptions.enableSrtp ||
-            built.srtp?.remoteKeyBase64 !== m.srtp?.remoteKeyBase64 ||
-            built.srtp?.suite !== m.srtp?.suite ||
-            built.transportOptions.rtcpMux !== m.transportOptions.rtcpMux
-          )
-            throw new SdpNegotiationError(488, 'the answer changed the SRTP key or RTCP multiplexing');
-          await leg.update(m);
-        }
         const old = this.takeLegs(fresh);
         for (const leg of old) leg.close();
         this.legFactory = legs;
@@ -698,5 +707,22 @@ export class SipCall
     }
     for (const leg of this.legMap.values()) leg.close();
     this.legMap.clear();
+  }
+}
+
+/**
+ * A re-offered WebRTC call needs a new DTLS association, which a browser starts only when our certificate changed
+ * (the new worker's): the same fingerprint on a fresh transport would wait for a handshake that never comes.
+ */
+function assertNewCertificates(
+  old: ReadonlyMap<number, MediaLeg>,
+  fresh: ReadonlyMap<number, MediaLeg>,
+): void {
+  for (const [index, leg] of fresh) {
+    const before = new Set(
+      old.get(index)?.webRtc?.fingerprints.map((f) => `${f.algorithm} ${f.value}`) ?? [],
+    );
+    if (leg.webRtc?.fingerprints.some((f) => before.has(`${f.algorithm} ${f.value}`)))
+      throw new AppError('CONF_MOVE_UNSUPPORTED', 'the new WebRTC transport has the same DTLS certificate');
   }
 }

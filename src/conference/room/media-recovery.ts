@@ -64,7 +64,7 @@ async function rehome(
   let rebound = false;
   try {
     await (seat === 'lobby' ? lease.media.lobby() : lease.media.audio());
-    const keep = fault === MediaFault.Router && legsSurvive(session, old, lease.media);
+    const keep = legsSurvive(session, old, lease.media, fault);
     if (!keep && !session.renegotiate)
       throw new AppError('MEDIA_FAILURE', `a ${session.kind} session cannot renegotiate its media`);
     await room.unseat(p);
@@ -92,15 +92,25 @@ async function rehome(
 }
 
 /**
- * After a router fault, legs whose RTP terminates in a media thread (no mediasoup Producer) still live, on their
- * thread: they survive when the new media sits on that same thread (and the old media's thread was that one:
- * a replacement thread of the same index holds none of them).
+ * Which legs outlive the fault where they are:
+ *  - after a router fault, legs whose RTP terminates in a media thread (no mediasoup Producer) still live, on their
+ *    thread: they survive when the new media sits on that same thread (and the old media's thread was that one:
+ *    a replacement thread of the same index holds none of them);
+ *  - after a media thread's death, WebRTC legs (SIP over WebSocket) live on the room's router, which mediasoup
+ *    terminates (ICE, DTLS, SRTP) without any media thread: the new mixer consumes them where they are. A
+ *    re-offer could not move them anyway: a router of the same worker has the same DTLS certificate.
  */
-function legsSurvive(session: ParticipantSession, old: RoomMedia | undefined, target: RoomMedia): boolean {
+function legsSurvive(
+  session: ParticipantSession,
+  old: RoomMedia | undefined,
+  target: RoomMedia,
+  fault: MediaFault,
+): boolean {
+  if (old === undefined || session.legs.length === 0) return false;
+  if (fault === MediaFault.Thread)
+    return session.legs.every((l) => l.webRtc !== undefined && l.mixerLeg === undefined);
   return (
-    old !== undefined &&
     old.threadIndex === target.threadIndex &&
-    session.legs.length > 0 &&
     session.legs.every(
       (l) =>
         l.mixerLeg !== undefined && l.producer === undefined && l.mixerLeg.threadIndex === target.threadIndex,

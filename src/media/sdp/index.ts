@@ -48,6 +48,7 @@ export type {
 export { SdpSession } from './sdp-session';
 export type { SdpSessionOptions } from './sdp-session';
 export { diffNegotiations, isNoChange, webRtcKey } from './session-diff';
+export { checkWebRtcReanswer } from './webrtc-reoffer';
 export type { MediaChange } from './session-diff';
 export { SUPPORTED_CRYPTO_SUITES, SRTP_MASTER_LENGTH, selectCrypto, generateSdesKey } from './sdes-crypto';
 export type { SelectedCrypto } from './sdes-crypto';
