@@ -422,6 +422,8 @@ export const configSchema = z
         emptyRoomGraceSeconds: z.number().min(0).default(30),
         rtpTimeoutSeconds: z.number().min(0).default(60),
         sessionExpiresSeconds: z.number().int().min(90).default(1800),
+        /** How long a participant must speak without a break to become the active speaker (video, livestream). */
+        activeSpeakerHoldMs: z.number().int().min(0).max(10000).default(1200),
         moveByRefer: z.boolean().default(true),
         moveByReferTimeoutSeconds: z.number().min(1).max(60).default(10),
         rooms: z.array(roomSchema).default([]),

@@ -38,7 +38,8 @@ interface Candidate {
  */
 export class ActiveSpeaker extends TypedEmitter<ActiveSpeakerEvents> {
   private readonly people = new Map<string, Candidate>();
-  private readonly holdMs: number;
+  /** Speech (ms, without a break) that takes the floor (`conference.activeSpeakerHoldMs`). */
+  readonly holdMs: number;
   private readonly clock: Clock;
   private currentId: string | null = null;
   private timer?: TimerHandle;

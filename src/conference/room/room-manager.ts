@@ -90,6 +90,7 @@ export class RoomManager extends TypedEmitter<RoomManagerEvents> {
       maxParticipants: declared?.maxParticipants ?? this.conf.maxParticipants,
       fullStatus: this.conf.fullRoomStatus,
       emptyGraceMs: this.conf.emptyRoomGraceSeconds * 1000,
+      speakerHoldMs: this.conf.activeSpeakerHoldMs,
       declared: Boolean(declared),
       chatHistory: this.chatHistory,
       // Fixed when the room opens, like its PINs: a declaration changed meanwhile applies to the next opening.

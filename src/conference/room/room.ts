@@ -30,6 +30,8 @@ export interface RoomSettings {
   chatHistory: number;
   /** The room is a webinar with this policy (`conference.rooms[].webinar`, or `webinar` in POST /api/rooms). */
   webinar?: Readonly<WebinarSettings> | undefined;
+  /** Speech (ms, without a break) that makes a participant the active speaker; default 1200. */
+  speakerHoldMs?: number;
 }
 
 export interface RoomView {
@@ -116,7 +118,10 @@ export class Room extends TypedEmitter<RoomEvents> {
     if (settings.webinar)
       this.webinar = new RoomWebinar(settings.webinar, clock, log.child({ webinar: true }));
     this.sfu = new RoomSfu(log);
-    this.activeSpeaker = new ActiveSpeaker({ clock });
+    this.activeSpeaker = new ActiveSpeaker({
+      clock,
+      ...(settings.speakerHoldMs !== undefined ? { holdMs: settings.speakerHoldMs } : {}),
+    });
     this.video = new RoomVideo({
       feed: this.sfu,
       speaker: this.activeSpeaker,

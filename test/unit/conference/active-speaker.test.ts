@@ -163,3 +163,16 @@ describe('the Room feeds its active speaker', () => {
     expect(room.activeSpeaker.current).toBeNull();
   });
 });
+
+describe('conference.activeSpeakerHoldMs', () => {
+  it("is each room's hold time (default 1200 ms)", async () => {
+    for (const [over, want] of [
+      [{}, 1200],
+      [{ activeSpeakerHoldMs: 300 }, 300],
+    ] as const) {
+      const t = makeConference(over);
+      await t.join('demo', 'alice');
+      expect(t.conference.getRoom('demo').activeSpeaker.holdMs).toBe(want);
+    }
+  });
+});

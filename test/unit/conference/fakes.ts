@@ -452,6 +452,7 @@ export function conferenceConfig(over: Partial<Config['conference']> = {}): Conf
     emptyRoomGraceSeconds: 30,
     rtpTimeoutSeconds: 60,
     sessionExpiresSeconds: 1800,
+    activeSpeakerHoldMs: 1200,
     moveByRefer: true,
     moveByReferTimeoutSeconds: 10,
     rooms: [],
