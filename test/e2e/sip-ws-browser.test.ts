@@ -189,80 +189,10 @@ test('SIP.js over WebSocket joins a room with a WebRTC offer: heard both ways, l
   await b.screenshot('sip-ws-browser-after-bye');
 });
 
-test('the mediasoup worker dies: the call is re-offered on the new worker (ICE restart, new DTLS), heard both ways again', async () => {
+/** A desk phone (613 Hz) and the page's SIP.js call in `room`, hearing each other; the caller hangs up both. */
+async function callWithPhone(room: string) {
   const p = parley!;
-  const room = 'sipws-fault';
-  const deskPhone = await SipPhone.call({
-    target: `sip:${room}@127.0.0.1:${p.sipPort}`,
-    user: 'desk',
-    codec: 'PCMU',
-    tone: PHONE_HZ,
-  });
-  try {
-    const b = browser!;
-    const ctx = (): string => `\n${b.console.join('\n')}`;
-    const ui = sipPage(b);
-    await ui.call({
-      server: `ws://127.0.0.1:${wsPort}`,
-      target: `sip:${room}@127.0.0.1`,
-      displayName: 'browser',
-    });
-    const joined = await p.waitParticipants(
-      room,
-      (l) => l.filter((x) => x.state === 'joined').length === 2,
-      20_000,
-    );
-    const web = joined.find((x) => x.displayName === 'browser')!;
-    await sleep(1500);
-    await expectHearing(FREQS, [[deskPhone, [BROWSER_HZ], [PHONE_HZ], 'phone before the fault']]);
-    const dtlsUp = (): number => p.logs('DTLS state').filter((l) => l.state === 'connected').length;
-    const dtlsBefore = dtlsUp();
-
-    const started = p.logs('mediasoup worker started');
-    process.kill(Number(started[started.length - 1]?.workerPid), 'SIGKILL');
-    await until('media fault recovered', () =>
-      p.logs('media fault recovered').some((l) => l.roomId === room),
-    );
-    const recovered = p.logs('media fault recovered').find((l) => l.roomId === room)!;
-    // The phone's audio lives in the media thread (kept); the browser's transport lived on the dead worker.
-    expect({ kept: recovered.kept, renegotiated: recovered.renegotiated, ended: recovered.ended }).toEqual({
-      kept: 1,
-      renegotiated: 1,
-      ended: 0,
-    });
-    expect(p.logs('renegotiating onto the rebuilt media').filter((l) => l.participantId === web.id)).toEqual([
-      expect.objectContaining({ kind: 'sip-ws' }),
-    ]);
-
-    // Both ways again, the same participant, no BYE to the phone, the page's call still established.
-    await until('DTLS connected again', () => dtlsUp() > dtlsBefore);
-    await sleep(1000);
-    const [browserHeard] = await Promise.all([
-      ui.measure(3000),
-      expectHearing(FREQS, [[deskPhone, [BROWSER_HZ], [PHONE_HZ], 'phone after the re-offer']]),
-    ]);
-    const level = `browser heard ${JSON.stringify(browserHeard)}${ctx()}`;
-    expect({ level, heard: browserHeard[PHONE_HZ]! > -50 }).toEqual({ level, heard: true });
-    const after = await ui.stats();
-    expect(after.dtls).toBe('connected');
-    // Counted on the new DTLS transport (Chromium's counters start again with it).
-    expect(after.bytesIn).toBeGreaterThan(1000);
-    expect(await b.page.evaluate(() => (globalThis as unknown as PageWindow).sipPage.state)).toBe(
-      'Established',
-    );
-    expect(deskPhone.byeFromServer).toBeUndefined();
-    const list = await p.participants(room);
-    expect(list.map((x) => x.id).sort()).toEqual(joined.map((x) => x.id).sort());
-    await b.screenshot('sip-ws-browser-after-worker-death');
-    await ui.bye();
-  } finally {
-    await deskPhone.close().catch(() => undefined);
-  }
-});
-
-test("a media thread dies: the browser's WebRTC leg stays on the router, the new mixer takes it; a move is refused", async () => {
-  const p = parley!;
-  const [room, other] = ['sipws-thread', 'sipws-other'];
+  const b = browser!;
   const desk = await SipPhone.call({
     target: `sip:${room}@127.0.0.1:${p.sipPort}`,
     user: 'desk',
@@ -270,59 +200,101 @@ test("a media thread dies: the browser's WebRTC leg stays on the router, the new
     tone: PHONE_HZ,
     followReinvites: true,
   });
-  try {
-    const b = browser!;
-    const ctx = (): string => `\n${b.console.join('\n')}`;
-    const ui = sipPage(b);
-    await ui.call({
-      server: `ws://127.0.0.1:${wsPort}`,
-      target: `sip:${room}@127.0.0.1`,
-      displayName: 'browser',
-    });
-    const joined = await p.waitParticipants(
-      room,
-      (l) => l.filter((x) => x.state === 'joined').length === 2,
-      20_000,
-    );
-    const web = joined.find((x) => x.displayName === 'browser')!;
-    await sleep(1500);
-    await expectHearing(FREQS, [[desk, [BROWSER_HZ], [PHONE_HZ], 'phone before the thread fault']]);
+  const ui = sipPage(b);
+  await ui.call({
+    server: `ws://127.0.0.1:${wsPort}`,
+    target: `sip:${room}@127.0.0.1`,
+    displayName: 'browser',
+  });
+  const joined = await p.waitParticipants(
+    room,
+    (l) => l.filter((x) => x.state === 'joined').length === 2,
+    20_000,
+  );
+  await sleep(1500);
+  await expectHearing(FREQS, [[desk, [BROWSER_HZ], [PHONE_HZ], `phone in ${room} before the fault`]]);
+  return { desk, ui, joined, web: joined.find((x) => x.displayName === 'browser')! };
+}
 
+/**
+ * After `fault` in `room`: the recovery's counts, then both hear each other again, the page's call still
+ * established, no BYE to the phone, the same participants.
+ */
+async function expectRecovered(
+  room: string,
+  fault: 'router' | 'thread',
+  call: Awaited<ReturnType<typeof callWithPhone>>,
+  counts: { kept: number; renegotiated: number },
+): Promise<void> {
+  const p = parley!;
+  const b = browser!;
+  const mine = (l: Record<string, unknown>): boolean => l.roomId === room && l.recovery === fault;
+  await until('media fault recovered', () => p.logs('media fault recovered').some(mine));
+  const recovered = p.logs('media fault recovered').find(mine)!;
+  expect({ kept: recovered.kept, renegotiated: recovered.renegotiated, ended: recovered.ended }).toEqual({
+    ...counts,
+    ended: 0,
+  });
+  await sleep(1000);
+  const [browserHeard] = await Promise.all([
+    call.ui.measure(3000),
+    expectHearing(FREQS, [[call.desk, [BROWSER_HZ], [PHONE_HZ], `phone after the ${fault} fault`]]),
+  ]);
+  const level = `browser heard ${JSON.stringify(browserHeard)}\n${b.console.join('\n')}`;
+  expect({ level, heard: browserHeard[PHONE_HZ]! > -50 }).toEqual({ level, heard: true });
+  expect(await b.page.evaluate(() => (globalThis as unknown as PageWindow).sipPage.state)).toBe(
+    'Established',
+  );
+  expect(call.desk.byeFromServer).toBeUndefined();
+  expect((await p.participants(room)).map((x) => x.id).sort()).toEqual(call.joined.map((x) => x.id).sort());
+}
+
+test('the mediasoup worker dies: the call is re-offered on the new worker (ICE restart, new DTLS), heard both ways again', async () => {
+  const p = parley!;
+  const room = 'sipws-fault';
+  const call = await callWithPhone(room);
+  try {
+    const dtlsUp = (): number => p.logs('DTLS state').filter((l) => l.state === 'connected').length;
+    const dtlsBefore = dtlsUp();
+    const started = p.logs('mediasoup worker started');
+    process.kill(Number(started[started.length - 1]?.workerPid), 'SIGKILL');
+    await until('DTLS connected again', () => dtlsUp() > dtlsBefore);
+    // The phone's audio lives in the media thread (kept); the browser's transport lived on the dead worker.
+    await expectRecovered(room, 'router', call, { kept: 1, renegotiated: 1 });
+    expect(
+      p.logs('renegotiating onto the rebuilt media').filter((l) => l.participantId === call.web.id),
+    ).toEqual([expect.objectContaining({ kind: 'sip-ws' })]);
+    const after = await call.ui.stats();
+    expect(after.dtls).toBe('connected');
+    // Counted on the new DTLS transport (Chromium's counters start again with it).
+    expect(after.bytesIn).toBeGreaterThan(1000);
+    await browser!.screenshot('sip-ws-browser-after-worker-death');
+    await call.ui.bye();
+  } finally {
+    await call.desk.close().catch(() => undefined);
+  }
+});
+
+test("a media thread dies: the browser's WebRTC leg stays on the router, the new mixer takes it; a move is refused", async () => {
+  const p = parley!;
+  const room = 'sipws-thread';
+  const call = await callWithPhone(room);
+  try {
     // Moving a WebRTC call to another room is refused (a router of the same worker has the same DTLS certificate,
     // and the browser would keep its association): the call stays where it is.
-    const moved = await p.post(`/api/rooms/${room}/participants/${web.id}/move`, { room: other });
+    const moved = await p.post(`/api/rooms/${room}/participants/${call.web.id}/move`, {
+      room: 'sipws-other',
+    });
     expect([moved.status, (moved.body as { error?: string }).error]).toEqual([409, 'CONF_MOVE_UNSUPPORTED']);
 
     const dtlsBefore = p.logs('DTLS state').length;
     p.run.proc.kill('SIGUSR2'); // PARLEY_FAULT_INJECTION: the media threads throw
-    await until('media fault recovered', () =>
-      p.logs('media fault recovered').some((l) => l.roomId === room && l.recovery === 'thread'),
-    );
-    const recovered = p
-      .logs('media fault recovered')
-      .find((l) => l.roomId === room && l.recovery === 'thread')!;
     // The phone's socket lived in the dead thread (re-INVITEd to a new address); the browser's leg did not.
-    expect({ kept: recovered.kept, renegotiated: recovered.renegotiated, ended: recovered.ended }).toEqual({
-      kept: 1,
-      renegotiated: 1,
-      ended: 0,
-    });
-    await sleep(1000);
-    const [browserHeard] = await Promise.all([
-      ui.measure(3000),
-      expectHearing(FREQS, [[desk, [BROWSER_HZ], [PHONE_HZ], 'phone after the thread fault']]),
-    ]);
-    const level = `browser heard ${JSON.stringify(browserHeard)}${ctx()}`;
-    expect({ level, heard: browserHeard[PHONE_HZ]! > -50 }).toEqual({ level, heard: true });
+    await expectRecovered(room, 'thread', call, { kept: 1, renegotiated: 1 });
     // Nothing was renegotiated with the browser: no new DTLS handshake, its call as it was.
     expect(p.logs('DTLS state').length).toBe(dtlsBefore);
-    expect(await b.page.evaluate(() => (globalThis as unknown as PageWindow).sipPage.state)).toBe(
-      'Established',
-    );
-    expect(desk.byeFromServer).toBeUndefined();
-    expect((await p.participants(room)).map((x) => x.id).sort()).toEqual(joined.map((x) => x.id).sort());
-    await ui.bye();
+    await call.ui.bye();
   } finally {
-    await desk.close().catch(() => undefined);
+    await call.desk.close().catch(() => undefined);
   }
 });
