@@ -342,6 +342,8 @@ export class App {
           ...config.livestream,
           recordingsDir: config.livestream.recordingsDir || path.join(config.dataDir, 'recordings'),
           picture: config.livestream,
+          // Debian's bundle (ca-certificates) unless the operator names another.
+          rtmpsCaFile: config.livestream.rtmpsCaFile || '/etc/ssl/certs/ca-certificates.crt',
           fontFile: '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf',
         },
         maxConcurrent: config.livestream.maxConcurrent,

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { checkWebinarRoom, WebinarSchema } from '../protocol/webinar-protocol';
@@ -9,6 +10,15 @@ import { checkWebinarRoom, WebinarSchema } from '../protocol/webinar-protocol';
 const port = z.number().int().min(0).max(65535);
 const ip = z.string().ip({ message: 'must be an IPv4 or IPv6 address' });
 /** An IPv4 or IPv6 address or network (`192.0.2.0/24`, `2001:db8::/32`); `src/sip/security/cidr.ts` reads it. */
+function readableFile(f: string): boolean {
+  try {
+    fs.accessSync(f, fs.constants.R_OK);
+    return fs.statSync(f).isFile();
+  } catch {
+    return false;
+  }
+}
+
 const cidr = z.string().refine(
   (v) => {
     const [addr = '', bits, extra] = v.split('/');
@@ -400,6 +410,14 @@ export const configSchema = z
         frameRate: z.number().int().min(1).max(60).default(25),
         videoBitrateKbps: z.number().int().min(100).max(50000).default(2500),
         audioBitrateKbps: z.number().int().min(32).max(512).default(128),
+        /** rtmps:// outputs check the ingest's certificate and name (a stream key goes to nobody else). */
+        rtmpsVerify: z.boolean().default(true),
+        /** PEM file of the CAs an RTMPS ingest's certificate must chain to; empty: the system's trust store. */
+        rtmpsCaFile: z
+          .string()
+          .default('')
+          .refine((f) => f === '' || readableFile(f), { message: 'must be a readable PEM file' })
+          .refine((f) => !/[|[\]\\:'\s]/.test(f), { message: "must not contain | [ ] \\ : ' or spaces" }),
       })
       .strict()
       .default({}),

@@ -33,6 +33,11 @@ export interface FfmpegPlan {
   still?: { textFile: string; fontFile: string };
   picture: Picture;
   rtmp: readonly string[];
+  /**
+   * rtmps:// outputs: check the ingest's certificate chain against `caFile` and its name against the URL's host
+   * (ffmpeg's tls protocol checks nothing unless told). Absent: not checked.
+   */
+  rtmpsVerify?: { caFile: string };
   hls?: HlsOutput;
   /** A recording file (fragmented MP4: a killed ffmpeg still leaves a playable file). */
   recordFile?: string;
@@ -156,7 +161,8 @@ export function buildFfmpegArgs(plan: FfmpegPlan): string[] {
 }
 
 function teeSlaves(plan: FfmpegPlan): string[] {
-  const slaves = plan.rtmp.map((u) => `[f=flv]${u}`);
+  const tls = plan.rtmpsVerify ? `:tls_verify=1:ca_file=${teeValue(plan.rtmpsVerify.caFile)}` : '';
+  const slaves = plan.rtmp.map((u) => `[f=flv${/^rtmps:/i.test(u) ? tls : ''}]${u}`);
   if (plan.hls) {
     const h = plan.hls;
     slaves.push(

@@ -42,6 +42,9 @@ export interface LivestreamSettings {
   restartMaxMs: number;
   maxRestarts: number;
   picture: Omit<Picture, 'keyframeSeconds'>;
+  /** rtmps:// outputs check the ingest's certificate (`livestream.rtmpsVerify`) against this CA bundle. */
+  rtmpsVerify: boolean;
+  rtmpsCaFile: string;
   /** The still's font (DejaVu Sans from fonts-dejavu-core). */
   fontFile: string;
   /** Where the stream's temp dir (SDP, still text, HLS) is made. */
@@ -318,6 +321,7 @@ export class Livestream extends TypedEmitter<LivestreamEvents> {
       ...(this.mode === 'still' ? { still: { textFile, fontFile: settings.fontFile } } : {}),
       picture: { ...settings.picture, keyframeSeconds: settings.hlsSegmentSeconds },
       rtmp: this.request.rtmp,
+      ...(settings.rtmpsVerify ? { rtmpsVerify: { caFile: settings.rtmpsCaFile } } : {}),
       ...(this.hlsDir
         ? {
             hls: {

@@ -4,11 +4,16 @@
  * port as the ingest (its own prefix, config, pid and logs in a temp dir, no root paths, killed at the end); ffmpeg
  * reading the stream back from nginx. The stream carries the full mix (both tones: no mix-minus) and the camera's
  * frames; the HLS of the same run plays in Chromium's viewer page (/live/<room>, hls.js); stop leaves no ffmpeg.
+ * RTMPS: a TLS terminator on loopback (Node's tls with a throwaway certificate from Debian's openssl, in front of
+ * the same nginx, as hosted ingests put TLS in front of RTMP) receives an rtmps:// output over TLS, and the tone
+ * read back from nginx proves the stream went through it; ffmpeg checked the certificate (`livestream.rtmpsCaFile`
+ * names it as the trusted CA): a terminator with another certificate gets nothing past the TLS handshake.
  * Needs `npm run build` (dist/ and dist/web/).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import tls from 'node:tls';
 import os from 'node:os';
 import path from 'node:path';
 import { launchBrowser, type TestBrowser } from '../support/browser';
@@ -77,11 +82,22 @@ async function startNginx(): Promise<void> {
   throw new Error(`nginx did not listen: ${fs.readFileSync(path.join(nginxDir, 'error.log'), 'utf8')}`);
 }
 
+let trusted: Cert;
+
 beforeAll(async () => {
   await startNginx();
+  trusted = await makeCert('trusted');
   parley = await startE2eParley({
     conference: { joinTones: false },
-    config: { livestream: { width: 640, height: 360, frameRate: 15, videoBitrateKbps: 800 } },
+    config: {
+      livestream: {
+        width: 640,
+        height: 360,
+        frameRate: 15,
+        videoBitrateKbps: 800,
+        rtmpsCaFile: trusted.cert,
+      },
+    },
   });
 });
 
@@ -156,4 +172,113 @@ test('nginx-rtmp receives the room: the full mix (both tones) and the camera; HL
   const stopped = await parley.del<StreamView>(`/api/rooms/${room}/livestream`);
   expect(stopped.body.state).toBe('stopped');
   expect(alive(live.pid!)).toBe(false);
+});
+
+interface Cert {
+  key: string;
+  cert: string;
+}
+
+/** A self-signed certificate for 127.0.0.1 (its subjectAltName is what ffmpeg checks the URL's host against). */
+async function makeCert(name: string): Promise<Cert> {
+  const key = path.join(nginxDir, `${name}-key.pem`);
+  const cert = path.join(nginxDir, `${name}-cert.pem`);
+  const args = ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1'];
+  args.push('-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1');
+  await new Promise<void>((resolve, reject) =>
+    execFile('openssl', args, (err) => (err ? reject(err) : resolve())),
+  );
+  return { key, cert };
+}
+
+/**
+ * A TLS terminator in front of nginx-rtmp (what an rtmps:// ingest is) with `cert`: counts the TLS sessions it
+ * accepted and the bytes it passed on to the ingest.
+ */
+async function startRtmpsProxy(cert: Cert): Promise<{
+  port: number;
+  sessions: () => number;
+  bytesToIngest: () => number;
+  close: () => Promise<void>;
+}> {
+  let sessions = 0;
+  let bytes = 0;
+  const open = new Set<net.Socket>();
+  const server = tls.createServer(
+    { key: fs.readFileSync(cert.key), cert: fs.readFileSync(cert.cert) },
+    (clear) => {
+      sessions++;
+      const upstream = net.connect(rtmpPort, '127.0.0.1');
+      open.add(clear).add(upstream);
+      clear.on('data', (d: Buffer) => (bytes += d.length));
+      clear.pipe(upstream).pipe(clear);
+      const end = (): void => {
+        clear.destroy();
+        upstream.destroy();
+        open.delete(clear);
+        open.delete(upstream);
+      };
+      clear.once('error', end).once('close', end);
+      upstream.once('error', end).once('close', end);
+    },
+  );
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    sessions: () => sessions,
+    bytesToIngest: () => bytes,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const c of open) c.destroy();
+      }),
+  };
+}
+
+test('rtmps://: the stream reaches the ingest over TLS, its certificate checked (the tone read back behind it)', async () => {
+  const room = 'tls-stage';
+  await dialTonePhone(parley, phones, room, 'desk2', 407);
+  const proxy = await startRtmpsProxy(trusted);
+  try {
+    const started = await parley.post<StreamView>(`/api/rooms/${room}/livestream`, {
+      rtmp: [`rtmps://127.0.0.1:${proxy.port}/live/${room}`],
+    });
+    expect(started.status).toBe(201);
+    expect(started.body.outputs.rtmp).toEqual([`rtmps://127.0.0.1:${proxy.port}/live/***`]);
+    const live = await waitStream(parley, room, (v) => v.state === 'live', 60000);
+    const flv = path.join(parley.dir, 'readback-tls.flv');
+    await readBack(`rtmp://127.0.0.1:${rtmpPort}/live/${room}`, 4, flv);
+    expect(proxy.sessions()).toBeGreaterThanOrEqual(1);
+    expect(proxy.bytesToIngest()).toBeGreaterThan(10000);
+    const pcm = await decodeAudio(flv, 4);
+    const level = toneDb(pcm.subarray(16000), 16000, 407);
+    expect({ level, heard: level > HEARD_DB }).toEqual({ level, heard: true });
+    expect(await countVideoFrames(flv, 4)).toBeGreaterThan(5);
+    expect((await parley.del<StreamView>(`/api/rooms/${room}/livestream`)).body.state).toBe('stopped');
+    expect(alive(live.pid!)).toBe(false);
+  } finally {
+    await proxy.close();
+  }
+});
+
+test('rtmps:// to an ingest whose certificate is not trusted: nothing is sent to it, the stream does not go live', async () => {
+  const room = 'tls-impostor';
+  await dialTonePhone(parley, phones, room, 'desk3', 407);
+  const impostor = await startRtmpsProxy(await makeCert('impostor'));
+  try {
+    const started = await parley.post<StreamView>(`/api/rooms/${room}/livestream`, {
+      rtmp: [`rtmps://127.0.0.1:${impostor.port}/live/${room}`],
+    });
+    expect(started.status).toBe(201);
+    // ffmpeg refuses the handshake and exits; the supervisor restarts it with back-off.
+    const view = await waitStream(parley, room, (v) => v.restarts >= 1, 60000);
+    expect(view.state).not.toBe('live');
+    // ffmpeg (GnuTLS) checks the certificate once the handshake is done, then hangs up before any RTMP: the
+    // terminator saw a session, and not one byte of it went on to the ingest.
+    expect(impostor.sessions()).toBeGreaterThanOrEqual(1);
+    expect(impostor.bytesToIngest()).toBe(0);
+    expect((await parley.del<StreamView>(`/api/rooms/${room}/livestream`)).body.state).toBe('stopped');
+  } finally {
+    await impostor.close();
+  }
 });

@@ -63,6 +63,8 @@ describe('config', () => {
     ['webrtc:\n  reconnectGraceSeconds: -3\n', 'webrtc.reconnectGraceSeconds'],
     ['chat:\n  attachmentMaxBytes: 0\n', 'chat.attachmentMaxBytes'],
     ['chat:\n  historySize: 0\n', 'chat.historySize'],
+    ['livestream:\n  rtmpsCaFile: /nonexistent/ca.pem\n', 'livestream.rtmpsCaFile'],
+    ['livestream:\n  rtmpsCaFile: /etc\n', 'livestream.rtmpsCaFile'],
   ])('rejects %j naming the key %s', (yaml, key) => {
     const f = tmpYaml(yaml);
     let err: unknown;

@@ -55,6 +55,24 @@ describe('buildFfmpegArgs', () => {
     ]);
   });
 
+  it("rtmps:// outputs check the ingest's certificate against the CA bundle when asked (plain rtmp:// untouched)", () => {
+    const slaves = (rtmpsVerify?: { caFile: string }): string[] =>
+      buildFfmpegArgs({
+        ...base,
+        rtmp: ['rtmp://a/live/1', 'rtmps://b/app/2', 'RTMPS://c/app/3'],
+        ...(rtmpsVerify ? { rtmpsVerify } : {}),
+      })
+        .at(-1)!
+        .split('|');
+    expect(slaves({ caFile: '/etc/ssl/certs/ca-certificates.crt' })).toEqual([
+      '[f=flv]rtmp://a/live/1',
+      '[f=flv:tls_verify=1:ca_file=/etc/ssl/certs/ca-certificates.crt]rtmps://b/app/2',
+      '[f=flv:tls_verify=1:ca_file=/etc/ssl/certs/ca-certificates.crt]RTMPS://c/app/3',
+    ]);
+    expect(slaves()).toEqual(['[f=flv]rtmp://a/live/1', '[f=flv]rtmps://b/app/2', '[f=flv]RTMPS://c/app/3']);
+    expect(() => slaves({ caFile: '/etc/my:ca.pem' })).toThrow(/not usable/);
+  });
+
   it('scales the camera into the picture when video comes over RTP', () => {
     const graph = after(buildFfmpegArgs(base), '-filter_complex')!;
     expect(graph).toMatch(/^\[0:v:0\]scale=1280:720:force_original_aspect_ratio=decrease,pad=1280:720/);
