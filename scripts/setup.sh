@@ -25,7 +25,7 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 # Build dependencies of the mediasoup worker, and what Parley runs at start.
 pkgs=(build-essential pkg-config python3 python3-pip ninja-build libssl-dev libuv1-dev libsrtp2-dev libusrsctp-dev
       libabsl-dev flatbuffers-compiler libflatbuffers-dev libopus-dev openssl espeak-ng sox
-      ffmpeg fonts-dejavu-core)  # the livestream: ffmpeg encodes, DejaVu Sans draws the still's text
+      ffmpeg fonts-dejavu-core ca-certificates)  # the livestream: ffmpeg encodes, DejaVu Sans draws the still's text, RTMPS checks ingests against the CA bundle
 if [ "$with_test" = 1 ]; then
   pkgs+=(sip-tester baresip-core baresip-ffmpeg linphone-cli iproute2 procps util-linux chromium coturn sipvicious libxml2-utils tshark
         nginx libnginx-mod-rtmp)  # an RTMP ingest for the livestream tests
