@@ -81,6 +81,7 @@ export class WebRtcSession extends TypedEmitter<ParticipantSessionEvents> implem
   /** A browser always joins by itself (no SIP: no Call-ID, no call ladder). */
   readonly direction = 'inbound' as const;
   readonly legs: readonly MediaLeg[] = [];
+  readonly mediaOnRouter = true;
   readonly audio: AudioEndpoint;
   private readonly sourceBy = new Map<ProducerSource, BrowserSource>();
   private readonly subs = new Map<string, Subscription>();

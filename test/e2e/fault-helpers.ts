@@ -2,9 +2,11 @@
  * Shared by the media-fault tests (fault-worker.test.ts, fault-thread.test.ts): three PCMU tone phones in one mixed
  * room that follow re-INVITEs, and the checks that nobody lost the call and everybody hears the others.
  */
+import { launchBrowser, type TestBrowser } from '../support/browser';
 import { sleep, type E2eParley } from '../support/parley-e2e';
 import { SipPhone } from '../support/sip-phone';
-import { expectHearing } from './conference-helpers';
+import { expectHearing, hearNext, toneMedians } from './conference-helpers';
+import { joinRoom } from './web-helpers';
 
 /** Tones (Hz): none a whole number of cycles per 20 ms (8.14, 12.26, 20.62). */
 export const TONE = { a: 407, b: 613, c: 1031 } as const;
@@ -55,4 +57,52 @@ export async function expectEveryoneHearsTheOthers(phones: SipPhone[], settleMs?
     ],
     settleMs,
   );
+}
+
+/** Two tone phones (alice 407 Hz, bob 613 Hz, following re-INVITEs) and a Chromium page (1031 Hz) in `room`. */
+export async function dialTwoAndBrowser(
+  parley: E2eParley,
+  room: string,
+  phones: SipPhone[],
+  browsers: TestBrowser[],
+): Promise<{ web: TestBrowser; webId: string; phoneIds: string[] }> {
+  for (const [user, tone] of [
+    ['alice', TONE.a],
+    ['bob', TONE.b],
+  ] as const)
+    phones.push(
+      await SipPhone.call({
+        target: `sip:${room}@127.0.0.1:${parley.sipPort}`,
+        user,
+        codec: 'PCMU',
+        tone,
+        followReinvites: true,
+      }),
+    );
+  const web = await launchBrowser({ toneHz: TONE.c, name: 'web' });
+  browsers.push(web);
+  // Original sound (?audio=raw): Chromium's noise suppression would fade a steady test tone.
+  const webId = await joinRoom(web, parley.http, room, 'Web', { query: '?audio=raw' });
+  const joined = await parley.waitParticipants(room, (l) => l.length === 3, 15000);
+  const phoneIds = joined
+    .filter((x) => x.id !== webId)
+    .map((x) => x.id)
+    .sort();
+  return { web, webId, phoneIds };
+}
+
+/** What a phone hears over the next 2.5 s, as FFT medians of the three tones. */
+export async function phoneHears(ph: SipPhone): Promise<Record<number, number>> {
+  return toneMedians(await hearNext(ph, { frames: 125, settleMs: 500 }), ph.rate, FREQS);
+}
+
+/** Leaves on purpose (a page that just vanishes is kept for its reconnect grace), then closes everything. */
+export async function leaveAll(browsers: TestBrowser[], phones: SipPhone[]): Promise<void> {
+  for (const b of browsers)
+    await b.page
+      .getByRole('button', { name: 'Leave' })
+      .click({ timeout: 2000 })
+      .catch(() => undefined);
+  await Promise.all(browsers.map((b) => b.close()));
+  await Promise.all(phones.map((ph) => ph.close()));
 }

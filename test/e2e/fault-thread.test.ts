@@ -6,12 +6,26 @@
  * starts a replacement thread, the room's mixer is rebuilt there, and since the phones' sockets died with the old
  * thread each phone gets a re-INVITE with its new address, follows it, and hears the other two again (FFT on what
  * it hears after the recovery). No phone gets a BYE, the API lists the same three participants, and the process
- * goes on. Needs `npx tsc -p tsconfig.build.json` (dist/); run in scripts/loopback-only.sh.
+ * goes on. With a browser (Chromium, 1031 Hz) and two phones: the browser's media lives on the room's router, not in
+ * the thread, so it stays the same participant (no `ended`, no rejoin), re-attached to the rebuilt mixer; the phones
+ * are re-INVITEd; the phones hear the browser and each other again and the browser hears the phones.
+ * Needs `npm run build` (dist/ and dist/web/); run in scripts/loopback-only.sh.
  */
-import { startE2eParley, type E2eParley } from '../support/parley-e2e';
+import type { TestBrowser } from '../support/browser';
+import { startE2eParley, sleep, type E2eParley } from '../support/parley-e2e';
 import type { SipPhone } from '../support/sip-phone';
 import { stopAndReport } from './conference-helpers';
-import { dialThree, expectEveryoneHearsTheOthers, until } from './fault-helpers';
+import {
+  dialThree,
+  dialTwoAndBrowser,
+  expectEveryoneHearsTheOthers,
+  FREQS,
+  leaveAll,
+  phoneHears,
+  TONE,
+  until,
+} from './fault-helpers';
+import { pageToneLevels } from './web-helpers';
 
 jest.setTimeout(120_000);
 
@@ -54,5 +68,52 @@ describe('media thread death during a mixed call', () => {
     expect(phones.map((ph, i) => ph.reinvites.length - ports[i]!)).toEqual([1, 1, 1]);
     expect((await p.participants('fault')).map((x) => x.id).sort()).toEqual(before);
     expect(p.run.proc.exitCode).toBeNull();
+  });
+
+  it('with a browser: it stays where it is (same participant), re-attached to the new mixer; everyone hears again', async () => {
+    const p = await startE2eParley({
+      env: { PARLEY_RTC_NUM_WORKERS: '1', PARLEY_FAULT_INJECTION: '1' },
+      conference: { joinTones: false },
+    });
+    const browsers: TestBrowser[] = [];
+    const own: SipPhone[] = [];
+    try {
+      const room = 'faultweb';
+      const { web, webId, phoneIds } = await dialTwoAndBrowser(p, room, own, browsers);
+      for (const ph of own) expect((await phoneHears(ph))[TONE.c]).toBeGreaterThan(-25);
+
+      p.run.proc.kill('SIGUSR2');
+      await until('media fault recovered', () => p.logs('media fault recovered').length > 0);
+      const recovered = p.logs('media fault recovered')[0]!;
+      // The browser kept (its media is on the router); both phones re-INVITEd (their sockets died with the thread).
+      expect({
+        recovery: recovered.recovery,
+        kept: recovered.kept,
+        renegotiated: recovered.renegotiated,
+      }).toEqual({
+        recovery: 'thread',
+        kept: 1,
+        renegotiated: 2,
+      });
+      expect(recovered.ended).toBe(0);
+
+      await sleep(1000);
+      for (const [i, ph] of own.entries()) {
+        const levels = await phoneHears(ph);
+        const ctx = `phone ${i} heard ${JSON.stringify(levels)}`;
+        expect({ ctx, web: levels[TONE.c]! > -25 }).toEqual({ ctx, web: true });
+        expect({ ctx, other: levels[i === 0 ? TONE.b : TONE.a]! > -25 }).toEqual({ ctx, other: true });
+      }
+      const webHears = await pageToneLevels(web.page, phoneIds[0]!, FREQS);
+      const ctx = `the browser heard ${JSON.stringify(webHears)} from alice`;
+      expect({ ctx, heard: webHears[TONE.a]! > -25 }).toEqual({ ctx, heard: true });
+      // The same three participants, the page never ended.
+      expect((await p.participants(room)).map((x) => x.id).sort()).toEqual([...phoneIds, webId].sort());
+      expect(await web.page.getByRole('button', { name: 'Leave' }).isVisible()).toBe(true);
+      expect(own.map((ph) => ph.byeFromServer === undefined)).toEqual([true, true]);
+    } finally {
+      await leaveAll(browsers, own);
+      await stopAndReport(p, __filename);
+    }
   });
 });

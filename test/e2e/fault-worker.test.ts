@@ -11,12 +11,21 @@
  * their calls (no BYE) and hear the browser again, and the browser hears the phones.
  * Needs `npm run build` (dist/ and dist/web/); run in scripts/loopback-only.sh.
  */
-import { launchBrowser, type TestBrowser } from '../support/browser';
+import type { TestBrowser } from '../support/browser';
 import { startE2eParley, sleep, type E2eParley } from '../support/parley-e2e';
-import { SipPhone } from '../support/sip-phone';
-import { hearNext, stopAndReport, toneMedians } from './conference-helpers';
-import { dialThree, expectEveryoneHearsTheOthers, TONE, until } from './fault-helpers';
-import { joinRoom, pageToneLevels } from './web-helpers';
+import type { SipPhone } from '../support/sip-phone';
+import { stopAndReport } from './conference-helpers';
+import {
+  dialThree,
+  dialTwoAndBrowser,
+  expectEveryoneHearsTheOthers,
+  FREQS,
+  leaveAll,
+  phoneHears,
+  TONE,
+  until,
+} from './fault-helpers';
+import { pageToneLevels } from './web-helpers';
 
 jest.setTimeout(120_000);
 
@@ -68,31 +77,7 @@ describe('mediasoup worker death during a mixed call', () => {
     const own: SipPhone[] = [];
     try {
       const room = 'faultweb';
-      for (const [user, tone] of [
-        ['alice', TONE.a],
-        ['bob', TONE.b],
-      ] as const)
-        own.push(
-          await SipPhone.call({
-            target: `sip:${room}@127.0.0.1:${p.sipPort}`,
-            user,
-            codec: 'PCMU',
-            tone,
-            followReinvites: true,
-          }),
-        );
-      const web = await launchBrowser({ toneHz: TONE.c, name: 'web' });
-      browsers.push(web);
-      // Original sound (?audio=raw): Chromium's noise suppression would fade a steady test tone.
-      const firstId = await joinRoom(web, p.http, room, 'Web', { query: '?audio=raw' });
-      const joined = await p.waitParticipants(room, (l) => l.length === 3, 15000);
-      const phoneIds = joined
-        .filter((x) => x.id !== firstId)
-        .map((x) => x.id)
-        .sort();
-      const FREQS = [TONE.a, TONE.b, TONE.c];
-      const phoneHears = async (ph: SipPhone): Promise<Record<number, number>> =>
-        toneMedians(await hearNext(ph, { frames: 125, settleMs: 500 }), ph.rate, FREQS);
+      const { web, webId: firstId, phoneIds } = await dialTwoAndBrowser(p, room, own, browsers);
       for (const ph of own) expect((await phoneHears(ph))[TONE.c]).toBeGreaterThan(-25);
 
       const started = p.logs('mediasoup worker started');
@@ -135,14 +120,7 @@ describe('mediasoup worker death during a mixed call', () => {
       expect(own.map((ph) => ph.byeFromServer === undefined)).toEqual([true, true]);
       expect(webId).not.toBe(firstId);
     } finally {
-      // Leave on purpose: a page that just vanishes is kept for its reconnect grace period (a drain waits for it).
-      for (const b of browsers)
-        await b.page
-          .getByRole('button', { name: 'Leave' })
-          .click({ timeout: 2000 })
-          .catch(() => undefined);
-      await Promise.all(browsers.map((b) => b.close()));
-      await Promise.all(own.map((ph) => ph.close()));
+      await leaveAll(browsers, own);
       await stopAndReport(p, __filename);
     }
   });

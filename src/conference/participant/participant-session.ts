@@ -78,6 +78,11 @@ export interface ParticipantSession {
   readonly audio: AudioEndpoint;
   /** Its media legs, one per served m-line. */
   readonly legs: readonly MediaLeg[];
+  /**
+   * All its media terminates on the room's router (a browser's WebRTC peer: mediasoup holds ICE, DTLS and SRTP),
+   * none in a media thread: a media thread's death leaves it where it is.
+   */
+  readonly mediaOnRouter?: boolean;
   /** The streams it sends, for SFU consumers (browsers); absent: its legs are its sources. */
   sources?(): readonly MediaSource[];
   /**

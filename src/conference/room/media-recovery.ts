@@ -18,10 +18,11 @@ export const MEDIA_FAILURE_CAUSE: HangupCause = {
  * re-homes every participant on it instead of ending the calls:
  *  - what survived is kept untouched: after a router fault, a phone whose audio terminates in a media thread (no
  *    mediasoup Producer) keeps its socket and address, and is only re-attached to the new mix on the same thread;
- *  - everything else renegotiates onto legs built in the new media (SIP: a re-INVITE with the new address,
- *    `ParticipantSession.renegotiate`, as a move to another room does);
- *  - a session that cannot (a browser, a call still being set up, a refused re-INVITE) is ended cleanly with
- *    BYE and `Reason: SIP;cause=500;text="media failure"`.
+ *    after a thread fault, browsers and SIP-over-WebSocket calls (on the router) are re-attached to the new mix;
+ *  - everything else renegotiates onto legs built in the new media (SIP: a re-INVITE with the new address, a
+ *    WebRTC call re-offered on the new worker, `ParticipantSession.renegotiate`, as a move to another room does);
+ *  - a session that cannot (a browser after a router fault, a call still being set up, a refused re-INVITE) is
+ *    ended cleanly with BYE and `Reason: SIP;cause=500;text="media failure"` (a browser's page rejoins).
  * Each participant is handled on its own: one failing never affects another. Every step is logged.
  */
 export async function recoverRoomMedia(room: Room, fault: MediaFault): Promise<void> {
@@ -96,9 +97,10 @@ async function rehome(
  *  - after a router fault, legs whose RTP terminates in a media thread (no mediasoup Producer) still live, on their
  *    thread: they survive when the new media sits on that same thread (and the old media's thread was that one:
  *    a replacement thread of the same index holds none of them);
- *  - after a media thread's death, WebRTC legs (SIP over WebSocket) live on the room's router, which mediasoup
- *    terminates (ICE, DTLS, SRTP) without any media thread: the new mixer consumes them where they are. A
- *    re-offer could not move them anyway: a router of the same worker has the same DTLS certificate.
+ *  - after a media thread's death, browsers (their WebRTC peer) and WebRTC legs (SIP over WebSocket) live on the
+ *    room's router, which mediasoup terminates (ICE, DTLS, SRTP) without any media thread: the new mixer consumes
+ *    them where they are. A re-offer could not move them anyway: a router of the same worker has the same DTLS
+ *    certificate.
  */
 function legsSurvive(
   session: ParticipantSession,
@@ -106,7 +108,9 @@ function legsSurvive(
   target: RoomMedia,
   fault: MediaFault,
 ): boolean {
-  if (old === undefined || session.legs.length === 0) return false;
+  if (old === undefined) return false;
+  if (fault === MediaFault.Thread && session.mediaOnRouter) return true;
+  if (session.legs.length === 0) return false;
   if (fault === MediaFault.Thread)
     return session.legs.every((l) => l.webRtc !== undefined && l.mixerLeg === undefined);
   return (

@@ -174,6 +174,7 @@ export class FakeInstance implements RoomMediaInstance {
   readonly audios: FakeRoomAudio[] = [];
   closed = false;
   readonly legs: MediaLegFactory;
+  private readonly lostListeners: Array<() => void> = [];
 
   constructor(
     readonly id: string,
@@ -190,6 +191,15 @@ export class FakeInstance implements RoomMediaInstance {
 
   get threadIndex(): number {
     return this.thread.index;
+  }
+
+  onLost(listener: () => void): void {
+    this.lostListeners.push(listener);
+  }
+
+  /** The media thread holding this instance died. */
+  lose(): void {
+    for (const l of this.lostListeners) l();
   }
 
   async createAudio(opts: CreateAudioOptions): Promise<RoomAudio> {
@@ -332,6 +342,11 @@ export function routerLeg(): MediaLeg {
   return { ...leg, mixerLeg: undefined, producer: { id: 'producer', closed: false } } as unknown as MediaLeg;
 }
 
+/** A SIP-over-WebSocket call's leg: a WebRtcTransport on the router (ICE, DTLS, SRTP in mediasoup). */
+export function webRtcLeg(): MediaLeg {
+  return { ...routerLeg(), webRtc: { fingerprints: [] } } as unknown as MediaLeg;
+}
+
 export class FakeSession extends EventEmitter implements ParticipantSession {
   readonly kind = ParticipantKind.Sip;
   readonly hangups: Array<{ reason: LeaveReason; why?: HangupCause }> = [];
@@ -339,13 +354,20 @@ export class FakeSession extends EventEmitter implements ParticipantSession {
   renegotiated: MediaLegFactory[] = [];
   renegotiate?: (legs: MediaLegFactory) => Promise<void>;
   readonly audio: AudioEndpoint;
+  readonly mediaOnRouter?: boolean;
 
   constructor(
     readonly participant: Participant,
-    opts: { legs?: MediaLeg[]; renegotiable?: boolean; renegotiateFails?: boolean } = {},
+    opts: {
+      legs?: MediaLeg[];
+      renegotiable?: boolean;
+      renegotiateFails?: boolean;
+      mediaOnRouter?: boolean;
+    } = {},
   ) {
     super();
     this.legs = opts.legs ?? [threadLeg(0)];
+    if (opts.mediaOnRouter) this.mediaOnRouter = true;
     this.audio = {
       participantId: participant.id,
       setSource: async () => undefined,
@@ -403,6 +425,8 @@ export interface FakeConnectorOptions {
   legs?: MediaLeg[];
   renegotiable?: boolean;
   renegotiateFails?: boolean;
+  /** A browser's session: all its media on the router, no legs. */
+  mediaOnRouter?: boolean;
   /** Hold connect() (media setup) until released. */
   connectGate?: Promise<void>;
   /** Hold establish() (signalling) until released; reject to fail it. */
@@ -429,6 +453,7 @@ export class FakeConnector implements SessionConnector {
       ...(this.opts.legs ? { legs: this.opts.legs } : {}),
       ...(this.opts.renegotiable ? { renegotiable: true } : {}),
       ...(this.opts.renegotiateFails ? { renegotiateFails: true } : {}),
+      ...(this.opts.mediaOnRouter ? { mediaOnRouter: true } : {}),
     });
     await this.opts.connectGate;
     return this.session;

@@ -8,7 +8,7 @@
 import { LeaveReason } from '../../../src/conference/participant/leave-reason';
 import { ParticipantState } from '../../../src/conference/participant/participant';
 import { ERROR_CATALOGUE } from '../../../src/errors/catalogue';
-import { makeConference, routerLeg, threadLeg, type TestConference } from './fakes';
+import { makeConference, routerLeg, threadLeg, webRtcLeg, type TestConference } from './fakes';
 
 const settle = (ms = 20): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -63,6 +63,31 @@ describe('media fault recovery', () => {
     expect(c.session!.hangups).toEqual([]);
     expect(c.session!.rehomed).toEqual([fresh.legs]);
     expect(fresh.mix()!.members).toEqual(new Set([a.participant!.id, c.participant!.id]));
+  });
+
+  it('thread death: a new mixer; what lives on the router is re-attached where it is, thread-bound legs renegotiate', async () => {
+    const t = makeConference();
+    const phone = await t.join('demo', 'alice', { legs: [threadLeg(0)], renegotiable: true });
+    const sipWs = await t.join('demo', 'bob', { legs: [webRtcLeg()], renegotiable: true });
+    const browser = await t.join('demo', 'carol', { legs: [], mediaOnRouter: true });
+    const host = t.media.host('demo');
+    const old = host.current()!;
+    old.lose();
+    expect(t.conference.getRoom('demo').isRecovering).toBe(true);
+    await recovered(t, 'demo');
+    const fresh = host.current()!;
+    expect(t.media.host('demo')).toBe(host); // the router stays
+    expect(fresh).not.toBe(old);
+    expect(old.closed).toBe(true);
+
+    expect([phone.session!.renegotiated, phone.session!.rehomed]).toEqual([[fresh.legs], []]);
+    for (const c of [sipWs, browser]) {
+      expect([c.session!.renegotiated, c.session!.rehomed]).toEqual([[], [fresh.legs]]);
+      expect(c.session!.hangups).toEqual([]);
+    }
+    expect(fresh.mix()!.members).toEqual(
+      new Set([phone.participant!.id, sipWs.participant!.id, browser.participant!.id]),
+    );
   });
 
   it('a refused renegotiation ends that call only', async () => {
