@@ -67,6 +67,14 @@ test('an attendee on the second worker hears the host and sees its camera throug
   expect(made).toHaveLength(1);
   expect(made[0]).toMatchObject({ workerIndex: 1, routerId: placed[0]!.receiveRouterId });
   expect(made[0]!.origin).not.toBe(placed[0]!.receiveRouterId);
+  // The operator sees it too: GET /api/rooms/:id lists each worker's viewers and consumers.
+  const detail = await p.api<{ audience?: Array<{ workerIndex: number; origin: boolean; viewers: number }> }>(
+    `/api/rooms/${ROOM}`,
+  );
+  expect(detail.body.audience?.map((a) => [a.workerIndex, a.origin, a.viewers])).toEqual([
+    [0, true, 0],
+    [1, false, 1],
+  ]);
 
   // What the attendee receives there: the host's audio and the camera's decoded frames.
   await waitStats(

@@ -10,7 +10,7 @@ import { WebRtcPeer } from '../../media/webrtc/webrtc-peer';
 import type { VideoCodecName } from '../../media/video/keyframe';
 import { SpeakerVideo } from '../../media/video/speaker-video';
 import type { MediaLegFactory } from '../../media/media-leg';
-import { RoomFanout, type FanoutSettings } from './room-fanout';
+import { RoomFanout, type FanoutSettings, type PlacementLoad } from './room-fanout';
 import type { CreateAudioOptions, RoomMediaHost, RoomMediaInstance, RoomMediaProvider } from './room-media';
 
 export interface RouterSource {
@@ -139,6 +139,10 @@ class RouterRoomHost implements RoomMediaHost {
         opts.threads.releaseRoom(instanceId);
       },
     };
+  }
+
+  audience(): PlacementLoad[] | undefined {
+    return this.fanout?.loads();
   }
 
   close(): void {

@@ -3,6 +3,7 @@ import type { MediaLegFactory } from '../../media/media-leg';
 import type { RoomAudio, RoomAudioStats } from '../../media/room-audio/room-audio';
 import type { VideoCodecName } from '../../media/video/keyframe';
 import type { SpeakerVideo } from '../../media/video/speaker-video';
+import type { PlacementLoad } from './room-fanout';
 
 /**
  * The media a room needs, injected (the app: mediasoup routers, media threads and mixers; unit tests: fakes). The
@@ -30,6 +31,11 @@ export interface RoomMediaHost {
   createSpeakerVideo?(codec: VideoCodecName, log: Logger): Promise<SpeakerVideo>;
   /** Resolves once an instance can be opened on a live media thread (after a thread died, its replacement). */
   ready?(): Promise<void>;
+  /**
+   * Where the room's audience receives (`rtc.fanout`): per worker, the consumers on the room's router there and the
+   * receive-only browsers placed on it. Absent or undefined: no fan-out (everyone on the room's router).
+   */
+  audience?(): PlacementLoad[] | undefined;
   /** Closes the router (and with it whatever still lives on it). */
   close(): void;
 }

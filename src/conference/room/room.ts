@@ -12,6 +12,7 @@ import type { ParticipantSession } from '../participant/participant-session';
 import { systemClock, type Clock } from '../../sip/transaction/clock';
 import { RoomWebinar } from '../webinar/room-webinar';
 import { ActiveSpeaker } from './active-speaker';
+import type { PlacementLoad } from './room-fanout';
 import { RoomVideo } from '../video/room-video';
 import type { WebinarSettings } from '../webinar/webinar-policy';
 
@@ -507,8 +508,14 @@ export class Room extends TypedEmitter<RoomEvents> {
     };
   }
 
-  detail(): RoomView & { participantList: ParticipantView[] } {
-    return { ...this.view(), participantList: this.participants().map((p) => p.view()) };
+  /** The room, its participants and, with fan-out on (`rtc.fanout`), where its audience receives. */
+  detail(): RoomView & { participantList: ParticipantView[]; audience?: PlacementLoad[] } {
+    const audience = this.host.audience?.();
+    return {
+      ...this.view(),
+      participantList: this.participants().map((p) => p.view()),
+      ...(audience ? { audience } : {}),
+    };
   }
 
   private drop(m: Member): void {
