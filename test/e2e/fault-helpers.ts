@@ -25,12 +25,14 @@ export async function until(
   }
 }
 
-export async function dialThree(parley: E2eParley, room: string, phones: SipPhone[]): Promise<SipPhone[]> {
-  for (const [user, tone] of [
-    ['alice', TONE.a],
-    ['bob', TONE.b],
-    ['carol', TONE.c],
-  ] as const) {
+/** PCMU tone phones that follow re-INVITEs, called into `room` one after the other. */
+async function dialTonePhones(
+  parley: E2eParley,
+  room: string,
+  phones: SipPhone[],
+  who: ReadonlyArray<readonly [user: string, tone: number]>,
+): Promise<void> {
+  for (const [user, tone] of who)
     phones.push(
       await SipPhone.call({
         target: `sip:${room}@127.0.0.1:${parley.sipPort}`,
@@ -40,7 +42,14 @@ export async function dialThree(parley: E2eParley, room: string, phones: SipPhon
         followReinvites: true,
       }),
     );
-  }
+}
+
+export async function dialThree(parley: E2eParley, room: string, phones: SipPhone[]): Promise<SipPhone[]> {
+  await dialTonePhones(parley, room, phones, [
+    ['alice', TONE.a],
+    ['bob', TONE.b],
+    ['carol', TONE.c],
+  ]);
   await parley.waitParticipants(room, (ps) => ps.length === 3);
   return phones;
 }
@@ -66,19 +75,10 @@ export async function dialTwoAndBrowser(
   phones: SipPhone[],
   browsers: TestBrowser[],
 ): Promise<{ web: TestBrowser; webId: string; phoneIds: string[] }> {
-  for (const [user, tone] of [
+  await dialTonePhones(parley, room, phones, [
     ['alice', TONE.a],
     ['bob', TONE.b],
-  ] as const)
-    phones.push(
-      await SipPhone.call({
-        target: `sip:${room}@127.0.0.1:${parley.sipPort}`,
-        user,
-        codec: 'PCMU',
-        tone,
-        followReinvites: true,
-      }),
-    );
+  ]);
   const web = await launchBrowser({ toneHz: TONE.c, name: 'web' });
   browsers.push(web);
   // Original sound (?audio=raw): Chromium's noise suppression would fade a steady test tone.
@@ -89,6 +89,16 @@ export async function dialTwoAndBrowser(
     .map((x) => x.id)
     .sort();
   return { web, webId, phoneIds };
+}
+
+/** Alice and bob (dialTwoAndBrowser) each hear the browser and the other phone. */
+export async function expectPhonesHearBrowserAndEachOther(phones: SipPhone[]): Promise<void> {
+  for (const [i, ph] of phones.entries()) {
+    const levels = await phoneHears(ph);
+    const ctx = `phone ${i} heard ${JSON.stringify(levels)}`;
+    expect({ ctx, web: levels[TONE.c]! > -25 }).toEqual({ ctx, web: true });
+    expect({ ctx, other: levels[i === 0 ? TONE.b : TONE.a]! > -25 }).toEqual({ ctx, other: true });
+  }
 }
 
 /** What a phone hears over the next 2.5 s, as FFT medians of the three tones. */
