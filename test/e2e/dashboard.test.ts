@@ -91,9 +91,9 @@ function xssFlag(): Promise<unknown> {
   return page.evaluate('window.__xss');
 }
 
-/** The status line (aria-live) shows `text`. */
-async function status(text: string | RegExp): Promise<void> {
-  await page.getByRole('status').filter({ hasText: text }).first().waitFor({ timeout: 15000 });
+/** The status line (aria-live) shows `text` (within `timeoutMs`: a hang guard). */
+async function status(text: string | RegExp, timeoutMs = 15000): Promise<void> {
+  await page.getByRole('status').filter({ hasText: text }).first().waitFor({ timeout: timeoutMs });
 }
 
 /** A SIPp caller whose From carries a hostile display name; it stays until the server hangs up (BYE). */
@@ -312,7 +312,8 @@ test('Lock room: a new caller is refused with 403; Unlock room lifts it', async 
 test('Start livestream streams the room to HLS (live in the status line); Stop livestream stops it', async () => {
   const p = parley!;
   await page.getByRole('button', { name: 'Start livestream', exact: true }).click();
-  await status(`Livestream of ${ROOM} is live.`);
+  // ffmpeg's start and first encoded frames: as the other livestream tests, up to a minute on a loaded machine.
+  await status(`Livestream of ${ROOM} is live.`, 60000);
   // The playlist is written once the first segment is complete.
   let playlist = { status: 0, text: '' };
   for (let i = 0; i < 60 && playlist.status !== 200; i++) {
