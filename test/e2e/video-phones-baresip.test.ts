@@ -13,10 +13,10 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { launchBrowser, type TestBrowser } from '../support/browser';
-import { spawnBaresip, type BaresipRun } from '../support/baresip';
+import { baresipConfigHead, baresipRtpPorts, spawnBaresip, type BaresipRun } from '../support/baresip';
 import { startE2eParley, sleep, type E2eParley } from '../support/parley-e2e';
 import { freePort } from '../support/sipp';
-import type { ReceivedRtp, VideoPhone } from '../support/video-phone';
+import { receivedRtp, type ReceivedRtp, type VideoPhone } from '../support/video-phone';
 import {
   annexB,
   callDeskPhone,
@@ -66,16 +66,10 @@ async function baresipConfig(
   execFileSync('sox', ['-n', '-r', '8000', '-c', '1', '-b', '16', wav, 'trim', '0', '300']);
   const sipPort = await freePort(undefined, 2);
   const ctrlPort = await freePort();
-  const rtpBase = 20000 + (sipPort % 50) * 100;
   fs.writeFileSync(
     path.join(cfgDir, 'config'),
     [
-      'poll_method epoll',
-      `sip_listen 127.0.0.1:${sipPort}`,
-      `audio_source aufile,${wav}`,
-      'audio_player aubridge,nil',
-      'audio_alert aubridge,nil',
-      `rtp_ports ${rtpBase}-${rtpBase + 99}`,
+      ...baresipConfigHead(sipPort, wav),
       'video_source fakevideo,nil',
       'video_display fakevideo,nil',
       'video_size 160x120',
@@ -98,7 +92,7 @@ async function baresipConfig(
     ].join('\n'),
   );
   fs.writeFileSync(path.join(cfgDir, 'accounts'), `<sip:${user}@127.0.0.1>;regint=0\n`);
-  return { cfgDir, ctrlPort, rtp: [rtpBase, rtpBase + 99] };
+  return { cfgDir, ctrlPort, rtp: baresipRtpPorts(sipPort) };
 }
 
 /** One command to baresip's ctrl_tcp socket (a JSON object in a netstring); resolves on its response. */
@@ -157,23 +151,6 @@ function capture(
   });
 }
 
-/** An RTP packet (RTCP aside, RFC 5761 §4) in the form the video helpers read. */
-function rtpOf(m: Buffer, at: number): ReceivedRtp | undefined {
-  if (m.length < 12 || m[0] >> 6 !== 2 || (m[1] >= 192 && m[1] <= 223)) return undefined;
-  let off = 12 + 4 * (m[0] & 0x0f);
-  if (m[0] & 0x10) off += 4 + 4 * m.readUInt16BE(off + 2);
-  return {
-    at,
-    pt: m[1] & 0x7f,
-    marker: (m[1] & 0x80) !== 0,
-    seq: m.readUInt16BE(2),
-    ts: m.readUInt32BE(4),
-    ssrc: m.readUInt32BE(8),
-    extension: (m[0] & 0x10) !== 0,
-    payload: m.subarray(off),
-  };
-}
-
 test('baresip (a real SIP video phone) sees the browser camera, then the phone, then the browser: one continuous H.264 stream', async () => {
   const room = 'video-baresip';
   const target = `sip:${room}@127.0.0.1:${parley.sipPort}`;
@@ -210,7 +187,7 @@ test('baresip (a real SIP video phone) sees the browser camera, then the phone, 
   /** The RTP baresip received on its video port, so far. */
   const video = (): ReceivedRtp[] =>
     received.flatMap((r) =>
-      r.port === videoPort ? [rtpOf(r.payload, r.at)].filter((p) => p !== undefined) : [],
+      r.port === videoPort ? [receivedRtp(r.payload, r.at)].filter((p) => p !== undefined) : [],
     );
 
   browser = await launchBrowser({ toneHz: 407, name: 'video-baresip' });

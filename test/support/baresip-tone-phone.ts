@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { spawnBaresip } from './baresip';
+import { baresipConfigHead, spawnBaresip } from './baresip';
 import fs from 'node:fs';
 import path from 'node:path';
 import { freePort } from './sipp';
@@ -51,16 +51,10 @@ export async function startBaresipTonePhone(o: {
     ...(o.tone === null ? ['trim', '0', secs] : ['synth', secs, 'sine', String(o.tone), 'vol', '0.25']),
   ]);
   const sipPort = await freePort(undefined, 2);
-  const rtpBase = 20000 + (sipPort % 50) * 100;
   fs.writeFileSync(
     path.join(cfgDir, 'config'),
     [
-      'poll_method epoll',
-      `sip_listen 127.0.0.1:${sipPort}`,
-      `audio_source aufile,${wav}`,
-      'audio_player aubridge,nil',
-      'audio_alert aubridge,nil',
-      `rtp_ports ${rtpBase}-${rtpBase + 99}`,
+      ...baresipConfigHead(sipPort, wav),
       `snd_path ${recDir}`,
       'opus_stereo no',
       'opus_sprop_stereo no',

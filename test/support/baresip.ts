@@ -4,6 +4,28 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { freePort } from './sipp';
 
+/**
+ * The first lines of a test baresip's config: SIP on a loopback port, `wav` as its microphone, nothing played,
+ * and an RTP range of its own derived from the SIP port (so parallel softphones never share ports).
+ */
+export function baresipConfigHead(sipPort: number, wav: string): string[] {
+  const [rtpFirst, rtpLast] = baresipRtpPorts(sipPort);
+  return [
+    'poll_method epoll',
+    `sip_listen 127.0.0.1:${sipPort}`,
+    `audio_source aufile,${wav}`,
+    'audio_player aubridge,nil',
+    'audio_alert aubridge,nil',
+    `rtp_ports ${rtpFirst}-${rtpLast}`,
+  ];
+}
+
+/** The RTP port range a test baresip listening on `sipPort` uses (`baresipConfigHead`). */
+export function baresipRtpPorts(sipPort: number): [number, number] {
+  const base = 20000 + (sipPort % 50) * 100;
+  return [base, base + 99];
+}
+
 export interface BaresipRun {
   /** the softphone's console output (its status lines show the audio bit rates, tx/rx) */
   output(): string;
@@ -46,16 +68,10 @@ export async function runBaresip(o: {
     '0.3',
   ]);
   const sipPort = await freePort(undefined, 2);
-  const rtpBase = 20000 + (sipPort % 50) * 100;
   fs.writeFileSync(
     path.join(cfgDir, 'config'),
     [
-      'poll_method epoll',
-      `sip_listen 127.0.0.1:${sipPort}`,
-      `audio_source aufile,${wav}`,
-      'audio_player aubridge,nil',
-      'audio_alert aubridge,nil',
-      `rtp_ports ${rtpBase}-${rtpBase + 99}`,
+      ...baresipConfigHead(sipPort, wav),
       ...(o.cafile ? [`sip_cafile ${o.cafile}`] : []),
       'module_path /usr/lib/baresip/modules',
       'module g711.so',

@@ -35,6 +35,23 @@ export interface ReceivedRtp {
   payload: Buffer;
 }
 
+/** An RTP packet (RTCP aside, RFC 5761 §4) as the video helpers read it; its payload copied. */
+export function receivedRtp(m: Buffer, at: number): ReceivedRtp | undefined {
+  if (m.length < 12 || m[0] >> 6 !== 2 || (m[1] >= 192 && m[1] <= 223)) return undefined;
+  let off = 12 + 4 * (m[0] & 0x0f);
+  if (m[0] & 0x10) off += 4 + 4 * m.readUInt16BE(off + 2);
+  return {
+    at,
+    pt: m[1] & 0x7f,
+    marker: (m[1] & 0x80) !== 0,
+    seq: m.readUInt16BE(2),
+    ts: m.readUInt32BE(4),
+    ssrc: m.readUInt32BE(8),
+    extension: (m[0] & 0x10) !== 0,
+    payload: Buffer.from(m.subarray(off)),
+  };
+}
+
 /**
  * A SIP video phone for e2e tests, on Parley's own SIP stack: it offers PCMU audio (a paced tone, so the room's
  * VAD sees it speak) and H.264 video (RFC 6184: constrained baseline 42e01f, packetization-mode 1). Its camera is
@@ -75,18 +92,8 @@ export class VideoPhone {
           if (m[i + 1] === 206 && ((m[i] & 0x1f) === 1 || (m[i] & 0x1f) === 4)) this.keyframeRequests++;
         return;
       }
-      let off = 12 + 4 * (m[0] & 0x0f);
-      if (m[0] & 0x10) off += 4 + 4 * m.readUInt16BE(off + 2);
-      this.video.push({
-        at: Date.now(),
-        pt: m[1] & 0x7f,
-        marker: (m[1] & 0x80) !== 0,
-        seq: m.readUInt16BE(2),
-        ts: m.readUInt32BE(4),
-        ssrc: m.readUInt32BE(8),
-        extension: (m[0] & 0x10) !== 0,
-        payload: Buffer.from(m.subarray(off)),
-      });
+      const p = receivedRtp(m, Date.now());
+      if (p) this.video.push(p);
     });
     // The camera's RTP goes out from the phone's video port.
     cameraSock.on('message', (m) => {
