@@ -212,7 +212,10 @@ export interface RtcServerToClient {
   peerLeft: (peer: { id: string }) => void;
   /** The mixer's voice activity (active speaker). */
   speaking: (e: { id: string; speaking: boolean }) => void;
-  /** A stream to receive: create the consumer, then `resumeConsumer` when its tile is visible. */
+  /**
+   * A stream to receive, paused: create the consumer, then `resumeConsumer` (audio at once, video when its tile
+   * is visible). A muted participant's audio stays paused until it is unmuted.
+   */
   newConsumer: (c: NewConsumer) => void;
   consumerClosed: (c: { consumerId: string }) => void;
   /**

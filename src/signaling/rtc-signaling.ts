@@ -299,11 +299,11 @@ export class RtcSignaling {
       return null;
     });
     on('resumeConsumer', ConsumerRefSchema, async (req) => {
-      await need().session.peer.consumer(req.consumerId).resume();
+      await need().session.setConsumerWanted(req.consumerId, true);
       return null;
     });
     on('pauseConsumer', ConsumerRefSchema, async (req) => {
-      await need().session.peer.consumer(req.consumerId).pause();
+      await need().session.setConsumerWanted(req.consumerId, false);
       return null;
     });
     on('setPreferredLayers', PreferredLayersSchema, async (req) => {

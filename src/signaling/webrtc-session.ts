@@ -68,6 +68,13 @@ interface Subscription {
   onProducer: (producer: types.Producer) => void;
   /** The source's Producer is held (acquireProducer called). */
   held: boolean;
+  /**
+   * Consumes one after the other: the source's first Producer can be announced twice (the `producer` event and
+   * `acquireProducer`'s answer), and two consumes in flight would both reach the page.
+   */
+  consuming: Promise<void>;
+  /** The page asked for the consumer's media (`resumeConsumer`: its track is set up, its tile visible). */
+  wanted: boolean;
 }
 
 /**
@@ -215,13 +222,15 @@ export class WebRtcSession extends TypedEmitter<ParticipantSessionEvents> implem
     const sub: Subscription = {
       pub,
       held: true,
-      onProducer: (producer) => void this.consume(sub, producer),
+      onProducer: (producer) => this.queueConsume(sub, producer),
+      consuming: Promise.resolve(),
+      wanted: false,
     };
     this.subs.set(pub.key, sub);
     pub.source.on('producer', sub.onProducer);
     void pub.source.acquireProducer().then(
       (producer) => {
-        if (producer && this.subs.get(pub.key) === sub && !sub.consumer) return this.consume(sub, producer);
+        if (producer) this.queueConsume(sub, producer);
       },
       (err: unknown) =>
         this.participant.log.warn({ err, from: pub.participantId }, 'cannot acquire a stream'),
@@ -233,13 +242,31 @@ export class WebRtcSession extends TypedEmitter<ParticipantSessionEvents> implem
     if (sub) this.unsubscribe(sub);
   };
 
-  private readonly onFeedMuted = (participantId: string, muted: boolean): void => {
-    for (const sub of this.subs.values()) {
-      if (sub.pub.participantId !== participantId || sub.pub.source.kind !== 'audio' || !sub.consumer)
-        continue;
-      void (muted ? sub.consumer.pause() : sub.consumer.resume()).catch(() => undefined);
-    }
+  private readonly onFeedMuted = (participantId: string): void => {
+    for (const sub of this.subs.values())
+      if (sub.pub.participantId === participantId && sub.pub.source.kind === 'audio')
+        void this.applyFlow(sub).catch(() => undefined);
   };
+
+  /**
+   * The page's `resumeConsumer`/`pauseConsumer`: it wants the consumer's media (its track is set up) or not (a
+   * video tile out of view). What flows is that and the focus's mute: a muted participant's audio stays paused
+   * whatever the page asks, and flows again when unmuted if the page wants it.
+   */
+  async setConsumerWanted(consumerId: string, wanted: boolean): Promise<void> {
+    const consumer = this.peer.consumer(consumerId);
+    const sub = [...this.subs.values()].find((s) => s.consumer === consumer);
+    if (!sub) return wanted ? consumer.resume() : consumer.pause(); // unsubscribed, closing
+    sub.wanted = wanted;
+    await this.applyFlow(sub);
+  }
+
+  private async applyFlow(sub: Subscription): Promise<void> {
+    const c = sub.consumer;
+    if (!c || c.closed) return;
+    const muted = c.kind === 'audio' && this.feed?.isMuted(sub.pub.participantId) === true;
+    await (sub.wanted && !muted ? c.resume() : c.pause());
+  }
 
   private unsubscribe(sub: Subscription, closeConsumer = true): void {
     this.subs.delete(sub.pub.key);
@@ -256,9 +283,17 @@ export class WebRtcSession extends TypedEmitter<ParticipantSessionEvents> implem
     }
   }
 
-  /** Receives `producer` (a first one, or the replacement of the one consumed so far). */
+  /** Receives `producer` (a first one, or the replacement of the one consumed so far), after earlier ones. */
+  private queueConsume(sub: Subscription, producer: types.Producer): void {
+    sub.consuming = sub.consuming
+      .then(() => this.consume(sub, producer))
+      .catch((err: unknown) =>
+        this.participant.log.warn({ err, from: sub.pub.participantId }, 'cannot consume a stream'),
+      );
+  }
+
   private async consume(sub: Subscription, producer: types.Producer): Promise<void> {
-    if (this.closed || this.subs.get(sub.pub.key) !== sub) return;
+    if (this.closed || this.subs.get(sub.pub.key) !== sub || producer.closed) return;
     if (sub.consumer && !sub.consumer.closed && sub.consumer.producerId === producer.id) return;
     if (sub.consumer) {
       const old = sub.consumer.id;
@@ -284,8 +319,10 @@ export class WebRtcSession extends TypedEmitter<ParticipantSessionEvents> implem
       this.peer.closeConsumer(consumer.id);
       return;
     }
+    // Created paused (WebRtcPeer.consume): nothing is sent before the page has set the consumer up with its SSRC
+    // (RTP arriving first can be bound by the browser to another stream's receiver) and asks for it.
     sub.consumer = consumer;
-    if (consumer.kind === 'audio' && this.feed?.isMuted(sub.pub.participantId)) await consumer.pause();
+    sub.wanted = false;
     this.link.emit('newConsumer', {
       consumerId: consumer.id,
       producerId: producer.id,

@@ -9,6 +9,8 @@
  *   receives of it; unmuted, both come back;
  * - reconnect: a browser whose connection drops comes back as the same participant, with media both ways;
  * - a kick from the API ends a browser (its page is told why); leaving ends it too;
+ * - a phone muted before a browser joins is not heard by it (the page resumes its consumer; the mute holds) until
+ *   unmuted, and each stream reaches the page as one consumer;
  * - relay only (`iceTransportPolicy: 'relay'`) through a local coturn with TURN REST API credentials: audio both ways;
  * - PIN rooms and bad requests get the catalogue's errors.
  * Needs `npx tsc -p tsconfig.build.json` (dist/), Chromium, coturn; runs on loopback only (scripts/loopback-only.sh).
@@ -260,6 +262,35 @@ test('relay only through coturn (TURN REST API credentials): audio both ways', a
   await expectHearing(FREQS, [[phone, [TONE.z], [], 'phone hears the relayed browser']]);
   await waitLevel(z, TONE.phone, ps[0]!.id, (db) => db > BROWSER_HEARD_DB, 'relayed browser hears the phone');
   expect(await withProbe<string | undefined>(z, 'return probe.selectedCandidateType();')).toBe('relay');
+});
+
+test('a phone muted before a browser joins stays unheard by it until unmuted; each stream is consumed once', async () => {
+  const phone = await dial('muted-first', 'muted-phone', TONE.phone);
+  const ps = await parley.waitParticipants('muted-first', (l) => l.length === 1 && l[0]!.state === 'joined');
+  const phoneId = ps[0]!.id;
+  expect(
+    (await parley.post(`/api/rooms/muted-first/participants/${phoneId}/mute`, { muted: true })).status,
+  ).toBe(200);
+  const w = await browser(TONE.z, 'w');
+  await probeJoin(w, probe.url, { server: parley.http, room: 'muted-first', name: 'Wanda' });
+  // The page resumes every consumer it sets up (as the room page does): the focus's mute still holds the phone's.
+  const end = Date.now() + 10000;
+  while (Date.now() < end) {
+    const events = await withProbe<string[]>(w, 'return probe.events;');
+    if (events.includes(`newConsumer audio from ${phoneId}`)) break;
+    await sleep(100);
+  }
+  await sleep(2000);
+  const muted = await probeLevels(w, TONE.phone);
+  expect({ muted, gone: (muted[phoneId] ?? -200) < BROWSER_GONE_DB }).toEqual({ muted, gone: true });
+  await parley.post(`/api/rooms/muted-first/participants/${phoneId}/mute`, { muted: false });
+  await waitLevel(w, TONE.phone, phoneId, (db) => db > BROWSER_HEARD_DB, 'w hears the phone once unmuted');
+  // One consumer for the phone's one stream (its Producer is announced twice at first: event and answer).
+  const consumers = (await withProbe<string[]>(w, 'return probe.events;')).filter((e) =>
+    e.startsWith('newConsumer '),
+  );
+  expect(consumers).toEqual([`newConsumer audio from ${phoneId}`]);
+  await expectHearing(FREQS, [[phone, [TONE.z], [], 'the muted-first phone hears the browser']]);
 });
 
 test('PIN rooms and bad requests get the catalogue errors', async () => {

@@ -2,11 +2,12 @@
  * Shared by the media-fault tests (fault-worker.test.ts, fault-thread.test.ts): three PCMU tone phones in one mixed
  * room that follow re-INVITEs, and the checks that nobody lost the call and everybody hears the others.
  */
+import type { Page } from 'playwright-core';
 import { launchBrowser, type TestBrowser } from '../support/browser';
 import { sleep, type E2eParley } from '../support/parley-e2e';
 import { SipPhone } from '../support/sip-phone';
 import { expectHearing, hearNext, toneMedians } from './conference-helpers';
-import { joinRoom } from './web-helpers';
+import { joinRoom, pageToneLevels } from './web-helpers';
 
 /** Tones (Hz): none a whole number of cycles per 20 ms (8.14, 12.26, 20.62). */
 export const TONE = { a: 407, b: 613, c: 1031 } as const;
@@ -68,7 +69,10 @@ export async function expectEveryoneHearsTheOthers(phones: SipPhone[], settleMs?
   );
 }
 
-/** Two tone phones (alice 407 Hz, bob 613 Hz, following re-INVITEs) and a Chromium page (1031 Hz) in `room`. */
+/**
+ * Two tone phones (alice 407 Hz, bob 613 Hz, following re-INVITEs) and a Chromium page (1031 Hz) in `room`;
+ * `phoneIds` is [alice's, bob's].
+ */
 export async function dialTwoAndBrowser(
   parley: E2eParley,
   room: string,
@@ -84,11 +88,8 @@ export async function dialTwoAndBrowser(
   // Original sound (?audio=raw): Chromium's noise suppression would fade a steady test tone.
   const webId = await joinRoom(web, parley.http, room, 'Web', { query: '?audio=raw' });
   const joined = await parley.waitParticipants(room, (l) => l.length === 3, 15000);
-  const phoneIds = joined
-    .filter((x) => x.id !== webId)
-    .map((x) => x.id)
-    .sort();
-  return { web, webId, phoneIds };
+  const idOf = (user: string): string => joined.find((x) => x.uri.startsWith(`sip:${user}@`))!.id;
+  return { web, webId, phoneIds: [idOf('alice'), idOf('bob')] };
 }
 
 /** Alice and bob (dialTwoAndBrowser) each hear the browser and the other phone. */
@@ -98,6 +99,25 @@ export async function expectPhonesHearBrowserAndEachOther(phones: SipPhone[]): P
     const ctx = `phone ${i} heard ${JSON.stringify(levels)}`;
     expect({ ctx, web: levels[TONE.c]! > -25 }).toEqual({ ctx, web: true });
     expect({ ctx, other: levels[i === 0 ? TONE.b : TONE.a]! > -25 }).toEqual({ ctx, other: true });
+  }
+}
+
+/**
+ * The page hears alice (407 Hz) in alice's stream and bob (613 Hz) in bob's (WebAudio in the page, each stream on
+ * its own). `phoneIds`: [alice's, bob's]. Waits for both streams (a page that joined again consumes them anew).
+ */
+export async function expectPageHearsPhones(page: Page, phoneIds: string[]): Promise<void> {
+  await until(
+    'the page receives both phones',
+    () =>
+      page.evaluate(
+        `(() => { const s = window.__parley.streams(); return ${JSON.stringify(phoneIds)}.every((id) => s[id] && s[id].getAudioTracks().length > 0); })()`,
+      ) as Promise<boolean>,
+  );
+  for (const [i, tone] of [TONE.a, TONE.b].entries()) {
+    const levels = await pageToneLevels(page, phoneIds[i]!, FREQS);
+    const ctx = `the page heard ${JSON.stringify(levels)} from ${i === 0 ? 'alice' : 'bob'}`;
+    expect({ ctx, heard: levels[tone]! > -25 }).toEqual({ ctx, heard: true });
   }
 }
 

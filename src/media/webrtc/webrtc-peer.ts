@@ -203,7 +203,9 @@ export class WebRtcPeer extends TypedEmitter<WebRtcPeerEvents> {
       consumer = await this.recv.consume({
         producerId: source.id,
         rtpCapabilities: caps,
-        paused: producer.kind === 'video',
+        // Paused until the page has set it up and asks for it (resumeConsumer): RTP sent before the browser knows
+        // the consumer's SSRC can be bound to another receiver (mediasoup's documented practice).
+        paused: true,
         ignoreDtx: true,
       });
     } catch (err) {
