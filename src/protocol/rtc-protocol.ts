@@ -135,6 +135,8 @@ export interface JoinResult {
   sendTransport: TransportInfo;
   recvTransport: TransportInfo;
   peers: PeerView[];
+  /** A webinar's audience: how many attendees listen (not in `peers`); 0 elsewhere. Updates: `audience`. */
+  audience: number;
   /** Chat history (newest last). */
   chat: ChatMessage[];
   /** Upper bound of an attachment's size. */
@@ -218,6 +220,8 @@ export interface RtcServerToClient {
    */
   newConsumer: (c: NewConsumer) => void;
   consumerClosed: (c: { consumerId: string }) => void;
+  /** The room's audience changed (a webinar's attendees; changes gathered for half a second). */
+  audience: (e: { attendees: number }) => void;
   /**
    * The codec the camera should be sent in: H.264 while a SIP video phone in the room receives the speaker video
    * (phones are sent the cameras as they are, never transcoded), VP8 otherwise. Sent on join and on change.

@@ -31,6 +31,7 @@ import {
 } from '../protocol/rtc-protocol';
 import type { AttachmentStore } from '../storage/attachment-store';
 import { CommandRateLimiter } from '../util/command-rate-limiter';
+import { AudienceNotifier } from './audience-notifier';
 import { registerChatHandlers } from './chat-handlers';
 import { SocketLink, type RtcSocket } from './page-link';
 import { turnCredentials, type TurnSettings } from './turn-credentials';
@@ -93,6 +94,11 @@ function onStage(p: Participant): boolean {
   return p.role !== 'attendee';
 }
 
+/** How many of the room's joined participants are its audience (off stage): the pages show the number. */
+function audienceOf(room: Room): number {
+  return room.participants().filter((p) => p.state === ParticipantState.Joined && !onStage(p)).length;
+}
+
 /** A participant as the page shows it. */
 function peerView(p: Participant): PeerView {
   return {
@@ -124,6 +130,8 @@ export class RtcSignaling {
   private readonly byParticipant = new Map<string, Browser>();
   /** Connections per source address: connected ones, plus handshakes let through and not connected yet. */
   private readonly perSource = new Map<string, number>();
+  /** Each room's audience size, told to its pages (coalesced). */
+  private readonly audience: AudienceNotifier;
   private closed = false;
 
   constructor(private readonly opts: RtcSignalingOptions) {
@@ -131,6 +139,13 @@ export class RtcSignaling {
     this.ns = this.io.of(RTC_NAMESPACE) as Namespace<RtcClientToServer, RtcServerToClient>;
     if (opts.limits) this.ns.use((socket, next) => this.admitConnection(socket, next));
     this.ns.on('connection', (socket) => this.onConnection(socket));
+    this.audience = new AudienceNotifier(
+      (roomId) => {
+        const room = this.opts.conference.listRooms().find((r) => r.id === roomId);
+        return room && !room.isClosed ? audienceOf(room) : undefined;
+      },
+      (roomId, attendees) => this.ns.to(roomChannel(roomId)).emit('audience', { attendees }),
+    );
     this.watchConference();
   }
 
@@ -147,6 +162,7 @@ export class RtcSignaling {
     if (this.closed) return Promise.resolve();
     this.closed = true;
     for (const b of this.byToken.values()) clearTimeout(b.grace);
+    this.audience.close();
     // The shared server stays up for its other namespaces; ours stops taking and holding pages.
     this.ns.disconnectSockets(true);
     return Promise.resolve();
@@ -463,6 +479,7 @@ export class RtcSignaling {
         .participants()
         .filter((p) => p !== b.participant && p.state === ParticipantState.Joined && onStage(p))
         .map(peerView),
+      audience: audienceOf(room),
       chat: room.chat.history(),
       attachmentMaxBytes: this.opts.attachmentMaxBytes,
     };
@@ -507,9 +524,11 @@ export class RtcSignaling {
     };
     o.on('participantJoined', (p, room) => {
       if (onStage(p)) to(room, p).emit('peerJoined', peerView(p));
+      else this.audience.changed(room.id);
     });
     o.on('participantLeft', (p, _reason, room) => {
       if (onStage(p)) to(room, p).emit('peerLeft', { id: p.id });
+      else this.audience.changed(room.id);
     });
     o.on('participantMuted', (p) => updated(p));
     // Promoted: the others see it come on stage; demoted: it leaves the stage. Its own page learns its role.
@@ -519,6 +538,7 @@ export class RtcSignaling {
       if (onStage(p)) to(room, p).emit('peerJoined', peerView(p));
       else to(room, p).emit('peerLeft', { id: p.id });
       own(p)?.emit('peerUpdated', peerView(p));
+      this.audience.changed(room.id);
     });
     o.on('participantHand', (p) => updated(p));
     o.on('participantMedia', (p) => updated(p));
@@ -550,9 +570,16 @@ export class RtcSignaling {
       watchChat(room);
       watchVideo(room);
     });
-    o.on('roomClosed', (room) => void this.opts.attachments.removeRoom(room.id).catch(() => undefined));
+    o.on('roomClosed', (room) => {
+      this.audience.forget(room.id);
+      void this.opts.attachments.removeRoom(room.id).catch(() => undefined);
+    });
     o.on('participantMoved', (p, from, toRoom) => {
-      if (!onStage(p)) return;
+      if (!onStage(p)) {
+        this.audience.changed(from.id);
+        this.audience.changed(toRoom.id);
+        return;
+      }
       to(from, p).emit('peerLeft', { id: p.id });
       to(toRoom, p).emit('peerJoined', peerView(p));
     });

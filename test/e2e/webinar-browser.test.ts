@@ -6,6 +6,8 @@
  *   the deadline's rule is unit-tested on a fake clock in test/unit/web/answer-deadline.test.ts);
  * - REST admit: the page shows the room; the attendee's mic is off and its unmute button disabled, labelled
  *   listen-only; the server has it muted;
+ * - the header counts the stage and the audience ("1 on stage · 2 in the audience" once an attendee phone is
+ *   admitted; not while it waits in the lobby; back to 1 when it hangs up);
  * - a second page, REST deny: "The host declined your request to join";
  * - a third page, "Stop waiting": back to the form, and the server drops its wait (not left behind in the lobby).
  * Screenshots go to test-artifacts/webinar-browser-*.png. Needs `npx tsc -p tsconfig.build.json` and the web build
@@ -103,6 +105,31 @@ test('admitted over REST: the page shows the room, the mic off and its unmute bu
   expect(await mic.getAttribute('title')).toMatch(/^Listen-only/);
   expect(await party('viewer', (p) => p.state === 'joined')).toMatchObject({ role: 'attendee', muted: true });
   await browser!.screenshot('webinar-browser-admitted');
+});
+
+test('the header counts the stage and the audience: an attendee phone admitted adds one, its hang-up takes it away', async () => {
+  const header = page.locator('.topbar-meta');
+  // The host phone on stage; this page's person is the audience.
+  await expect(header.textContent()).resolves.toMatch(/1 on stage · 1 in the audience/);
+  const listener = await SipPhone.call({
+    target: `sip:${ROOM}@127.0.0.1:${parley!.sipPort}`,
+    user: 'listener',
+    codec: 'PCMU',
+    tone: 1031,
+  });
+  phones.push(listener);
+  await sleep(500);
+  await listener.rfc4733(`${ATTENDEE_PIN}#`);
+  const w = await party('listener', (p) => p.waiting === 'admission');
+  // Waiting in the lobby is not the audience yet.
+  await sleep(1000);
+  await expect(header.textContent()).resolves.toMatch(/1 on stage · 1 in the audience/);
+  expect((await parley!.post(`/api/rooms/${ROOM}/participants/${w.id}/admit`, {})).status).toBe(200);
+  await page.getByText('1 on stage · 2 in the audience').waitFor({ timeout: 15000 });
+  await browser!.screenshot('webinar-browser-audience');
+  // Attendees are not listed as tiles: the stage shows the host and this page's person only.
+  await listener.close();
+  await page.getByText('1 on stage · 1 in the audience').waitFor({ timeout: 15000 });
 });
 
 test('denied over REST: "The host declined your request to join"', async () => {

@@ -5,7 +5,14 @@ import type { RoomSession } from './session';
 import type { RoomState } from './state';
 
 export function TopBar({ state, session }: { state: RoomState; session: RoomSession }) {
-  const count = state.peers.length + (state.me ? 1 : 0);
+  const me = state.me;
+  // A webinar: the stage (hosts, panelists, promoted attendees) and the audience, which the page does not list.
+  const stage = state.peers.length + (me && me.role !== 'attendee' ? 1 : 0);
+  const count = state.peers.length + (me ? 1 : 0);
+  const people =
+    state.audience > 0
+      ? `${stage} on stage · ${state.audience} in the audience`
+      : `${count} ${count === 1 ? 'participant' : 'participants'}`;
   const copy = (): void => {
     const url = `${location.origin}/r/${encodeURIComponent(state.room)}`;
     navigator.clipboard?.writeText(url).then(
@@ -19,7 +26,7 @@ export function TopBar({ state, session }: { state: RoomState; session: RoomSess
       <div class="topbar-room">
         <h1 class="topbar-title">{state.roomDisplayName}</h1>
         <span class="topbar-meta">
-          <Icon name="people" /> {count} {count === 1 ? 'participant' : 'participants'}
+          <Icon name="people" /> {people}
         </span>
       </div>
       {state.phase === 'reconnecting' && (

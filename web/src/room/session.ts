@@ -216,6 +216,7 @@ export class RoomSession {
         speaking: false,
       },
       peers: res.peers.filter((p) => p.id !== res.participantId),
+      audience: res.audience,
       chat: res.chat,
       unread: 0,
       attachmentMaxBytes: res.attachmentMaxBytes,
@@ -255,6 +256,7 @@ export class RoomSession {
       this.store.set((s) => ({
         phase: 'in-room',
         peers: res.peers.filter((p) => p.id !== res.participantId),
+        audience: res.audience,
         chat: mergeChat(s.chat, res.chat),
       }));
       this.applyRole(res.role);
@@ -318,6 +320,7 @@ export class RoomSession {
     socket.on('peerUpdated', (p) => this.upsertPeer(p));
     socket.on('peerLeft', ({ id }) => this.removePeer(id));
     socket.on('speaking', ({ id, speaking }) => this.setSpeaking(id, speaking));
+    socket.on('audience', ({ attendees }) => this.store.set({ audience: attendees }));
     socket.on('newConsumer', (c) => void this.consume(c));
     socket.on('consumerClosed', ({ consumerId }) => this.dropConsumer(consumerId));
     socket.on('videoCodec', ({ codec }) => void this.setCameraCodec(codec));

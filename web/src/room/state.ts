@@ -47,8 +47,10 @@ export interface RoomState {
   /** While `waiting`: what for (the server's `lobby` event). */
   waitingFor: 'host' | 'admission' | null;
   me: Me | null;
-  /** Other participants by id, in join order. */
+  /** Other participants by id, in join order (a webinar's attendees are not among them: `audience`). */
   peers: PeerView[];
+  /** A webinar's audience: how many attendees listen, this page's person included if it is one; 0 elsewhere. */
+  audience: number;
   remote: Record<string, RemoteMedia>;
   localVideo: MediaStream | null;
   devices: Devices;
@@ -72,6 +74,7 @@ export function createRoomStore(room: string): Store<RoomState> {
     waitingFor: null,
     me: null,
     peers: [],
+    audience: 0,
     remote: {},
     localVideo: null,
     devices: { mics: [], cams: [], micId: null, camId: null },
