@@ -45,6 +45,12 @@ const MIME: Record<VideoCodecName, string> = { H264: 'video/H264', VP8: 'video/V
  */
 export class SpeakerVideo extends TypedEmitter<SpeakerVideoEvents> {
   private readonly taps = new Map<string, Tap>();
+  /**
+   * Consumes in flight: a source selected again before its consumer exists (speaker events come in bursts) waits
+   * for that one. Two consumers of one Producer have their own sequence numbers, and the rewriter, which keys by
+   * Producer, would interleave both into the output.
+   */
+  private readonly tapping = new Map<string, Promise<void>>();
   private readonly rewriter: RtpRewriter;
   private retry?: NodeJS.Timeout;
   /** Packets of the shown source dropped, by reason (logged on each switch: padding, malformed, reordered). */
@@ -150,7 +156,14 @@ export class SpeakerVideo extends TypedEmitter<SpeakerVideoEvents> {
     }
     if (this.rewriter.pending !== producerId) return; // already shown
     try {
-      if (!this.taps.has(producerId)) await this.tap(producerId);
+      if (!this.taps.has(producerId)) {
+        let consuming = this.tapping.get(producerId);
+        if (!consuming) {
+          consuming = this.tap(producerId).finally(() => this.tapping.delete(producerId));
+          this.tapping.set(producerId, consuming);
+        }
+        await consuming;
+      }
     } catch (err) {
       // Keep showing what is shown.
       if (this.rewriter.pending === producerId) this.rewriter.select(this.rewriter.current ?? null);
@@ -207,7 +220,11 @@ export class SpeakerVideo extends TypedEmitter<SpeakerVideoEvents> {
         ? { preferredLayers: { spatialLayer: this.maxSpatialLayer } }
         : {}),
     });
-    if (this.closed || (this.rewriter.pending !== producerId && this.rewriter.current !== producerId)) {
+    if (
+      this.closed ||
+      this.taps.has(producerId) ||
+      (this.rewriter.pending !== producerId && this.rewriter.current !== producerId)
+    ) {
       consumer.close();
       return;
     }

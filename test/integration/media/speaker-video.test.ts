@@ -185,6 +185,60 @@ test('one SSRC, continuous sequence numbers across a switch; keyframe requested 
   b.close();
 });
 
+test('a source selected twice at once is consumed once (no second sequence space interleaved)', async () => {
+  const consumers: types.Consumer[] = [];
+  const onTransport = (t: types.Transport): void => {
+    t.observer.on('newconsumer', (c) => consumers.push(c));
+  };
+  router.observer.on('newtransport', onTransport);
+  const a = await sender(0xaaaa0003);
+  a.send(P_SLICE);
+  const video = await SpeakerVideo.create({ router, codec: 'H264', log, keyframeRetryMs: 200 });
+  const phone = await udp();
+  const pt = await router.createPlainTransport({
+    listenInfo: { protocol: 'udp', ip: '127.0.0.1' },
+    rtcpMux: true,
+    comedia: false,
+  });
+  await pt.connect({ ip: '127.0.0.1', port: (phone.address() as { port: number }).port });
+  await pt.consume({
+    producerId: video.producer.id,
+    rtpCapabilities: { codecs: router.rtpCapabilities.codecs!.filter((c) => c.mimeType === 'video/H264') },
+  });
+  const got: { seq: number; nal: number }[] = [];
+  phone.on('message', (m) => {
+    if (m[1] >= 192 && m[1] <= 223) return;
+    let off = 12 + 4 * (m[0] & 0x0f);
+    if (m[0] & 0x10) off += 4 + 4 * m.readUInt16BE(off + 2);
+    got.push({ seq: m.readUInt16BE(2), nal: m[off] });
+  });
+  try {
+    // Speaker events come in bursts: the same source asked for again while its consumer is being made.
+    await Promise.all([
+      video.select(a.producer.id),
+      video.select(a.producer.id),
+      video.select(a.producer.id),
+    ]);
+    const ofA = consumers.filter((c) => c.producerId === a.producer.id && !c.closed);
+    expect(ofA.length).toBe(1);
+    for (const nal of [SPS, IDR, P_SLICE, P_SLICE]) {
+      a.send(nal);
+      await sleep(20);
+    }
+    const end = Date.now() + 3000;
+    while (got.length < 4 && Date.now() < end) await sleep(20);
+    await sleep(200); // a duplicate from a second consumer would arrive meanwhile
+    expect(got.map((g) => g.nal)).toEqual([SPS, IDR, P_SLICE, P_SLICE]);
+    for (let i = 1; i < got.length; i++) expect((got[i].seq - got[i - 1].seq + 0x10000) % 0x10000).toBe(1);
+  } finally {
+    router.observer.off('newtransport', onTransport);
+    video.close();
+    phone.close();
+    pt.close();
+    a.close();
+  }
+});
+
 test('a source of another codec is refused and the output keeps what it shows', async () => {
   const video = await SpeakerVideo.create({ router, codec: 'H264', log });
   const t = await router.createPlainTransport({
