@@ -262,6 +262,10 @@ export class RoomSession {
       this.applyRole(res.role);
       this.pruneRemote(res.peers);
       await Promise.all([this.sendTransport, this.recvTransport].map((t) => t && this.restartIce(t)));
+      // Consumers arrive paused: one whose resume was lost with the connection is asked for again (audio at once,
+      // video if its tile is in view), or it would stay silent.
+      for (const e of this.consumers.values())
+        if (!e.flowing) void (e.kind === 'audio' ? this.setFlowing(e, true) : this.applyTileView(e));
       this.toast('Reconnected');
     } catch (err) {
       if (err instanceof RtcError && err.code === 'RTC_RESUME_EXPIRED') {
