@@ -424,7 +424,17 @@ test('End room (confirmed) hangs up everyone; Sign out revokes the session', asy
   await page.getByRole('button', { name: 'Sign out', exact: true }).click();
   await page.getByRole('button', { name: 'Sign in', exact: true }).waitFor({ timeout: 15000 });
   await page.goto(`${p.http}/dashboard`);
-  await page.getByRole('button', { name: 'Sign in', exact: true }).waitFor({ timeout: 15000 });
+  // The session is gone: the page's socket is refused and it shows the sign-in form (on failure: what it shows).
+  await page
+    .getByRole('button', { name: 'Sign in', exact: true })
+    .waitFor({ timeout: 30000 })
+    .catch(async (err: unknown) => {
+      const shown = await page
+        .locator('body')
+        .innerText()
+        .catch(() => '?');
+      throw new Error(`${String(err)}\nthe page shows:\n${shown.slice(0, 1500)}`);
+    });
 
   expect(dialogs).toEqual([]);
   expect(await xssFlag()).toBe(false);
