@@ -59,6 +59,20 @@ afterAll(async () => {
 
 const { party } = webinarHelpers<Party>({ parley: () => parley!, room: ROOM, phones });
 
+/** A tone phone calls the room and types `pin` (RFC 4733) in the PIN lobby. */
+async function dialWithPin(user: string, tone: number, pin: string): Promise<SipPhone> {
+  const phone = await SipPhone.call({
+    target: `sip:${ROOM}@127.0.0.1:${parley!.sipPort}`,
+    user,
+    codec: 'PCMU',
+    tone,
+  });
+  phones.push(phone);
+  await sleep(500);
+  await phone.rfc4733(`${pin}#`);
+  return phone;
+}
+
 /** Opens the room page, types the name, then the attendee PIN the server asks for. */
 async function askToJoin(p: Page, name: string): Promise<void> {
   await p.goto(`${parley!.http}/r/${ROOM}`);
@@ -79,15 +93,7 @@ test('before the host: "The webinar will start when the host joins"', async () =
 });
 
 test('the host dials in: "Waiting for the host to admit you"', async () => {
-  const host = await SipPhone.call({
-    target: `sip:${ROOM}@127.0.0.1:${parley!.sipPort}`,
-    user: 'host',
-    codec: 'PCMU',
-    tone: 613,
-  });
-  phones.push(host);
-  await sleep(500);
-  await host.rfc4733(`${HOST_PIN}#`);
+  await dialWithPin('host', 613, HOST_PIN);
   await party('host', (p) => p.state === 'joined');
   await page.getByText('Waiting for the host to admit you').waitFor({ timeout: 15000 });
   await expect(page.getByText('The webinar will start when the host joins').count()).resolves.toBe(0);
@@ -111,15 +117,7 @@ test('the header counts the stage and the audience: an attendee phone admitted a
   const header = page.locator('.topbar-meta');
   // The host phone on stage; this page's person is the audience.
   await expect(header.textContent()).resolves.toMatch(/1 on stage · 1 in the audience/);
-  const listener = await SipPhone.call({
-    target: `sip:${ROOM}@127.0.0.1:${parley!.sipPort}`,
-    user: 'listener',
-    codec: 'PCMU',
-    tone: 1031,
-  });
-  phones.push(listener);
-  await sleep(500);
-  await listener.rfc4733(`${ATTENDEE_PIN}#`);
+  const listener = await dialWithPin('listener', 1031, ATTENDEE_PIN);
   const w = await party('listener', (p) => p.waiting === 'admission');
   // Waiting in the lobby is not the audience yet.
   await sleep(1000);

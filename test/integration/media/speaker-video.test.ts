@@ -92,13 +92,17 @@ async function sender(ssrc: number): Promise<Sender> {
   return s;
 }
 
-test('one SSRC, continuous sequence numbers across a switch; keyframe requested from the new source', async () => {
-  const a = await sender(0xaaaa0001);
-  const b = await sender(0xbbbb0002);
-  // Both senders latch (comedia) before anything asks them for a keyframe.
-  a.send(P_SLICE);
-  b.send(P_SLICE);
-  const video = await SpeakerVideo.create({ router, codec: 'H264', log, keyframeRetryMs: 200 });
+interface Viewer {
+  /** The output's RTP as the phone received it. */
+  got: { ssrc: number; seq: number; ts: number; nal: number }[];
+  consumer: types.Consumer;
+  /** Sends RTCP to the router (as the phone would). */
+  sendRtcp(packet: Buffer): void;
+  close(): void;
+}
+
+/** A Node "phone" socket receiving the speaker video's Producer through a PlainTransport consumer. */
+async function viewer(video: SpeakerVideo): Promise<Viewer> {
   const phone = await udp();
   const pt = await router.createPlainTransport({
     listenInfo: { protocol: 'udp', ip: '127.0.0.1' },
@@ -110,7 +114,7 @@ test('one SSRC, continuous sequence numbers across a switch; keyframe requested 
     producerId: video.producer.id,
     rtpCapabilities: { codecs: router.rtpCapabilities.codecs!.filter((c) => c.mimeType === 'video/H264') },
   });
-  const got: { ssrc: number; seq: number; ts: number; nal: number }[] = [];
+  const got: Viewer['got'] = [];
   phone.on('message', (m) => {
     if (m[1] >= 192 && m[1] <= 223) return;
     // mediasoup may add its own header extensions towards a PlainTransport consumer: skip them.
@@ -118,6 +122,26 @@ test('one SSRC, continuous sequence numbers across a switch; keyframe requested 
     if (m[0] & 0x10) off += 4 + 4 * m.readUInt16BE(off + 2);
     got.push({ ssrc: m.readUInt32BE(8), seq: m.readUInt16BE(2), ts: m.readUInt32BE(4), nal: m[off] });
   });
+  return {
+    got,
+    consumer,
+    sendRtcp: (packet) => phone.send(packet, pt.tuple.localPort, '127.0.0.1'),
+    close() {
+      phone.close();
+      pt.close();
+    },
+  };
+}
+
+test('one SSRC, continuous sequence numbers across a switch; keyframe requested from the new source', async () => {
+  const a = await sender(0xaaaa0001);
+  const b = await sender(0xbbbb0002);
+  // Both senders latch (comedia) before anything asks them for a keyframe.
+  a.send(P_SLICE);
+  b.send(P_SLICE);
+  const video = await SpeakerVideo.create({ router, codec: 'H264', log, keyframeRetryMs: 200 });
+  const phone = await viewer(video);
+  const { got, consumer } = phone;
   const switched: (string | null)[] = [];
   video.on('switched', (id) => switched.push(id));
 
@@ -173,14 +197,13 @@ test('one SSRC, continuous sequence numbers across a switch; keyframe requested 
   pli.writeUInt16BE(2, 2);
   pli.writeUInt32BE(0x1234, 4);
   pli.writeUInt32BE(consumer.rtpParameters.encodings![0].ssrc!, 8);
-  phone.send(pli, pt.tuple.localPort, '127.0.0.1');
+  phone.sendRtcp(pli);
   while (b.plis === before) await sleep(20);
 
   video.close();
   video.close();
   expect(video.producer.closed).toBe(true);
   phone.close();
-  pt.close();
   a.close();
   b.close();
 });
@@ -194,24 +217,8 @@ test('a source selected twice at once is consumed once (no second sequence space
   const a = await sender(0xaaaa0003);
   a.send(P_SLICE);
   const video = await SpeakerVideo.create({ router, codec: 'H264', log, keyframeRetryMs: 200 });
-  const phone = await udp();
-  const pt = await router.createPlainTransport({
-    listenInfo: { protocol: 'udp', ip: '127.0.0.1' },
-    rtcpMux: true,
-    comedia: false,
-  });
-  await pt.connect({ ip: '127.0.0.1', port: (phone.address() as { port: number }).port });
-  await pt.consume({
-    producerId: video.producer.id,
-    rtpCapabilities: { codecs: router.rtpCapabilities.codecs!.filter((c) => c.mimeType === 'video/H264') },
-  });
-  const got: { seq: number; nal: number }[] = [];
-  phone.on('message', (m) => {
-    if (m[1] >= 192 && m[1] <= 223) return;
-    let off = 12 + 4 * (m[0] & 0x0f);
-    if (m[0] & 0x10) off += 4 + 4 * m.readUInt16BE(off + 2);
-    got.push({ seq: m.readUInt16BE(2), nal: m[off] });
-  });
+  const phone = await viewer(video);
+  const { got } = phone;
   try {
     // Speaker events come in bursts: the same source asked for again while its consumer is being made.
     await Promise.all([
@@ -234,7 +241,6 @@ test('a source selected twice at once is consumed once (no second sequence space
     router.observer.off('newtransport', onTransport);
     video.close();
     phone.close();
-    pt.close();
     a.close();
   }
 });
